@@ -1,0 +1,55 @@
+"""The vocabulary of suite files: ``@check`` and ``fail``.
+
+A check is a pytest test function decorated with ``@check(program, level,
+title)``.  The level is the sheet's (must / should / extra).  A check fails by
+raising :class:`CheckFailure` (``fail(...)`` or a plain ``assert``): its
+message says what was expected and what was seen.  Any other exception is a
+grader error, reported as such, never as the student's fault.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, NoReturn
+
+import pytest
+
+from .pack import LEVELS
+
+
+class CheckFailure(AssertionError):
+    """The program did not do what the sheet says."""
+
+
+def fail(message: str) -> NoReturn:
+    raise CheckFailure(message)
+
+
+def check_id(func_name: str, program: str) -> str:
+    name = func_name.removeprefix("test_")
+    prefix = program.replace("-", "_") + "_"
+    name = name.removeprefix(prefix)
+    return name.replace("_", "-")
+
+
+def check(program: str, level: str, title: str, *, id: str | None = None, sheet: str | None = None,
+          hint: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a test function as a check of ``program`` at ``level``.
+
+    ``title`` is the sheet's line in a few words; ``sheet`` points into the
+    notes (``"001 §3.1.3"``); ``hint`` is what a student should look at when
+    the check fails.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        cid = id or check_id(func.__name__, program)
+        mark = pytest.mark.netgrade(program=program, level=level, title=title, id=cid,
+                                    sheet=sheet or "", hint=hint or "")
+        return mark(func)
+
+    return decorate
+
+
+def expect_equal(seen: Any, expected: Any, what: str) -> None:
+    if seen != expected:
+        fail(f"{what}: expected {expected!r}, got {seen!r}")

@@ -1,0 +1,199 @@
+"""The ``netgrade`` command line: a public contract (scripts rely on it).
+
+Exit status of ``netgrade check``: 0 when every must and should check passed,
+1 when any did not (or a program is missing), 2 on bad input (a missing path,
+a bad pack or archive, an unknown program) with a one-line reason.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+EXIT_BAD_INPUT = 2
+
+
+def _die(message: str) -> None:
+    click.echo(f"netgrade: error: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _parse_runs(values: tuple[str, ...]) -> dict[str, str]:
+    runs = {}
+    for v in values:
+        pid, sep, cmd = v.partition("=")
+        if not sep or not pid or not cmd.strip():
+            _die(f"--run wants ID=COMMAND, got {v!r}")
+        runs[pid.strip()] = cmd
+    return runs
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="netgrade")
+def main() -> None:
+    """Grade socket programs against the course pack, in a sandbox, with scripted peers.
+
+    \b
+    Start here:
+      netgrade reference export sample/     # a complete, correct submission
+      netgrade check sample/                # grade it: a table of every check
+      netgrade list                         # every program and check, with points
+    """
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--program", "programs", multiple=True, metavar="ID",
+              help="Grade only this program (repeatable). Default: every program of the pack.")
+@click.option("--pack", "pack_file", type=click.Path(), default=None,
+              help="A TOML file merged over the default pack (points, texts, ports, limits...).")
+@click.option("--runner", type=click.Choice(["local", "docker"]), default="local", show_default=True,
+              help="local: network namespaces on this machine. docker: containers.")
+@click.option("--run", "runs", multiple=True, metavar="ID=COMMAND",
+              help="Start program ID with COMMAND instead of `python3 FILE` (repeatable); "
+                   "{file}, {port} and {python} are filled in.")
+@click.option("--json", "json_file", type=click.Path(), default=None,
+              help="Write the result (schema netgrade.result/1) to this file; written even when grading fails.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
+              help="Checks run at the same time. Default: 2 per core, at most 8.")
+@click.option("--verbose", "-v", is_flag=True, help="List the checks of missing programs too.")
+@click.option("--keep-plan", type=click.Path(), default=None, hidden=True,
+              help="Also write the grading plan here (to run the suites by hand with pytest).")
+@click.option("--no-namespaces", is_flag=True, hidden=True,
+              help="Grade on the host's loopback even where namespaces work (for testing the fallback).")
+def check(path, programs, pack_file, runner, runs, json_file, jobs, verbose, keep_plan, no_namespaces) -> None:
+    """Grade the submission at PATH (a folder, .zip or .tar.gz)."""
+    from .grading import BadInput, Options, error_result, grade, load_pack
+    from .terminal import render
+
+    def bad(message: str, pack_name: str = "?") -> None:
+        if json_file:
+            error_result(str(path), pack_name, runner, message).write_json(json_file)
+        _die(message)
+
+    try:
+        pack = load_pack(pack_file)
+    except BadInput as exc:
+        bad(str(exc))
+        return
+    opts = Options(programs=list(programs), runner=runner, run=_parse_runs(runs), jobs=jobs,
+                   keep_plan=keep_plan, namespaces=False if no_namespaces else None)
+    try:
+        result = grade(path, pack, opts)
+    except BadInput as exc:
+        bad(str(exc), pack.name)
+        return
+    except KeyboardInterrupt:
+        if json_file:
+            error_result(str(path), pack.name, runner, "interrupted").write_json(json_file)
+        raise
+    if json_file:
+        result.write_json(json_file)
+    render(result, verbose=verbose)
+    sys.exit(result.exit_code())
+
+
+@main.command("list")
+@click.option("--pack", "pack_file", type=click.Path(), default=None, help="A TOML file merged over the default pack.")
+def list_checks(pack_file) -> None:
+    """Show every program of the pack and its checks, with levels and points."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .catalog import collect_checks
+    from .grading import BadInput, load_pack
+
+    try:
+        pack = load_pack(pack_file)
+    except BadInput as exc:
+        _die(str(exc))
+    checks = collect_checks()
+    table = Table(title=f"{pack.title}")
+    for col in ("program", "file", "check", "level", "points", "sheet"):
+        table.add_column(col)
+    for pid, prog in pack.programs.items():
+        mine = [c for c in checks if c["program"] == pid]
+        if not mine:
+            table.add_row(pid, prog.file, "(no checks yet)", "", "", prog.sheet)
+        for c in mine:
+            key = f"{pid}/{c['id']}"
+            level = pack.level_for(key, c["level"])
+            table.add_row(pid, prog.file, f"{c['id']}: {c['title']}", level, f"{pack.points_for(key, level):g}",
+                          c["sheet"] or prog.sheet)
+        table.add_section()
+    Console(highlight=False).print(table)
+
+
+@main.group()
+def reference() -> None:
+    """Our reference programs: export them, or run one to test against."""
+
+
+@reference.command("export")
+@click.argument("directory", type=click.Path())
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+def reference_export(directory, force) -> None:
+    """Write every reference program under the sheet's file names into DIRECTORY.
+
+    The folder is a complete submission that gets full marks.
+    """
+    import reference as refs
+
+    from .grading import BadInput, load_pack
+    try:
+        pack = load_pack(None)
+    except BadInput as exc:
+        _die(str(exc))
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for pid, prog in pack.programs.items():
+        if not refs.available(pid):
+            continue
+        target = out / prog.file
+        if target.exists() and not force:
+            _die(f"{target} exists (use --force to overwrite)")
+        shutil.copyfile(refs.source_path(pid), target)
+        written.append(prog.file)
+    click.echo(f"wrote {len(written)} reference programs to {out}/")
+
+
+@reference.command("run", context_settings={"ignore_unknown_options": True})
+@click.argument("program_id")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option("--pack", "pack_file", type=click.Path(), default=None, help="A TOML file merged over the default pack.")
+def reference_run(program_id, args, pack_file) -> None:
+    """Run reference program PROGRAM_ID in the foreground, as the sheet describes it.
+
+    It uses the sheet's port and the current folder (a TFTP server serves the
+    files there).  Extra ARGS go to the program; `netgrade reference run ID --help`
+    lists them.  Stop a server with Ctrl-C.
+    """
+    import reference as refs
+
+    from .grading import BadInput, load_pack
+    try:
+        pack = load_pack(pack_file)
+    except BadInput as exc:
+        _die(str(exc))
+    if program_id not in pack.programs:
+        _die(f"unknown program {program_id!r} (see `netgrade list`)")
+    if not refs.available(program_id):
+        _die(f"no reference program for {program_id} yet")
+    argv = refs.command(pack.programs[program_id]) + list(args)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    try:
+        code = subprocess.call(argv, env=env)
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

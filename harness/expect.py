@@ -1,0 +1,42 @@
+"""Expectations shared by suites, with messages that say expected vs seen."""
+from __future__ import annotations
+
+from .checks import fail
+from .sandbox import Listener, ProgramRun
+from .text import short
+
+
+def exits_zero(run: ProgramRun, timeout: float, after: str) -> None:
+    """The program ends on its own with status 0 within ``timeout`` seconds."""
+    code = run.wait_exit(timeout)
+    if code is None:
+        share = run.cpu_share(0.25)
+        how = f"spinning at {share:.0%} CPU (a busy loop)" if share > 0.5 else "idle, blocked on something"
+        fail(f"expected the program to exit with status 0 {after}; it was still running {timeout:g} s later, {how}")
+    if code != 0:
+        fail(f"expected exit status 0 {after}; {run.crash_summary()}")
+    if "Traceback (most recent call last)" in run.err:
+        fail(f"exited 0 {after} but printed a traceback: {run.crash_summary()}")
+
+
+def prints(run: ProgramRun, text: str, timeout: float, what: str) -> None:
+    """``text`` appears in the program's output within ``timeout`` seconds."""
+    if run.wait_output(text, timeout):
+        return
+    seen = short(run.out.strip(), 300) or "(nothing)"
+    ended = "" if run.running else f"; it ended: {run.crash_summary()}"
+    fail(f"expected the output to contain {text!r} ({what}); output was: {seen}{ended}")
+
+
+def no_crash(run: ProgramRun, what: str) -> None:
+    if not run.running and run.returncode not in (0, None):
+        fail(f"the program crashed {what}: {run.crash_summary()}")
+    if "Traceback (most recent call last)" in run.err:
+        fail(f"the program printed a traceback {what}: {run.crash_summary()}")
+
+
+def target_of(listener: Listener) -> tuple[str, int]:
+    """Where to reach a server from inside the sandbox, given what it bound."""
+    if listener.address in ("0.0.0.0", "::"):
+        return ("127.0.0.1", listener.port)
+    return (listener.address, listener.port)

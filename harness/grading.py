@@ -1,0 +1,226 @@
+"""Grading one submission: pack + submission -> pytest run -> Result.
+
+``grade()`` never raises for a problem with the student's code: every program
+gets a status and every check a verdict.  Bad input (a missing path, a bad
+pack or archive) raises :class:`BadInput`; anything else that goes wrong in the
+grader becomes a Result with status ``error`` and the reason, so a result file
+is written on every path.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import suites
+
+from . import __version__, plugin
+from .pack import Pack, PackError
+from .results import CheckResult, ProgramResult, Result, score_program, total
+from .runner import RUNNERS, make_workbase
+from .sandbox.netns import namespace_support
+from .submission import Submission, SubmissionError, locate, open_submission
+
+
+class BadInput(Exception):
+    """The user's input cannot be graded (exit status 2)."""
+
+
+@dataclass
+class Options:
+    programs: list[str] = field(default_factory=list)
+    runner: str = "local"
+    run: dict[str, str] = field(default_factory=dict)
+    jobs: int | None = None
+    keep_plan: str | None = None
+    namespaces: bool | None = None  # None: use them when available
+    suites: list[str] = field(default_factory=list)
+
+
+def suites_dir() -> str:
+    return str(Path(suites.__file__).parent)
+
+
+def default_jobs() -> int:
+    # checks mostly wait on programs and sockets, so more workers than cores pay off
+    return max(2, min(8, 2 * (os.cpu_count() or 1)))
+
+
+class Collector:
+    """Gathers check records from test reports (ours, or forwarded by xdist)."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+        self.collect_errors: list[str] = []
+        self.crashes: list[str] = []
+        self._seen: set[str] = set()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for key, value in report.user_properties:
+            if key == plugin.RECORD_KEY:
+                rec = json.loads(value)
+                self.records.append(rec)
+                self._seen.add(report.nodeid)
+                return
+        if report.failed and report.when not in ("setup", "call", "teardown") and report.nodeid not in self._seen:
+            # xdist reports a crashed worker this way
+            self.crashes.append(f"{report.nodeid}: {str(report.longrepr)[-300:]}")
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(f"{report.nodeid or 'suites'}: {str(report.longrepr).strip()[-600:]}")
+
+
+def _check_from_record(rec: dict[str, Any]) -> CheckResult:
+    return CheckResult(
+        id=rec["id"], title=rec["title"], level=rec["level"], status=rec["status"], score=0.0,
+        max_score=float(rec["max_score"]), message=rec["message"], duration_s=rec["duration_s"],
+        evidence=rec["evidence"], sheet=rec.get("sheet", ""), hint=rec.get("hint", ""),
+    )
+
+
+def _pytest_args(plan_path: str, jobs: int, extra_suites: list[str]) -> list[str]:
+    # Plugin autoloading is off (see run_pytest): only these plugins are loaded.
+    args = [suites_dir(), *extra_suites,
+            "-p", "pytest_timeout", "-p", "harness.plugin", "--netgrade-plan", plan_path,
+            "-p", "no:cacheprovider",
+            "-c", os.devnull, "--rootdir", suites_dir(), "-q", "--no-header",
+            "-o", "python_files=*.py", "-o", "python_functions=test_*",
+            "--timeout-method=signal", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    if jobs > 1:
+        args += ["-p", "xdist.plugin", "-n", str(jobs), "--dist", "load"]
+    return args
+
+
+def run_pytest(args: list[str], plugins: list) -> tuple[int, str]:
+    """Run pytest in this process with only the plugins netgrade names.
+
+    Whatever else is installed (hypothesis, benchmark, random-order...) is not
+    loaded: it would cost start-up time in every worker and could change how
+    checks run.  pytest's own output is captured, not shown.
+    """
+    sink = io.StringIO()
+    saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            code = pytest.main(args, plugins=plugins)
+    finally:
+        if saved is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+    return int(code), sink.getvalue()
+
+
+def grade(path: str, pack: Pack, opts: Options) -> Result:
+    """Grade the submission at ``path``.  Raises BadInput for unusable input."""
+    started = time.monotonic()
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    if opts.runner not in RUNNERS:
+        raise BadInput(f"unknown runner {opts.runner!r} (choose from {', '.join(RUNNERS)})")
+    unknown = [p for p in opts.programs if p not in pack.programs]
+    if unknown:
+        raise BadInput(f"unknown program(s): {', '.join(unknown)} (see `netgrade list`)")
+    try:
+        sub = open_submission(path)
+    except SubmissionError as exc:
+        raise BadInput(str(exc)) from None
+    tmp = tempfile.mkdtemp(prefix="netgrade-")
+    try:
+        try:
+            located = locate(sub, pack, opts.run)
+        except SubmissionError as exc:
+            raise BadInput(str(exc)) from None
+        result = Result(submission=sub.name, pack=pack.name, runner=opts.runner, score=0.0, max_score=0.0,
+                        started_at=started_at, duration_s=0.0, netgrade_version=__version__)
+        try:
+            _run(sub, pack, located, opts, tmp, result)
+        except Exception as exc:  # the grader failed: say so, never blame the student
+            result.status = "error"
+            result.message = f"grader error: {type(exc).__name__}: {exc}"
+        result.duration_s = round(time.monotonic() - started, 3)
+        return result
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        sub.cleanup()
+
+
+def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, result: Result) -> None:
+    selected = opts.programs or list(pack.programs)
+    if opts.runner == "local":
+        support = namespace_support() if opts.namespaces is None else ("netns" if opts.namespaces else "disabled by option")
+        parallel = support == "netns"
+        if not parallel:
+            result.notices.append(f"network namespaces unavailable ({support}): graded on the host's loopback,"
+                                  " one check at a time; programs that need a lab address are skipped")
+    else:
+        parallel = True
+    jobs = opts.jobs or default_jobs()
+    if not parallel:
+        jobs = 1
+    plan = plugin.Plan(
+        pack=pack.to_dict(), pack_sources=list(pack.sources), submission_name=sub.name,
+        submission_root=str(sub.root), programs={k: v.to_dict() for k, v in located.items()},
+        selected=selected, runner=opts.runner, workbase=make_workbase(tmp), jobs=jobs,
+        extra={"namespaces": None if opts.namespaces is None else bool(opts.namespaces)},
+    )
+    plan_path = os.path.join(tmp, "plan.json")
+    plan.save(plan_path)
+    os.chmod(plan_path, 0o600)
+    if opts.keep_plan:
+        plan.save(opts.keep_plan)
+    collector = Collector()
+    code, output = run_pytest(_pytest_args(plan_path, jobs, opts.suites), [collector])
+    if collector.collect_errors:
+        raise RuntimeError("a suite file could not be loaded: " + " | ".join(collector.collect_errors))
+    if code in (2, 3, 4) and not collector.records:
+        raise RuntimeError(f"pytest exited with status {code}: {output.strip()[-800:]}")
+    by_program: dict[str, list[dict]] = {}
+    for rec in collector.records:
+        by_program.setdefault(rec["program"], []).append(rec)
+    without_checks = []
+    for pid in selected:
+        spec = pack.programs[pid]
+        loc = located[pid]
+        recs = sorted(by_program.get(pid, []), key=lambda r: (r["order"][0], r["order"][1]))
+        if not recs:
+            without_checks.append(pid)
+            continue
+        prog = ProgramResult(id=pid, file=loc.file, status="graded" if loc.status == "found" else "missing",
+                             score=0.0, max_score=0.0, title=spec.title, message=loc.note,
+                             checks=[_check_from_record(r) for r in recs])
+        if any(c.status == "error" for c in prog.checks):
+            prog.status = "error" if prog.status == "graded" else prog.status
+        score_program(prog)
+        result.programs.append(prog)
+    if without_checks:
+        result.notices.append("no checks in the suites for: " + ", ".join(without_checks))
+    if collector.crashes:
+        result.notices.append("pytest worker crashes: " + " | ".join(collector.crashes))
+    total(result)
+
+
+def error_result(submission: str, pack_name: str, runner: str, message: str) -> Result:
+    """A result that records why nothing could be graded."""
+    return Result(submission=submission, pack=pack_name, runner=runner, score=0.0, max_score=0.0,
+                  started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), duration_s=0.0,
+                  status="error", message=message, netgrade_version=__version__)
+
+
+def load_pack(path: str | None) -> Pack:
+    from . import pack as packmod
+    try:
+        return packmod.load(path)
+    except PackError as exc:
+        raise BadInput(str(exc)) from None

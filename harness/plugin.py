@@ -1,0 +1,254 @@
+"""The pytest plugin that turns suite files into graded checks.
+
+netgrade runs pytest on ``suites/`` with this plugin and a *plan* (a JSON
+file: the merged pack, where each program was found and how it is started,
+which programs to grade, the runner).  The plugin
+
+- deselects the checks of programs that are missing or not selected;
+- bounds every check with pytest-timeout (the pack's ``limits.check_s``);
+- provides the fixtures suites use: ``sandbox`` (a fresh private network),
+  ``program`` (the student's program for this check), ``reference`` (our
+  reference programs, in the same sandbox), ``evidence``, ``spec``, ``limits``;
+- records each check's verdict, message and evidence on its test report
+  (``user_properties``), from which the grader builds the result.
+
+Suites can be run by hand too: ``pytest suites -p harness.plugin
+--netgrade-plan plan.json`` (``netgrade check --keep-plan`` leaves one).
+"""
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import pack as packmod
+from .checks import CheckFailure
+from .evidence import Evidence
+from .programs import ProgramUnderTest, References
+from .runner import LocalRunner, Runner
+from .submission import Located
+from .text import printable
+
+RECORD_KEY = "netgrade"
+_evidence_key = pytest.StashKey[Evidence]()
+_record_key = pytest.StashKey[dict]()
+_session_key = pytest.StashKey["Session | None"]()
+
+
+@dataclass
+class Plan:
+    pack: dict[str, Any]
+    pack_sources: list[str]
+    submission_name: str
+    submission_root: str
+    programs: dict[str, dict]
+    selected: list[str]
+    runner: str
+    workbase: str
+    jobs: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.__dict__, ensure_ascii=False, indent=1), "utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Plan":
+        return cls(**json.loads(Path(path).read_text("utf-8")))
+
+
+class Session:
+    """What the plugin knows in one pytest process (a worker or the only one)."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.pack = packmod.from_dict(plan.pack, tuple(plan.pack_sources))
+        self.located = {pid: Located.from_dict(d) for pid, d in plan.programs.items()}
+        self.root = Path(plan.submission_root)
+        self.runner: Runner = make_runner(plan, self.pack)
+
+
+def make_runner(plan: Plan, pack: packmod.Pack) -> Runner:
+    if plan.runner == "local":
+        return LocalRunner(plan.workbase, pack.limits, pack.lab_addresses,
+                           use_namespaces=plan.extra.get("namespaces"))
+    if plan.runner == "docker":
+        from .docker_runner import DockerRunner  # noqa: PLC0415 - optional, heavy
+        return DockerRunner(plan, pack)
+    raise ValueError(f"unknown runner {plan.runner!r}")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("netgrade")
+    group.addoption("--netgrade-plan", default=None, help="grading plan written by `netgrade check`")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "netgrade(program, level, title, id, sheet, hint): a graded check")
+    path = config.getoption("--netgrade-plan")
+    config.stash[_session_key] = Session(Plan.load(path)) if path else None
+
+
+
+def _session(config: pytest.Config) -> Session:
+    s = config.stash.get(_session_key, None)
+    if s is None:
+        raise pytest.UsageError("suites need --netgrade-plan (run them through `netgrade check`)")
+    return s
+
+
+def check_info(item: pytest.Item) -> dict[str, Any] | None:
+    mark = item.get_closest_marker("netgrade")
+    return dict(mark.kwargs) if mark else None
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    s = config.stash.get(_session_key, None)
+    if s is None:
+        return
+    keep, drop = [], []
+    wanted = set(s.plan.selected)
+    for item in items:
+        info = check_info(item)
+        if info is None:
+            raise pytest.UsageError(f"{item.nodeid}: a suite test needs @check(program, level, title)")
+        if info["program"] not in s.pack.programs:
+            raise pytest.UsageError(f"{item.nodeid}: @check names unknown program {info['program']!r}")
+        loc = s.located.get(info["program"])
+        if info["program"] not in wanted or loc is None:
+            drop.append(item)
+            continue
+        keep.append(item)
+        if loc.status == "found":
+            item.add_marker(pytest.mark.timeout(s.pack.limits.check_s))
+        else:  # still listed, so the program's points show in the result
+            item.add_marker(pytest.mark.skip(reason=f"program missing: {loc.note}"))
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
+# ------------------------------------------------------------------ fixtures
+
+@pytest.fixture
+def netgrade_session(request: pytest.FixtureRequest) -> Session:
+    return _session(request.config)
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Evidence:
+    ev = request.node.stash.get(_evidence_key, None)
+    if ev is None:
+        ev = Evidence()
+        request.node.stash[_evidence_key] = ev
+    return ev
+
+
+@pytest.fixture
+def sandbox(netgrade_session: Session, evidence: Evidence):
+    box = netgrade_session.runner.open_sandbox(evidence)
+    try:
+        yield box
+    finally:
+        box.close()
+
+
+@pytest.fixture
+def spec(request: pytest.FixtureRequest, netgrade_session: Session) -> packmod.Program:
+    info = check_info(request.node)
+    if info is None:
+        raise pytest.UsageError("the spec fixture needs a @check")
+    return netgrade_session.pack.programs[info["program"]]
+
+
+@pytest.fixture
+def limits(netgrade_session: Session) -> packmod.Limits:
+    return netgrade_session.pack.limits
+
+
+@pytest.fixture
+def program(request: pytest.FixtureRequest, netgrade_session: Session, sandbox, spec) -> ProgramUnderTest:
+    return ProgramUnderTest(spec, netgrade_session.located[spec.id], netgrade_session.root, sandbox,
+                            netgrade_session.pack)
+
+
+@pytest.fixture
+def reference(netgrade_session: Session, sandbox) -> References:
+    return References(sandbox, netgrade_session.pack)
+
+
+# ------------------------------------------------------------------ verdicts
+
+def _message_of(excinfo: pytest.ExceptionInfo) -> str:
+    value = excinfo.value
+    msg = str(value).strip()
+    return msg or type(value).__name__
+
+
+def _verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) -> tuple[str, str]:
+    """(status, message) of one phase."""
+    if rep.passed:
+        return "pass", ""
+    if rep.skipped:
+        exc = call.excinfo
+        reason = str(exc.value.msg) if exc is not None and hasattr(exc.value, "msg") else "skipped"
+        return "skip", reason
+    exc = call.excinfo
+    if exc is None:
+        return "error", "grader error (no exception recorded)"
+    if exc.errisinstance(CheckFailure):
+        return "fail", _message_of(exc)
+    if exc.errisinstance(AssertionError):  # a plain assert in an instructor's check
+        return "fail", _message_of(exc) if str(exc.value) else str(rep.longrepr).strip().splitlines()[-1]
+    if exc.errisinstance(pytest.fail.Exception) and str(exc.value).startswith("Timeout"):
+        return "fail", f"no verdict within the check's time limit ({limit:g} s): the program or its peer hung"
+    tb = "".join(traceback.format_exception_only(exc.type, exc.value)).strip()
+    return "error", f"grader error in {rep.when}: {tb}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    rep: pytest.TestReport = outcome.get_result()
+    info = check_info(item)
+    s = item.config.stash.get(_session_key, None)
+    if info is None or s is None:
+        return
+    rec = item.stash.get(_record_key, None)
+    if rec is None:
+        rec = {"status": None, "message": "", "started": time.monotonic()}
+        item.stash[_record_key] = rec
+    status, message = _verdict(rep, call, s.pack.limits.check_s)
+    # the first non-pass verdict wins; a teardown problem is kept as a note
+    if rep.when in ("setup", "call"):
+        if rec["status"] in (None, "pass"):
+            if status != "pass" or rep.when == "call":
+                rec["status"], rec["message"] = status, message
+    elif status == "error" and rec["status"] in (None, "pass"):
+        rec["status"], rec["message"] = status, message
+    if rep.when != "teardown":
+        return
+    pid = info["program"]
+    key = f"{pid}/{info['id']}"
+    level = s.pack.level_for(key, info["level"])
+    ev = item.stash.get(_evidence_key, None)
+    final = {
+        "program": pid,
+        "id": info["id"],
+        "title": info["title"],
+        "level": level,
+        "sheet": info.get("sheet", ""),
+        "hint": info.get("hint", ""),
+        "status": rec["status"] or "error",
+        "message": printable(rec["message"]),
+        "max_score": s.pack.points_for(key, level),
+        "duration_s": round(time.monotonic() - rec["started"], 3),
+        "evidence": ev.to_dict() if ev is not None else {"events": [], "processes": []},
+        "order": [item.location[0], item.location[1] or 0],
+        "nodeid": item.nodeid,
+    }
+    rep.user_properties.append((RECORD_KEY, json.dumps(final, ensure_ascii=False)))

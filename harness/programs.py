@@ -1,0 +1,97 @@
+"""The program under test and its reference counterparts, inside a check's sandbox."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import reference
+
+from .checks import fail
+from .pack import Pack, Program
+from .sandbox import ProgramRun, Sandbox
+from .submission import Located
+
+
+def _describe_listeners(run: ProgramRun, proto: str) -> str:
+    others = run.listening_elsewhere()
+    if not others:
+        return "it listens on nothing"
+    return "it listens on " + ", ".join(str(x) for x in others)
+
+
+class ProgramUnderTest:
+    """The student's program for this check."""
+
+    def __init__(self, spec: Program, located: Located, root: Path, sandbox: Sandbox, pack: Pack) -> None:
+        self.spec = spec
+        self.id = spec.id
+        self.located = located
+        self.root = root
+        self.sandbox = sandbox
+        self.pack = pack
+        self.limits = pack.limits
+
+    @property
+    def port(self) -> int:
+        return self.spec.port
+
+    def start(self, stdin: str | list[str] | None = None, files: dict[str, bytes] | None = None,
+              close_stdin: bool = False) -> ProgramRun:
+        """Start the program with a private copy of the submission.
+
+        ``stdin`` lines (a string is one line) are written at once; the
+        pack's or the submission's stdin prelude goes first.
+        """
+        run = self.sandbox.start(self.located.command, label=self.id, files_from=self.root,
+                                 files=files, cwd=self.located.cwd)
+        for line in self.located.stdin_prelude:
+            run.writeline(line)
+        if stdin is not None:
+            for line in [stdin] if isinstance(stdin, str) else stdin:
+                run.writeline(line)
+        if close_stdin:
+            run.close_stdin()
+        return run
+
+    def start_server(self, files: dict[str, bytes] | None = None, stdin: str | list[str] | None = None) -> ProgramRun:
+        """Start a server and wait until it listens on the sheet's port, or fail saying why."""
+        run = self.start(stdin=stdin, files=files)
+        proto = self.spec.transport
+        lst = run.wait_listening(proto, self.port, self.limits.ready_s)
+        if lst is None:
+            fail(not_listening_message(run, proto, self.port, self.limits.ready_s))
+        run.listener = lst
+        return run
+
+
+def not_listening_message(run: ProgramRun, proto: str, port: int, waited: float) -> str:
+    want = f"expected the server to listen on {proto.upper()} port {port}"
+    if not run.running:
+        return f"{want}; it ended first: {run.crash_summary()}"
+    where = _describe_listeners(run, proto)
+    return f"{want} within {waited:g} s; {where} (still running)"
+
+
+class References:
+    """Starts reference programs in the check's sandbox ("the real thing")."""
+
+    def __init__(self, sandbox: Sandbox, pack: Pack) -> None:
+        self.sandbox = sandbox
+        self.pack = pack
+
+    def start(self, program_id: str, stdin: str | list[str] | None = None,
+              files: dict[str, bytes] | None = None, wait_ready: bool = True,
+              args: list[str] | None = None) -> ProgramRun:
+        """Start our reference ``program_id``; ``args`` are added to its command line."""
+        spec = self.pack.programs[program_id]
+        run = self.sandbox.start(reference.command(spec) + list(args or []), label=f"reference {program_id}",
+                                 files=files)
+        if stdin is not None:
+            for line in [stdin] if isinstance(stdin, str) else stdin:
+                run.writeline(line)
+        if wait_ready and spec.role == "server":
+            port = int(args[args.index("--port") + 1]) if args and "--port" in args else spec.port
+            lst = run.wait_listening(spec.transport, port, 10.0)
+            if lst is None:
+                raise RuntimeError(f"reference {program_id} did not start: {run.crash_summary()}")
+            run.listener = lst
+        return run

@@ -1,0 +1,121 @@
+"""The result model, ``netgrade.result/1``: one source for every output.
+
+The terminal table, the JSON file and (later) HTML, JUnit and Gradescope
+outputs are all rendered from a :class:`Result`.  Its JSON form is a public
+contract; keys are only ever added.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import RESULT_SCHEMA
+
+CHECK_STATUSES = ("pass", "fail", "error", "skip")
+PROGRAM_STATUSES = ("graded", "missing", "error")
+
+
+@dataclass
+class CheckResult:
+    id: str
+    title: str
+    level: str
+    status: str
+    score: float
+    max_score: float
+    message: str
+    duration_s: float
+    evidence: dict[str, Any] = field(default_factory=dict)
+    sheet: str = ""
+    hint: str = ""
+
+    @property
+    def counts(self) -> bool:
+        """True when this check decides the exit status (must and should)."""
+        return self.level in ("must", "should")
+
+
+@dataclass
+class ProgramResult:
+    id: str
+    file: str | None
+    status: str
+    score: float
+    max_score: float
+    checks: list[CheckResult] = field(default_factory=list)
+    title: str = ""
+    message: str = ""
+
+
+@dataclass
+class Result:
+    submission: str
+    pack: str
+    runner: str
+    score: float
+    max_score: float
+    started_at: str
+    duration_s: float
+    programs: list[ProgramResult] = field(default_factory=list)
+    schema: str = RESULT_SCHEMA
+    status: str = "graded"  # "graded" | "error" (the grader itself failed)
+    message: str = ""
+    notices: list[str] = field(default_factory=list)
+    netgrade_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        # schema first, for people reading the file
+        return {"schema": d.pop("schema"), **d}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Result":
+        d = dict(d)
+        programs = []
+        for p in d.pop("programs", []):
+            p = dict(p)
+            p["checks"] = [CheckResult(**c) for c in p.get("checks", [])]
+            programs.append(ProgramResult(**p))
+        return cls(programs=programs, **d)
+
+    def all_passed(self) -> bool:
+        """Every must and should check passed and no program is missing or in error."""
+        if self.status != "graded":
+            return False
+        for p in self.programs:
+            if p.status != "graded":
+                return False
+            for c in p.checks:
+                if c.counts and c.status != "pass":
+                    return False
+        return True
+
+    def exit_code(self) -> int:
+        return 0 if self.all_passed() else 1
+
+    def write_json(self, path: str | Path) -> None:
+        """Write atomically: a reader never sees half a file."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".result-", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f, ensure_ascii=False, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+
+
+def score_program(p: ProgramResult) -> None:
+    for c in p.checks:
+        c.score = c.max_score if c.status == "pass" else 0.0
+    p.score = sum(c.score for c in p.checks)
+    if p.status == "graded" or p.checks:
+        p.max_score = sum(c.max_score for c in p.checks)
+
+
+def total(result: Result) -> None:
+    result.score = round(sum(p.score for p in result.programs), 3)
+    result.max_score = round(sum(p.max_score for p in result.programs), 3)

@@ -1,0 +1,63 @@
+"""Runners: where a check's sandbox comes from.
+
+Every runner gives a check a :class:`~harness.sandbox.Sandbox`: a private
+network where the grader's peer and the programs meet, and a way to start
+programs in it.  Suites never know which runner they run on.
+
+- ``local`` (default): a network namespace per check on this machine, programs
+  isolated in their own pid and mount namespaces under a user id of their own.
+  Where namespaces cannot be made it falls back to the host's loopback, one
+  check at a time, and says so.
+- ``docker``: see ``harness/docker_runner.py`` (containers for CI grading).
+"""
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+
+from .evidence import Evidence
+from .pack import Limits
+from .sandbox import Sandbox, new_network
+from .sandbox.netns import namespace_support
+
+RUNNERS = ("local", "docker")
+
+
+class Runner(ABC):
+    name: str
+    #: True when checks may run at the same time (each has its own network)
+    parallel: bool
+    #: a sentence for the user when the runner had to lower its guarantees
+    notice: str | None = None
+
+    @abstractmethod
+    def open_sandbox(self, evidence: Evidence) -> Sandbox: ...
+
+
+class LocalRunner(Runner):
+    name = "local"
+
+    def __init__(self, workbase: str, limits: Limits, lab_addresses: tuple[str, ...] = (),
+                 use_namespaces: bool | None = None) -> None:
+        self.workbase = workbase
+        self.limits = limits
+        self.lab_addresses = lab_addresses
+        support = namespace_support() if use_namespaces is None else ("netns" if use_namespaces else "disabled")
+        self.use_namespaces = support == "netns"
+        self.parallel = self.use_namespaces
+        if not self.use_namespaces:
+            self.notice = (f"network namespaces are unavailable ({support}); grading on the host's loopback,"
+                           " one check at a time, without lab addresses")
+
+    def open_sandbox(self, evidence: Evidence) -> Sandbox:
+        net = new_network(self.use_namespaces, self.lab_addresses if self.use_namespaces else ())
+        return Sandbox(net, evidence, self.workbase, self.limits)
+
+
+def make_workbase(parent: str) -> str:
+    """A folder for run work dirs: enterable by the programs' user ids, not listable."""
+    path = os.path.join(parent, "runs")
+    os.makedirs(path, exist_ok=True)
+    os.chmod(parent, 0o711)
+    os.chmod(path, 0o711)
+    return path

@@ -1,0 +1,136 @@
+"""The sandbox of one check: a private network and the program runs in it.
+
+A check gets a fresh :class:`Sandbox`.  Its network is a new network namespace
+(or, where none can be made, the host's loopback).  The check's peer sockets
+and every program it starts live there, so the sheet's fixed ports never clash
+between checks running at the same time.  ``close()`` ends every run, records
+what each printed, and removes the runs' work folders.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import itertools
+import os
+import shutil
+import socket
+import struct
+import tempfile
+from pathlib import Path
+
+from ..evidence import Evidence
+from ..pack import Limits
+from .launch import Isolation, build_argv, child_env
+from .netns import HostNet, Listener, NetNS, SandboxError
+from .process import ProgramRun
+
+__all__ = ["Sandbox", "SandboxError", "Listener", "ProgramRun", "new_network"]
+
+SIOCSIFADDR, SIOCSIFNETMASK = 0x8916, 0x891C
+_uids = itertools.count()
+
+
+def _add_lab_address(net: NetNS, index: int, address: str) -> None:
+    """Add ``address``/32 to loopback inside ``net`` (an alias, as ifconfig does)."""
+    def ifreq(name: str, addr: str) -> bytes:
+        sin = struct.pack("HH4s8s", socket.AF_INET, 0, socket.inet_aton(addr), b"")
+        return struct.pack("16s16s", name.encode(), sin)
+    with net.entered(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        name = f"lo:{index}"
+        fcntl.ioctl(s, SIOCSIFADDR, ifreq(name, address))
+        fcntl.ioctl(s, SIOCSIFNETMASK, ifreq(name, "255.255.255.255"))
+    net.addresses.append(address)
+
+
+def new_network(use_namespaces: bool, lab_addresses: tuple[str, ...] = ()) -> NetNS | HostNet:
+    if not use_namespaces:
+        return HostNet()
+    net = NetNS()
+    try:
+        for i, addr in enumerate(lab_addresses, start=1):
+            _add_lab_address(net, i, addr)
+    except OSError as exc:
+        net.close()
+        raise SandboxError(f"cannot add lab addresses inside the sandbox: {exc}") from None
+    return net
+
+
+class Sandbox:
+    def __init__(self, net: NetNS | HostNet, evidence: Evidence, workbase: str, limits: Limits) -> None:
+        self.net = net
+        self.evidence = evidence
+        self.workbase = workbase
+        self.limits = limits
+        self.runs: list[ProgramRun] = []
+        self._workdirs: list[str] = []
+        self._sockets: list[socket.socket] = []
+        self._closed = False
+
+    @property
+    def isolated(self) -> bool:
+        return self.net.kind == "netns"
+
+    @property
+    def peer_host(self) -> str:
+        """Where the grader's peers bind: every address inside a private namespace."""
+        return "0.0.0.0" if self.isolated else "127.0.0.1"
+
+    # ------------------------------------------------------------ programs
+    def _new_workdir(self, files_from: str | Path | None, files: dict[str, bytes] | None, uid: int | None) -> str:
+        work = tempfile.mkdtemp(prefix="run-", dir=self.workbase)
+        self._workdirs.append(work)
+        if files_from is not None:
+            shutil.copytree(files_from, work, symlinks=True, dirs_exist_ok=True)
+        for name, data in (files or {}).items():
+            target = Path(work, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        if uid is not None:
+            for dirpath, dirnames, filenames in os.walk(work):
+                os.lchown(dirpath, uid, uid)
+                for n in dirnames + filenames:
+                    os.lchown(os.path.join(dirpath, n), uid, uid)
+        return work
+
+    def start(self, command: list[str], *, label: str, files_from: str | Path | None = None,
+              files: dict[str, bytes] | None = None, cwd: str = ".") -> ProgramRun:
+        """Start ``command`` in this sandbox with a private copy of ``files_from``."""
+        if self._closed:
+            raise SandboxError("sandbox already closed")
+        uid = 200000 + (os.getpid() % 1000) * 64 + next(_uids) % 64 if os.geteuid() == 0 else None
+        work = self._new_workdir(files_from, files, uid)
+        iso = Isolation(limits=self.limits, uid=uid, namespaces=self.isolated)
+        prefix, fds = self.net.prefix()
+        argv = build_argv(command, work, cwd, iso, prefix, fds)
+        run = ProgramRun(
+            argv, label=label, command=command, env=child_env(work),
+            cwd=None if self.isolated else os.path.join(work, cwd), pass_fds=fds,
+            evidence=self.evidence, output_cap=self.limits.output_kib * 1024,
+            listeners=self.net.listeners, workdir=os.path.join(work, cwd), new_session=True,
+        )
+        self.runs.append(run)
+        return run
+
+    # ------------------------------------------------------------ network
+    def socket(self, family: int = socket.AF_INET, type: int = socket.SOCK_DGRAM) -> socket.socket:
+        s = self.net.socket(family, type)
+        self._sockets.append(s)
+        return s
+
+    def listeners(self) -> list[Listener]:
+        return self.net.listeners()
+
+    # ------------------------------------------------------------ end
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for run in self.runs:
+            run.kill()
+            self.evidence.processes.append(run.report())
+        for s in self._sockets:
+            with contextlib.suppress(OSError):
+                s.close()
+        self.net.close()
+        for work in self._workdirs:
+            shutil.rmtree(work, ignore_errors=True)

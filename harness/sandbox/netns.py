@@ -1,0 +1,200 @@
+"""Private network namespaces, and the socket table seen inside one.
+
+A :class:`NetNS` is a fresh network namespace with only a loopback interface
+(up).  It is created by a short-lived thread that calls ``unshare(CLONE_NEWNET)``
+and keeps a file descriptor to the namespace, so no holder process is needed.
+The grader's own sockets are created inside it by switching the calling
+thread in and out (``with ns.entered(): sock = socket.socket(...)``): a socket
+stays in the namespace it was created in.  Programs are started in it with
+``nsenter --net=/proc/self/fd/N`` (see ``launch.py``).
+
+:class:`HostNet` is the fallback where namespaces cannot be made: the host's
+loopback, one program at a time, and no lab addresses.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import ipaddress
+import os
+import socket
+import struct
+import subprocess
+import threading
+from dataclasses import dataclass
+
+CLONE_NEWNET = 0x40000000
+SIOCSIFFLAGS = 0x8914
+IFF_UP, IFF_LOOPBACK, IFF_RUNNING = 0x1, 0x8, 0x40
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class SandboxError(Exception):
+    """The sandbox itself failed (not the program under test)."""
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise SandboxError(f"{what}: {os.strerror(err)}")
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One row of the socket table: a bound UDP socket or a listening TCP one."""
+
+    proto: str  # "tcp" | "udp"
+    address: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{self.proto.upper()} {host}:{self.port}"
+
+
+def _decode_addr(hexaddr: str, v6: bool) -> str:
+    raw = bytes.fromhex(hexaddr)
+    if not v6:
+        return str(ipaddress.IPv4Address(raw[::-1]))
+    # /proc prints IPv6 as four host-order 32-bit words
+    words = [raw[i:i + 4][::-1] for i in range(0, 16, 4)]
+    return str(ipaddress.IPv6Address(b"".join(words)))
+
+
+def parse_socket_table(proc_net_dir: str) -> list[Listener]:
+    """Listening TCP and bound UDP sockets from ``/proc/.../net``."""
+    out: list[Listener] = []
+    for name, proto, v6, want in (("tcp", "tcp", False, "0A"), ("tcp6", "tcp", True, "0A"),
+                                  ("udp", "udp", False, "07"), ("udp6", "udp", True, "07")):
+        try:
+            with open(os.path.join(proc_net_dir, name)) as f:
+                lines = f.read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) < 4 or fields[3] != want:
+                continue
+            addr, port = fields[1].split(":")
+            # a connected UDP socket is also state 07; keep only unconnected ones
+            if proto == "udp" and int(fields[2].split(":")[1], 16) != 0:
+                continue
+            out.append(Listener(proto, _decode_addr(addr, v6), int(port, 16)))
+    return out
+
+
+class NetNS:
+    """A private network namespace with loopback up."""
+
+    kind = "netns"
+
+    def __init__(self) -> None:
+        self._host_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        box: dict = {}
+
+        def make() -> None:
+            try:
+                _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+                box["fd"] = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    ifr = struct.pack("16sH14s", b"lo", IFF_UP | IFF_LOOPBACK | IFF_RUNNING, b"")
+                    fcntl.ioctl(s, SIOCSIFFLAGS, ifr)
+            except Exception as exc:  # reported in the caller's thread
+                box["error"] = exc
+
+        t = threading.Thread(target=make, name="netns-maker")
+        t.start()
+        t.join()
+        if "error" in box:
+            if "fd" in box:
+                os.close(box["fd"])
+            os.close(self._host_fd)
+            raise SandboxError(f"cannot create a network namespace: {box['error']}")
+        self.fd: int = box["fd"]
+        self._lock = threading.RLock()
+        self.addresses: list[str] = ["127.0.0.1"]
+
+    @contextlib.contextmanager
+    def entered(self):
+        """Run the block with the calling thread inside the namespace."""
+        with self._lock:
+            _check(_libc.setns(self.fd, CLONE_NEWNET), "setns(sandbox)")
+            try:
+                yield
+            finally:
+                _check(_libc.setns(self._host_fd, CLONE_NEWNET), "setns(back to host)")
+
+    def socket(self, family: int = socket.AF_INET, type: int = socket.SOCK_DGRAM) -> socket.socket:
+        with self.entered():
+            return socket.socket(family, type)
+
+    def listeners(self) -> list[Listener]:
+        with self.entered():
+            return parse_socket_table("/proc/thread-self/net")
+
+    def prefix(self) -> tuple[list[str], tuple[int, ...]]:
+        """Command prefix that enters this namespace, and the fds to pass."""
+        return ["nsenter", f"--net=/proc/self/fd/{self.fd}", "--"], (self.fd,)
+
+    def add_address(self, address: str) -> None:
+        """Make ``address`` local (on loopback) inside this namespace only."""
+        ipaddress.IPv4Address(address)
+        argv, fds = self.prefix()
+        proc = subprocess.run([*argv, "ip", "addr", "add", f"{address}/32", "dev", "lo"],
+                              pass_fds=fds, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SandboxError(f"cannot add {address} inside the sandbox: {proc.stderr.strip()}")
+        self.addresses.append(address)
+
+    def close(self) -> None:
+        for fd in (getattr(self, "fd", -1), getattr(self, "_host_fd", -1)):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.fd = self._host_fd = -1
+
+
+class HostNet:
+    """The host's own loopback: the fallback where namespaces are unavailable."""
+
+    kind = "host"
+
+    def __init__(self) -> None:
+        self.addresses = ["127.0.0.1"]
+
+    @contextlib.contextmanager
+    def entered(self):
+        yield
+
+    def socket(self, family: int = socket.AF_INET, type: int = socket.SOCK_DGRAM) -> socket.socket:
+        return socket.socket(family, type)
+
+    def listeners(self) -> list[Listener]:
+        return parse_socket_table("/proc/self/net")
+
+    def prefix(self) -> tuple[list[str], tuple[int, ...]]:
+        return [], ()
+
+    def add_address(self, address: str) -> None:
+        raise SandboxError(f"lab address {address} needs a network namespace, which this machine cannot make;"
+                           " nothing is ever sent to it on the host")
+
+    def close(self) -> None:
+        pass
+
+
+_support: str | None = None
+
+
+def namespace_support() -> str:
+    """'netns' when this process can make network namespaces, else the reason it cannot."""
+    global _support
+    if _support is None:
+        try:
+            NetNS().close()
+            _support = "netns"
+        except SandboxError as exc:
+            _support = str(exc)
+    return _support

@@ -1,0 +1,338 @@
+"""One program run: scripted stdin, captured output, waiting on events.
+
+Nothing here sleeps for a fixed time.  Waiting for output or an exit blocks on
+a condition variable that the output readers signal; waiting for a port polls
+the sandbox's socket table at a short interval until a deadline; CPU use is
+sampled over a window the caller chooses.  Output is kept up to a cap per
+stream (the first and the last ``cap`` bytes, with a count of what was left
+out), so a program printing gigabytes costs the grader nothing.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import threading
+import time
+from typing import Callable
+
+import psutil
+
+from ..evidence import Evidence, payload_fields
+from ..text import decode, printable, traceback_tail
+from .launch import SANDBOX_EXIT
+from .netns import Listener
+
+
+class CappedBuffer:
+    """The first and last ``cap`` bytes of a stream, and how much was dropped."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def append(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.cap - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            if len(self.tail) > self.cap:
+                del self.tail[: len(self.tail) - self.cap]
+
+    @property
+    def dropped(self) -> int:
+        return self.total - len(self.head) - len(self.tail)
+
+    def bytes(self) -> bytes:
+        return bytes(self.head + self.tail)
+
+    def text(self) -> str:
+        if self.dropped:
+            marker = f"\n[… {self.dropped} bytes left out …]\n".encode()
+            return decode(bytes(self.head)) + decode(marker) + decode(bytes(self.tail))
+        return decode(self.bytes())
+
+
+class ProgramRun:
+    """A started program.  Create through ``Sandbox.start``."""
+
+    POLL_S = 0.005
+
+    def __init__(self, argv: list[str], *, label: str, command: list[str], env: dict[str, str],
+                 cwd: str | None, pass_fds: tuple[int, ...], evidence: Evidence, output_cap: int,
+                 listeners: Callable[[], list[Listener]], workdir: str, new_session: bool) -> None:
+        self.label = label
+        self.command = command
+        self.workdir = workdir
+        self.evidence = evidence
+        self._listeners = listeners
+        self._cond = threading.Condition()
+        self.stdout = CappedBuffer(output_cap)
+        self.stderr = CappedBuffer(output_cap)
+        self._eof = {"stdout": False, "stderr": False}
+        self.started = time.monotonic()
+        self.ended: float | None = None
+        self.stdin_log: list[str] = []
+        self._killed_by_grader = False
+        self.listener: Listener | None = None  # set once a server is seen listening
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=env, cwd=cwd, pass_fds=pass_fds, start_new_session=new_session, close_fds=True,
+        )
+        os.set_blocking(self.proc.stdin.fileno(), False)
+        self._ps: psutil.Process | None
+        try:
+            self._ps = psutil.Process(self.proc.pid)
+        except psutil.Error:
+            self._ps = None
+        self._seen_pids: set[int] = set()
+        self._cpu_cache = 0.0
+        evidence.add("start", who=label, command=command)
+        self._threads = [
+            threading.Thread(target=self._pump, args=(self.proc.stdout, self.stdout, "stdout"), daemon=True),
+            threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr, "stderr"), daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    # ------------------------------------------------------------ output
+    def _pump(self, stream, buf: CappedBuffer, name: str) -> None:
+        fd = stream.fileno()
+        logged = 0
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            with self._cond:
+                buf.append(chunk)
+                self._cond.notify_all()
+            if logged < 60:  # the first chunks go into the timeline
+                logged += 1
+                self.evidence.add(name, who=self.label, **payload_fields(chunk))
+        with self._cond:
+            self._eof[name] = True
+            self._cond.notify_all()
+
+    @property
+    def out(self) -> str:
+        """Everything kept of stdout, decoded for display and matching."""
+        with self._cond:
+            return self.stdout.text()
+
+    @property
+    def err(self) -> str:
+        with self._cond:
+            return self.stderr.text()
+
+    def wait_output(self, needle: str, timeout: float, *, count: int = 1, stream: str = "stdout") -> bool:
+        """Wait until ``needle`` appears ``count`` times in the output (or the program ends)."""
+        buf = self.stdout if stream == "stdout" else self.stderr
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                if buf.text().count(needle) >= count:
+                    return True
+                if self._eof[stream]:
+                    return False
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+
+    def wait_output_growth(self, timeout: float, since: int) -> bool:
+        """Wait until stdout holds more than ``since`` bytes in total."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self.stdout.total <= since and not self._eof["stdout"]:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+            return self.stdout.total > since
+
+    # ------------------------------------------------------------ stdin
+    def write(self, text: str, timeout: float = 2.0) -> bool:
+        """Send ``text`` to the program's stdin.  False if it no longer reads it."""
+        data = text.encode("utf-8")
+        self.stdin_log.append(text)
+        self.evidence.add("stdin", who=self.label, text=printable(text, keep_newlines=False))
+        fd = self.proc.stdin.fileno()
+        deadline = time.monotonic() + timeout
+        while data:
+            try:
+                n = os.write(fd, data)
+                data = data[n:]
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([], [fd], [], left)[1]:
+                    self.evidence.note(f"{self.label} did not read its input within {timeout:g} s")
+                    return False
+            except (BrokenPipeError, OSError):
+                self.evidence.note(f"{self.label} no longer reads its input (stdin closed)")
+                return False
+        return True
+
+    def writeline(self, line: str, timeout: float = 2.0) -> bool:
+        return self.write(line + "\n", timeout)
+
+    def close_stdin(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        self.evidence.add("stdin-closed", who=self.label)
+
+    # ------------------------------------------------------------ state
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.proc.poll()
+
+    def wait_exit(self, timeout: float) -> int | None:
+        """The exit status once the program ends, or None if it still runs at the deadline."""
+        try:
+            code = self.proc.wait(timeout=max(0.0, timeout))
+        except subprocess.TimeoutExpired:
+            return None
+        self._finish()
+        return code
+
+    def _finish(self) -> None:
+        if self.ended is None:
+            self.ended = time.monotonic()
+            for t in self._threads:
+                t.join(timeout=1.0)
+            if self.proc.returncode == SANDBOX_EXIT and "netgrade-sandbox:" in self.err:
+                from .netns import SandboxError
+                raise SandboxError(f"the sandbox could not start {self.label}: {self.err.strip()[-300:]}")
+            self.evidence.add("exit", who=self.label, status=self.describe_exit())
+
+    def describe_exit(self) -> str:
+        code = self.proc.poll()
+        if code is None:
+            return "still running"
+        if code < 0 or code > 128 and code - 128 in signal.Signals._value2member_map_:
+            sig = -code if code < 0 else code - 128
+            name = signal.Signals(sig).name
+            if self._killed_by_grader:
+                return f"stopped by the grader ({name})"
+            return f"killed by {name}"
+        return f"exited with status {code}"
+
+    def crash_summary(self) -> str:
+        """A short account of how the program ended, with its traceback's last lines."""
+        tb = traceback_tail(self.err)
+        desc = self.describe_exit()
+        if tb:
+            return f"{desc}; traceback ends with:\n{tb}"
+        err = self.err.strip()
+        if err:
+            return f"{desc}; stderr ends with:\n{printable(err[-400:])}"
+        return desc
+
+    # ------------------------------------------------------------ sockets
+    def wait_listening(self, proto: str, port: int, timeout: float) -> Listener | None:
+        """Wait until a socket of ``proto`` listens on ``port`` in the sandbox.
+
+        Returns early (None) when the program ends first.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            for lst in self._listeners():
+                if lst.proto == proto and lst.port == port:
+                    return lst
+            if not self.running or time.monotonic() >= deadline:
+                # one last look: it may have bound just before exiting
+                for lst in self._listeners():
+                    if lst.proto == proto and lst.port == port:
+                        return lst
+                return None
+            with self._cond:  # wakes early if the program prints something
+                self._cond.wait(self.POLL_S)
+
+    def listening_elsewhere(self, proto: str | None = None) -> list[Listener]:
+        return [lst for lst in self._listeners() if proto is None or lst.proto == proto]
+
+    # ------------------------------------------------------------ CPU
+    def cpu_seconds(self) -> float:
+        """CPU time used by the program and everything it started (alive or reaped)."""
+        if self._ps is None:
+            return 0.0
+        total = 0.0
+        try:
+            procs = [self._ps, *self._ps.children(recursive=True)]
+        except psutil.Error:
+            return self._cpu_cache
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+        self._cpu_cache = max(self._cpu_cache, total)
+        return self._cpu_cache
+
+    def cpu_share(self, window: float) -> float:
+        """Share of one core the program used over the next ``window`` seconds.
+
+        The window ends early if the program exits.  1.0 means a core at 100 %.
+        """
+        a = self.cpu_seconds()
+        t0 = time.monotonic()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=window)
+        dt = time.monotonic() - t0
+        return (self.cpu_seconds() - a) / dt if dt > 0 else 0.0
+
+    # ------------------------------------------------------------ end
+    def kill(self) -> None:
+        """End the program and everything it started."""
+        if self.proc.poll() is None:
+            self._killed_by_grader = True
+            pids: list[psutil.Process] = []
+            if self._ps is not None:
+                with contextlib.suppress(psutil.Error):
+                    pids = self._ps.children(recursive=True)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, signal.SIGKILL)
+            # in host mode there is no pid namespace: take the whole session down too
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            for p in pids:
+                with contextlib.suppress(psutil.Error):
+                    p.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        with contextlib.suppress(OSError):
+            self.proc.stdin.close()
+        try:
+            self._finish()
+        except Exception:
+            pass
+
+    def report(self) -> dict:
+        """What the evidence keeps of this run."""
+        return {
+            "label": self.label,
+            "command": self.command,
+            "exit": self.describe_exit(),
+            "duration_s": round((self.ended or time.monotonic()) - self.started, 3),
+            "cpu_s": round(self._cpu_cache, 3),
+            "stdin": printable("".join(self.stdin_log))[-4000:],
+            "stdout": self.out,
+            "stdout_bytes": self.stdout.total,
+            "stdout_dropped": self.stdout.dropped,
+            "stderr": self.err,
+            "stderr_bytes": self.stderr.total,
+            "stderr_dropped": self.stderr.dropped,
+        }
+

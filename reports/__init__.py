@@ -1,0 +1,1 @@
+"""HTML report templates and assets (rendered from the result model)."""

@@ -1,0 +1,1 @@
+"""Check suites: one pytest file per program family (see harness/checks.py)."""

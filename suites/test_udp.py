@@ -1,0 +1,451 @@
+"""UDP family: udp-send, udp-recv, udp-echo-server/-client, udp-area-server/-client.
+
+Sheet: "## UDP" in course-pack.md (notes 000 §3.2, 001 §2.2 and §3.1, 004 §4).
+Each check is one line of the sheet at the sheet's level.  The peer is a UDP
+socket of the grader inside the check's private network; every datagram it
+sends or receives is in the evidence.  Each program also gets one "interop"
+check (level extra) against our reference counterpart.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+from harness.checks import check, fail
+from harness.expect import exits_zero, no_crash, prints, target_of
+from harness.peers.udp import UdpPeer, fmt_addr
+from harness.text import show_bytes
+
+# ------------------------------------------------------------------ helpers
+
+
+def spy_ports(sandbox, avoid: set[int]) -> list[UdpPeer]:
+    """Sockets on the course's other ports, to see where a misdirected reply went."""
+    spies = []
+    for port in (8080, 8090, 8000, 8888, 9090, 6666):
+        if port not in avoid:
+            try:
+                spies.append(UdpPeer(sandbox, port, label=f"spy:{port}"))
+            except OSError:
+                pass
+    return spies
+
+
+def misdirected(spies: list[UdpPeer], client_port: int) -> str:
+    for spy in spies:
+        got = spy.recv_quiet(0.0)
+        if got:
+            return f"the reply went to port {spy.port}; the client was on {client_port}"
+    return ""
+
+
+def reply_or_fail(peer: UdpPeer, step: float, request: bytes, spies: list[UdpPeer] | None = None,
+                  run=None) -> bytes:
+    got = peer.recv(step, expect_from="the server")
+    if got is None:
+        where = misdirected(spies or [], peer.port)
+        if where:
+            fail(f"no reply to {show_bytes(request)} at the sender's address: {where}")
+        ended = f"; the server ended: {run.crash_summary()}" if run is not None and not run.running else ""
+        fail(f"expected a reply to {show_bytes(request)} within {step:g} s; got none{ended}")
+    return got[0]
+
+
+def drain(peer: UdpPeer) -> list[bytes]:
+    return [d for d, _ in peer.recv_quiet(0.0)]
+
+
+# ================================================================== udp-send
+
+SEND_LINE = "hello netgrade"
+
+
+def _sent_datagrams(sandbox, program, limits, line: str) -> tuple[list[bytes], object]:
+    peer = UdpPeer(sandbox, program.port)
+    run = program.start(stdin=line)
+    first = peer.recv(limits.step_s, expect_from="udp-send")
+    got = [] if first is None else [first[0]]
+    run.wait_exit(limits.step_s)  # whatever follows the first datagram is sent before exit
+    got += drain(peer)
+    return got, run
+
+
+def _expect_one(got: list[bytes], line: str, run) -> None:
+    want = line.encode("utf-8")
+    if not got:
+        ended = "" if run.running else f"; the program {run.crash_summary()}"
+        fail(f"expected one datagram {show_bytes(want)} on UDP port 8080; got none{ended}")
+    if len(got) > 1:
+        fail(f"expected exactly one datagram; got {len(got)}: " + ", ".join(show_bytes(g, 40) for g in got[:5]))
+    if got[0] != want:
+        hint = " (the newline must not be sent)" if got[0].rstrip(b"\r\n") == want else ""
+        fail(f"payload: expected {show_bytes(want)} ({len(want)} bytes), got {show_bytes(got[0])} "
+             f"({len(got[0])} bytes){hint}")
+
+
+@check("udp-send", "must", "sends exactly one datagram: the line's UTF-8 bytes, no newline", sheet="001 §3.1.1",
+       hint="One sendto() per line, with input().encode('utf-8'); no '\\n'.")
+def test_udp_send_one_datagram(sandbox, program, limits):
+    got, run = _sent_datagrams(sandbox, program, limits, SEND_LINE)
+    _expect_one(got, SEND_LINE, run)
+
+
+@check("udp-send", "must", "exits with status 0 on its own", sheet="001 §3.1.1")
+def test_udp_send_exits(sandbox, program, limits):
+    UdpPeer(sandbox, program.port)
+    run = program.start(stdin=SEND_LINE)
+    exits_zero(run, limits.step_s, "after sending its line")
+
+
+@check("udp-send", "should", "works for a non-ASCII line and a 1000-byte line", sheet="001 §3.1.1",
+       hint="Encode with UTF-8 and send the whole line in one datagram.")
+def test_udp_send_non_ascii_and_long(sandbox, program, limits):
+    for line in ("我爱你，网络编程", "x" * 990 + "我爱你ab"[:4]):
+        got, run = _sent_datagrams(sandbox, program, limits, line)
+        _expect_one(got, line, run)
+
+
+@check("udp-send", "extra", "interop: the reference receiver gets the line", sheet="001 §3.1")
+def test_udp_send_with_reference(sandbox, program, reference, limits):
+    recv = reference.start("udp-recv", args=["--port", str(program.port)])
+    program.start(stdin="来自学生 hello")
+    prints(recv, "来自学生 hello", limits.step_s, "the reference udp-recv prints what it received")
+
+
+# ================================================================== udp-recv
+
+RECV_TEXT = "你好 netgrade 8090"
+
+
+@check("udp-recv", "must", "prints the datagram's text", sheet="001 §3.1.2",
+       hint="recvfrom(1024), then print data.decode('utf-8').")
+def test_udp_recv_prints(sandbox, program, limits):
+    run = program.start_server()
+    peer = UdpPeer(sandbox)
+    peer.send(RECV_TEXT.encode(), target_of(run.listener))
+    prints(run, RECV_TEXT, limits.step_s, "the text of the datagram it received")
+
+
+@check("udp-recv", "must", "exits with status 0 after the one datagram", sheet="001 §3.1.2")
+def test_udp_recv_exits(sandbox, program, limits):
+    run = program.start_server()
+    UdpPeer(sandbox).send(RECV_TEXT.encode(), target_of(run.listener))
+    exits_zero(run, limits.step_s, "after receiving one datagram")
+
+
+@check("udp-recv", "extra", "interop: prints what the reference sender sent", sheet="001 §3.1")
+def test_udp_recv_with_reference(sandbox, program, reference, limits):
+    run = program.start_server()
+    reference.start("udp-send", stdin="参考 sender", args=["--port", str(program.port)])
+    prints(run, "参考 sender", limits.step_s, "the line the reference udp-send sent")
+
+
+# ================================================================== udp-echo-server
+
+def _echo_once(peer: UdpPeer, run, payload: bytes, step: float, spies=None) -> None:
+    peer.send(payload, target_of(run.listener))
+    reply = reply_or_fail(peer, step, payload, spies, run)
+    if reply != payload:
+        fail(f"reply differs from the request: expected {show_bytes(payload)} ({len(payload)} bytes), "
+             f"got {show_bytes(reply)} ({len(reply)} bytes)")
+
+
+@check("udp-echo-server", "must", "echoes byte for byte, to the sender's address and port", sheet="001 §3.1.3",
+       hint="sendto(data, addr) with the addr that recvfrom() returned.")
+def test_udp_echo_server_echo(sandbox, program, limits):
+    run = program.start_server()
+    spies = spy_ports(sandbox, {program.port})
+    _echo_once(UdpPeer(sandbox), run, "hello 我爱你".encode(), limits.step_s, spies)
+
+
+@check("udp-echo-server", "must", "serves many datagrams in a row", sheet="001 §3.1.3",
+       hint="Loop: while True: recvfrom / sendto.")
+def test_udp_echo_server_many(sandbox, program, limits):
+    run = program.start_server()
+    peer = UdpPeer(sandbox)
+    for i in range(12):
+        _echo_once(peer, run, f"message {i} 第{i}条".encode(), limits.step_s)
+
+
+@check("udp-echo-server", "must", "two clients interleaved each get only their own replies", sheet="001 §3.1.3",
+       hint="Reply to the address of each datagram, not to the first client's.")
+def test_udp_echo_server_two_clients(sandbox, program, limits):
+    run = program.start_server()
+    a, b = UdpPeer(sandbox, label="client A"), UdpPeer(sandbox, label="client B")
+    for i in range(3):
+        for peer in (a, b):
+            payload = f"{peer.label} #{i}".encode()
+            peer.send(payload, target_of(run.listener))
+            got = peer.recv(limits.step_s, expect_from="the server")
+            other = b if peer is a else a
+            stray = drain(other)
+            if stray:
+                fail(f"the reply to {peer.label} (port {peer.port}) went to {other.label} (port {other.port}): "
+                     f"{show_bytes(stray[0])}")
+            if got is None:
+                fail(f"{peer.label} (port {peer.port}) got no reply to {show_bytes(payload)} within {limits.step_s:g} s")
+            if got[0] != payload:
+                fail(f"{peer.label} expected {show_bytes(payload)}, got {show_bytes(got[0])}")
+
+
+@check("udp-echo-server", "should", "keeps datagram boundaries: two datagrams, two replies", sheet="001 §3.1.3")
+def test_udp_echo_server_boundaries(sandbox, program, limits):
+    run = program.start_server()
+    peer = UdpPeer(sandbox)
+    first, second = b"first datagram", "第二个".encode()
+    peer.send(first, target_of(run.listener))
+    peer.send(second, target_of(run.listener))
+    replies = []
+    for _ in range(2):
+        got = peer.recv(limits.step_s, expect_from="the server")
+        if got is None:
+            break
+        replies.append(got[0])
+    if replies != [first, second]:
+        fail(f"expected two replies {show_bytes(first)} then {show_bytes(second)}; got "
+             + (", ".join(show_bytes(r) for r in replies) or "none"))
+
+
+@check("udp-echo-server", "should", "echoes an empty datagram", sheet="001 §3.1.3",
+       hint="An empty datagram is a real message: recvfrom returns b'' for it; send b'' back.")
+def test_udp_echo_server_empty(sandbox, program, limits):
+    run = program.start_server()
+    _echo_once(UdpPeer(sandbox), run, b"", limits.step_s)
+
+
+@check("udp-echo-server", "should", "survives a payload that is not valid UTF-8 and goes on serving",
+       sheet="001 §3.1.3", hint="Echo the bytes; decode only for printing, with errors='replace'.")
+def test_udp_echo_server_invalid_utf8(sandbox, program, limits):
+    run = program.start_server()
+    peer = UdpPeer(sandbox)
+    peer.send(b"\xff\xfe\x80 not utf-8 \xe6\x88", target_of(run.listener))
+    peer.recv(limits.step_s, expect_from="the server")  # the echo itself is the must line's business
+    probe = b"still there?"
+    peer.send(probe, target_of(run.listener))
+    got = peer.recv(limits.step_s, expect_from="the server")
+    if got is None or got[0] != probe:
+        state = "it ended: " + run.crash_summary() if not run.running else "it is running but did not answer"
+        fail(f"after a non-UTF-8 datagram, expected the echo of {show_bytes(probe)}; {state}")
+
+
+@check("udp-echo-server", "extra", "interop: the reference echo client gets its replies", sheet="001 §3.1.3")
+def test_udp_echo_server_with_reference(sandbox, program, reference, limits):
+    program.start_server()
+    client = reference.start("udp-echo-client", stdin=["参考客户端", "exit"])
+    prints(client, "返回的数据是: 参考客户端", limits.step_s, "the reference client prints the echo")
+
+
+# ================================================================== udp-echo-client
+
+def _serve_echo(peer: UdpPeer, run, lines: list[str], step: float) -> list[tuple]:
+    """Play the echo server for ``lines``; returns the source addresses seen."""
+    sources = []
+    for line in lines:
+        got = peer.recv(step, expect_from="the client")
+        want = line.encode()
+        if got is None:
+            ended = "" if run.running else f"; the client {run.crash_summary()}"
+            fail(f"expected a datagram {show_bytes(want)} (the line {line!r}) within {step:g} s; got none{ended}")
+        data, addr = got
+        if data != want:
+            fail(f"expected the datagram {show_bytes(want)} for the line {line!r}; got {show_bytes(data)}")
+        sources.append(addr)
+        peer.send(data, addr)
+        prints(run, line if line != "exit" else "exit", step, f"the reply to {line!r}")
+    return sources
+
+
+ECHO_LINES = ["hello", "我爱你", "exit"]
+
+
+@check("udp-echo-client", "must", "one datagram per line, in order; each reply printed", sheet="001 §3.1.3")
+def test_udp_echo_client_lines(sandbox, program, limits):
+    peer = UdpPeer(sandbox, program.port)
+    run = program.start(stdin=ECHO_LINES)
+    _serve_echo(peer, run, ECHO_LINES, limits.step_s)
+
+
+@check("udp-echo-client", "must", "exits with status 0 after 'exit' and its echo", sheet="001 §3.1.3")
+def test_udp_echo_client_exits(sandbox, program, limits):
+    peer = UdpPeer(sandbox, program.port)
+    run = program.start(stdin=ECHO_LINES)
+    _serve_echo(peer, run, ECHO_LINES, limits.step_s)
+    exits_zero(run, limits.step_s, "after 'exit' and its echo")
+
+
+@check("udp-echo-client", "should", "uses one socket (one source port) for the whole session",
+       sheet="001 §3.1.3", hint="Create the socket once, before the loop.")
+def test_udp_echo_client_one_socket(sandbox, program, limits):
+    peer = UdpPeer(sandbox, program.port)
+    run = program.start(stdin=ECHO_LINES)
+    sources = _serve_echo(peer, run, ECHO_LINES, limits.step_s)
+    ports = [a[1] for a in sources]
+    if len(set(ports)) != 1:
+        fail(f"expected every datagram from one source port; saw ports {ports}")
+
+
+@check("udp-echo-client", "should", "exits cleanly at the end of input", sheet="001 §3.1.3",
+       hint="input() raises EOFError at the end of input: catch it and exit.")
+def test_udp_echo_client_eof(sandbox, program, limits):
+    peer = UdpPeer(sandbox, program.port)
+    run = program.start(stdin=["only line"])
+    _serve_echo(peer, run, ["only line"], limits.step_s)
+    run.close_stdin()
+    exits_zero(run, limits.step_s, "at the end of its input (no 'exit')")
+
+
+LOST_REPLY_BUDGET = 6.0  # students choose timers of 1-5 s
+
+
+@check("udp-echo-client", "should", "does not hang when a reply is lost (a timeout and a message)",
+       sheet="001 §3.1.3", hint="settimeout() on the socket, catch socket.timeout, print a message.")
+def test_udp_echo_client_lost_reply(sandbox, program, limits):
+    peer = UdpPeer(sandbox, program.port)
+    run = program.start(stdin=["lost one", "exit"])
+    first = peer.recv(limits.step_s, expect_from="the client")
+    if first is None:
+        fail(f"expected the datagram 'lost one' within {limits.step_s:g} s; got none")
+    sandbox.evidence.note("peer withholds the reply to 'lost one'")
+    printed_before = run.stdout.total
+    nxt = peer.recv(LOST_REPLY_BUDGET, expect_from="the client after the lost reply")
+    if nxt is not None:
+        peer.send(nxt[0], nxt[1])
+        run.wait_exit(limits.step_s)
+    elif run.running:
+        fail(f"after the reply to 'lost one' was withheld, the client neither went on nor exited within "
+             f"{LOST_REPLY_BUDGET:g} s: it waits forever for the reply")
+    no_crash(run, "after a lost reply")
+    if run.stdout.total <= printed_before:
+        fail("the client went on after a lost reply but printed no message about it")
+
+
+@check("udp-echo-client", "extra", "interop: works with the reference echo server", sheet="001 §3.1.3")
+def test_udp_echo_client_with_reference(sandbox, program, reference, limits):
+    reference.start("udp-echo-server")
+    run = program.start(stdin=["参考服务器", "exit"])
+    prints(run, "参考服务器", limits.step_s, "the echo from the reference server")
+    exits_zero(run, limits.step_s, "after 'exit'")
+
+
+# ================================================================== udp-area-server
+
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _area_reply(sandbox, program, radius: str, limits, spies=False) -> tuple[str, object]:
+    run = program.start_server()
+    peer = UdpPeer(sandbox)
+    spy = spy_ports(sandbox, {program.port}) if spies else None
+    peer.send(radius.encode(), target_of(run.listener))
+    reply = reply_or_fail(peer, limits.step_s, radius.encode(), spy, run)
+    return reply.decode("utf-8", "replace"), run
+
+
+def _check_area(reply: str, radius: str, spec) -> None:
+    prefix = spec.expect.get("prefix", "圆的面积为：")
+    pi = float(spec.expect.get("pi", 3.14))
+    want = pi * float(radius) ** 2
+    if not reply.startswith(prefix):
+        fail(f"expected the reply to start with {prefix!r}; got {reply!r}")
+    m = NUMBER.match(reply[len(prefix):].strip())
+    if not m:
+        fail(f"expected a number after {prefix!r}; got {reply!r}")
+    got = float(m.group(0))
+    if not math.isclose(got, want, rel_tol=1e-6):
+        fail(f"area {want:g} expected for r={radius} ({pi} * r * r), got {m.group(0)}")
+
+
+@check("udp-area-server", "must", "replies 圆的面积为： and 3.14·r² (within 1e-6 relative)", sheet="000 §3.2.1",
+       hint="area = 3.14 * r * r with r = float(text); reply '圆的面积为：' + str(area).")
+def test_udp_area_server_value(sandbox, program, limits, spec):
+    for radius in ("3", "2.5"):
+        reply, _ = _area_reply(sandbox, program, radius, limits)
+        _check_area(reply, radius, spec)
+
+
+@check("udp-area-server", "must", "the reply goes to the sender's address and port", sheet="000 §3.2.1",
+       hint="sendto(reply, addr) with the addr that recvfrom() returned.")
+def test_udp_area_server_reply_to_sender(sandbox, program, limits, spec):
+    reply, _ = _area_reply(sandbox, program, "1", limits, spies=True)
+    _check_area(reply, "1", spec)
+
+
+@check("udp-area-server", "should", "answers more than one request", sheet="000 §3.2.1",
+       hint="Serve in a loop instead of answering once and exiting.")
+def test_udp_area_server_many(sandbox, program, limits, spec):
+    run = program.start_server()
+    peer = UdpPeer(sandbox)
+    for radius in ("1", "4", "0.5"):
+        peer.send(radius.encode(), target_of(run.listener))
+        got = peer.recv(limits.step_s, expect_from="the server")
+        if got is None:
+            state = "it had exited" if not run.running else "it is running but did not answer"
+            fail(f"no reply to radius {radius} after earlier requests; {state}")
+        _check_area(got[0].decode("utf-8", "replace"), radius, spec)
+
+
+@check("udp-area-server", "should", "replies with an error text to a radius that is not a number",
+       sheet="000 §3.2.1", hint="Catch ValueError from float() and send an error message back.")
+def test_udp_area_server_not_a_number(sandbox, program, limits, spec):
+    run = program.start_server()
+    peer = UdpPeer(sandbox)
+    peer.send("abc".encode(), target_of(run.listener))
+    got = peer.recv(limits.step_s, expect_from="the server")
+    if got is None:
+        state = f"it crashed: {run.crash_summary()}" if not run.running else "it is running but sent nothing"
+        fail(f"expected an error reply to the radius 'abc'; {state}")
+    no_crash(run, "on a radius that is not a number")
+
+
+@check("udp-area-server", "extra", "interop: the reference area client gets the area", sheet="000 §3.2")
+def test_udp_area_server_with_reference(sandbox, program, reference, limits, spec):
+    program.start_server()
+    client = reference.start("udp-area-client", stdin="3")
+    prints(client, spec.expect.get("prefix", "圆的面积为："), limits.step_s, "the reference client prints the reply")
+
+
+# ================================================================== udp-area-client
+
+AREA_REPLY = "圆的面积为：28.26"
+
+
+def _area_exchange(sandbox, program, limits, radius="3", reply=AREA_REPLY):
+    peer = UdpPeer(sandbox, program.port)
+    run = program.start(stdin=radius)
+    got = peer.recv(limits.step_s, expect_from="the client")
+    if got is not None:
+        peer.send(reply.encode(), got[1])
+    return run, got
+
+
+@check("udp-area-client", "must", "sends the radius text as typed", sheet="000 §3.2.2")
+def test_udp_area_client_sends(sandbox, program, limits):
+    run, got = _area_exchange(sandbox, program, limits, radius="2.5")
+    if got is None:
+        ended = "" if run.running else f"; the client {run.crash_summary()}"
+        fail(f"expected a datagram '2.5' on UDP port {program.port}; got none{ended}")
+    if got[0] != b"2.5":
+        fail(f"expected the radius as typed, b'2.5'; got {show_bytes(got[0])}")
+
+
+@check("udp-area-client", "must", "prints the server's reply", sheet="000 §3.2.2")
+def test_udp_area_client_prints(sandbox, program, limits):
+    run, got = _area_exchange(sandbox, program, limits)
+    if got is None:
+        fail("the client sent no radius, so there was nothing to reply to")
+    prints(run, AREA_REPLY, limits.step_s, "the server's reply")
+
+
+@check("udp-area-client", "must", "exits with status 0 after printing the reply", sheet="000 §3.2.2")
+def test_udp_area_client_exits(sandbox, program, limits):
+    run, got = _area_exchange(sandbox, program, limits)
+    if got is None:
+        fail("the client sent no radius, so there was nothing to reply to")
+    exits_zero(run, limits.step_s, "after printing the reply")
+
+
+@check("udp-area-client", "extra", "interop: works with the reference area server", sheet="000 §3.2")
+def test_udp_area_client_with_reference(sandbox, program, reference, limits, spec):
+    reference.start("udp-area-server")
+    run = program.start(stdin="3")
+    prints(run, spec.expect.get("prefix", "圆的面积为："), limits.step_s, "the reference server's reply")

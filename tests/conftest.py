@@ -1,0 +1,70 @@
+"""Shared helpers for testing the grader itself.
+
+Grading runs as a real ``netgrade check`` subprocess (real processes, real
+sockets, real namespaces) and the tests read its ``--json`` result.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTANTS = Path(__file__).resolve().parent / "mutants"
+
+
+def netgrade(*args: str, timeout: float = 300, cwd: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env={**os.environ, **(env or {})})
+
+
+def grade(path: str | Path, *args: str, tmp: Path | None = None, timeout: float = 300) -> tuple[dict, subprocess.CompletedProcess]:
+    """Grade ``path``; returns (result JSON, completed process)."""
+    out = Path(tmp or path).parent / f"result-{os.getpid()}-{abs(hash(str(path))) % 10**8}.json"
+    proc = netgrade("check", str(path), "--json", str(out), *args, timeout=timeout)
+    try:
+        data = json.loads(out.read_text("utf-8"))
+    except FileNotFoundError:
+        raise AssertionError(f"no result file; exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}") from None
+    finally:
+        out.unlink(missing_ok=True)
+    return data, proc
+
+
+def checks_by_status(result: dict, levels=("must", "should")) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for p in result["programs"]:
+        for c in p["checks"]:
+            if c["level"] in levels:
+                out.setdefault(c["status"], set()).add(f"{p['id']}/{c['id']}")
+    return out
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory) -> Path:
+    """The reference programs exported as a submission (full marks expected)."""
+    d = tmp_path_factory.mktemp("exported") / "refs"
+    proc = netgrade("reference", "export", str(d))
+    assert proc.returncode == 0, proc.stderr
+    return d
+
+
+def submission_with(tmp: Path, files: dict[str, str | bytes | Path]) -> Path:
+    """A submission folder holding ``files`` (name -> text, bytes or a file to copy)."""
+    d = tmp / "submission"
+    d.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        target = d / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, Path):
+            shutil.copyfile(content, target)
+        elif isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, "utf-8")
+    return d

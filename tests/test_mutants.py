@@ -1,0 +1,67 @@
+"""Every mutant fails exactly the sheet lines it breaks.
+
+A mutant is a broken variant of a program: ``tests/mutants/<program-id>/<name>.py``.
+Its first lines declare what it must fail, as check keys::
+
+    # fails: udp-send/one-datagram
+    # fails: udp-send/non-ascii-and-long      (more lines if it breaks more)
+
+The test grades the mutant alone (``--program <id>``) and asserts that the
+set of failing must and should checks is exactly the declared set: the line
+it breaks fails, and no other must or should line does.  Extra-level
+(informational) checks are not counted.  A mutant may declare
+``# run: COMMAND`` to be started with ``--run``.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import MUTANTS, checks_by_status, grade, submission_with
+
+DECL = re.compile(r"^#\s*(fails|run|file):\s*(.+?)\s*$")
+
+
+def _mutants() -> list[Path]:
+    return sorted(p for p in MUTANTS.glob("*/*.py") if not p.name.startswith("_"))
+
+
+def _declared(path: Path) -> tuple[set[str], list[str], str | None]:
+    fails, runs, file = set(), [], None
+    for line in path.read_text("utf-8").splitlines()[:12]:
+        m = DECL.match(line)
+        if m and m.group(1) == "fails":
+            fails.add(m.group(2))
+        elif m and m.group(1) == "run":
+            runs.append(m.group(2))
+        elif m and m.group(1) == "file":
+            file = m.group(2)
+    return fails, runs, file
+
+
+def _pack_file(program_id: str) -> str:
+    import tomllib
+    from importlib import resources
+    data = tomllib.loads(resources.files("harness.packs").joinpath("default.toml").read_text("utf-8"))
+    return data["programs"][program_id]["file"]
+
+
+@pytest.mark.parametrize("mutant", _mutants(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_mutant_fails_exactly_its_line(mutant: Path, tmp_path: Path):
+    program_id = mutant.parent.name
+    fails, runs, file = _declared(mutant)
+    assert fails, f"{mutant}: declare the check(s) it fails with '# fails: PROGRAM/CHECK'"
+    sub = submission_with(tmp_path, {file or _pack_file(program_id): mutant})
+    args = ["--program", program_id]
+    for r in runs:
+        args += ["--run", f"{program_id}={r}"]
+    result, proc = grade(sub, *args, tmp=tmp_path)
+    assert result["status"] == "graded", result.get("message")
+    by = checks_by_status(result)
+    failing = by.get("fail", set()) | by.get("error", set())
+    assert not by.get("error"), f"grader errors: {by.get('error')}\n{proc.stdout}"
+    assert failing == fails, (
+        f"{mutant.name}: expected to fail exactly {sorted(fails)}, failed {sorted(failing)}\n{proc.stdout[-3000:]}")
+    assert proc.returncode == 1
