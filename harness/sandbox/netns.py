@@ -101,6 +101,10 @@ class NetNS:
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
                     ifr = struct.pack("16sH14s", b"lo", IFF_UP | IFF_LOOPBACK | IFF_RUNNING, b"")
                     fcntl.ioctl(s, SIOCSIFFLAGS, ifr)
+                # Programs run without capabilities; let them bind the sheet's
+                # low ports (TFTP's 69) in this namespace, and only here.
+                with open("/proc/sys/net/ipv4/ip_unprivileged_port_start", "w") as f:
+                    f.write("0")
             except Exception as exc:  # reported in the caller's thread
                 box["error"] = exc
 
