@@ -13,7 +13,7 @@ import re
 
 from harness.checks import check, fail
 from harness.expect import exits_zero, no_crash, prints, target_of
-from harness.peers.udp import UdpPeer, fmt_addr
+from harness.peers.udp import UdpPeer
 from harness.text import show_bytes
 
 # ------------------------------------------------------------------ helpers
@@ -164,7 +164,7 @@ def test_udp_echo_server_many(sandbox, program, limits):
     run = program.start_server()
     peer = UdpPeer(sandbox)
     for i in range(12):
-        _echo_once(peer, run, f"message {i} 第{i}条".encode(), limits.step_s)
+        _echo_once(peer, run, f"message {i} of 12".encode(), limits.step_s)
 
 
 @check("udp-echo-server", "must", "two clients interleaved each get only their own replies", sheet="001 §3.1.3",
@@ -192,7 +192,7 @@ def test_udp_echo_server_two_clients(sandbox, program, limits):
 def test_udp_echo_server_boundaries(sandbox, program, limits):
     run = program.start_server()
     peer = UdpPeer(sandbox)
-    first, second = b"first datagram", "第二个".encode()
+    first, second = b"first datagram", b"second one"
     peer.send(first, target_of(run.listener))
     peer.send(second, target_of(run.listener))
     replies = []
@@ -237,8 +237,12 @@ def test_udp_echo_server_with_reference(sandbox, program, reference, limits):
 
 # ================================================================== udp-echo-client
 
-def _serve_echo(peer: UdpPeer, run, lines: list[str], step: float) -> list[tuple]:
-    """Play the echo server for ``lines``; returns the source addresses seen."""
+def _serve_echo(peer: UdpPeer, run, lines: list[str], step: float, check_print: bool = False) -> list[tuple]:
+    """Play the echo server for ``lines``; returns the source addresses seen.
+
+    Only the check of the "each reply printed" line looks at the output; the
+    others judge their own line alone.
+    """
     sources = []
     for line in lines:
         got = peer.recv(step, expect_from="the client")
@@ -251,7 +255,8 @@ def _serve_echo(peer: UdpPeer, run, lines: list[str], step: float) -> list[tuple
             fail(f"expected the datagram {show_bytes(want)} for the line {line!r}; got {show_bytes(data)}")
         sources.append(addr)
         peer.send(data, addr)
-        prints(run, line if line != "exit" else "exit", step, f"the reply to {line!r}")
+        if check_print:
+            prints(run, line, step, f"the reply to {line!r}")
     return sources
 
 
@@ -262,7 +267,7 @@ ECHO_LINES = ["hello", "我爱你", "exit"]
 def test_udp_echo_client_lines(sandbox, program, limits):
     peer = UdpPeer(sandbox, program.port)
     run = program.start(stdin=ECHO_LINES)
-    _serve_echo(peer, run, ECHO_LINES, limits.step_s)
+    _serve_echo(peer, run, ECHO_LINES, limits.step_s, check_print=True)
 
 
 @check("udp-echo-client", "must", "exits with status 0 after 'exit' and its echo", sheet="001 §3.1.3")
@@ -306,7 +311,7 @@ def test_udp_echo_client_lost_reply(sandbox, program, limits):
     if first is None:
         fail(f"expected the datagram 'lost one' within {limits.step_s:g} s; got none")
     sandbox.evidence.note("peer withholds the reply to 'lost one'")
-    printed_before = run.stdout.total
+    before = run.out  # the prompt(s) printed so far, if any
     nxt = peer.recv(LOST_REPLY_BUDGET, expect_from="the client after the lost reply")
     if nxt is not None:
         peer.send(nxt[0], nxt[1])
@@ -315,8 +320,15 @@ def test_udp_echo_client_lost_reply(sandbox, program, limits):
         fail(f"after the reply to 'lost one' was withheld, the client neither went on nor exited within "
              f"{LOST_REPLY_BUDGET:g} s: it waits forever for the reply")
     no_crash(run, "after a lost reply")
-    if run.stdout.total <= printed_before:
-        fail("the client went on after a lost reply but printed no message about it")
+    # A message about the loss is output after the loss and before the echo
+    # of 'exit', other than the prompt printed again.
+    after = run.out[len(before):]
+    if nxt is not None and "exit" in after:  # drop the line that shows the echo of 'exit'
+        after = after[: after.rfind("\n", 0, after.rfind("exit")) + 1]
+    for prompt in {ln for ln in before.splitlines() if ln.strip()}:
+        after = after.replace(prompt, "")
+    if not after.strip():
+        fail("the client went on after the lost reply without printing any message about it")
 
 
 @check("udp-echo-client", "extra", "interop: works with the reference echo server", sheet="001 §3.1.3")
@@ -332,12 +344,32 @@ def test_udp_echo_client_with_reference(sandbox, program, reference, limits):
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
-def _area_reply(sandbox, program, radius: str, limits, spies=False) -> tuple[str, object]:
+def any_reply(peer: UdpPeer, spies: list[UdpPeer], step: float, request: bytes, run) -> bytes:
+    """The reply to ``request``, at the sender or misdirected to a spy port.
+
+    Where the reply goes is its own check (reply-to-sender); the others judge
+    what the reply says.
+    """
+    got = peer.recv(step, expect_from="the server")
+    if got is not None:
+        return got[0]
+    for spy in spies:
+        stray = spy.recv_quiet(0.0)
+        if stray:
+            return stray[0][0]
+    ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+    fail(f"expected a reply to {show_bytes(request)} within {step:g} s; got none{ended}")
+
+
+def _area_reply(sandbox, program, radius: str, limits, strict: bool = False) -> tuple[str, object]:
     run = program.start_server()
     peer = UdpPeer(sandbox)
-    spy = spy_ports(sandbox, {program.port}) if spies else None
+    spies = spy_ports(sandbox, {program.port})
     peer.send(radius.encode(), target_of(run.listener))
-    reply = reply_or_fail(peer, limits.step_s, radius.encode(), spy, run)
+    if strict:
+        reply = reply_or_fail(peer, limits.step_s, radius.encode(), spies, run)
+    else:
+        reply = any_reply(peer, spies, limits.step_s, radius.encode(), run)
     return reply.decode("utf-8", "replace"), run
 
 
@@ -366,8 +398,7 @@ def test_udp_area_server_value(sandbox, program, limits, spec):
 @check("udp-area-server", "must", "the reply goes to the sender's address and port", sheet="000 §3.2.1",
        hint="sendto(reply, addr) with the addr that recvfrom() returned.")
 def test_udp_area_server_reply_to_sender(sandbox, program, limits, spec):
-    reply, _ = _area_reply(sandbox, program, "1", limits, spies=True)
-    _check_area(reply, "1", spec)
+    _area_reply(sandbox, program, "1", limits, strict=True)
 
 
 @check("udp-area-server", "should", "answers more than one request", sheet="000 §3.2.1",
@@ -375,13 +406,17 @@ def test_udp_area_server_reply_to_sender(sandbox, program, limits, spec):
 def test_udp_area_server_many(sandbox, program, limits, spec):
     run = program.start_server()
     peer = UdpPeer(sandbox)
-    for radius in ("1", "4", "0.5"):
+    spies = spy_ports(sandbox, {program.port})
+    for i, radius in enumerate(("1", "4", "0.5")):
         peer.send(radius.encode(), target_of(run.listener))
+        if i == 0:
+            any_reply(peer, spies, limits.step_s, radius.encode(), run)
+            continue
         got = peer.recv(limits.step_s, expect_from="the server")
-        if got is None:
+        stray = [d for spy in spies for d, _ in spy.recv_quiet(0.0)]
+        if got is None and not stray:
             state = "it had exited" if not run.running else "it is running but did not answer"
-            fail(f"no reply to radius {radius} after earlier requests; {state}")
-        _check_area(got[0].decode("utf-8", "replace"), radius, spec)
+            fail(f"no reply to radius {radius} after {i} earlier request(s); {state}")
 
 
 @check("udp-area-server", "should", "replies with an error text to a radius that is not a number",
@@ -389,9 +424,11 @@ def test_udp_area_server_many(sandbox, program, limits, spec):
 def test_udp_area_server_not_a_number(sandbox, program, limits, spec):
     run = program.start_server()
     peer = UdpPeer(sandbox)
+    spies = spy_ports(sandbox, {program.port})
     peer.send("abc".encode(), target_of(run.listener))
     got = peer.recv(limits.step_s, expect_from="the server")
-    if got is None:
+    stray = [d for spy in spies for d, _ in spy.recv_quiet(0.0)]
+    if got is None and not stray:
         state = f"it crashed: {run.crash_summary()}" if not run.running else "it is running but sent nothing"
         fail(f"expected an error reply to the radius 'abc'; {state}")
     no_crash(run, "on a radius that is not a number")

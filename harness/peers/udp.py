@@ -57,10 +57,11 @@ class UdpPeer:
             return data, addr
 
     def recv_quiet(self, window: float) -> list[tuple[bytes, tuple[str, int]]]:
-        """Every datagram that arrives within ``window`` seconds (for "no more than one")."""
+        """Every datagram queued now or arriving within ``window`` seconds."""
         got = []
         deadline = time.monotonic() + window
-        while (left := deadline - time.monotonic()) > 0:
+        while True:  # polls at least once, even with window 0 (drain what is queued)
+            left = max(0.0, deadline - time.monotonic())
             ready, _, _ = select.select([self.sock], [], [], left)
             if not ready:
                 break
