@@ -116,7 +116,7 @@ def list_checks(pack_file) -> None:
     checks = collect_checks()
     table = Table(title=f"{pack.title}")
     for col in ("program", "file", "check", "level", "points", "sheet"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("program", "file", "level", "points"))
     for pid, prog in pack.programs.items():
         mine = [c for c in checks if c["program"] == pid]
         if not mine:
@@ -127,7 +127,8 @@ def list_checks(pack_file) -> None:
             table.add_row(pid, prog.file, f"{c['id']}: {c['title']}", level, f"{pack.points_for(key, level):g}",
                           c["sheet"] or prog.sheet)
         table.add_section()
-    Console(highlight=False).print(table)
+    from .terminal import console
+    console().print(table)
 
 
 @main.group()
@@ -164,11 +165,12 @@ def reference_export(directory, force) -> None:
     click.echo(f"wrote {len(written)} reference programs to {out}/")
 
 
-@reference.command("run", context_settings={"ignore_unknown_options": True})
+@reference.command("run", context_settings={"ignore_unknown_options": True, "help_option_names": []})
 @click.argument("program_id")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--pack", "pack_file", type=click.Path(), default=None, help="A TOML file merged over the default pack.")
-def reference_run(program_id, args, pack_file) -> None:
+@click.pass_context
+def reference_run(ctx, program_id, args, pack_file) -> None:
     """Run reference program PROGRAM_ID in the foreground, as the sheet describes it.
 
     It uses the sheet's port and the current folder (a TFTP server serves the
@@ -178,6 +180,9 @@ def reference_run(program_id, args, pack_file) -> None:
     import reference as refs
 
     from .grading import BadInput, load_pack
+    if program_id in ("-h", "--help"):
+        click.echo(ctx.get_help())
+        return
     try:
         pack = load_pack(pack_file)
     except BadInput as exc:

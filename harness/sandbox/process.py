@@ -328,10 +328,10 @@ class ProgramRun:
             "duration_s": round((self.ended or time.monotonic()) - self.started, 3),
             "cpu_s": round(self._cpu_cache, 3),
             "stdin": printable("".join(self.stdin_log))[-4000:],
-            "stdout": self.out,
+            "stdout": printable(self.out),
             "stdout_bytes": self.stdout.total,
             "stdout_dropped": self.stdout.dropped,
-            "stderr": self.err,
+            "stderr": printable(self.err),
             "stderr_bytes": self.stderr.total,
             "stderr_dropped": self.stderr.dropped,
         }

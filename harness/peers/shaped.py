@@ -1,0 +1,191 @@
+"""Shaped TCP writes: control how bytes reach the program (sticky packets, 001 §4).
+
+TCP is a byte stream (000 §1.1.1): what one side writes in one ``send`` may
+arrive in several reads, and several writes may arrive in one.  On loopback,
+bytes written together arrive together, and writes separated by a short pause
+(with TCP_NODELAY, which :class:`~harness.peers.tcp.TcpConn` sets) arrive as
+separate reads.  :class:`ShapedPeer` uses that to produce the shapes that
+expose broken framing:
+
+- several frames coalesced in one write (``write``);
+- one frame cut into pieces with short pauses between them (``write_pieces``),
+  down to one byte at a time (``trickle``);
+- a large frame written while the replies are read at the same time
+  (``send_big``), so neither side blocks on a full buffer;
+- reading framed replies (``read_replies``) with the shared codec.
+
+The pauses are part of the traffic's shape, not waits for an event, and they
+are spent *watching* the connection: anything the program sends back before
+the last piece left is counted (``early``), because a server that answers
+before a message is complete is not reading whole frames.
+
+Every write is logged by the TcpConn; each shape adds one note that says what
+it was in words ("2 frames in one write (18 bytes)").
+"""
+from __future__ import annotations
+
+import select
+import time
+
+from ..protocols.framing import FrameDecoder, FrameTooLarge
+from .tcp import TcpConn
+
+GAP_S = 0.04          # between pieces: long enough that each piece is its own read
+TRICKLE_GAP_S = 0.02  # between single bytes (a trickle has many pieces)
+BIG_CHUNK = 65536
+
+
+def plural(n: int, word: str) -> str:
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
+
+
+def sizes(parts: list[bytes]) -> str:
+    shown = ", ".join(str(len(p)) for p in parts[:12])
+    return shown + (", …" if len(parts) > 12 else "")
+
+
+class ShapedPeer:
+    """Frames in chosen shapes over one TcpConn, and framed replies read back."""
+
+    def __init__(self, conn: TcpConn, max_payload: int = 64 * 1024 * 1024) -> None:
+        self.conn = conn
+        self.decoder = FrameDecoder(max_payload)
+        self.replies: list[bytes] = []   # decoded, not yet handed out
+        self.reply_bytes = 0              # wire bytes of every reply decoded
+        self.garbage: FrameTooLarge | None = None
+        self.early = 0                    # bytes back before the last piece of the last shape
+
+    @property
+    def evidence(self):
+        return self.conn.evidence
+
+    def note(self, text: str) -> None:
+        self.evidence.note(f"{self.conn.label}: {text}")
+
+    # ------------------------------------------------------------ writing
+    def write(self, data: bytes, what: str) -> bool:
+        """One write of ``data`` (``what`` says what is in it, for the evidence)."""
+        self.note(f"wrote {what} in one write ({len(data)} bytes)")
+        self.early = 0
+        return self.conn.send(data)
+
+    def _pause(self, gap: float) -> None:
+        """The shape's pause, spent collecting whatever the program sends meanwhile."""
+        if self.conn.ended is not None or self.conn.closed:
+            return
+        before = len(self.conn.pending)
+        deadline = time.monotonic() + gap
+        while self.conn._read_once(deadline):  # noqa: SLF001 - keeps data in conn.pending
+            if self.conn.ended is not None:
+                break
+        self.early += len(self.conn.pending) - before
+
+    def write_pieces(self, parts: list[bytes], what: str, gap: float = GAP_S) -> bool:
+        """Each of ``parts`` in its own write, with a pause of ``gap`` s between them."""
+        self.note(f"wrote {what} in {plural(len(parts), 'write')} of {sizes(parts)} bytes, "
+                  f"{gap * 1000:.0f} ms apart (TCP_NODELAY: each leaves as its own segment)")
+        self.early = 0
+        for i, part in enumerate(parts):
+            if i:
+                self._pause(gap)
+            if not self.conn.send(part):
+                return False
+        return True
+
+    def trickle(self, data: bytes, what: str, gap: float = TRICKLE_GAP_S) -> bool:
+        """``data`` one byte per write."""
+        return self.write_pieces([data[i:i + 1] for i in range(len(data))], what + " one byte at a time", gap)
+
+    def send_big(self, data: bytes, what: str, timeout: float) -> bool:
+        """Write ``data`` while reading what comes back (kept in conn.pending).
+
+        A program that echoes as it reads blocks on a full send buffer unless
+        we read too; so writing and reading share one select loop.
+        """
+        conn, sock = self.conn, self.conn.sock
+        self.note(f"writing {what} ({len(data)} bytes) while reading the replies")
+        self.evidence.packet("sent", "tcp", conn.local, conn.remote, data)
+        conn.sent += data
+        view = memoryview(data)
+        got = 0
+        deadline = time.monotonic() + timeout
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.note(f"the program stopped reading: {len(view)} of {len(data)} bytes unsent "
+                          f"after {timeout:g} s")
+                return False
+            readable, writable, _ = select.select([sock], [sock], [], left)
+            if readable:
+                try:
+                    chunk = sock.recv(BIG_CHUNK)
+                except (BlockingIOError, InterruptedError):
+                    chunk = None
+                except ConnectionResetError:
+                    conn._mark_end("rst", "while we were still sending")  # noqa: SLF001
+                    return False
+                if chunk == b"":
+                    conn._mark_end("fin", "while we were still sending")  # noqa: SLF001
+                    return False
+                if chunk:
+                    conn.pending += chunk
+                    conn.received += chunk
+                    got += len(chunk)
+            if writable:
+                try:
+                    n = sock.send(view[:BIG_CHUNK * 4])
+                    view = view[n:]
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except (ConnectionResetError, BrokenPipeError) as exc:
+                    conn._mark_end("rst", f"while sending ({exc.strerror})")  # noqa: SLF001
+                    return False
+        if got:
+            self.note(f"{got} bytes came back while we were writing")
+        return True
+
+    # ------------------------------------------------------------ reading
+    def read_replies(self, count: int, timeout: float) -> list[bytes]:
+        """Up to ``count`` framed replies, decoded; fewer if the deadline passes,
+        the connection ends, or a header announces an absurd length."""
+        deadline = time.monotonic() + timeout
+        reads = 0
+        while len(self.replies) < count and self.garbage is None:
+            if self.conn.pending:
+                data = bytes(self.conn.pending)
+                self.conn.pending.clear()
+            else:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.conn.ended is not None:
+                    break
+                data = self.conn.recv(left)
+                if not data:  # None: timeout; b'': the program closed
+                    break
+            reads += 1
+            try:
+                frames = self.decoder.feed(data)
+            except FrameTooLarge as exc:
+                self.garbage = exc
+                self.note(f"the reply stream holds a header that is not a sane length: {exc}")
+                break
+            self.replies.extend(frames)
+            self.reply_bytes += sum(4 + len(f) for f in frames)
+        out, self.replies = self.replies[:count], self.replies[count:]
+        return out
+
+    def describe_replies(self, got: list[bytes], limit: int = 3) -> str:
+        """'1 reply of 17 bytes' / 'no reply', plus what is left incomplete."""
+        if not got:
+            text = "no reply"
+        else:
+            lens = ", ".join(str(4 + len(g)) for g in got[:limit]) + (", …" if len(got) > limit else "")
+            text = f"{plural(len(got), 'reply')} ({lens} bytes on the wire)"
+        if self.decoder.pending:
+            text += f", then {len(self.decoder.pending)} bytes of an incomplete frame"
+        if self.garbage is not None:
+            text += f", then a header {self.garbage.header.hex(' ')} announcing {self.garbage.length} bytes"
+        if self.conn.ended:
+            text += f"; the server closed the connection ({self.conn.ended.upper()})"
+        return text

@@ -1,0 +1,1 @@
+"""Pure protocol code (no sockets) shared by reference programs, peers and suites."""

@@ -1,0 +1,52 @@
+"""The pack: defaults, overrides, and one-line errors naming file and key."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import netgrade
+from harness.pack import PackError, load
+
+
+def test_default_pack_has_every_program_of_the_sheet():
+    pack = load()
+    assert len(pack.programs) == 18  # 6 UDP, 8 TCP, 2 TFTP, 2 framing
+    assert pack.programs["tftp-server"].port == 69
+    assert pack.programs["tcp-thanks-server"].expect["reply"] == "Thank you!"
+    assert pack.lab_addresses == ("192.168.1.15",)
+
+
+def test_override_merges_key_by_key(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text('[programs.tcp-thanks-server.expect]\nreply = "thank you!"\n[points]\nmust = 5\n', "utf-8")
+    pack = load(f)
+    assert pack.programs["tcp-thanks-server"].expect["reply"] == "thank you!"
+    assert pack.programs["tcp-thanks-server"].port == 8088  # untouched keys stay
+    assert pack.points == {"must": 5.0, "should": 1.0, "extra": 0.0}
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('[programs.udp-send]\nport = "x"\n', "programs.udp-send.port: must be an integer"),
+    ('[programs.udp-send]\nport = 70000\n', "programs.udp-send.port: must be a port number"),
+    ('[programs.udp-send]\ncolour = "red"\n', "programs.udp-send.colour: unknown key"),
+    ('[pack]\nlab_addresses = ["127.0.0.5"]\n', "pack.lab_addresses: '127.0.0.5' cannot be a lab address"),
+    ('[programs.new-one]\nfile = "x.py"\n', "programs.new-one.family: missing"),
+    ('[limits]\nstep_s = 0\n', "limits.step_s: must be greater than 0"),
+    ('[checks."nope"]\npoints = 1\n', "checks.nope: a check key is"),
+    ('not toml at all = = =\n', "not valid TOML"),
+])
+def test_malformed_pack_names_file_and_key(tmp_path, text, fragment):
+    f = tmp_path / "bad.toml"
+    f.write_text(text, "utf-8")
+    with pytest.raises(PackError) as exc:
+        load(f)
+    msg = str(exc.value)
+    assert msg.startswith(str(f) + ": ") and fragment in msg and "\n" not in msg
+
+
+def test_cli_bad_pack_is_one_line_exit_2(tmp_path, exported):
+    f = tmp_path / "bad.toml"
+    f.write_text('[programs.udp-send]\nport = "x"\n', "utf-8")
+    proc = netgrade("check", str(exported), "--pack", str(f))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "bad.toml: programs.udp-send.port" in proc.stderr

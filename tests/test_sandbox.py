@@ -1,0 +1,221 @@
+"""The local sandbox contains hostile programs (real processes, real namespaces)."""
+from __future__ import annotations
+
+import os
+import socket
+import textwrap
+import time
+import uuid
+
+import psutil
+import pytest
+
+from harness.evidence import Evidence
+from harness.pack import load
+from harness.runner import LocalRunner, make_workbase
+from harness.sandbox.netns import namespace_support
+
+pytestmark = pytest.mark.skipif(namespace_support() != "netns",
+                                reason=f"network namespaces unavailable: {namespace_support()}")
+PY = os.path.realpath(__import__("sys").executable)
+
+
+@pytest.fixture
+def runner(tmp_path):
+    pack = load()
+    return LocalRunner(make_workbase(str(tmp_path)), pack.limits, pack.lab_addresses)
+
+
+def program(tmp_path, source: str, name: str = "prog.py"):
+    d = tmp_path / f"src-{uuid.uuid4().hex[:6]}"
+    d.mkdir()
+    (d / name).write_text(textwrap.dedent(source), "utf-8")
+    return d
+
+
+def leftovers(token: str) -> list[psutil.Process]:
+    out = []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if any(token in part for part in (p.info["cmdline"] or [])):
+                out.append(p)
+        except psutil.Error:
+            pass
+    return out
+
+
+def test_fixed_ports_in_parallel_sandboxes(runner, tmp_path):
+    src = program(tmp_path, """
+        import socket
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("", 8090))
+        data, addr = s.recvfrom(100)
+        s.sendto(data, addr)
+    """)
+    boxes = [runner.open_sandbox(Evidence()) for _ in range(3)]
+    try:
+        runs = [b.start([PY, "prog.py"], label="p", files_from=src) for b in boxes]
+        for run in runs:
+            assert run.wait_listening("udp", 8090, 10) is not None, run.crash_summary()
+        for i, box in enumerate(boxes):  # each sandbox has its own port 8090
+            s = box.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(5)
+            s.sendto(f"box {i}".encode(), ("127.0.0.1", 8090))
+            assert s.recvfrom(100)[0] == f"box {i}".encode()
+    finally:
+        for b in boxes:
+            b.close()
+
+
+def test_double_fork_and_setsid_leave_nothing_behind(runner, tmp_path):
+    token = f"netgrade-daemon-{uuid.uuid4().hex}"
+    src = program(tmp_path, f"""
+        import os, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:  # a detached grandchild in a session of its own
+                os.execv("/bin/sh", ["/bin/sh", "-c", "sleep 300; : {token}"])
+            os._exit(0)
+        print("parent done", flush=True)
+        time.sleep(300)
+    """)
+    box = runner.open_sandbox(Evidence())
+    run = box.start([PY, "prog.py"], label="p", files_from=src)
+    assert run.wait_output("parent done", 10)
+    deadline = time.monotonic() + 5
+    while not leftovers(token) and time.monotonic() < deadline:
+        run.wait_output("never printed", 0.05)
+    assert leftovers(token), "the detached grandchild should be running before cleanup"
+    box.close()
+    deadline = time.monotonic() + 5
+    while leftovers(token) and time.monotonic() < deadline:
+        run.wait_exit(0.02)
+    assert leftovers(token) == []
+
+
+def test_output_flood_is_capped(runner, tmp_path):
+    src = program(tmp_path, """
+        import sys
+        chunk = "x" * 65536 + "\\n"
+        for _ in range(800):          # ~50 MiB
+            sys.stdout.write(chunk)
+        print("THE END")
+    """)
+    box = runner.open_sandbox(Evidence())
+    try:
+        run = box.start([PY, "prog.py"], label="p", files_from=src)
+        assert run.wait_exit(60) == 0
+        cap = runner.limits.output_kib * 1024
+        assert run.stdout.total > 50_000_000
+        assert len(run.stdout.head) == cap and len(run.stdout.tail) == cap
+        assert run.stdout.dropped == run.stdout.total - 2 * cap
+        assert "THE END" in run.out and "bytes left out" in run.out
+    finally:
+        box.close()
+
+
+def test_no_route_off_loopback(runner, tmp_path):
+    """Inside the sandbox only loopback exists: nothing can reach any other network."""
+    src = program(tmp_path, """
+        import socket
+        print(sorted(name for _, name in socket.if_nameindex()))
+        for addr in ("10.1.2.3", "8.8.8.8", "192.168.7.7"):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                s.sendto(b"x", (addr, 9))
+                print(addr, "SENT")
+            except OSError as e:
+                print(addr, "errno", e.errno)
+    """)
+    box = runner.open_sandbox(Evidence())
+    try:
+        run = box.start([PY, "prog.py"], label="p", files_from=src)
+        assert run.wait_exit(10) == 0, run.crash_summary()
+        assert "['lo']" in run.out
+        assert "SENT" not in run.out  # ENETUNREACH (101) for every one
+        assert run.out.count("errno 101") == 3, run.out
+    finally:
+        box.close()
+
+
+def test_program_cannot_signal_the_grader_or_write_outside(runner, tmp_path):
+    marker = tmp_path / "grader-owned.txt"
+    marker.write_text("grade: 100")
+    src = program(tmp_path, f"""
+        import os, signal
+        print("pid", os.getpid(), "ppid", os.getppid(), "uid", os.getuid())
+        for target in ({os.getpid()}, os.getppid(), -1):
+            try:
+                os.kill(target, signal.SIGTERM) if target else None
+                print("kill", target, "ok")
+            except OSError as e:
+                print("kill", target, "refused", e.errno)
+        for path in ({str(marker)!r}, "/root/fake-result.json", "/etc/netgrade-owned"):
+            try:
+                open(path, "w").write("grade: 0")
+                print("write", path, "ok")
+            except OSError as e:
+                print("write", path, "refused")
+        open("mine.txt", "w").write("ok")
+        print("workdir write ok")
+    """)
+    box = runner.open_sandbox(Evidence())
+    try:
+        run = box.start([PY, "prog.py"], label="p", files_from=src)
+        assert run.wait_exit(10) is not None
+        assert "workdir write ok" in run.out, run.crash_summary()
+        assert " ok" not in run.out.replace("workdir write ok", "").replace("kill 0 ok", ""), run.out
+        assert marker.read_text() == "grade: 100"
+        assert not os.path.exists("/root/fake-result.json")
+    finally:
+        box.close()
+    # the grader is alive to run this line
+
+
+def test_fork_bomb_and_memory_hog_are_contained(runner, tmp_path):
+    src = program(tmp_path, """
+        import os
+        n = 0
+        try:
+            while n < 10000:
+                if os.fork() == 0:
+                    import time
+                    time.sleep(30)
+                    os._exit(0)
+                n += 1
+        except OSError as e:
+            print("fork refused after", n, flush=True)
+        try:
+            hog = bytearray(4 * 1024 ** 3)
+            print("allocated 4 GiB")
+        except MemoryError:
+            print("memory refused", flush=True)
+    """)
+    box = runner.open_sandbox(Evidence())
+    try:
+        run = box.start([PY, "prog.py"], label="p", files_from=src)
+        assert run.wait_output("memory refused", 30), run.out + run.err
+        n = int(run.out.split("fork refused after")[1].split()[0])
+        assert n < runner.limits.processes
+    finally:
+        box.close()
+
+
+def test_lab_address_exists_only_inside(runner, tmp_path):
+    src = program(tmp_path, """
+        import socket
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("192.168.1.15", 8090))
+        print("bound", s.getsockname(), flush=True)
+    """)
+    box = runner.open_sandbox(Evidence())
+    try:
+        run = box.start([PY, "prog.py"], label="p", files_from=src)
+        assert run.wait_exit(10) == 0, run.crash_summary()
+        assert "bound ('192.168.1.15', 8090)" in run.out
+    finally:
+        box.close()
+    host = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with pytest.raises(OSError):  # not an address of the host
+        host.bind(("192.168.1.15", 0))
+    host.close()

@@ -1,0 +1,102 @@
+"""Submissions: folders and archives, safe unpacking, finding programs, --run."""
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import zipfile
+
+import pytest
+
+from conftest import checks_by_status, grade, netgrade, submission_with
+from harness.pack import load
+from harness.submission import SubmissionError, locate, open_submission
+
+
+def _zip(path, entries):
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_zip_with_dotdot_is_refused_and_writes_nothing(tmp_path):
+    victim = tmp_path / "escaped.txt"
+    z = _zip(tmp_path / "evil.zip", {"udp_send.py": "print(1)", "../escaped.txt": "pwned"})
+    with pytest.raises(SubmissionError, match=r"'\.\./escaped\.txt' escapes"):
+        open_submission(z)
+    assert not victim.exists()
+
+
+def test_zip_with_absolute_path_is_refused(tmp_path):
+    z = _zip(tmp_path / "abs.zip", {"/tmp/netgrade-abs-test": "x"})
+    with pytest.raises(SubmissionError, match="absolute path"):
+        open_submission(z)
+    assert not os.path.exists("/tmp/netgrade-abs-test")
+
+
+def test_tar_with_link_out_is_refused(tmp_path):
+    t = tmp_path / "evil.tar.gz"
+    with tarfile.open(t, "w:gz") as tf:
+        info = tarfile.TarInfo("link")
+        info.type = tarfile.SYMTYPE
+        info.linkname = "../../etc/passwd"
+        tf.addfile(info)
+    with pytest.raises(SubmissionError, match="link pointing outside"):
+        open_submission(t)
+
+
+def test_cli_refuses_evil_archive_exit_2(tmp_path):
+    z = _zip(tmp_path / "evil.zip", {"../../x.py": "print(1)"})
+    out = tmp_path / "r.json"
+    proc = netgrade("check", str(z), "--json", str(out))
+    assert proc.returncode == 2 and "refusing the archive" in proc.stderr
+    assert '"status": "error"' in out.read_text()  # a result file on every path
+
+
+def test_tar_gz_submission_is_graded(tmp_path, exported):
+    t = tmp_path / "alice.tar.gz"
+    with tarfile.open(t, "w:gz") as tf:
+        tf.add(exported / "udp_send.py", arcname="alice/lab1/udp_send.py")
+    result, proc = grade(t, "--program", "udp-send", tmp=tmp_path)
+    assert result["submission"] == "alice"
+    assert result["programs"][0]["file"] == "alice/lab1/udp_send.py"
+    assert checks_by_status(result) == {"pass": {"udp-send/one-datagram", "udp-send/exits",
+                                                 "udp-send/non-ascii-and-long"}}
+
+
+def test_case_insensitive_aliases_and_missing(tmp_path, exported):
+    sub = submission_with(tmp_path, {"UDP_Send.PY": exported / "udp_send.py",
+                                     "sub/udpRecv.py": exported / "udp_recv.py"})
+    located = locate(open_submission(sub), load())
+    assert located["udp-send"].file == "UDP_Send.PY"
+    assert located["udp-recv"].file == "sub/udpRecv.py" and "sheet's name is udp_recv.py" in located["udp-recv"].note
+    assert located["udp-echo-server"].status == "missing"
+
+
+def test_missing_program_is_reported_and_others_graded(tmp_path, exported):
+    sub = submission_with(tmp_path, {"udp_send.py": exported / "udp_send.py"})
+    result, proc = grade(sub, "--program", "udp-send", "--program", "udp-recv", tmp=tmp_path)
+    status = {p["id"]: p["status"] for p in result["programs"]}
+    assert status == {"udp-send": "graded", "udp-recv": "missing"}
+    recv = [p for p in result["programs"] if p["id"] == "udp-recv"][0]
+    assert recv["max_score"] > 0 and recv["score"] == 0
+    assert proc.returncode == 1
+
+
+def test_run_option_replaces_the_command(tmp_path):
+    sub = submission_with(tmp_path, {"README.txt": "no python here"})
+    result, proc = grade(sub, "--program", "udp-echo-server",
+                         "--run", "udp-echo-server={python} -m reference.udp_echo_server", tmp=tmp_path)
+    assert result["programs"][0]["status"] == "graded"
+    assert set(checks_by_status(result)) == {"pass"}, proc.stdout
+
+
+def test_netgrade_toml_names_file_and_command(tmp_path, exported):
+    sub = submission_with(tmp_path, {
+        "code/sender_v2.py": exported / "udp_send.py",
+        "netgrade.toml": '[programs.udp-send]\nfile = "code/sender_v2.py"\n',
+    })
+    result, _ = grade(sub, "--program", "udp-send", tmp=tmp_path)
+    assert result["programs"][0]["file"] == "code/sender_v2.py"
+    assert set(checks_by_status(result)) == {"pass"}
