@@ -1,0 +1,635 @@
+"""TCP family: tcp-chat-*, tcp-thanks-*, tcp-qq-*, tcp-sink-* (server and client each).
+
+Sheet: "## TCP" in course-pack.md (notes 000 §3.1, 001 §3.3, 003, 004 §5, §7).
+Each check is one line of the sheet at the sheet's level.  The peer is a TCP
+socket of the grader inside the check's private network (harness.peers.tcp):
+every segment it sends or receives, and how each connection ended (FIN or RST,
+who closed first), is in the evidence.  Turn-taking programs are driven by
+harness.dialogue.  Expected texts come from the pack (``spec.expect``).  For a
+client, the grader listens BEFORE the client starts, so it can never find the
+port closed.  Each program also gets one "interop" check (level extra)
+against our reference counterpart.
+"""
+from __future__ import annotations
+
+import time
+
+
+from harness.checks import CheckFailure, check, fail
+from harness.dialogue import Dialogue
+from harness.expect import exits_zero, no_crash, prints, target_of
+from harness.peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer, tcp_states
+from harness.text import short, show_bytes
+
+# Seconds of CPU sampling that tell "idle" from "busy loop": short, so a
+# spinning program is reported at once instead of after a long timeout.
+IDLE_PROBE_S = 0.3
+SPIN_SHARE = 0.5
+
+# ------------------------------------------------------------------ helpers
+
+
+def connect(sandbox, run, limits, label: str = "peer") -> TcpConn:
+    """Connect to a server under test (already seen listening)."""
+    try:
+        return TcpPeer.connect(sandbox, target_of(run.listener), limits.step_s, label=label)
+    except PeerError as exc:
+        ended = "" if run.running else f"; the server ended: {run.crash_summary()}"
+        fail(f"could not connect to the server: {exc}{ended}")
+
+
+def accept(listener: TcpListener, run, limits, port: int) -> TcpConn:
+    """The client's connection to our listener, or a failure saying why it did not come."""
+    conn = listener.accept(limits.ready_s)
+    if conn is None:
+        if not run.running:
+            fail(f"expected the client to connect to TCP port {port}; it ended first: {run.crash_summary()}")
+        fail(f"expected the client to connect to TCP port {port} within {limits.ready_s:g} s; it is running "
+             f"but did not connect (wrong address or port? waiting for input first is fine, it was given)")
+    return conn
+
+
+def ended_note(run) -> str:
+    return "" if run.running else f"; the program ended: {run.crash_summary()}"
+
+
+def receive_text(conn: TcpConn, want: bytes, timeout: float) -> bytes:
+    """At least len(want) bytes, or whatever arrived before the connection ended / the deadline."""
+    got = conn.recv_until(lambda buf: len(buf) >= len(want), timeout)
+    if got is None:
+        got = bytes(conn.pending)
+        conn.pending.clear()
+    return got
+
+
+def ends_cleanly(run, after: str, limits, *, zero: bool = True) -> None:
+    """The program ends on its own soon ``after`` something, without a traceback.
+
+    A program still running after a short look is sampled for CPU: a busy loop
+    is reported at once ("spinning at N% CPU") rather than after a long wait.
+    """
+    code = run.wait_exit(IDLE_PROBE_S)
+    if code is None:
+        share = run.cpu_share(IDLE_PROBE_S)
+        if run.running and share > SPIN_SHARE:
+            fail(f"expected the program to end {after}; it keeps running, spinning at {share:.0%} CPU "
+                 f"(a busy loop: recv() returns b'' forever once the other side closed)")
+        code = run.wait_exit(limits.step_s)
+        if code is None:
+            fail(f"expected the program to end {after}; it was still running {limits.step_s + 2 * IDLE_PROBE_S:g} s "
+                 f"later, idle (blocked in input(), recv() or accept()?)")
+    if "Traceback (most recent call last)" in run.err:
+        fail(f"expected a clean end {after}; {run.crash_summary()}")
+    if zero and code != 0:
+        fail(f"expected exit status 0 {after}; {run.crash_summary()}")
+
+
+def not_spinning(run, what: str) -> None:
+    """While the program should be idle (waiting for a client or for input), it uses no CPU."""
+    share = run.cpu_share(IDLE_PROBE_S)
+    if run.running and share > SPIN_SHARE:
+        fail(f"{what}, the program should wait idle; it is spinning at {share:.0%} CPU (a busy loop)")
+
+
+def expect_fin(conn: TcpConn, run, limits, what: str) -> None:
+    how = conn.wait_close(limits.step_s)
+    if how is None:
+        fail(f"expected {what} to close the connection (FIN) within {limits.step_s:g} s; it stayed open"
+             + ended_note(run))
+    if how == "rst":
+        fail(f"expected {what} to close the connection in order (FIN); it was reset (RST, an abortive close: "
+             f"SO_LINGER 0, or unread data left in the socket)")
+
+
+# ================================================================== tcp-chat-server
+
+CHAT_MSGS = ["hello server", "第二条消息 ok"]
+CHAT_REPLIES = ["hi client", "收到，谢谢"]
+
+
+@check("tcp-chat-server", "must", "every client message is printed", sheet="000 §3.1.1",
+       hint="Print each message recv() returns (decoded), every turn.")
+def test_tcp_chat_server_prints_messages(sandbox, program, limits):
+    run = program.start_server(stdin=CHAT_REPLIES)
+    conn = connect(sandbox, run, limits)
+    talk = Dialogue(run, conn, limits.step_s, "the server")
+    for msg in CHAT_MSGS:
+        talk.peer_says(msg)
+        conn.recv(limits.step_s)  # its reply (checked by the next check) lets the turn pass
+
+
+@check("tcp-chat-server", "must", "every stdin line reaches the client, in order", sheet="000 §3.1.1",
+       hint="After each message, input() a reply and send(reply.encode()) on the accepted socket.")
+def test_tcp_chat_server_sends_replies(sandbox, program, limits):
+    run = program.start_server(stdin=CHAT_REPLIES)
+    conn = connect(sandbox, run, limits)
+    talk = Dialogue(run, conn, limits.step_s, "the server")
+    for msg, reply in zip(CHAT_MSGS, CHAT_REPLIES):
+        talk._log("peer", msg)
+        if not conn.send(msg.encode()):
+            fail(f"could not send {msg!r}{ended_note(run)}")
+        talk.program_says(reply, typed=False)
+
+
+@check("tcp-chat-server", "must", "the client's bye ends it: close, exit 0", sheet="000 §3.1.1",
+       hint="while info != 'see you': ...; then close both sockets.")
+def test_tcp_chat_server_client_bye(sandbox, program, spec, limits):
+    bye = spec.expect["bye"]
+    run = program.start_server(stdin=CHAT_REPLIES[:1])
+    conn = connect(sandbox, run, limits)
+    conn.send(CHAT_MSGS[0].encode())
+    conn.recv(limits.step_s)
+    conn.send(bye.encode())
+    sandbox.evidence.note(f"peer said {bye!r}: the server should close and exit")
+    expect_fin(conn, run, limits, f"the server after the client's {bye!r}")
+    exits_zero(run, limits.step_s, f"after the client sent {bye!r}")
+
+
+@check("tcp-chat-server", "must", "the operator's bye is sent, then it closes and exits 0", sheet="000 §3.1.1",
+       hint="Send the reply first; if it was 'see you', break, close and exit.")
+def test_tcp_chat_server_operator_bye(sandbox, program, spec, limits):
+    bye = spec.expect["bye"]
+    run = program.start_server(stdin=[bye])
+    conn = connect(sandbox, run, limits)
+    talk = Dialogue(run, conn, limits.step_s, "the server")
+    conn.send(CHAT_MSGS[0].encode())
+    talk.program_says(bye, typed=False)
+    expect_fin(conn, run, limits, f"the server after sending {bye!r}")
+    exits_zero(run, limits.step_s, f"after the operator typed {bye!r}")
+
+
+@check("tcp-chat-server", "should", "exits cleanly (no traceback, no busy loop) when the client just disconnects",
+       sheet="000 §3.1.1", hint="recv() returns b'' when the client closed: leave the loop then.")
+def test_tcp_chat_server_client_disconnects(sandbox, program, limits):
+    run = program.start_server(stdin=CHAT_REPLIES)
+    conn = connect(sandbox, run, limits)
+    conn.send(CHAT_MSGS[0].encode())
+    conn.recv(limits.step_s)
+    conn.close()
+    ends_cleanly(run, "after the client disconnected (FIN, without the bye)", limits, zero=False)
+
+
+@check("tcp-chat-server", "extra", "interop: a conversation with the reference chat client", sheet="000 §3.1")
+def test_tcp_chat_server_with_reference(sandbox, program, reference, spec, limits):
+    run = program.start_server(stdin=["参考回复"])
+    client = reference.start("tcp-chat-client", stdin=["来自参考客户端", spec.expect["bye"]])
+    prints(run, "来自参考客户端", limits.step_s, "the reference client's message")
+    prints(client, "参考回复", limits.step_s, "the reference client prints the server's reply")
+    exits_zero(run, limits.step_s, f"after the reference client said {spec.expect['bye']!r}")
+
+
+# ================================================================== tcp-chat-client
+
+CLIENT_LINES = ["hello from the client", "我是客户端"]
+SERVER_REPLIES = ["hello from the grader", "我是服务器"]
+
+
+def _chat_client(sandbox, program, spec, lines):
+    listener = TcpListener(sandbox, program.port)
+    run = program.start(stdin=lines)
+    return listener, run
+
+
+@check("tcp-chat-client", "must", "each stdin line is sent, in order", sheet="000 §3.1.2",
+       hint="send(line.encode()) exactly the line, one per turn.")
+def test_tcp_chat_client_sends_lines(sandbox, program, spec, limits):
+    bye = spec.expect["bye"]
+    listener, run = _chat_client(sandbox, program, spec, CLIENT_LINES + [bye])
+    conn = accept(listener, run, limits, program.port)
+    talk = Dialogue(run, conn, limits.step_s, "the client")
+    for line, reply in zip(CLIENT_LINES, SERVER_REPLIES):
+        talk.program_says(line, typed=False)
+        conn.send(reply.encode())
+    talk.program_says(bye, typed=False)
+
+
+@check("tcp-chat-client", "must", "each reply is printed", sheet="000 §3.1.2",
+       hint="After sending, recv() the reply and print it.")
+def test_tcp_chat_client_prints_replies(sandbox, program, spec, limits):
+    listener, run = _chat_client(sandbox, program, spec, CLIENT_LINES + [spec.expect["bye"]])
+    conn = accept(listener, run, limits, program.port)
+    talk = Dialogue(run, conn, limits.step_s, "the client")
+    for reply in SERVER_REPLIES:
+        if conn.recv(limits.step_s) is None:
+            fail(f"expected the client to send a line before waiting for a reply; nothing came{ended_note(run)}")
+        talk.peer_replies(reply, what="the server's reply")
+
+
+@check("tcp-chat-client", "must", "exits 0 after the bye", sheet="000 §3.1.2",
+       hint="After sending 'see you', close the socket and leave the loop.")
+def test_tcp_chat_client_exits_after_bye(sandbox, program, spec, limits):
+    bye = spec.expect["bye"]
+    listener, run = _chat_client(sandbox, program, spec, CLIENT_LINES[:1] + [bye])
+    conn = accept(listener, run, limits, program.port)
+    conn.recv(limits.step_s)
+    conn.send(SERVER_REPLIES[0].encode())
+    conn.recv_until(bye, limits.step_s)
+    exits_zero(run, limits.step_s, f"after sending {bye!r}")
+
+
+@check("tcp-chat-client", "should", "exits cleanly with a message when the server closes", sheet="000 §3.1.2",
+       hint="recv() returns b'' when the server closed: print a message and stop.")
+def test_tcp_chat_client_server_closes(sandbox, program, spec, limits):
+    listener, run = _chat_client(sandbox, program, spec, CLIENT_LINES)
+    conn = accept(listener, run, limits, program.port)
+    conn.recv(limits.step_s)
+    before = run.stdout.total
+    conn.close()
+    sandbox.evidence.note("peer closed the connection instead of replying")
+    ends_cleanly(run, "after the server closed the connection", limits, zero=False)
+    if run.stdout.total <= before and not run.err.strip():
+        fail("the client ended after the server closed, but printed no message saying so")
+
+
+@check("tcp-chat-client", "should", "exits cleanly with a message when the server cannot be reached",
+       sheet="000 §3.1.2", hint="Catch ConnectionRefusedError around connect() and print a message.")
+def test_tcp_chat_client_unreachable(sandbox, program, limits):
+    run = program.start(stdin=CLIENT_LINES)
+    ends_cleanly(run, f"when nothing listens on port {program.port}", limits, zero=False)
+    if not (run.out.strip() or run.err.strip()):
+        fail(f"the client ended when nothing listened on port {program.port}, but printed no message")
+
+
+@check("tcp-chat-client", "extra", "interop: a conversation with the reference chat server", sheet="000 §3.1")
+def test_tcp_chat_client_with_reference(sandbox, program, reference, spec, limits):
+    server = reference.start("tcp-chat-server", stdin=["参考服务器回复"])
+    run = program.start(stdin=["学生客户端", spec.expect["bye"]])
+    prints(server, "学生客户端", limits.step_s, "the reference server prints the client's line")
+    prints(run, "参考服务器回复", limits.step_s, "the reference server's reply")
+    exits_zero(run, limits.step_s, f"after {spec.expect['bye']!r}")
+
+
+# ================================================================== tcp-thanks-server
+
+THANKS_MSG = "hello, 服务器"
+
+
+def _thanks_exchange(sandbox, program, spec, limits):
+    """Connect, send one message, read the reply until it is complete or the server closed."""
+    run = program.start_server()
+    conn = connect(sandbox, run, limits)
+    conn.send(THANKS_MSG.encode())
+    got = receive_text(conn, spec.expect["reply"].encode(), limits.step_s)
+    return run, conn, got
+
+
+@check("tcp-thanks-server", "must", "the reply equals the pack's text", sheet="001 §3.3.1; 003 §3",
+       hint="send(<the expected text>.encode('utf-8')) exactly, nothing more.")
+def test_tcp_thanks_server_reply(sandbox, program, spec, limits):
+    run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
+    want = spec.expect["reply"].encode()
+    if not got:
+        fail(f"expected the reply {show_bytes(want)}; got nothing{ended_note(run)}")
+    extra = conn.quiet(0.0)
+    if got + extra != want:
+        fail(f"reply: expected {show_bytes(want)}, got {show_bytes(got + extra)}")
+
+
+@check("tcp-thanks-server", "must", "the message is printed", sheet="001 §3.3.1",
+       hint="print(data.decode('utf-8')) after recv().")
+def test_tcp_thanks_server_prints_message(sandbox, program, spec, limits):
+    run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
+    prints(run, THANKS_MSG, limits.step_s, "the message it received")
+
+
+@check("tcp-thanks-server", "must", "the server closes the connection", sheet="001 §3.3.1",
+       hint="new_socket.close() after sending the reply.")
+def test_tcp_thanks_server_closes(sandbox, program, spec, limits):
+    run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
+    expect_fin(conn, run, limits, "the server after its reply")
+    if conn.first_closer != "program":
+        fail("expected the server to close first; the grader's side closed before it")
+
+
+@check("tcp-thanks-server", "must", "exits 0 after serving the client", sheet="001 §3.3.1")
+def test_tcp_thanks_server_exits(sandbox, program, spec, limits):
+    run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
+    conn.wait_close(limits.step_s)
+    conn.close()
+    exits_zero(run, limits.step_s, "after serving one client")
+
+
+@check("tcp-thanks-server", "should", "starts again at once while the old connection is in TIME_WAIT",
+       sheet="003 §7", hint="server_socket.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1) before bind().")
+def test_tcp_thanks_server_restart(sandbox, program, spec, limits):
+    run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
+    # The server must close first so the TIME_WAIT is on its side of the connection.
+    if conn.wait_close(limits.step_s) is None:
+        sandbox.evidence.note("the server did not close; the peer closes instead (TIME_WAIT will be on our side)")
+    conn.close()
+    if run.wait_exit(limits.step_s) is None:
+        run.kill()  # not this line's business (the must check reports it); its sockets go with it
+    waits = [s for s in tcp_states(sandbox, program.port) if s[2] == "TIME_WAIT"]
+    sandbox.evidence.note(f"TIME_WAIT on port {program.port}: {waits or 'none'}")
+    try:
+        second = program.start_server()
+    except CheckFailure as exc:
+        fail(f"started again right after serving a client (the old connection in TIME_WAIT on port {program.port}), "
+             f"the server did not come up: {exc}")
+    conn2 = connect(sandbox, second, limits, label="second peer")
+    conn2.send(THANKS_MSG.encode())
+    if not receive_text(conn2, spec.expect["reply"].encode(), limits.step_s):
+        fail(f"the restarted server accepted a connection but sent no reply{ended_note(second)}")
+
+
+@check("tcp-thanks-server", "extra", "interop: the reference client prints the reply", sheet="001 §3.3")
+def test_tcp_thanks_server_with_reference(sandbox, program, reference, spec, limits):
+    program.start_server()
+    client = reference.start("tcp-thanks-client", stdin="参考客户端 thanks?")
+    prints(client, spec.expect["reply"], limits.step_s, "the reference client prints the server's reply")
+
+
+# ================================================================== tcp-thanks-client
+
+THANKS_LINE = "hello 你好, server"
+
+
+def _thanks_client(sandbox, program, limits, line=THANKS_LINE):
+    listener = TcpListener(sandbox, program.port)
+    run = program.start(stdin=line)
+    return accept(listener, run, limits, program.port), run
+
+
+def _reply_and_close(conn: TcpConn, spec) -> None:
+    """What a thanks server does: reply, then close first."""
+    conn.send(spec.expect["reply"].encode())
+    conn.close()
+
+
+@check("tcp-thanks-client", "must", "the line arrives whole", sheet="001 §3.3.2",
+       hint="send(line.encode('utf-8')): the whole line, no newline added.")
+def test_tcp_thanks_client_line_arrives(sandbox, program, spec, limits):
+    conn, run = _thanks_client(sandbox, program, limits)
+    want = THANKS_LINE.encode()
+    got = receive_text(conn, want, limits.step_s)
+    got += conn.quiet(0.0)
+    if got != want:
+        nl = " (a newline was sent too)" if got.rstrip(b"\r\n") == want else ""
+        fail(f"expected {show_bytes(want)} ({len(want)} bytes), got {show_bytes(got)} ({len(got)} bytes){nl}"
+             + ended_note(run))
+    _reply_and_close(conn, spec)
+
+
+@check("tcp-thanks-client", "must", "the reply is printed", sheet="001 §3.3.2",
+       hint="recv() the reply and print it, decoded.")
+def test_tcp_thanks_client_prints_reply(sandbox, program, spec, limits):
+    conn, run = _thanks_client(sandbox, program, limits)
+    conn.recv(limits.step_s)
+    _reply_and_close(conn, spec)
+    prints(run, spec.expect["reply"], limits.step_s, "the server's reply")
+
+
+@check("tcp-thanks-client", "must", "exits 0", sheet="001 §3.3.2")
+def test_tcp_thanks_client_exits(sandbox, program, spec, limits):
+    conn, run = _thanks_client(sandbox, program, limits)
+    conn.recv(limits.step_s)
+    _reply_and_close(conn, spec)
+    exits_zero(run, limits.step_s, "after printing the reply")
+
+
+@check("tcp-thanks-client", "extra", "interop: works with the reference thanks server", sheet="001 §3.3")
+def test_tcp_thanks_client_with_reference(sandbox, program, reference, spec, limits):
+    server = reference.start("tcp-thanks-server")
+    run = program.start(stdin="学生 thanks client")
+    prints(server, "学生 thanks client", limits.step_s, "the reference server prints the line")
+    prints(run, spec.expect["reply"], limits.step_s, "the reference server's reply")
+    exits_zero(run, limits.step_s, "after the reply")
+
+
+# ================================================================== tcp-qq-server
+
+QQ_MSGS = ["你好 qq", "second turn", "third turn 三"]
+QQ_REPLIES = ["hi there", "回复二", "reply three"]
+
+
+def _qq_turns(talk: Dialogue, conn: TcpConn, msgs, replies) -> None:
+    for msg, reply in zip(msgs, replies):
+        talk.peer_says(msg)
+        talk.program_says(reply, typed=False)
+
+
+def _served(run, conn: TcpConn, msg: str, limits, who: str) -> None:
+    """``who`` is served: its message is printed and some reply comes back (exact texts: the conversation check)."""
+    Dialogue(run, conn, limits.step_s, f"the server ({who})").peer_says(msg)
+    if not conn.recv(limits.step_s):
+        fail(f"{who}: the server printed the message but sent no reply within {limits.step_s:g} s"
+             + ended_note(run))
+
+
+@check("tcp-qq-server", "must", "a conversation of several turns works", sheet="001 §3.3.3",
+       hint="Loop: recv, print, input() a reply, send it.")
+def test_tcp_qq_server_conversation(sandbox, program, limits):
+    run = program.start_server(stdin=QQ_REPLIES)
+    conn = connect(sandbox, run, limits)
+    _qq_turns(Dialogue(run, conn, limits.step_s, "the server"), conn, QQ_MSGS, QQ_REPLIES)
+
+
+@check("tcp-qq-server", "must", "after one client sends exit, a second client is served", sheet="001 §3.3.3",
+       hint="Outer loop around accept(); on 'exit' close this client's socket and accept the next.")
+def test_tcp_qq_server_second_client(sandbox, program, spec, limits):
+    run = program.start_server(stdin=[QQ_REPLIES[0], QQ_REPLIES[1]])
+    first = connect(sandbox, run, limits, label="client 1")
+    _served(run, first, QQ_MSGS[0], limits, "client 1")
+    first.send(spec.expect["bye"].encode())
+    first.wait_close(limits.step_s)
+    first.close()
+    second = connect(sandbox, run, limits, label="client 2")
+    _served(run, second, QQ_MSGS[1], limits, "client 2, after client 1 sent " + repr(spec.expect["bye"]))
+
+
+@check("tcp-qq-server", "should", "a client that leaves without exit (FIN or RST): no crash, no spin, next served",
+       sheet="001 §3.3.3", hint="recv() returns b'' (or raises ConnectionResetError): close it, accept the next.")
+def test_tcp_qq_server_client_leaves(sandbox, program, limits):
+    run = program.start_server(stdin=QQ_REPLIES)
+    one = connect(sandbox, run, limits, label="client 1 (leaves with FIN)")
+    _served(run, one, QQ_MSGS[0], limits, "client 1")
+    one.close()
+    not_spinning(run, "after client 1 disconnected without 'exit'")
+    no_crash(run, "after client 1 disconnected without 'exit' (FIN)")
+    two = connect(sandbox, run, limits, label="client 2 (leaves with RST)")
+    _served(run, two, QQ_MSGS[1], limits, "client 2, after client 1 left without 'exit'")
+    two.abort()
+    not_spinning(run, "after client 2 reset its connection")
+    no_crash(run, "after client 2 reset its connection (RST)")
+    three = connect(sandbox, run, limits, label="client 3")
+    _served(run, three, QQ_MSGS[2], limits, "client 3, after two clients left without 'exit'")
+
+
+@check("tcp-qq-server", "extra", "interop: the reference QQ client talks to it", sheet="001 §3.3.3")
+def test_tcp_qq_server_with_reference(sandbox, program, reference, spec, limits):
+    run = program.start_server(stdin=["参考回复 qq"])
+    client = reference.start("tcp-qq-client", stdin=["参考 QQ 客户端", spec.expect["bye"]])
+    prints(run, "参考 QQ 客户端", limits.step_s, "the reference client's message")
+    prints(client, "参考回复 qq", limits.step_s, "the reference client prints the reply")
+
+
+# ================================================================== tcp-qq-client
+
+QQ_LINES = ["hello qq server", "第二句"]
+
+
+@check("tcp-qq-client", "must", "each line is sent and each reply printed, in order", sheet="001 §3.3.3",
+       hint="Loop: input, send, recv, print('服务器：', reply).")
+def test_tcp_qq_client_conversation(sandbox, program, spec, limits):
+    bye = spec.expect["bye"]
+    listener = TcpListener(sandbox, program.port)
+    run = program.start(stdin=QQ_LINES + [bye])
+    conn = accept(listener, run, limits, program.port)
+    talk = Dialogue(run, conn, limits.step_s, "the client")
+    for line, reply in zip(QQ_LINES, QQ_REPLIES):
+        talk.program_says(line, typed=False)
+        talk.peer_replies(reply, what="the server's reply")
+    talk.program_says(bye, typed=False)
+
+
+@check("tcp-qq-client", "must", "exits 0 after exit", sheet="001 §3.3.3",
+       hint="After sending 'exit', close and break.")
+def test_tcp_qq_client_exits_after_exit(sandbox, program, spec, limits):
+    bye = spec.expect["bye"]
+    listener = TcpListener(sandbox, program.port)
+    run = program.start(stdin=QQ_LINES[:1] + [bye])
+    conn = accept(listener, run, limits, program.port)
+    conn.recv(limits.step_s)
+    conn.send(QQ_REPLIES[0].encode())
+    conn.recv_until(bye, limits.step_s)
+    exits_zero(run, limits.step_s, f"after sending {bye!r}")
+
+
+@check("tcp-qq-client", "should", "an empty line is not sent and does not leave it waiting", sheet="001 §3.3.3",
+       hint="if not line: continue  (before recv(), not only before send()).")
+def test_tcp_qq_client_empty_line(sandbox, program, spec, limits):
+    listener = TcpListener(sandbox, program.port)
+    run = program.start(stdin=[QQ_LINES[0], "", QQ_LINES[1], spec.expect["bye"]])
+    conn = accept(listener, run, limits, program.port)
+    conn.recv_until(QQ_LINES[0], limits.step_s)
+    conn.send(QQ_REPLIES[0].encode())
+    want = QQ_LINES[1].encode()
+    got = conn.recv_until(want, limits.step_s)
+    if got is None:
+        seen = bytes(conn.pending)
+        if seen:
+            fail(f"after an empty line, expected the next line {show_bytes(want)}; got {show_bytes(seen)}")
+        if not run.running:
+            fail(f"after an empty line the client ended: {run.crash_summary()}")
+        fail(f"after an empty line, the client never sent the next line {show_bytes(want)} within "
+             f"{limits.step_s:g} s: it waits for a reply to a message that was never sent")
+    if got != want:
+        fail(f"after an empty line, expected exactly {show_bytes(want)}; got {show_bytes(got)}")
+
+
+@check("tcp-qq-client", "extra", "interop: works with the reference QQ server", sheet="001 §3.3.3")
+def test_tcp_qq_client_with_reference(sandbox, program, reference, spec, limits):
+    server = reference.start("tcp-qq-server", stdin=["参考服务器 qq"])
+    run = program.start(stdin=["学生 qq", spec.expect["bye"]])
+    prints(server, "学生 qq", limits.step_s, "the reference server prints the line")
+    prints(run, "参考服务器 qq", limits.step_s, "the reference server's reply")
+    exits_zero(run, limits.step_s, f"after {spec.expect['bye']!r}")
+
+
+# ================================================================== tcp-sink-server
+
+SINK_MSGS = ["first message", "第二条 ünïcode", "third: " + "x" * 200]
+SEGMENT_GAP_S = 0.02  # traffic shape: separate writes leave as separate segments
+
+
+def _sink_session(sandbox, program, limits):
+    run = program.start_server()
+    conn = connect(sandbox, run, limits)
+    for i, msg in enumerate(SINK_MSGS):
+        if i:
+            time.sleep(SEGMENT_GAP_S)
+        conn.send(msg.encode())
+    return run, conn
+
+
+@check("tcp-sink-server", "must", "every byte the client sent is printed, in order", sheet="004 §5",
+       hint="Loop on recv() and print every chunk; one connection carries many messages.")
+def test_tcp_sink_server_prints_all(sandbox, program, limits):
+    run, conn = _sink_session(sandbox, program, limits)
+    run.wait_output(SINK_MSGS[-1], limits.step_s)
+    out, pos = run.out, 0
+    for msg in SINK_MSGS:
+        at = out.find(msg, pos)
+        if at < 0:
+            where = "" if msg not in out else " (it appears, but out of order)"
+            fail(f"expected the output to contain {msg!r} after the earlier messages{where}; output was: "
+                 f"{short(out.strip(), 300) or '(nothing)'}{ended_note(run)}")
+        pos = at + len(msg)
+    conn.close()
+
+
+@check("tcp-sink-server", "must", "exits 0 soon after the client closes, without a busy loop", sheet="004 §5, §7",
+       hint="if not recv_data: break  — b'' means the client closed; then close and exit.")
+def test_tcp_sink_server_exits_on_close(sandbox, program, limits):
+    run, conn = _sink_session(sandbox, program, limits)
+    run.wait_output(SINK_MSGS[-1], limits.step_s)
+    conn.close()
+    ends_cleanly(run, "after the client closed the connection (FIN)", limits)
+
+
+@check("tcp-sink-server", "extra", "interop: prints what the reference sink client sent", sheet="004 §5")
+def test_tcp_sink_server_with_reference(sandbox, program, reference, limits):
+    run = program.start_server()
+    reference.start("tcp-sink-client", stdin=["参考 sink 1", "参考 sink 2", "exit"])
+    prints(run, "参考 sink 2", limits.step_s, "the reference client's lines")
+    exits_zero(run, limits.step_s, "after the reference client closed")
+
+
+# ================================================================== tcp-sink-client
+
+SINK_LINES = ["line one", "第二行", "line three"]
+
+
+def _sink_client(sandbox, program, spec, limits):
+    listener = TcpListener(sandbox, program.port)
+    run = program.start(stdin=SINK_LINES + [spec.expect["bye"]])
+    conn = accept(listener, run, limits, program.port)
+    how = conn.wait_close(limits.step_s)
+    data = bytes(conn.pending)
+    conn.pending.clear()
+    return run, conn, how, data
+
+
+@check("tcp-sink-client", "must", "every line before exit arrives, in order", sheet="004 §5",
+       hint="send(line.encode()) for each line until 'exit'.")
+def test_tcp_sink_client_lines_arrive(sandbox, program, spec, limits):
+    run, conn, how, data = _sink_client(sandbox, program, spec, limits)
+    want = "".join(SINK_LINES).encode()
+    seen = data.removesuffix(spec.expect["bye"].encode())  # whether 'exit' is sent is the next check's business
+    if seen != want and seen.replace(b"\r\n", b"").replace(b"\n", b"") != want:
+        fail(f"expected the lines {SINK_LINES} in order, i.e. {show_bytes(want)}; received {show_bytes(data)}"
+             + ended_note(run))
+
+
+@check("tcp-sink-client", "must", "exit is not sent", sheet="004 §5",
+       hint="Test for 'exit' before send(), and break.")
+def test_tcp_sink_client_exit_not_sent(sandbox, program, spec, limits):
+    run, conn, how, data = _sink_client(sandbox, program, spec, limits)
+    bye = spec.expect["bye"].encode()
+    if bye in data:
+        fail(f"expected {show_bytes(bye)} not to be sent; received {show_bytes(data)}")
+
+
+@check("tcp-sink-client", "must", "the connection is closed with FIN (an orderly close)", sheet="004 §5",
+       hint="tcp_client_socket.close() after the loop.")
+def test_tcp_sink_client_closes_with_fin(sandbox, program, spec, limits):
+    run, conn, how, data = _sink_client(sandbox, program, spec, limits)
+    if how is None:
+        fail(f"expected the client to close the connection after {spec.expect['bye']!r}; it stayed open "
+             f"{limits.step_s:g} s" + ended_note(run))
+    if how == "rst":
+        fail("expected an orderly close (FIN); the connection was reset (RST, an abortive close)")
+
+
+@check("tcp-sink-client", "must", "exits 0 after exit", sheet="004 §5")
+def test_tcp_sink_client_exits(sandbox, program, spec, limits):
+    run, conn, how, data = _sink_client(sandbox, program, spec, limits)
+    exits_zero(run, limits.step_s, f"after {spec.expect['bye']!r}")
+
+
+@check("tcp-sink-client", "extra", "interop: the reference sink server prints its lines", sheet="004 §5")
+def test_tcp_sink_client_with_reference(sandbox, program, reference, spec, limits):
+    server = reference.start("tcp-sink-server")
+    run = program.start(stdin=["学生 sink a", "学生 sink b", spec.expect["bye"]])
+    prints(server, "学生 sink b", limits.step_s, "the reference server prints the lines")
+    exits_zero(run, limits.step_s, f"after {spec.expect['bye']!r}")
