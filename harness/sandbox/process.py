@@ -281,17 +281,46 @@ class ProgramRun:
         self._cpu_cache = max(self._cpu_cache, total)
         return self._cpu_cache
 
-    def cpu_share(self, window: float) -> float:
-        """Share of one core the program used over the next ``window`` seconds.
+    def _runnable_ns(self) -> int | None:
+        """Nanoseconds the program's processes spent on a CPU or waiting for one."""
+        if self._ps is None:
+            return None
+        try:
+            procs = [self._ps, *self._ps.children(recursive=True)]
+        except psutil.Error:
+            return None
+        total, seen = 0, False
+        for p in procs:
+            try:
+                with open(f"/proc/{p.pid}/schedstat") as f:
+                    on_cpu, waiting, _ = f.read().split()
+            except (OSError, ValueError):
+                continue
+            total += int(on_cpu) + int(waiting)
+            seen = True
+        return total if seen else None
 
-        The window ends early if the program exits.  1.0 means a core at 100 %.
+    def cpu_share(self, window: float) -> float:
+        """How much of the next ``window`` seconds the program wanted a CPU (1.0 = never slept).
+
+        Measured from ``/proc/PID/schedstat`` (time on a CPU plus time waiting
+        for one), so a busy loop reads ~100 % even when the grading machine is
+        loaded, and a sleeping program ~0 %.  Falls back to CPU time where
+        schedstat is missing.  The window ends early if the program exits, and
+        a program that exited is not spinning (0.0).
         """
-        a = self.cpu_seconds()
+        a_ns = self._runnable_ns()
+        a_cpu = self.cpu_seconds() if a_ns is None else 0.0
         t0 = time.monotonic()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=window)
         dt = time.monotonic() - t0
-        return (self.cpu_seconds() - a) / dt if dt > 0 else 0.0
+        if not self.running or dt <= 0:
+            return 0.0
+        if a_ns is not None:
+            b_ns = self._runnable_ns()
+            return max(0, (b_ns or a_ns) - a_ns) / 1e9 / dt
+        return (self.cpu_seconds() - a_cpu) / dt
 
     # ------------------------------------------------------------ end
     def kill(self) -> None:
