@@ -1,0 +1,484 @@
+"""Sticky packets: framed-server and framed-client.
+
+Sheet: "## Sticky packets" in course-pack.md (notes 001 §4 黏包, 000 §1.1.1).
+Every message is a 4-byte unsigned big-endian length and that many bytes of
+UTF-8 payload.  TCP keeps no message boundaries, so each check makes the bytes
+arrive in a shape that breaks programs that assume one recv() is one message:
+several frames in one write, one frame in pieces, one byte at a time, 1 MiB,
+an empty payload, 100 frames pipelined, a close in the middle of a frame.
+The grader's peer is a TCP socket inside the check's sandbox; every write it
+made, how it was shaped, and what came back are in the evidence.  Each program
+also gets one "interop" check (level extra) against our reference counterpart.
+"""
+from __future__ import annotations
+
+import hashlib
+import struct
+
+from harness.checks import check, fail
+from harness.expect import exits_zero, no_crash, prints, target_of
+from harness.peers.shaped import ShapedPeer, plural
+from harness.peers.tcp import PeerError, TcpListener, TcpPeer
+from harness.protocols.framing import encode, encode_many
+from harness.text import show_bytes, short
+
+MIB = 1024 * 1024
+
+
+def big_payload(size: int = MIB) -> bytes:
+    """``size`` bytes of UTF-8 text, numbered so a lost or repeated piece shows.
+
+    Three-byte characters make every read boundary likely to fall inside a
+    character, as real Chinese text does.
+    """
+    parts, total, i = [], 0, 0
+    while total < size:
+        piece = f"<{i:06d}>黏包".encode()
+        parts.append(piece)
+        total += len(piece)
+        i += 1
+    data = b"".join(parts)[:size]
+    while True:  # cut back to a character boundary, pad with ASCII to the exact size
+        try:
+            data.decode("utf-8")
+            break
+        except UnicodeDecodeError:
+            data = data[:-1]
+    return data + b"." * (size - len(data))
+
+
+BIG = big_payload()
+
+
+def first_difference(a: bytes, b: bytes) -> int:
+    for i in range(0, min(len(a), len(b)), 4096):
+        if a[i:i + 4096] != b[i:i + 4096]:
+            for j in range(i, min(i + 4096, len(a), len(b))):
+                if a[j] != b[j]:
+                    return j
+    return min(len(a), len(b))
+
+
+def describe_payloads(got: list[bytes], limit: int = 3) -> str:
+    if not got:
+        return "none"
+    shown = ", ".join(f"{show_bytes(g, 40)} ({len(g)} bytes)" for g in got[:limit])
+    return shown + (f", … ({len(got)} in all)" if len(got) > limit else "")
+
+
+# ================================================================== framed-server
+
+def connect(sandbox, run, limits, label: str = "client", after: str = "") -> ShapedPeer:
+    try:
+        conn = TcpPeer.connect(sandbox, target_of(run.listener), limits.step_s, label=label)
+    except PeerError as exc:
+        run.wait_exit(0.5)  # a refused connection often means the server is just dying
+        if not run.running:
+            fail(f"{after}the server crashed: {run.crash_summary()}")
+        fail(f"could not connect to the server: {exc}")
+    return ShapedPeer(conn)
+
+
+def expect_replies(peer: ShapedPeer, run, want: list[bytes], timeout: float, sent: str) -> None:
+    """Exactly the payloads ``want``, in order; the message tells the shape and the outcome."""
+    got = peer.read_replies(len(want), timeout)
+    if got == want:
+        return
+    if peer.conn.ended:
+        run.wait_exit(0.5)  # the connection closed: let a crashing server finish, for its traceback
+    seen = peer.describe_replies(got)
+    ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+    if len(want) > 1 and len(got) == 1 and got[0] == b"".join(want):
+        why = ": the server treated the stream as one message (one recv() is not one message)"
+    elif len(got) < len(want) and all(g in want for g in got):
+        why = f": {plural(len(want) - len(got), 'message')} got no reply"
+    elif len(got) == 1 and len(want) == 1 and got[0] and want[0].startswith(got[0]):
+        why = (f": the reply holds only the first {len(got[0])} of {len(want[0])} bytes "
+               "(the server took a short read for the whole message)")
+    else:
+        why = ""
+    fail(f"sent {sent}; expected {plural(len(want), 'reply')} {describe_payloads(want)}; "
+         f"got {seen}" + (f": {describe_payloads(got)}" if got else "") + f"{why}{ended}")
+
+
+def no_early_reply(peer: ShapedPeer, sent: str) -> None:
+    if peer.early:
+        fail(f"sent {sent}; the server sent {peer.early} bytes back before the message was complete: "
+             "it answers pieces as they arrive instead of reading whole frames (header, then exactly "
+             "that many bytes)")
+
+
+TWO = [b"first message", "第二条消息".encode()]
+SPLIT = [b"frame C", "帧 D".encode()]
+
+
+@check("framed-server", "must", "two messages written in one send give two replies", sheet="001 §4",
+       hint="Keep a buffer: after each recv(), cut out every complete frame (header + length bytes), "
+            "keep the rest for the next one.")
+def test_framed_server_two_in_one_write(sandbox, program, limits):
+    run = program.start_server()
+    peer = connect(sandbox, run, limits)
+    wire = encode_many(TWO)
+    peer.write(wire, "2 frames")
+    expect_replies(peer, run, TWO, limits.step_s, f"2 frames in one write ({len(wire)} bytes)")
+    # a frame plus the first 2 bytes of the next header, then the rest of that frame
+    c, d = encode(SPLIT[0]), encode(SPLIT[1])
+    peer.write_pieces([c + d[:2], d[2:]], "a frame plus half of the next header, then the rest")
+    expect_replies(peer, run, SPLIT, limits.step_s,
+                   f"a frame plus the first 2 bytes of the next header in one write ({len(c) + 2} bytes), "
+                   f"then the remaining {len(d) - 2} bytes")
+
+
+PIECES = "one message in several pieces: 分几次到达的一条消息".encode()
+
+
+@check("framed-server", "must", "one message written in several pieces gives one reply", sheet="001 §4",
+       hint="recv(n) may return fewer than n bytes: read the header, then loop until all n payload bytes "
+            "are in.")
+def test_framed_server_pieces(sandbox, program, limits):
+    run = program.start_server()
+    peer = connect(sandbox, run, limits)
+    wire = encode(PIECES)
+    cuts = [4, 4 + 10, 4 + 25, len(wire)]  # the header alone, then the payload in three parts
+    parts = [wire[a:b] for a, b in zip([0] + cuts[:-1], cuts)]
+    sent = f"one {len(wire)}-byte frame in {len(parts)} writes (the 4-byte header alone, then the payload " \
+           f"in 3 parts)"
+    peer.write_pieces(parts, "one frame: the header alone, then the payload in 3 parts")
+    no_early_reply(peer, sent)
+    expect_replies(peer, run, [PIECES], limits.step_s, sent)
+    extra = peer.read_replies(1, 0.05)
+    if extra:
+        fail(f"sent {sent}; expected one reply, got more: {describe_payloads([PIECES] + extra)}")
+
+
+TRICKLE = "黏 bytes".encode()
+
+
+@check("framed-server", "must", "one message written one byte at a time (header included) gives one reply",
+       sheet="001 §4",
+       hint="The header can arrive in pieces too: read exactly 4 bytes (looping), then exactly n bytes.")
+def test_framed_server_byte_by_byte(sandbox, program, limits):
+    run = program.start_server()
+    peer = connect(sandbox, run, limits)
+    wire = encode(TRICKLE)
+    sent = f"one {len(wire)}-byte frame one byte per write"
+    peer.trickle(wire, "one frame")
+    no_early_reply(peer, sent)
+    expect_replies(peer, run, [TRICKLE], limits.step_s, sent)
+
+
+@check("framed-server", "must", "a 1 MiB message comes back whole", sheet="001 §4",
+       hint="Loop on recv() until all n bytes are in (one recv() returns at most what has arrived), "
+            "and reply with sendall().")
+def test_framed_server_one_mib(sandbox, program, limits):
+    run = program.start_server()
+    peer = connect(sandbox, run, limits)
+    wire = encode(BIG)
+    sent = f"one frame of {len(BIG)} bytes (1 MiB, sha256 {hashlib.sha256(BIG).hexdigest()[:12]}…)"
+    if not peer.send_big(wire, "one 1 MiB frame", limits.step_s):
+        ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+        fail(f"could not write {sent}: the server stopped reading{ended}")
+    got = peer.read_replies(1, limits.step_s)
+    if got and got[0] == BIG:
+        return
+    ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+    if not got:
+        fail(f"sent {sent}; expected it back whole; got {peer.describe_replies(got)}{ended}")
+    r = got[0]
+    fail(f"sent {sent}; the first reply has {len(r)} bytes (sha256 {hashlib.sha256(r).hexdigest()[:12]}…), "
+         f"differing from byte {first_difference(r, BIG)} on: the server replied before the whole "
+         f"payload was in (reply: {peer.describe_replies(got)}){ended}")
+
+
+@check("framed-server", "must", "a zero-length message gives a zero-length reply", sheet="001 §4",
+       hint="An empty payload is a message (header 00 00 00 00); only an empty recv() means the client "
+            "closed.")
+def test_framed_server_zero_length(sandbox, program, limits):
+    run = program.start_server()
+    peer = connect(sandbox, run, limits)
+    peer.write(encode(b""), "a zero-length frame")
+    got = peer.read_replies(1, limits.step_s)
+    if got != [b""]:
+        closed = (": it took the empty message for the end of the stream"
+                  if peer.conn.ended else "")
+        ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+        fail(f"sent a zero-length frame (00 00 00 00); expected the reply 00 00 00 00; got "
+             f"{peer.describe_replies(got)}{closed}{ended}")
+    after = b"after the empty one"
+    peer.write(encode(after), "a normal frame after the empty one")
+    got = peer.read_replies(1, limits.step_s)
+    if got != [after]:
+        fail(f"after the zero-length message, sent {show_bytes(after)}; expected its reply; got "
+             f"{peer.describe_replies(got)}")
+
+
+PIPELINED = [f"pipelined #{i:03d} 第{i}条 ".encode() + b"x" * (i * 7 % 40) for i in range(100)]
+
+
+@check("framed-server", "must", "100 pipelined messages give 100 replies in order", sheet="001 §4",
+       hint="After one recv(), handle every complete frame in the buffer, not just the first one or two.")
+def test_framed_server_pipelined(sandbox, program, limits):
+    run = program.start_server()
+    peer = connect(sandbox, run, limits)
+    wire = encode_many(PIPELINED)
+    peer.write(wire, "100 frames")
+    got = peer.read_replies(100, limits.step_s)
+    if got == PIPELINED:
+        return
+    ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+    if len(got) < 100 and got == PIPELINED[:len(got)]:
+        fail(f"sent 100 frames in one write ({len(wire)} bytes) without waiting; got only the first "
+             f"{len(got)} replies ({peer.describe_replies(got)}); the rest never came{ended}")
+    bad = next((i for i, (g, w) in enumerate(zip(got, PIPELINED)) if g != w), len(got))
+    fail(f"sent 100 frames in one write ({len(wire)} bytes); reply #{bad} should be "
+         f"{show_bytes(PIPELINED[bad], 60)}, got "
+         f"{show_bytes(got[bad], 60) if bad < len(got) else 'nothing'} ({peer.describe_replies(got)}){ended}")
+
+
+@check("framed-server", "should", "a client that closes mid-frame is dropped; the next client is served",
+       sheet="001 §4",
+       hint="An empty recv() in the middle of a frame means the client left: close that connection and "
+            "go back to accept(); don't loop on b'' or unpack a short header.")
+def test_framed_server_mid_frame_close(sandbox, program, limits):
+    run = program.start_server()
+    shapes = [
+        ("half a header (2 bytes)", encode(b"never finished")[:2]),
+        ("a header announcing 100 bytes and only 10 of them", struct.pack("!I", 100) + b"0123456789"),
+    ]
+    for what, data in shapes:
+        quitter = connect(sandbox, run, limits, label="quitter")
+        quitter.write(data, what)
+        quitter.conn.close()
+        # the next client is served: proof that the server is neither dead nor stuck
+        peer = connect(sandbox, run, limits, label="next client", after=f"a client sent {what} and closed; ")
+        probe = "下一个 client".encode()
+        peer.write(encode(probe), "one frame")
+        got = peer.read_replies(1, limits.step_s)
+        if got != [probe]:
+            if peer.conn.ended:
+                run.wait_exit(0.5)  # closed on us: give a crashing server time to finish
+            if not run.running:
+                fail(f"a client sent {what} and closed; the server crashed: {run.crash_summary()}")
+            share = run.cpu_share(0.2)
+            how = f", spinning at {share:.0%} CPU (looping on recv() returning b'')" if share > 0.5 else ""
+            fail(f"a client sent {what} and closed; the next client sent {show_bytes(probe)} and got "
+                 f"{peer.describe_replies(got)}{how}")
+        peer.conn.close()
+    no_crash(run, "after clients closed in the middle of a frame")
+
+
+@check("framed-server", "extra", "interop: the reference client gets its replies", sheet="001 §4")
+def test_framed_server_with_reference(sandbox, program, reference, limits):
+    program.start_server()
+    client = reference.start("framed-client", stdin=["参考客户端 interop", "second line", "exit"])
+    prints(client, "参考客户端 interop\n", limits.step_s, "the reference client prints the first reply")
+    prints(client, "second line\n", limits.step_s, "the reference client prints the second reply")
+
+
+# ================================================================== framed-client
+
+def accept(listener: TcpListener, run, limits) -> ShapedPeer:
+    conn = listener.accept(limits.step_s)
+    if conn is None:
+        ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
+        fail(f"expected the client to connect to 127.0.0.1:{listener.port} within {limits.step_s:g} s; "
+             f"it did not{ended}")
+    return ShapedPeer(conn)
+
+
+def header_problem(header: bytes, line: str) -> str:
+    """Why a 4-byte header is wrong for ``line`` ('' if it is right)."""
+    want = len(line.encode("utf-8"))
+    if header == struct.pack("!I", want):
+        return ""
+    big, little = struct.unpack("!I", header)[0], struct.unpack("<I", header)[0]
+    base = (f"for the line {line!r} ({len(line)} characters, {want} UTF-8 bytes) the header should be "
+            f"{struct.pack('!I', want).hex(' ')} (= {want}, big-endian '!I'); the client sent "
+            f"{header.hex(' ')}")
+    if little == want:
+        return base + f": that is {want} in little-endian (native) byte order: use '!I', not '<I' or 'I'"
+    if big == len(line) and len(line) != want:
+        return base + f" (= {big}): the number of characters, len(str); count the bytes: len(line.encode())"
+    if little == len(line) and len(line) != want:
+        return base + f": that is {len(line)} characters, little-endian: use len(line.encode()) and '!I'"
+    if big == want + 1:
+        return base + f" (= {big}): the newline is counted (and sent?); strip it"
+    return base + f" (= {big} big-endian, {little} little-endian)"
+
+
+def take_request(peer: ShapedPeer, run, line: str, limits) -> bytes:
+    """The frame the client sends for ``line``: read by the expected size, header checked elsewhere."""
+    want = encode(line.encode("utf-8"))
+    data = peer.conn.recv_exactly(len(want), limits.step_s)
+    if data is None:
+        got = bytes(peer.conn.pending)
+        ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
+        closed = "; it closed the connection" if peer.conn.ended else ""
+        fail(f"expected the client to send the line {line!r} as a {len(want)}-byte frame "
+             f"({want[:4].hex(' ')} + {len(want) - 4} bytes); got {len(got)} bytes "
+             f"{show_bytes(got, 60)}{closed}{ended}")
+    return data
+
+
+def start_client(sandbox, program, lines: list[str], close: bool = False):
+    listener = TcpListener(sandbox, program.port, label="server")  # before the client starts
+    run = program.start(stdin=lines, close_stdin=close)
+    return listener, run
+
+
+@check("framed-client", "must", "each header equals the payload's UTF-8 byte length (Chinese too)",
+       sheet="001 §4",
+       hint="data = line.encode('utf-8'); send struct.pack('!I', len(data)) + data.")
+def test_framed_client_header_length(sandbox, program, limits):
+    lines = ["hello", "你好，黏包问题", "mixed 中文 text"]
+    listener, run = start_client(sandbox, program, lines + ["exit"])
+    peer = accept(listener, run, limits)
+    for line in lines:
+        data = take_request(peer, run, line, limits)
+        problem = header_problem(data[:4], line)
+        if problem:
+            fail(problem)
+        if data[4:] != line.encode("utf-8"):
+            fail(f"for the line {line!r} the payload should be {show_bytes(line.encode())}; "
+                 f"got {show_bytes(data[4:])}")
+        peer.write(encode(line.encode()), "the reply")
+
+
+def printed_whole(run, payload: str, limits, how: str) -> None:
+    """``payload`` printed once, whole, on its own line."""
+    if not run.wait_output(payload + "\n", limits.step_s):
+        lines = [ln for ln in run.out.splitlines() if ln.strip()]
+        parts = [ln for ln in lines if ln.strip() in payload and ln.strip() != payload]
+        ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
+        if parts:
+            fail(f"the reply {payload!r} was delivered {how}; the client printed pieces of it: "
+                 + ", ".join(repr(p) for p in parts[:6]) + ended)
+        fail(f"the reply {payload!r} was delivered {how}; expected it printed whole on its own line; "
+             f"output was: {short(run.out.strip(), 300) or '(nothing)'}{ended}")
+
+
+def printed_once(run, payload: str, how: str) -> None:
+    n = run.out.count(payload)
+    if n != 1:
+        fail(f"the reply {payload!r} was delivered {how}; expected it printed once, it was printed {n} times")
+    parts = [ln for ln in run.out.splitlines() if ln.strip() and ln.strip() in payload and len(ln.strip()) < len(payload)]
+    if parts:
+        fail(f"the reply {payload!r} was delivered {how}; besides the whole payload the client printed "
+             f"pieces of it: " + ", ".join(repr(p) for p in parts[:6]))
+
+
+@check("framed-client", "must", "a reply in pieces (header alone, payload in parts) is printed once, whole",
+       sheet="001 §4",
+       hint="After the header, loop until all n payload bytes are in; decode and print once.")
+def test_framed_client_reply_in_pieces(sandbox, program, limits):
+    lines = ["reply in pieces: 回复分几次到达", "second reply: 头和第一部分一起, the rest later"]
+    listener, run = start_client(sandbox, program, lines + ["exit"])
+    peer = accept(listener, run, limits)
+    shapes = []
+    for i, line in enumerate(lines):
+        take_request(peer, run, line, limits)
+        p = line.encode()
+        wire = encode(p)
+        if i == 0:  # the header alone, then the payload in three parts (cut between characters)
+            cuts = [0, 8, 20, len(p)]
+            parts = [wire[:4]] + [p[a:b] for a, b in zip(cuts, cuts[1:])]
+            how = "as the header alone, then the payload in 3 parts"
+        else:  # the header with the start of the payload, then the rest
+            parts = [wire[:4 + 14], wire[4 + 14:]]
+            how = "as the header plus 14 payload bytes, then the rest"
+        peer.write_pieces(parts, "the reply " + how.removeprefix("as "))
+        printed_whole(run, line, limits, how)
+        shapes.append((line, how))
+    run.wait_exit(limits.step_s)
+    for line, how in shapes:
+        printed_once(run, line, how)
+
+
+@check("framed-client", "must", "a reply delivered one byte at a time is printed once, whole", sheet="001 §4",
+       hint="The header can arrive in pieces too: read exactly 4 bytes (looping), then exactly n bytes.")
+def test_framed_client_reply_byte_by_byte(sandbox, program, limits):
+    line = "trickled reply"
+    listener, run = start_client(sandbox, program, [line, "exit"])
+    peer = accept(listener, run, limits)
+    take_request(peer, run, line, limits)
+    peer.trickle(encode(line.encode()), "the reply")
+    how = "one byte per write (header included)"
+    printed_whole(run, line, limits, how)
+    run.wait_exit(limits.step_s)
+    printed_once(run, line, how)
+
+
+@check("framed-client", "must", "a 1 MiB reply is printed once, whole", sheet="001 §4",
+       hint="Loop until all n bytes are in, then decode the whole payload once (a character can be split "
+            "between two reads).")
+def test_framed_client_one_mib_reply(sandbox, program, limits):
+    line = "send me 1 MiB"
+    listener, run = start_client(sandbox, program, [line, "exit"])
+    peer = accept(listener, run, limits)
+    take_request(peer, run, line, limits)
+    before = run.stdout.total
+    if not peer.send_big(encode(BIG), "a 1 MiB reply", limits.step_s):
+        ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
+        fail(f"the client did not read a 1 MiB reply (it stopped reading){ended}")
+    ends = BIG[-64:].decode("utf-8", "ignore") + "\n"
+    done = run.wait_output(ends, limits.step_s)
+    run.wait_exit(limits.step_s if done else 0.0)
+    with run._cond:  # noqa: SLF001 - a consistent view of the captured bytes
+        head, tail, total = bytes(run.stdout.head), bytes(run.stdout.tail), run.stdout.total
+    ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
+    k = 32768
+    start = head.find(BIG[:k])
+    if start < 0:
+        at = head.find(BIG[:16])
+        nl = head.find(b"\n", at) if at >= 0 else -1
+        where = (f"; a line break comes {nl - at} bytes into the payload: it printed a partial payload"
+                 if nl >= 0 else "")
+        fail(f"a 1 MiB reply ({len(BIG)} bytes of UTF-8 text) was sent in one write; the output does not "
+             f"contain its first {k} bytes in one piece{where}{ended}")
+    end = tail.rfind(BIG[-k:] + b"\n") if done else -1
+    if end < 0:
+        fail(f"a 1 MiB reply was sent in one write; the output does not contain its last {k} bytes "
+             f"followed by a newline ({total - before} bytes printed while handling it){ended}")
+    # the payload must fill exactly len(BIG) bytes between its first and last bytes in the output
+    first_abs = start
+    last_abs = total - len(tail) + end + k
+    span = last_abs - first_abs
+    if span != len(BIG):
+        more = span - len(BIG)
+        fail(f"a 1 MiB reply ({len(BIG)} bytes) was sent in one write; between its first and last bytes "
+             f"the client printed {span} bytes ({more:+d}): "
+             + ("it printed the payload in pieces (a newline per recv?) or replaced split characters"
+                if more > 0 else "part of the payload is missing") + ended)
+
+
+@check("framed-client", "must", "exits 0 after end of input or 'exit' (which is not sent)", sheet="001 §4",
+       hint="Stop on '' from readline() / EOFError from input(), and on 'exit' before sending it; close "
+            "the socket and return.")
+def test_framed_client_exits(sandbox, program, limits):
+    listener = TcpListener(sandbox, program.port, label="server")
+    # 1) end of input
+    run = program.start(stdin=["one line then end of input"], close_stdin=True)
+    peer = accept(listener, run, limits)
+    take_request(peer, run, "one line then end of input", limits)
+    peer.write(encode(b"one line then end of input"), "the reply")
+    exits_zero(run, limits.step_s, "at the end of its input")
+    # 2) 'exit', with stdin left open: the word alone must end it, and is not sent
+    run = program.start(stdin=["before exit", "exit"])
+    peer = accept(listener, run, limits)
+    take_request(peer, run, "before exit", limits)
+    peer.write(encode(b"before exit"), "the reply")
+    exits_zero(run, limits.step_s, "after the line 'exit' (stdin still open)")
+    peer.conn.wait_close(limits.step_s)
+    rest = bytes(peer.conn.pending)
+    if rest:
+        what = " (the line 'exit' as a frame)" if rest == encode(b"exit") else ""
+        fail(f"'exit' must not be sent; after it the client sent {len(rest)} more bytes {show_bytes(rest, 40)}"
+             f"{what}")
+
+
+@check("framed-client", "extra", "interop: prints the reference server's replies", sheet="001 §4")
+def test_framed_client_with_reference(sandbox, program, reference, limits):
+    reference.start("framed-server")
+    run = program.start(stdin=["互通 interop", "exit"])
+    prints(run, "互通 interop", limits.step_s, "the reply of the reference server")
+    exits_zero(run, limits.step_s, "after 'exit'")

@@ -1,0 +1,30 @@
+# fails: framed-client/exits
+# Sends 'exit' to the server before quitting (the sheet says it is not sent).
+import socket
+import struct
+
+
+def recv_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("server closed")
+        buf += chunk
+    return buf
+
+
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+sock.connect(("127.0.0.1", 9000))
+while True:
+    try:
+        line = input()
+    except EOFError:
+        break
+    data = line.encode("utf-8")
+    sock.sendall(struct.pack("!I", len(data)) + data)
+    if line == "exit":
+        break
+    n = struct.unpack("!I", recv_exact(sock, 4))[0]
+    print(recv_exact(sock, n).decode("utf-8"))
+sock.close()
