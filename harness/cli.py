@@ -103,7 +103,6 @@ def check(path, programs, pack_file, runner, runs, json_file, jobs, verbose, kee
 @click.option("--pack", "pack_file", type=click.Path(), default=None, help="A TOML file merged over the default pack.")
 def list_checks(pack_file) -> None:
     """Show every program of the pack and its checks, with levels and points."""
-    from rich.console import Console
     from rich.table import Table
 
     from .catalog import collect_checks

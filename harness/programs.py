@@ -3,12 +3,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import reference
 
 from .checks import fail
 from .pack import Pack, Program
 from .sandbox import ProgramRun, Sandbox
 from .submission import Located
+
+
+def _unprivileged_port_start() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 1024
+
+
+def host_mode_guard(sandbox: Sandbox, spec: Program) -> None:
+    """Skip, with the reason, what the host-loopback fallback cannot do."""
+    if sandbox.isolated or spec.role != "server" or spec.port >= _unprivileged_port_start():
+        return
+    pytest.skip(f"{spec.id} listens on port {spec.port}, which needs privileges on the host; "
+                "it can only be graded in a private network namespace")
 
 
 def _describe_listeners(run: ProgramRun, proto: str) -> str:
@@ -41,6 +59,7 @@ class ProgramUnderTest:
         ``stdin`` lines (a string is one line) are written at once; the
         pack's or the submission's stdin prelude goes first.
         """
+        host_mode_guard(self.sandbox, self.spec)
         run = self.sandbox.start(self.located.command, label=self.id, files_from=self.root,
                                  files=files, cwd=self.located.cwd)
         for line in self.located.stdin_prelude:
@@ -83,6 +102,7 @@ class References:
               args: list[str] | None = None) -> ProgramRun:
         """Start our reference ``program_id``; ``args`` are added to its command line."""
         spec = self.pack.programs[program_id]
+        host_mode_guard(self.sandbox, spec)
         run = self.sandbox.start(reference.command(spec) + list(args or []), label=f"reference {program_id}",
                                  files=files)
         if stdin is not None:

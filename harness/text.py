@@ -71,5 +71,6 @@ def traceback_tail(stderr: str, n: int = 4) -> str | None:
     idx = stderr.rfind("Traceback (most recent call last):")
     if idx < 0:
         return None
-    lines = [ln for ln in stderr[idx:].rstrip().splitlines() if ln.strip()]
+    lines = [ln for ln in stderr[idx:].rstrip().splitlines()
+             if ln.strip() and set(ln.strip()) - set("^~")]  # drop 3.11's ^^^^ markers
     return "\n".join(lines[-n:])

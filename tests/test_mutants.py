@@ -54,7 +54,7 @@ def test_mutant_fails_exactly_its_line(mutant: Path, tmp_path: Path):
     fails, runs, file = _declared(mutant)
     assert fails, f"{mutant}: declare the check(s) it fails with '# fails: PROGRAM/CHECK'"
     sub = submission_with(tmp_path, {file or _pack_file(program_id): mutant})
-    args = ["--program", program_id]
+    args = ["--program", program_id, "--jobs", "2"]
     for r in runs:
         args += ["--run", f"{program_id}={r}"]
     result, proc = grade(sub, *args, tmp=tmp_path)

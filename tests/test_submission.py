@@ -1,7 +1,6 @@
 """Submissions: folders and archives, safe unpacking, finding programs, --run."""
 from __future__ import annotations
 
-import io
 import os
 import tarfile
 import zipfile

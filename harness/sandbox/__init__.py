@@ -97,7 +97,10 @@ class Sandbox:
         """Start ``command`` in this sandbox with a private copy of ``files_from``."""
         if self._closed:
             raise SandboxError("sandbox already closed")
-        uid = 200000 + (os.getpid() % 1000) * 64 + next(_uids) % 64 if os.geteuid() == 0 else None
+        # A user id of its own needs root, and the mount namespace that lets it
+        # reach the interpreter; without namespaces the program keeps ours.
+        own_uid = os.geteuid() == 0 and self.isolated
+        uid = 200000 + (os.getpid() % 1000) * 64 + next(_uids) % 64 if own_uid else None
         work = self._new_workdir(files_from, files, uid)
         iso = Isolation(limits=self.limits, uid=uid, namespaces=self.isolated)
         prefix, fds = self.net.prefix()

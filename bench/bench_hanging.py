@@ -1,0 +1,52 @@
+"""Benchmark: a submission where every program hangs.  Prints the wall time.
+
+    python bench/bench_hanging.py [--jobs N]
+
+Every program of the pack is replaced by one that never does its job: half
+block forever on input, half spin in a busy loop.  Target (README): <= 60 s
+on 2 cores with the local runner.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from importlib import resources
+
+BLOCK = "import time\nprint('starting...')\ninput()\ntime.sleep(3600)\n"
+SPIN = "print('starting...')\nwhile True:\n    pass\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=None)
+    args = ap.parse_args()
+    pack = tomllib.loads(resources.files("harness.packs").joinpath("default.toml").read_text("utf-8"))
+    with tempfile.TemporaryDirectory() as tmp:
+        sub = os.path.join(tmp, "hanging")
+        os.mkdir(sub)
+        for i, prog in enumerate(pack["programs"].values()):
+            with open(os.path.join(sub, prog["file"]), "w") as f:
+                f.write(BLOCK if i % 2 == 0 else SPIN)
+        out = os.path.join(tmp, "r.json")
+        cmd = [sys.executable, "-m", "harness", "check", sub, "--json", out]
+        if args.jobs:
+            cmd += ["--jobs", str(args.jobs)]
+        t0 = time.monotonic()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.monotonic() - t0
+        r = json.load(open(out))
+        n = sum(len(p["checks"]) for p in r["programs"])
+        passed = sum(c["status"] == "pass" for p in r["programs"] for c in p["checks"])
+        print(f"hanging submission: {len(r['programs'])} programs, {n} checks, {passed} passed, "
+              f"exit {proc.returncode}, wall {wall:.2f} s (target <= 60 s), cores {os.cpu_count()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
