@@ -199,5 +199,24 @@ def reference_run(ctx, program_id, args, pack_file) -> None:
     sys.exit(code)
 
 
+@main.group()
+def demo() -> None:
+    """Classroom demonstrations of the phenomena the course teaches."""
+
+
+@demo.command("sticky")
+@click.option("--gap", type=float, default=0.05, show_default=True,
+              help="Seconds between the pieces of a split message (they leave as separate segments).")
+def demo_sticky(gap) -> None:
+    """Sticky packets (001 §4), live: a naive recv(1024) echo server and the framed
+    reference receive the same shaped traffic; see what each one's recv() got.
+
+    Runs in a private network namespace when possible (else on loopback ports
+    9000 and 9001).
+    """
+    from .demo import sticky_demo
+    sys.exit(sticky_demo(sys.stdout, gap=gap))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

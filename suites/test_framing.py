@@ -423,8 +423,7 @@ def test_framed_client_one_mib_reply(sandbox, program, limits):
     ends = BIG[-64:].decode("utf-8", "ignore") + "\n"
     done = run.wait_output(ends, limits.step_s)
     run.wait_exit(limits.step_s if done else 0.0)
-    with run._cond:  # noqa: SLF001 - a consistent view of the captured bytes
-        head, tail, total = bytes(run.stdout.head), bytes(run.stdout.tail), run.stdout.total
+    head, tail, total = run.stdout_snapshot()
     ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
     k = 32768
     start = head.find(BIG[:k])

@@ -77,7 +77,7 @@ class ShapedPeer:
             return
         before = len(self.conn.pending)
         deadline = time.monotonic() + gap
-        while self.conn._read_once(deadline):  # noqa: SLF001 - keeps data in conn.pending
+        while self.conn.read_some(deadline):  # keeps data in conn.pending
             if self.conn.ended is not None:
                 break
         self.early += len(self.conn.pending) - before
@@ -124,10 +124,10 @@ class ShapedPeer:
                 except (BlockingIOError, InterruptedError):
                     chunk = None
                 except ConnectionResetError:
-                    conn._mark_end("rst", "while we were still sending")  # noqa: SLF001
+                    conn.mark_end("rst", "while we were still sending")
                     return False
                 if chunk == b"":
-                    conn._mark_end("fin", "while we were still sending")  # noqa: SLF001
+                    conn.mark_end("fin", "while we were still sending")
                     return False
                 if chunk:
                     conn.pending += chunk
@@ -140,7 +140,7 @@ class ShapedPeer:
                 except (BlockingIOError, InterruptedError):
                     pass
                 except (ConnectionResetError, BrokenPipeError) as exc:
-                    conn._mark_end("rst", f"while sending ({exc.strerror})")  # noqa: SLF001
+                    conn.mark_end("rst", f"while sending ({exc.strerror})")
                     return False
         if got:
             self.note(f"{got} bytes came back while we were writing")

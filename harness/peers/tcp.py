@@ -101,7 +101,8 @@ class TcpConn:
             return "program"
         return "program" if self.ended_at <= self.we_closed_at else "peer"
 
-    def _mark_end(self, how: str, detail: str = "") -> None:
+    def mark_end(self, how: str, detail: str = "") -> None:
+        """Record (once) how the connection ended: "fin" (orderly) or "rst" (reset)."""
         if self.ended is None:
             self.ended = how
             self.ended_at = time.monotonic()
@@ -128,7 +129,7 @@ class TcpConn:
                                        f"{len(view)} bytes still unsent after {timeout:g} s")
                     return False
             except (ConnectionResetError, BrokenPipeError) as exc:
-                self._mark_end("rst", f"while sending ({exc.strerror})")
+                self.mark_end("rst", f"while sending ({exc.strerror})")
                 return False
             except OSError as exc:
                 self.evidence.note(f"{self.label}: send failed: {exc}")
@@ -136,7 +137,7 @@ class TcpConn:
         return True
 
     # ------------------------------------------------------------ read
-    def _read_once(self, deadline: float) -> bool:
+    def read_some(self, deadline: float) -> bool:
         """Wait for one chunk until ``deadline``; True if something new happened."""
         if self.ended is not None or self.closed:
             return False
@@ -154,15 +155,15 @@ class TcpConn:
             except (BlockingIOError, InterruptedError):
                 continue
             except ConnectionResetError:
-                self._mark_end("rst")
+                self.mark_end("rst")
                 return True
             except OSError as exc:
                 if exc.errno in (errno.ECONNRESET, errno.EPIPE, errno.ETIMEDOUT):
-                    self._mark_end("rst", exc.strerror or "")
+                    self.mark_end("rst", exc.strerror or "")
                     return True
                 raise
             if not data:
-                self._mark_end("fin")
+                self.mark_end("fin")
                 return True
             self.evidence.packet("received", "tcp", self.remote, self.local, data)
             self.pending += data
@@ -175,7 +176,7 @@ class TcpConn:
     def recv(self, timeout: float) -> bytes | None:
         """Buffered bytes, or the next chunk; ``b''`` once the program's side ended; None on timeout."""
         if not self.pending:
-            self._read_once(time.monotonic() + timeout)
+            self.read_some(time.monotonic() + timeout)
         if self.pending:
             data = bytes(self.pending)
             self.pending.clear()
@@ -194,7 +195,7 @@ class TcpConn:
         pred = _as_predicate(want)
         deadline = time.monotonic() + timeout
         while not pred(bytes(self.pending)):
-            if not self._read_once(deadline):
+            if not self.read_some(deadline):
                 if self.ended is None:
                     self._timeout(timeout, f"{want!r} not received")
                 return None
@@ -206,7 +207,7 @@ class TcpConn:
         """Exactly ``n`` bytes (the rest stays buffered), or None at the deadline / end."""
         deadline = time.monotonic() + timeout
         while len(self.pending) < n:
-            if not self._read_once(deadline):
+            if not self.read_some(deadline):
                 if self.ended is None:
                     self._timeout(timeout, f"{n} bytes not received (had {len(self.pending)})")
                 return None
@@ -217,7 +218,7 @@ class TcpConn:
     def quiet(self, window: float) -> bytes:
         """Whatever arrives within ``window`` seconds (b'' if nothing): "nothing more was sent"."""
         deadline = time.monotonic() + window
-        while self._read_once(deadline):
+        while self.read_some(deadline):
             pass
         data = bytes(self.pending)
         self.pending.clear()
@@ -227,7 +228,7 @@ class TcpConn:
         """Read (keeping data in ``pending``) until the program's side ends: "fin", "rst", or None."""
         deadline = time.monotonic() + timeout
         while self.ended is None:
-            if not self._read_once(deadline):
+            if not self.read_some(deadline):
                 if self.ended is None:
                     self._timeout(timeout, "the program did not close the connection")
                 break

@@ -134,6 +134,11 @@ class ProgramRun:
         with self._cond:
             return self.stderr.text()
 
+    def stdout_snapshot(self) -> tuple[bytes, bytes, int]:
+        """(first kept bytes, last kept bytes, total bytes printed), taken consistently."""
+        with self._cond:
+            return bytes(self.stdout.head), bytes(self.stdout.tail), self.stdout.total
+
     def wait_output(self, needle: str, timeout: float, *, count: int = 1, stream: str = "stdout") -> bool:
         """Wait until ``needle`` appears ``count`` times in the output (or the program ends)."""
         buf = self.stdout if stream == "stdout" else self.stderr
