@@ -157,9 +157,10 @@ def reference_export(directory, force) -> None:
         if not refs.available(pid):
             continue
         target = out / prog.file
-        if target.exists() and not force:
-            _die(f"{target} exists (use --force to overwrite)")
-        shutil.copyfile(refs.source_path(pid), target)
+        source = refs.source_path(pid)
+        if target.exists() and not force and target.read_bytes() != source.read_bytes():
+            _die(f"{target} exists and differs from the reference (use --force to overwrite)")
+        shutil.copyfile(source, target)
         written.append(prog.file)
     click.echo(f"wrote {len(written)} reference programs to {out}/")
 

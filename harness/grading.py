@@ -129,6 +129,8 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     if opts.runner not in RUNNERS:
         raise BadInput(f"unknown runner {opts.runner!r} (choose from {', '.join(RUNNERS)})")
+    if opts.runner == "docker":
+        raise BadInput("the docker runner is not available in this version yet; use --runner local")
     unknown = [p for p in opts.programs if p not in pack.programs]
     if unknown:
         raise BadInput(f"unknown program(s): {', '.join(unknown)} (see `netgrade list`)")

@@ -1,6 +1,8 @@
 """The program under test and its reference counterparts, inside a check's sandbox."""
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,9 @@ from .checks import fail
 from .pack import Pack, Program
 from .sandbox import ProgramRun, Sandbox
 from .submission import Located
+
+
+HUNG_BEFORE_READY_S = 1.0
 
 
 def _unprivileged_port_start() -> int:
@@ -71,13 +76,31 @@ class ProgramUnderTest:
             run.close_stdin()
         return run
 
+    def _memo(self) -> str:
+        # shared by every check of this grading run (all workers), not by runs
+        return os.path.join(os.path.dirname(self.sandbox.workbase), f"not-listening.{self.id}")
+
     def start_server(self, files: dict[str, bytes] | None = None, stdin: str | list[str] | None = None) -> ProgramRun:
-        """Start a server and wait until it listens on the sheet's port, or fail saying why."""
+        """Start a server and wait until it listens on the sheet's port, or fail saying why.
+
+        A server that kept running without listening in an earlier check of
+        this grading run gets a shorter wait here (it is still started and
+        given its chance), so a hanging program costs seconds, not minutes.
+        """
         run = self.start(stdin=stdin, files=files)
         proto = self.spec.transport
-        lst = run.wait_listening(proto, self.port, self.limits.ready_s)
+        hung_before = os.path.exists(self._memo())
+        wait = min(self.limits.ready_s, HUNG_BEFORE_READY_S) if hung_before else self.limits.ready_s
+        lst = run.wait_listening(proto, self.port, wait)
         if lst is None:
-            fail(not_listening_message(run, proto, self.port, self.limits.ready_s))
+            message = not_listening_message(run, proto, self.port, wait)
+            if run.running and not hung_before:
+                with contextlib.suppress(OSError):
+                    with open(self._memo(), "w") as f:
+                        f.write(message)
+            if hung_before:
+                message += f" (it did not listen within {self.limits.ready_s:g} s in an earlier check either)"
+            fail(message)
         run.listener = lst
         return run
 

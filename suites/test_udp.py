@@ -64,9 +64,10 @@ def _sent_datagrams(sandbox, program, limits, line: str) -> tuple[list[bytes], o
     peer = UdpPeer(sandbox, program.port)
     run = program.start(stdin=line)
     first = peer.recv(limits.step_s, expect_from="udp-send")
-    got = [] if first is None else [first[0]]
+    if first is None:
+        return [], run
     run.wait_exit(limits.step_s)  # whatever follows the first datagram is sent before exit
-    got += drain(peer)
+    got = [first[0], *drain(peer)]
     return got, run
 
 

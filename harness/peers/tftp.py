@@ -265,6 +265,67 @@ class TftpPeer(UdpPeer):
         self.flush_log()
         return log
 
+    def fetch_bulk(self, server: Addr, filename: str, *, step: float = 3.0, budget: float = 20.0,
+                   log_first: int = 12) -> Transfer:
+        """Download a large file as fast as the peer can (for the block-number wrap).
+
+        A lean loop: blocking reads, no per-packet objects; only the first
+        ``log_first`` and the last few packets are logged.  Stops with
+        ``problem`` starting "budget" when ``budget`` seconds are not enough.
+        """
+        log = Transfer()
+        sock = self.sock
+        sock.setblocking(True)
+        sock.settimeout(step)
+        self.send(tftp.rrq(filename), server)
+        index, tail = 1, collections.deque(maxlen=4)
+        deadline = time.monotonic() + budget
+        try:
+            while True:
+                try:
+                    raw, addr = sock.recvfrom(65536)
+                except TimeoutError:
+                    log.problem = f"no DATA #{tftp.block_number(index)} (block {index} of the file) within {step:g} s"
+                    break
+                except ConnectionRefusedError:
+                    continue
+                if log.tid is None:
+                    log.tid = addr
+                if index <= log_first:
+                    self._log("received", addr, self.addr, raw)
+                else:
+                    tail.append((addr, raw))
+                if addr != log.tid:
+                    continue
+                want = tftp.block_number(index)
+                if raw[:2] != b"\x00\x03" or len(raw) < 4 or int.from_bytes(raw[2:4], "big") != want:
+                    if raw[:2] == b"\x00\x03" and int.from_bytes(raw[2:4], "big") == tftp.block_number(index - 1):
+                        log.repeats.append(index - 1)
+                        continue
+                    log.problem = f"block {index} of the file: expected DATA #{want}, got {tftp.describe(raw)}"
+                    if raw[:2] == b"\x00\x05":
+                        log.error = tftp.decode(raw) if tftp.try_decode(raw)[0] else None
+                    break
+                log.content += raw[4:]
+                reply = tftp.ack(want)
+                sock.sendto(reply, addr)
+                if index <= log_first:
+                    self._log("sent", self.addr, addr, reply)
+                if len(raw) - 4 < tftp.BLOCK_SIZE:
+                    log.complete = True
+                    break
+                index += 1
+                if index % 4096 == 0 and time.monotonic() > deadline:
+                    log.problem = f"budget: {budget:g} s were not enough; {index} blocks received"
+                    break
+        finally:
+            sock.setblocking(False)
+        for addr, raw in tail:
+            self._log("received", addr, self.addr, raw, note="one of the last packets")
+        self.sandbox.evidence.note(f"{self.label}: {index} DATA blocks in the bulk download "
+                                   f"({len(log.content)} bytes)")
+        return log
+
     # ------------------------------------------------------------ server role
     def serve(self, client: Addr, content: bytes, *, faults: Faults | None = None, step: float = 3.0,
               retransmit_wait: float = 6.0, strict: bool = True, also: list["TftpPeer"] | None = None,
