@@ -62,12 +62,14 @@ def main() -> None:
               help="Write the result (schema netgrade.result/1) to this file; written even when grading fails.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
               help="Checks run at the same time. Default: 2 per core, at most 8.")
+@click.option("--suites", "suites", multiple=True, type=click.Path(exists=True), metavar="PATH",
+              help="Also run the checks in this pytest file or folder (an instructor's own; repeatable).")
 @click.option("--verbose", "-v", is_flag=True, help="List the checks of missing programs too.")
 @click.option("--keep-plan", type=click.Path(), default=None, hidden=True,
               help="Also write the grading plan here (to run the suites by hand with pytest).")
 @click.option("--no-namespaces", is_flag=True, hidden=True,
               help="Grade on the host's loopback even where namespaces work (for testing the fallback).")
-def check(path, programs, pack_file, runner, runs, json_file, jobs, verbose, keep_plan, no_namespaces) -> None:
+def check(path, programs, pack_file, runner, runs, json_file, jobs, suites, verbose, keep_plan, no_namespaces) -> None:
     """Grade the submission at PATH (a folder, .zip or .tar.gz)."""
     from .grading import BadInput, Options, error_result, grade, load_pack
     from .terminal import render
@@ -83,7 +85,8 @@ def check(path, programs, pack_file, runner, runs, json_file, jobs, verbose, kee
         bad(str(exc))
         return
     opts = Options(programs=list(programs), runner=runner, run=_parse_runs(runs), jobs=jobs,
-                   keep_plan=keep_plan, namespaces=False if no_namespaces else None)
+                   keep_plan=keep_plan, namespaces=False if no_namespaces else None,
+                   suites=[os.path.abspath(p) for p in suites])
     try:
         result = grade(path, pack, opts)
     except BadInput as exc:
@@ -101,7 +104,9 @@ def check(path, programs, pack_file, runner, runs, json_file, jobs, verbose, kee
 
 @main.command("list")
 @click.option("--pack", "pack_file", type=click.Path(), default=None, help="A TOML file merged over the default pack.")
-def list_checks(pack_file) -> None:
+@click.option("--suites", "suites", multiple=True, type=click.Path(exists=True), metavar="PATH",
+              help="Also list the checks in this pytest file or folder.")
+def list_checks(pack_file, suites) -> None:
     """Show every program of the pack and its checks, with levels and points."""
     from rich.table import Table
 
@@ -112,7 +117,10 @@ def list_checks(pack_file) -> None:
         pack = load_pack(pack_file)
     except BadInput as exc:
         _die(str(exc))
-    checks = collect_checks()
+    try:
+        checks = collect_checks([os.path.abspath(p) for p in suites])
+    except RuntimeError as exc:
+        _die(str(exc))
     table = Table(title=f"{pack.title}")
     for col in ("program", "file", "check", "level", "points", "sheet"):
         table.add_column(col, no_wrap=col in ("program", "file", "level", "points"))

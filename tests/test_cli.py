@@ -56,3 +56,29 @@ def test_student_escape_sequences_never_reach_the_terminal(tmp_path):
 def test_reference_run_help():
     proc = netgrade("reference", "run", "udp-echo-server", "--help")
     assert proc.returncode == 0 and "--port" in proc.stdout
+
+
+def test_instructor_suite_adds_a_check(exported, tmp_path):
+    suite = tmp_path / "my_checks.py"
+    suite.write_text(
+        "from harness.checks import check, fail\n"
+        "from harness.peers.udp import UdpPeer\n\n"
+        "@check('udp-send', 'should', 'confirms with 发送完成')\n"
+        "def test_udp_send_confirms(sandbox, program, limits):\n"
+        "    UdpPeer(sandbox, program.port)\n"
+        "    run = program.start(stdin='hi')\n"
+        "    if not run.wait_output('发送完成', limits.step_s):\n"
+        "        fail(f'expected 发送完成 in the output; got {run.out!r}')\n", "utf-8")
+    result, proc = grade(exported, "--program", "udp-send", "--suites", str(suite), tmp=tmp_path)
+    ids = {c["id"]: c["status"] for c in result["programs"][0]["checks"]}
+    assert ids.get("confirms") == "pass", ids
+    listed = netgrade("list", "--suites", str(suite))
+    assert "confirms" in listed.stdout
+
+
+def test_broken_suite_gives_an_error_result_not_a_crash(exported, tmp_path):
+    suite = tmp_path / "broken_checks.py"
+    suite.write_text("def oops(:\n", "utf-8")
+    result, proc = grade(exported, "--program", "udp-send", "--suites", str(suite), tmp=tmp_path)
+    assert result["status"] == "error" and "could not be loaded" in result["message"]
+    assert proc.returncode == 1 and "grading failed" in proc.stdout
