@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -26,12 +28,39 @@ def _unprivileged_port_start() -> int:
         return 1024
 
 
-def host_mode_guard(sandbox: Sandbox, spec: Program) -> None:
-    """Skip, with the reason, what the host-loopback fallback cannot do."""
-    if sandbox.isolated or spec.role != "server" or spec.port >= _unprivileged_port_start():
+_IPV4 = re.compile(rb"(?<![\d.])(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?![\d.])")
+
+
+def off_loopback_addresses(source: bytes) -> list[str]:
+    """IPv4 literals in a program's source that are not loopback or 0.0.0.0."""
+    found = []
+    for m in _IPV4.finditer(source):
+        try:
+            addr = ipaddress.IPv4Address(m.group(1).decode())
+        except ValueError:
+            continue
+        if not (addr.is_loopback or addr.is_unspecified) and str(addr) not in found:
+            found.append(str(addr))
+    return found
+
+
+def host_mode_guard(sandbox: Sandbox, spec: Program, source: Path | None = None) -> None:
+    """Skip, with the reason, what the host-loopback fallback cannot do safely.
+
+    On the host there is no private network: a program that names another
+    address (the seeds' 192.168.1.15) would send real traffic there, so it is
+    not run at all; a server on a privileged port cannot bind.
+    """
+    if sandbox.isolated:
         return
-    pytest.skip(f"{spec.id} listens on port {spec.port}, which needs privileges on the host; "
-                "it can only be graded in a private network namespace")
+    if source is not None and source.is_file():
+        others = off_loopback_addresses(source.read_bytes())
+        if others:
+            pytest.skip(f"{spec.id} uses {', '.join(others)}: such addresses exist only inside a private network"
+                        " namespace, which this machine cannot make; it is not run on the host network")
+    if spec.role == "server" and spec.port < _unprivileged_port_start():
+        pytest.skip(f"{spec.id} listens on port {spec.port}, which needs privileges on the host; "
+                    "it can only be graded in a private network namespace")
 
 
 def _describe_listeners(run: ProgramRun, proto: str) -> str:
@@ -64,7 +93,7 @@ class ProgramUnderTest:
         ``stdin`` lines (a string is one line) are written at once; the
         pack's or the submission's stdin prelude goes first.
         """
-        host_mode_guard(self.sandbox, self.spec)
+        host_mode_guard(self.sandbox, self.spec, self.root / self.located.file if self.located.file else None)
         run = self.sandbox.start(self.located.command, label=self.id, files_from=self.root,
                                  files=files, cwd=self.located.cwd)
         for line in self.located.stdin_prelude:

@@ -99,3 +99,20 @@ def test_netgrade_toml_names_file_and_command(tmp_path, exported):
     result, _ = grade(sub, "--program", "udp-send", tmp=tmp_path)
     assert result["programs"][0]["file"] == "code/sender_v2.py"
     assert set(checks_by_status(result)) == {"pass"}
+
+
+def test_host_mode_never_runs_a_program_that_names_a_lan_address(tmp_path):
+    seed = ("from socket import *\ns = socket(AF_INET, SOCK_DGRAM)\n"
+            "s.sendto(input().encode(), ('192.168.1.15', 8080))\nprint('发送完成')\n")
+    sub = submission_with(tmp_path, {"udp_send.py": seed})
+    result, proc = grade(sub, "--program", "udp-send", "--no-namespaces", tmp=tmp_path)
+    checks = result["programs"][0]["checks"]
+    assert {c["status"] for c in checks} == {"skip"}
+    assert "192.168.1.15" in checks[0]["message"] and "not run on the host network" in checks[0]["message"]
+    assert not [e for c in checks for e in c["evidence"]["events"] if e["kind"] == "start" and e["who"] == "udp-send"]
+
+
+def test_off_loopback_literals():
+    from harness.programs import off_loopback_addresses
+    src = b"a=('127.0.0.1',1); b='0.0.0.0'; c=('192.168.1.15',2); d='10.0.0.7'; v='1.2.3.4.5'"
+    assert off_loopback_addresses(src) == ["192.168.1.15", "10.0.0.7"]
