@@ -131,8 +131,8 @@ def list_checks(pack_file, suites) -> None:
         for c in mine:
             key = f"{pid}/{c['id']}"
             level = pack.level_for(key, c["level"])
-            table.add_row(pid, prog.file, f"{c['id']}: {c['title']}", level, f"{pack.points_for(key, level):g}",
-                          c["sheet"] or prog.sheet)
+            points = f"{pack.points_for(key, level):g}" if pack.enabled(key) else "off"
+            table.add_row(pid, prog.file, f"{c['id']}: {c['title']}", level, points, c["sheet"] or prog.sheet)
         table.add_section()
     from .terminal import console
     console().print(table)

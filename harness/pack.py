@@ -76,6 +76,9 @@ class Pack:
     def level_for(self, check_key: str, level: str) -> str:
         return self.checks.get(check_key, {}).get("level", level)
 
+    def enabled(self, check_key: str) -> bool:
+        return bool(self.checks.get(check_key, {}).get("enabled", True))
+
     def to_dict(self) -> dict[str, Any]:
         """The merged pack as plain data (it travels to pytest workers as JSON)."""
         return copy.deepcopy(self.raw)
@@ -165,6 +168,7 @@ PROGRAM_SCHEMA: dict[str, Any] = {
 CHECK_SCHEMA: dict[str, Any] = {
     "points": (NUM, False, _non_negative),
     "level": (str, False, _level),
+    "enabled": (bool, False, None),
 }
 
 

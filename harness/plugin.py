@@ -122,7 +122,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if info["program"] not in s.pack.programs:
             raise pytest.UsageError(f"{item.nodeid}: @check names unknown program {info['program']!r}")
         loc = s.located.get(info["program"])
-        if info["program"] not in wanted or loc is None:
+        if info["program"] not in wanted or loc is None or not s.pack.enabled(f"{info['program']}/{info['id']}"):
             drop.append(item)
             continue
         keep.append(item)

@@ -50,3 +50,13 @@ def test_cli_bad_pack_is_one_line_exit_2(tmp_path, exported):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert "bad.toml: programs.udp-send.port" in proc.stderr
+
+
+def test_a_check_can_be_switched_on_and_off(tmp_path, exported):
+    from conftest import grade
+    assert load().enabled("tftp-server/block-wrap") is False
+    f = tmp_path / "on.toml"
+    f.write_text('[checks."udp-recv/exits"]\nenabled = false\n', "utf-8")
+    result, _ = grade(exported, "--program", "udp-recv", "--pack", str(f), tmp=tmp_path)
+    ids = {c["id"] for c in result["programs"][0]["checks"]}
+    assert "exits" not in ids and "prints" in ids
