@@ -155,7 +155,8 @@ class References:
         """Start our reference ``program_id``; ``args`` are added to its command line."""
         spec = self.pack.programs[program_id]
         host_mode_guard(self.sandbox, spec)
-        run = self.sandbox.start(reference.command(spec) + list(args or []), label=f"reference {program_id}",
+        from .sandbox.python import program_python
+        run = self.sandbox.start(reference.command(spec, program_python()) + list(args or []), label=f"reference {program_id}",
                                  files=files)
         if stdin is not None:
             for line in [stdin] if isinstance(stdin, str) else stdin:

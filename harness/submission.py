@@ -249,7 +249,8 @@ def _within(root: Path, rel: PurePosixPath) -> bool:
 def expand_command(template: str, file: str | None, port: int) -> list[str]:
     """Split a command line; ``{file}``, ``{port}`` and ``{python}`` are filled in."""
     args = shlex.split(template)
-    values = {"file": Path(file).name if file else "", "port": str(port), "python": sys.executable}
+    from .sandbox.python import program_python
+    values = {"file": Path(file).name if file else "", "port": str(port), "python": program_python()}
     return [a.format(**values) if "{" in a else a for a in args]
 
 
@@ -305,7 +306,8 @@ def locate(sub: Submission, pack: Pack, run_overrides: dict[str, str] | None = N
                 raise SubmissionError(f"{origin}: command for {pid} cannot be parsed: {exc}") from None
             located[pid] = Located(pid, "found", file, command, cwd, origin, note, prelude)
         elif rel is not None:
-            located[pid] = Located(pid, "found", file, [sys.executable, rel.name], cwd, "default", note, prelude)
+            from .sandbox.python import program_python
+            located[pid] = Located(pid, "found", file, [program_python(), rel.name], cwd, "default", note, prelude)
         else:
             names = ", ".join(prog.names)
             located[pid] = Located(pid, "missing", None, None, ".", "default",

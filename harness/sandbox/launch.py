@@ -43,8 +43,11 @@ def _needed_paths() -> set[str]:
     """Folders a Python program run by netgrade must be able to read."""
     import harness
 
+    from .python import program_python
+
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
     paths.add(str(Path(harness.__file__).resolve().parent.parent))  # exported references import harness
+    paths.add(str(Path(program_python()).parent.parent))  # the programs' clean environment
     for p in sys.path:
         if p and os.path.isdir(p):
             paths.add(p)
@@ -91,8 +94,11 @@ class Isolation:
 
 
 def child_env(workdir: str) -> dict[str, str]:
-    pybin = os.path.dirname(sys.executable)
+    from .python import packages_dir, program_python
+
+    pybin = os.path.dirname(program_python())
     return {
+        "PYTHONPATH": packages_dir(),
         "PATH": f"{pybin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
         "HOME": workdir,
         "LANG": "C.UTF-8",
@@ -101,7 +107,6 @@ def child_env(workdir: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         "PYTHONIOENCODING": "utf-8",
         "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONSAFEPATH": "",
     }
 
 

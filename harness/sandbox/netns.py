@@ -63,11 +63,52 @@ def _decode_addr(hexaddr: str, v6: bool) -> str:
     return str(ipaddress.IPv6Address(b"".join(words)))
 
 
-def parse_socket_table(proc_net_dir: str) -> list[Listener]:
+NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY = 4, 20
+NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+NLMSG_DONE, NLMSG_ERROR = 3, 2
+TCP_LISTEN = 10
+
+
+def tcp_listeners() -> list[Listener]:
+    """Listening TCP sockets of the calling thread's namespace, via netlink sock_diag.
+
+    Asking for the LISTEN state only, the kernel walks just its small table of
+    listening sockets; reading ``/proc/net/tcp`` walks every TCP bucket of the
+    machine (milliseconds each time), which polling for readiness cannot afford.
+    """
+    out: list[Listener] = []
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG) as nl:
+        for family in (socket.AF_INET, socket.AF_INET6):
+            req = struct.pack("=BBBBI48x", family, socket.IPPROTO_TCP, 0, 0, 1 << TCP_LISTEN)
+            nl.send(struct.pack("=IHHII", 16 + len(req), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + req)
+            done = False
+            while not done:
+                data = nl.recv(65536)
+                off = 0
+                while off + 16 <= len(data):
+                    length, mtype = struct.unpack_from("=IH", data, off)
+                    if mtype == NLMSG_DONE or mtype == NLMSG_ERROR:
+                        done = True
+                        break
+                    # inet_diag_msg: family, state, timer, retrans, then the socket id
+                    fam, state = struct.unpack_from("=BB", data, off + 16)
+                    sport = struct.unpack_from("!H", data, off + 20)[0]
+                    raw = data[off + 24: off + 24 + (4 if fam == socket.AF_INET else 16)]
+                    addr = socket.inet_ntop(fam, raw)
+                    if state == TCP_LISTEN:
+                        out.append(Listener("tcp", addr, sport))
+                    off += (length + 3) & ~3
+                    if length == 0:
+                        done = True
+                        break
+    return out
+
+
+def parse_socket_table(proc_net_dir: str, tcp: bool = True) -> list[Listener]:
     """Listening TCP and bound UDP sockets from ``/proc/.../net``."""
     out: list[Listener] = []
-    for name, proto, v6, want in (("tcp", "tcp", False, "0A"), ("tcp6", "tcp", True, "0A"),
-                                  ("udp", "udp", False, "07"), ("udp6", "udp", True, "07")):
+    tables = (("tcp", "tcp", False, "0A"), ("tcp6", "tcp", True, "0A")) if tcp else ()
+    for name, proto, v6, want in (*tables, ("udp", "udp", False, "07"), ("udp6", "udp", True, "07")):
         try:
             with open(os.path.join(proc_net_dir, name)) as f:
                 lines = f.read().splitlines()[1:]
@@ -136,7 +177,7 @@ class NetNS:
 
     def listeners(self) -> list[Listener]:
         with self.entered():
-            return parse_socket_table("/proc/thread-self/net")
+            return tcp_listeners() + parse_socket_table("/proc/thread-self/net", tcp=False)
 
     def prefix(self) -> tuple[list[str], tuple[int, ...]]:
         """Command prefix that enters this namespace, and the fds to pass."""
@@ -176,7 +217,7 @@ class HostNet:
         return socket.socket(family, type)
 
     def listeners(self) -> list[Listener]:
-        return parse_socket_table("/proc/self/net")
+        return tcp_listeners() + parse_socket_table("/proc/self/net", tcp=False)
 
     def prefix(self) -> tuple[list[str], tuple[int, ...]]:
         return [], ()
