@@ -45,6 +45,8 @@ class Options:
     keep_plan: str | None = None
     namespaces: bool | None = None  # None: use them when available
     suites: list[str] = field(default_factory=list)
+    #: grade only these checks ("program/check" keys); empty: every check
+    only_checks: list[str] = field(default_factory=list)
 
 
 def suites_dir() -> str:
@@ -175,7 +177,8 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
         pack=pack.to_dict(), pack_sources=list(pack.sources), submission_name=sub.name,
         submission_root=str(sub.root), programs={k: v.to_dict() for k, v in located.items()},
         selected=selected, runner=opts.runner, workbase=make_workbase(tmp), jobs=jobs,
-        extra={"namespaces": None if opts.namespaces is None else bool(opts.namespaces)},
+        extra={"namespaces": None if opts.namespaces is None else bool(opts.namespaces),
+               "only_checks": list(opts.only_checks)},
     )
     plan_path = os.path.join(tmp, "plan.json")
     plan.save(plan_path)

@@ -115,6 +115,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     keep, drop = [], []
     wanted = set(s.plan.selected)
+    only = set(s.plan.extra.get("only_checks") or ())
     for item in items:
         info = check_info(item)
         if info is None:
@@ -122,7 +123,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         if info["program"] not in s.pack.programs:
             raise pytest.UsageError(f"{item.nodeid}: @check names unknown program {info['program']!r}")
         loc = s.located.get(info["program"])
-        if info["program"] not in wanted or loc is None or not s.pack.enabled(f"{info['program']}/{info['id']}"):
+        key = f"{info['program']}/{info['id']}"
+        if info["program"] not in wanted or loc is None or not s.pack.enabled(key) or (only and key not in only):
             drop.append(item)
             continue
         keep.append(item)

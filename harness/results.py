@@ -32,6 +32,8 @@ class CheckResult:
     evidence: dict[str, Any] = field(default_factory=dict)
     sheet: str = ""
     hint: str = ""
+    #: failed first, passed when retried in a fresh sandbox (batch grading)
+    flaky: bool = False
 
     @property
     def counts(self) -> bool:
