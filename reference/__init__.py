@@ -36,5 +36,5 @@ def pack_options(program) -> list[str]:
     return opts
 
 
-def command(program) -> list[str]:
-    return [sys.executable, "-m", module_name(program.id), *pack_options(program)]
+def command(program, python: str | None = None) -> list[str]:
+    return [python or sys.executable, "-m", module_name(program.id), *pack_options(program)]
