@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -211,6 +212,24 @@ def reference(netgrade_session: Session, sandbox) -> References:
 
 # ------------------------------------------------------------------ verdicts
 
+_ASKS_FOR_ADDRESS = re.compile(r"\b(ip|port|address|addr|host|server)\b|地址|端口|服务器|主机", re.I)
+
+
+def prelude_hint(program_id: str, ev: Evidence) -> str:
+    """A hint when the program sat waiting on stdin after asking for an address or port."""
+    for proc in ev.processes:
+        if proc.get("label") != program_id or not proc.get("waiting_for_input"):
+            continue
+        lines = [ln.strip() for ln in proc.get("stdout", "").splitlines() if ln.strip()]
+        last = lines[-1] if lines else ""
+        if last and _ASKS_FOR_ADDRESS.search(last):
+            return (f". The program is waiting for input after printing {last[-80:]!r}: the sheet's program asks"
+                    " for nothing more. If your class was told to type the server's address or port first,"
+                    f" declare those lines in netgrade.toml: [programs.{program_id}] stdin_prelude ="
+                    ' ["127.0.0.1", "8080"]')
+    return ""
+
+
 def _message_of(excinfo: pytest.ExceptionInfo) -> str:
     value = excinfo.value
     msg = str(value).strip()
@@ -264,6 +283,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     key = f"{pid}/{info['id']}"
     level = s.pack.level_for(key, info["level"])
     ev = item.stash.get(_evidence_key, None)
+    if rec["status"] == "fail" and ev is not None:
+        rec["message"] += prelude_hint(pid, ev)
     if rec["status"] == "fail" and s.pack.programs[pid].role == "client" and ev is not None:
         contact = any(e["kind"] in CONTACT_KINDS for e in ev.events)
         if item.stash.get(_short_step_key, None) is not None and not contact:

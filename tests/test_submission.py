@@ -116,3 +116,22 @@ def test_off_loopback_literals():
     from harness.programs import off_loopback_addresses
     src = b"a=('127.0.0.1',1); b='0.0.0.0'; c=('192.168.1.15',2); d='10.0.0.7'; v='1.2.3.4.5'"
     assert off_loopback_addresses(src) == ["192.168.1.15", "10.0.0.7"]
+
+
+ASKS_FIRST = """import socket
+ip = input("请输入服务器IP：")
+port = int(input("请输入端口："))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(input("请输入数据：").encode(), (ip, port))
+print("发送完成")
+"""
+
+
+def test_program_asking_for_an_address_gets_a_prelude_hint_then_passes(tmp_path):
+    sub = submission_with(tmp_path, {"udp_send.py": ASKS_FIRST})
+    result, _ = grade(sub, "--program", "udp-send", tmp=tmp_path)
+    msg = {c["id"]: c["message"] for c in result["programs"][0]["checks"]}["one-datagram"]
+    assert "waiting for input after printing" in msg and "stdin_prelude" in msg
+    (sub / "netgrade.toml").write_text('[programs.udp-send]\nstdin_prelude = ["127.0.0.1", "8080"]\n', "utf-8")
+    result, proc = grade(sub, "--program", "udp-send", tmp=tmp_path)
+    assert proc.returncode == 0, proc.stdout

@@ -129,8 +129,9 @@ class Sandbox:
             return
         self._closed = True
         for run in self.runs:
+            waiting = run.waiting_for_input()  # looked at before the run is ended
             run.kill()
-            self.evidence.processes.append(run.report())
+            self.evidence.processes.append(run.report(waiting_for_input=waiting))
         for s in self._sockets:
             with contextlib.suppress(OSError):
                 s.close()

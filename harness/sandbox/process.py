@@ -266,6 +266,28 @@ class ProgramRun:
             with self._cond:  # wakes early if the program prints something
                 self._cond.wait(self.POLL_S)
 
+    def waiting_for_input(self) -> bool:
+        """True when the program is blocked reading its stdin (``read(0, ...)``).
+
+        Read from ``/proc/PID/syscall`` of every process of the run: syscall 0
+        (read) on file descriptor 0.  x86-64 numbering; elsewhere it says False.
+        """
+        if self._ps is None or not self.running:
+            return False
+        try:
+            procs = self._ps.children(recursive=True)
+        except psutil.Error:
+            return False
+        for p in procs:
+            try:
+                with open(f"/proc/{p.pid}/syscall") as f:
+                    fields = f.read().split()
+            except OSError:
+                continue
+            if len(fields) >= 2 and fields[0] == "0" and int(fields[1], 16) == 0:
+                return True
+        return False
+
     def listening_elsewhere(self, proto: str | None = None) -> list[Listener]:
         return [lst for lst in self._listeners() if proto is None or lst.proto == proto]
 
@@ -353,9 +375,10 @@ class ProgramRun:
         except Exception:
             pass
 
-    def report(self) -> dict:
+    def report(self, waiting_for_input: bool = False) -> dict:
         """What the evidence keeps of this run."""
         return {
+            "waiting_for_input": waiting_for_input,
             "label": self.label,
             "command": self.command,
             "exit": self.describe_exit(),
