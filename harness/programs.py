@@ -13,7 +13,7 @@ import reference
 
 from .checks import fail
 from .pack import Pack, Program
-from .sandbox import ProgramRun, Sandbox
+from .sandbox import ProgramRun, Sandbox, SandboxError
 from .submission import Located
 
 
@@ -93,7 +93,9 @@ class ProgramUnderTest:
         ``stdin`` lines (a string is one line) are written at once; the
         pack's or the submission's stdin prelude goes first.
         """
-        host_mode_guard(self.sandbox, self.spec, self.root / self.located.file if self.located.file else None)
+        source = self.root / self.located.file if self.located.file else None
+        host_mode_guard(self.sandbox, self.spec, source)
+        self._catch_all_if_needed(source)
         run = self.sandbox.start(self.located.command, label=self.id, files_from=self.root,
                                  files=files, cwd=self.located.cwd)
         for line in self.located.stdin_prelude:
@@ -104,6 +106,19 @@ class ProgramUnderTest:
         if close_stdin:
             run.close_stdin()
         return run
+
+    def _catch_all_if_needed(self, source: Path | None) -> None:
+        """A program that names addresses other than loopback and the pack's lab
+        addresses gets them redirected to the grader's peer (in its sandbox only)."""
+        if source is None or not source.is_file() or not self.sandbox.isolated:
+            return
+        others = [a for a in off_loopback_addresses(source.read_bytes()) if a not in self.pack.lab_addresses]
+        if not others:
+            return
+        try:
+            self.sandbox.enable_catch_all(f"{self.located.file} names {', '.join(others)}")
+        except SandboxError as exc:
+            pytest.skip(f"{self.id} uses {', '.join(others)}, which cannot be redirected here: {exc}")
 
     def _memo(self) -> str:
         # shared by every check of this grading run (all workers), not by runs
@@ -121,6 +136,9 @@ class ProgramUnderTest:
         hung_before = os.path.exists(self._memo())
         wait = min(self.limits.ready_s, HUNG_BEFORE_READY_S) if hung_before else self.limits.ready_s
         lst = run.wait_listening(proto, self.port, wait)
+        if lst is not None and self.sandbox.isolated and lst.address not in ("0.0.0.0", "::") \
+                and not lst.address.startswith("127.") and ":" not in lst.address:
+            self.sandbox.make_local(lst.address)  # a server bound a LAN address: let the peer reach it
         if lst is None:
             message = not_listening_message(run, proto, self.port, wait)
             if run.running and not hung_before:

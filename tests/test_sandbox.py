@@ -219,3 +219,43 @@ def test_lab_address_exists_only_inside(runner, tmp_path):
     with pytest.raises(OSError):  # not an address of the host
         host.bind(("192.168.1.15", 0))
     host.close()
+
+
+def test_catch_all_redirect_is_confined_to_the_namespace(runner, tmp_path):
+    """Traffic to any address reaches the peer, and no interface leads out."""
+    src = program(tmp_path, """
+        import os, socket
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.sendto(b"to 8.8.8.8", ("8.8.8.8", 5353))
+        t = socket.create_connection(("10.1.2.3", 8088), timeout=3)
+        t.sendall(b"to 10.1.2.3")
+        print("peer seen as", t.getpeername(), flush=True)
+        t.close()
+        # every interface is in this namespace, and so is the other end of each veth
+        import subprocess
+        links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        names = sorted(name for _, name in socket.if_nameindex())
+        print("interfaces", names, "link-netns" not in links, sorted(os.listdir("/sys/class/net")))
+    """)
+    box = runner.open_sandbox(Evidence())
+    try:
+        box.enable_catch_all("test")
+        udp = box.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", 5353))
+        udp.settimeout(5)
+        tcp = box.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.bind(("127.0.0.1", 8088))
+        tcp.listen()
+        tcp.settimeout(5)
+        run = box.start([PY, "prog.py"], label="p", files_from=src)
+        assert udp.recvfrom(100)[0] == b"to 8.8.8.8"
+        conn, _ = tcp.accept()
+        assert conn.recv(100) == b"to 10.1.2.3"
+        conn.close()
+        assert run.wait_exit(10) == 0, run.crash_summary()
+        assert "peer seen as ('10.1.2.3', 8088)" in run.out
+        assert "interfaces ['lo', 'ng0', 'ng1'] True ['lo', 'ng0', 'ng1']" in run.out, run.out
+    finally:
+        box.close()
+    # the host has no such interfaces: nothing was created outside
+    assert not os.path.exists("/sys/class/net/ng0") and not os.path.exists("/sys/class/net/ng1")

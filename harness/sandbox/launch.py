@@ -133,7 +133,9 @@ def setup_script(workdir: str, cwd: str, inherited_fds: tuple[int, ...]) -> str:
     masks, exposes = _static_plan()
     work = os.path.realpath(workdir)
     lines = ["set -e", "trap 'echo \"netgrade-sandbox: setup failed\" >&2; exit 125' EXIT",
-             "mount -t proc proc /proc"]
+             "mount -t proc proc /proc",
+             # sysfs shows the network namespace of whoever mounts it: the run's own
+             "mount -t sysfs -o ro,nosuid,nodev,noexec sysfs /sys || true"]
     for fd in inherited_fds:
         if 0 <= fd <= 9:
             lines.append(f"exec {fd}<&-")

@@ -18,6 +18,7 @@ import ctypes
 import fcntl
 import ipaddress
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -193,6 +194,39 @@ class NetNS:
             raise SandboxError(f"cannot add {address} inside the sandbox: {proc.stderr.strip()}")
         self.addresses.append(address)
 
+    catch_all = False
+
+    def enable_catch_all(self) -> None:
+        """Deliver traffic for ANY IPv4 address to loopback, inside this namespace only.
+
+        For programs that hard-code a LAN or public address: a veth pair whose
+        two ends both stay in this namespace carries a default route (so any
+        address is routable), and an nftables rule in the namespace's output
+        path rewrites every non-local destination to 127.0.0.1, where the
+        grader's peer listens.  Connection tracking rewrites the replies back,
+        so the program sees answers from the address it used.  Programs may
+        also bind addresses that are not local (``ip_nonlocal_bind``); the
+        grader makes such an address local once it sees it bound.  Nothing can
+        leave: no interface of this namespace leads out of it.
+        """
+        if self.catch_all:
+            return
+        if shutil.which("nft") is None:
+            raise SandboxError("redirecting other addresses needs nft (Debian package nftables)")
+        prefix, fds = self.prefix()
+        links = ("link add ng0 type veth peer name ng1\nlink set ng0 up\nlink set ng1 up\n"
+                 "route add default dev ng0 src 127.0.0.1\n")
+        for cmd, data in ((["ip", "-batch", "-"], links), (["nft", "-f", "-"], _CATCH_ALL_RULES)):
+            proc = subprocess.run([*prefix, *cmd], input=data, pass_fds=fds, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SandboxError(f"catch-all setup ({cmd[0]}): {proc.stderr.strip()}")
+        with self.entered():
+            for name, value in (("ipv4/conf/all/route_localnet", "1"), ("ipv4/ip_nonlocal_bind", "1"),
+                                ("ipv6/conf/ng0/disable_ipv6", "1"), ("ipv6/conf/ng1/disable_ipv6", "1")):
+                with contextlib.suppress(OSError), open(f"/proc/sys/net/{name}", "w") as f:
+                    f.write(value)
+        self.catch_all = True
+
     def close(self) -> None:
         for fd in (getattr(self, "fd", -1), getattr(self, "_host_fd", -1)):
             if fd >= 0:
@@ -229,6 +263,13 @@ class HostNet:
     def close(self) -> None:
         pass
 
+
+_CATCH_ALL_RULES = """table ip netgrade {
+  chain out { type nat hook output priority -100; ip daddr != 127.0.0.0/8 fib daddr type != local dnat to 127.0.0.1; }
+  chain in { type nat hook input priority 100; }
+  chain post { type nat hook postrouting priority 100; }
+}
+"""
 
 _support: str | None = None
 
