@@ -56,6 +56,9 @@ class Transfer:
         self.blksize = tftp.BLOCK_SIZE
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("", 0))  # a new, free port: the transfer ID
+        # one poll object for the whole transfer: select() would rebuild its sets for every block
+        self.poller = select.poll()
+        self.poller.register(self.sock, select.POLLIN)
 
     # ------------------------------------------------------------ sending
     def send(self, packet):
@@ -74,8 +77,7 @@ class Transfer:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            ready, _, _ = select.select([self.sock], [], [], left)
-            if not ready:
+            if not self.poller.poll(left * 1000):  # milliseconds
                 return None
             try:
                 raw, addr = self.sock.recvfrom(MAX_DATAGRAM)
