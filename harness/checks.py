@@ -43,11 +43,17 @@ def check(program: str, level: str, title: str, *, id: str | None = None, sheet:
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         cid = id or check_id(func.__name__, program)
-        mark = pytest.mark.netgrade(program=program, level=level, title=title, id=cid,
-                                    sheet=sheet or "", hint=hint or "")
-        return mark(func)
+        return check_mark(program, level, title, cid, sheet=sheet, hint=hint)(func)
 
     return decorate
+
+
+def check_mark(program: str, level: str, title: str, id: str, *, sheet: str | None = None,
+               hint: str | None = None) -> pytest.MarkDecorator:
+    """The mark behind ``@check``: for checks made per program with ``pytest.param(..., marks=...)``."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+    return pytest.mark.netgrade(program=program, level=level, title=title, id=id, sheet=sheet or "", hint=hint or "")
 
 
 def expect_equal(seen: Any, expected: Any, what: str) -> None:

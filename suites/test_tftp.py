@@ -168,8 +168,8 @@ def test_tftp_server_new_port(sandbox, program, limits):
     _, r = _first_reply(sandbox, run, tftp.rrq("hello.txt"), limits)
     if r is None:
         fail(f"expected DATA #1 in reply to RRQ 'hello.txt' within {limits.step_s:g} s; got nothing" + _ended(run))
-    if r.addr[1] == program.port:
-        fail(f"the reply ({r.describe()}) came from port {program.port} itself; a transfer must use a new "
+    if r.addr[1] == run.listener.port:
+        fail(f"the reply ({r.describe()}) came from port {run.listener.port} itself; a transfer must use a new "
              "socket, whose port is the server's transfer ID")
     if not isinstance(r.packet, tftp.Data) or r.packet.block != 1:
         fail(f"expected DATA #1 from the new port {r.addr[1]}; got {r.describe()}")
@@ -386,8 +386,8 @@ def test_tftp_server_upload(sandbox, program, limits):
     r = peer.recv_packet(limits.step_s, expect_from="the server")
     if r is None or not isinstance(r.packet, tftp.Ack) or r.packet.block != 0:
         fail("expected ACK #0 in reply to WRQ 'uploaded.bin'; got " + (r.describe() if r else "nothing"))
-    if r.addr[1] == program.port:
-        fail("ACK #0 came from port 69; a transfer must use a new port")
+    if r.addr[1] == run.listener.port:
+        fail(f"ACK #0 came from port {run.listener.port} itself; a transfer must use a new port")
     tid = r.addr
     for index, chunk in enumerate(tftp.blocks(content), start=1):
         peer.send(tftp.data(index, chunk), tid)

@@ -266,6 +266,29 @@ class ProgramRun:
             with self._cond:  # wakes early if the program prints something
                 self._cond.wait(self.POLL_S)
 
+    def wait_listening_any(self, proto: str, port: int, timeout: float, grace: float = 0.3) -> Listener | None:
+        """Like ``wait_listening``, but settle for another port of ``proto``.
+
+        The sheet's port wins if it shows up; a listener on another port is
+        taken once it has been there ``grace`` seconds without the sheet's port.
+        """
+        deadline = time.monotonic() + timeout
+        other_since: float | None = None
+        while True:
+            found = [lst for lst in self._listeners() if lst.proto == proto]
+            exact = [lst for lst in found if lst.port == port]
+            if exact:
+                return exact[0]
+            now = time.monotonic()
+            if found:
+                other_since = other_since or now
+                if now - other_since >= grace or not self.running:
+                    return found[0]
+            if not self.running or now >= deadline:
+                return None
+            with self._cond:
+                self._cond.wait(self.POLL_S)
+
     def waiting_for_input(self) -> bool:
         """True when the program is blocked reading its stdin (``read(0, ...)``).
 
