@@ -60,6 +60,16 @@ def main() -> None:
                    "{file}, {port} and {python} are filled in.")
 @click.option("--json", "json_file", type=click.Path(), default=None,
               help="Write the result (schema netgrade.result/1) to this file; written even when grading fails.")
+@click.option("--html", "html_file", type=click.Path(), default=None,
+              help="Write a self-contained HTML report (diagrams of every exchange) to this file.")
+@click.option("--junit", "junit_file", type=click.Path(), default=None,
+              help="Write JUnit XML (one testcase per check) for CI viewers to this file.")
+@click.option("--gradescope", "gradescope_file", type=click.Path(), default=None,
+              help="Write Gradescope's results.json to this file.")
+@click.option("--markdown", "markdown_file", type=click.Path(), default=None,
+              help="Write a Markdown summary to this file (also appended to $GITHUB_STEP_SUMMARY when set).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
+              help="Language of the reports and the table. Default: the pack's `lang`.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
               help="Checks run at the same time. Default: 2 per core, at most 8.")
 @click.option("--suites", "suites", multiple=True, type=click.Path(exists=True), metavar="PATH",
@@ -69,14 +79,26 @@ def main() -> None:
               help="Also write the grading plan here (to run the suites by hand with pytest).")
 @click.option("--no-namespaces", is_flag=True, hidden=True,
               help="Grade on the host's loopback even where namespaces work (for testing the fallback).")
-def check(path, programs, pack_file, runner, runs, json_file, jobs, suites, verbose, keep_plan, no_namespaces) -> None:
+def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
+          markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces) -> None:
     """Grade the submission at PATH (a folder, .zip or .tar.gz)."""
     from .grading import BadInput, Options, error_result, grade, load_pack
+    from .i18n import norm_lang
+    from .outputs import write_all
     from .terminal import render
 
-    def bad(message: str, pack_name: str = "?") -> None:
+    lang_ = norm_lang(lang)
+
+    def outputs(result) -> None:
+        # JSON first: it is the record; the reports are views of it
         if json_file:
-            error_result(str(path), pack_name, runner, message).write_json(json_file)
+            result.write_json(json_file)
+        for problem in write_all(result, lang_, html=html_file, junit=junit_file, gradescope=gradescope_file,
+                                 markdown=markdown_file, step_summary=bool(markdown_file)):
+            click.echo(f"netgrade: warning: {problem}", err=True)
+
+    def bad(message: str, pack_name: str = "?") -> None:
+        outputs(error_result(str(path), pack_name, runner, message))
         _die(message)
 
     try:
@@ -84,6 +106,8 @@ def check(path, programs, pack_file, runner, runs, json_file, jobs, suites, verb
     except BadInput as exc:
         bad(str(exc))
         return
+    if lang is None:
+        lang_ = norm_lang(getattr(pack, "lang", None))
     opts = Options(programs=list(programs), runner=runner, run=_parse_runs(runs), jobs=jobs,
                    keep_plan=keep_plan, namespaces=False if no_namespaces else None,
                    suites=[os.path.abspath(p) for p in suites])
@@ -93,12 +117,10 @@ def check(path, programs, pack_file, runner, runs, json_file, jobs, suites, verb
         bad(str(exc), pack.name)
         return
     except KeyboardInterrupt:
-        if json_file:
-            error_result(str(path), pack.name, runner, "interrupted").write_json(json_file)
+        outputs(error_result(str(path), pack.name, runner, "interrupted"))
         raise
-    if json_file:
-        result.write_json(json_file)
-    render(result, verbose=verbose)
+    outputs(result)
+    render(result, verbose=verbose, lang=lang_)
     sys.exit(result.exit_code())
 
 
@@ -225,6 +247,11 @@ def demo_sticky(gap) -> None:
     """
     from .demo import sticky_demo
     sys.exit(sticky_demo(sys.stdout, gap=gap))
+
+
+from .batch_cli import batch  # noqa: E402 - defined in its own module, registered here
+
+main.add_command(batch)
 
 
 if __name__ == "__main__":  # pragma: no cover

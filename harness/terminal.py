@@ -5,6 +5,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .i18n import check_title, translator
 from .results import Result
 from .text import printable
 
@@ -25,33 +26,38 @@ def console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 
-def render(result: Result, out: Console | None = None, verbose: bool = False) -> None:
+def render(result: Result, out: Console | None = None, verbose: bool = False, lang: str | None = "en") -> None:
+    t = translator(lang)
     console_ = out or console()
-    table = Table(title=f"netgrade: {printable(result.submission)} ({result.pack}, {result.runner} runner)",
+    # a Text title: rich would read "[...]" in a submission's name as markup
+    table = Table(title=Text(t("terminal.title", submission=printable(result.submission), pack=result.pack,
+                               runner=result.runner), style="italic"),
                   show_lines=False, expand=False)
-    table.add_column("program", no_wrap=True)
-    table.add_column("check", max_width=48)
-    table.add_column("level", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("points", justify="right", no_wrap=True)
-    table.add_column("message")
+    table.add_column(t("col.program"), no_wrap=True)
+    table.add_column(t("col.check"), max_width=48)
+    table.add_column(t("col.level"), no_wrap=True)
+    table.add_column(t("col.status"), no_wrap=True)
+    table.add_column(t("col.points"), justify="right", no_wrap=True)
+    table.add_column(t("col.message"))
     for p in result.programs:
         if p.status == "missing":
-            table.add_row(_cell(p.id), _cell("(program file)"), "", Text("missing", style="red"),
+            table.add_row(_cell(p.id), _cell(t("program.file_row")), "", Text(t("pstatus.missing"), style="red"),
                           f"0/{p.max_score:g}", _cell(p.message))
             if not verbose:
                 continue
         for c in p.checks:
             if p.status == "missing" and not verbose:
                 continue
-            table.add_row(_cell(p.id), _cell(c.title), c.level, Text(c.status, style=STYLE.get(c.status, "")),
+            table.add_row(_cell(p.id), _cell(check_title(p.id, c.id, c.title, lang)), t(f"level.{c.level}"),
+                          Text(t(f"status.{c.status}"), style=STYLE.get(c.status, "")),
                           f"{c.score:g}/{c.max_score:g}", _cell(c.message if c.status != "pass" else ""))
         table.add_section()
     console_.print(table)
     for notice in result.notices:
-        console_.print(Text("note: " + printable(notice), style="yellow"))
+        console_.print(Text(t("terminal.note", notice=printable(notice)), style="yellow"))
     if result.status != "graded":
-        console_.print(Text("grading failed: " + printable(result.message), style="bold magenta"))
-    verdict = "all must and should checks passed" if result.all_passed() else "some checks did not pass"
-    console_.print(Text(f"score {result.score:g}/{result.max_score:g} in {result.duration_s:.1f} s: {verdict}",
-                       style="bold " + ("green" if result.all_passed() else "red")))
+        console_.print(Text(t("terminal.failed", message=printable(result.message)), style="bold magenta"))
+    verdict = t("report.verdict.pass") if result.all_passed() else t("report.verdict.fail")
+    console_.print(Text(t("terminal.score", score=result.score, max=result.max_score, seconds=result.duration_s,
+                          verdict=verdict),
+                        style="bold " + ("green" if result.all_passed() else "red")))

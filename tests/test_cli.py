@@ -29,7 +29,7 @@ def test_result_json_contract(exported, tmp_path):
         assert key in result
     p = result["programs"][0]
     assert {"id", "file", "status", "score", "max_score", "checks"} <= set(p)
-    c = p["checks"][0]
+    c = {c["id"]: c for c in p["checks"]}["prints"]
     assert {"id", "title", "level", "status", "score", "max_score", "message", "duration_s", "evidence"} <= set(c)
     kinds = {e["kind"] for e in c["evidence"]["events"]}
     assert {"start", "sent", "stdout"} <= kinds
@@ -48,7 +48,8 @@ def test_student_escape_sequences_never_reach_the_terminal(tmp_path):
     sub = submission_with(tmp_path, {"udp_send.py": evil})
     result, proc = grade(sub, "--program", "udp-send", tmp=tmp_path)
     assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout  # not a terminal: no colours either
-    stdout_seen = result["programs"][0]["checks"][0]["evidence"]["processes"][0]["stdout"]
+    first = {c["id"]: c for c in result["programs"][0]["checks"]}["one-datagram"]
+    stdout_seen = first["evidence"]["processes"][0]["stdout"]
     assert "\x1b" not in stdout_seen and "\\x1b[2J" in stdout_seen  # kept, escaped
     assert proc.returncode == 1
 

@@ -1,0 +1,80 @@
+"""``netgrade batch``: grade a class's submissions (registered in cli.py with ``main.add_command(batch)``).
+
+Exit status: 0 when every submission was graded (whatever its score), 1 when
+some submission ended in error (its row says why), 2 on bad input, 130 when
+interrupted (finished results are kept; run the same command to resume).
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+EXIT_BAD_INPUT = 2
+
+
+@click.command("batch")
+@click.argument("directory", type=click.Path())
+@click.option("--out", "out", required=True, type=click.Path(),
+              help="Output folder: OUT/<name>/result.json and report.html, gradebook.csv, results.jsonl, index.html.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+              help="Submissions graded at the same time. Default: one per core "
+                   "(each one's checks share the machine).")
+@click.option("--runner", type=click.Choice(["local", "docker"]), default="local", show_default=True,
+              help="Where each submission's checks run.")
+@click.option("--pack", "pack_file", type=click.Path(), default=None,
+              help="A TOML file merged over the default pack.")
+@click.option("--program", "programs", multiple=True, metavar="ID",
+              help="Grade only this program (repeatable). Default: every program of the pack.")
+@click.option("--force", is_flag=True,
+              help="Grade every submission again, even those unchanged since their last grading.")
+@click.option("--layout", type=click.Choice(["canvas", "moodle"]), default=None,
+              help="DIRECTORY is a Canvas or Moodle bulk download (the zip or its unpacked folder): "
+                   "split it into one submission per student.")
+@click.option("--dask", "dask_address", default=None, metavar="tcp://HOST:8786",
+              help="Grade on a Dask distributed cluster (its workers need netgrade installed).")
+@click.option("--timeout", type=click.FloatRange(1), default=900, show_default=True,
+              help="Seconds one submission's grading may take before it is stopped and recorded as an error.")
+@click.option("--no-retry", is_flag=True,
+              help="Do not grade failing checks a second time (the flaky guard).")
+@click.option("--check-jobs", type=click.IntRange(1, 64), default=None, hidden=True,
+              help="Checks at a time within one submission (default: share the machine).")
+def batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask_address, timeout, no_retry,
+          check_jobs) -> None:
+    """Grade every submission in DIRECTORY: each subfolder or .zip/.tar.gz/.tgz is one.
+
+    \b
+    Unchanged submissions are not graded again (content, pack and netgrade
+    version are compared), so an interrupted batch resumes where it stopped.
+    A failing check is graded once more in a fresh sandbox; if it passes then,
+    it counts as passed and is marked flaky in the reports and the gradebook.
+    """
+    from .batch import BatchError, BatchOptions, run_batch
+    opts = BatchOptions(out=out, jobs=jobs, runner=runner, pack_file=pack_file, force=force, layout=layout,
+                        dask=dask_address, programs=list(programs), timeout=timeout, retry_failed=not no_retry,
+                        sub_jobs=check_jobs, progress=True)
+    try:
+        summary = run_batch(directory, opts)
+    except BatchError as exc:
+        click.echo(f"netgrade: error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:  # before grading started (while reading the submissions)
+        click.echo("interrupted: nothing was graded yet", err=True)
+        sys.exit(130)
+    for line in summary.skipped:
+        click.echo(f"skipped {line}", err=True)
+    parts = [f"{len(summary.graded)} graded", f"{len(summary.cached)} unchanged (cached)",
+             f"{len(summary.errors)} in error"]
+    if summary.regrade_failed:
+        parts.append(f"{len(summary.regrade_failed)} regrade(s) failed, earlier results kept: "
+                     + ", ".join(summary.regrade_failed))
+    if summary.flaky:
+        parts.append(f"{sum(len(v) for v in summary.flaky.values())} flaky check(s) in "
+                     + ", ".join(sorted(summary.flaky)))
+    click.echo("; ".join(parts) + f" in {summary.duration_s:.1f} s")
+    if summary.html_renderer == "placeholder":
+        click.echo("note: HTML reports are minimal placeholders (harness.outputs.html is not available)", err=True)
+    if summary.interrupted:
+        click.echo("interrupted: run the same command again to grade the rest", err=True)
+    click.echo(f"gradebook: {out}/gradebook.csv  class report: {out}/index.html")
+    sys.exit(summary.exit_code())

@@ -1,0 +1,75 @@
+"""Gradescope's ``results.json`` (autograder specification).
+
+One test per check: ``name``, ``score``, ``max_score``, ``status``
+(``passed``/``failed``), ``output`` (the message, hint and sheet section)
+and ``visibility``.  The top-level ``score`` is the result's score, so the
+tests' scores add up to it.  When grading itself failed, the file still
+exists, with score 0 and the reason in ``output`` (never a silent zero).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..i18n import check_title, t
+from ..results import Result
+from . import write_text
+from .common import one_line, safe
+
+OUTPUT_TEXT = 4000
+
+
+def _output(text: str) -> str:
+    text = safe(text)
+    return text if len(text) <= OUTPUT_TEXT else text[:OUTPUT_TEXT] + f"… (+{len(text) - OUTPUT_TEXT})"
+
+
+def results(result: Result, lang: str | None = "en", visibility: str = "visible") -> dict[str, Any]:
+    tests = []
+    for p in result.programs:
+        if p.status == "missing" and not p.checks:
+            tests.append({"name": t("gradescope.missing", lang, program=p.id), "score": 0.0,
+                          "max_score": float(p.max_score), "status": "failed",
+                          "output": _output(p.message or t("program.missing", lang)), "visibility": visibility})
+        for c in p.checks:
+            lines = [t(f"status.{c.status}", lang) + f" ({t(f'level.{c.level}', lang)})"]
+            if p.status == "missing":
+                lines.append(p.message or t("program.missing", lang))
+            if c.message:
+                lines.append(c.message)
+            if c.status != "pass" and c.hint:
+                lines.append(f"{t('check.hint', lang)}: {c.hint}")
+            if c.sheet:
+                lines.append(f"{t('check.sheet', lang)}: {c.sheet}")
+            tests.append({
+                "name": f"{p.id}: {one_line(check_title(p.id, c.id, c.title, lang), 200)} [{c.id}]",
+                "score": float(c.score),
+                "max_score": float(c.max_score),
+                "status": "passed" if c.status == "pass" else "failed",
+                "output": _output("\n".join(lines)),
+                "visibility": visibility,
+                "tags": [p.id, c.level],
+            })
+    out: dict[str, Any] = {
+        "score": float(result.score) if result.status == "graded" else 0.0,
+        "execution_time": round(float(result.duration_s), 3),
+        "output_format": "text",
+        "visibility": visibility,
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+    notes = [safe(n) for n in result.notices]
+    if result.status != "graded":
+        notes.insert(0, t("gradescope.failed", lang, message=safe(result.message)))
+    if notes:
+        out["output"] = "\n".join(notes)
+    return out
+
+
+def render(result: Result, lang: str | None = "en") -> str:
+    return json.dumps(results(result, lang), ensure_ascii=False, indent=2) + "\n"
+
+
+def write(result: Result, path: str | Path, lang: str | None = "en") -> None:
+    write_text(path, render(result, lang))

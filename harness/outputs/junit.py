@@ -1,0 +1,87 @@
+"""JUnit XML: one testcase per check, one testsuite per program.
+
+The dialect GitLab, Jenkins and most CI viewers read: ``<testsuites>`` with
+``tests/failures/errors/skipped/time`` counts, ``<testcase classname name
+time>`` holding ``<failure>``, ``<error>`` or ``<skipped>``.  A failing check
+carries its message (what was expected and what was seen) and hint.  Text
+that XML 1.0 cannot carry (control characters) is written as escapes.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from ..i18n import check_title, t
+from ..results import Result
+from . import write_text
+from .common import one_line, xml_text
+
+MESSAGE_ATTR = 500      # a failure's message attribute: one line
+BODY_TEXT = 8000        # a failure's body: message, hint, sheet
+
+
+def _name(pid: str, cid: str, title: str, lang: str) -> str:
+    return xml_text(f"{cid}: {one_line(check_title(pid, cid, title, lang), 200)}")
+
+
+def render(result: Result, lang: str | None = "en") -> str:
+    root = ET.Element("testsuites", name=xml_text(f"netgrade {result.submission}"))
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    if result.status != "graded":
+        suite = ET.SubElement(root, "testsuite", name="netgrade", tests="1", failures="0", errors="1",
+                              skipped="0", time="0")
+        case = ET.SubElement(suite, "testcase", classname="netgrade", name="grading", time="0")
+        err = ET.SubElement(case, "error", message=xml_text(one_line(result.message, MESSAGE_ATTR)),
+                            type=t("junit.grading_failed", lang))
+        err.text = xml_text(result.message)
+        totals["tests"] += 1
+        totals["errors"] += 1
+    for p in result.programs:
+        n = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        suite = ET.SubElement(root, "testsuite", name=xml_text(p.id))
+        seconds = 0.0
+        if p.status == "missing":
+            case = ET.SubElement(suite, "testcase", classname=xml_text(p.id), name=xml_text(
+                f"(program file) {p.file or ''}".strip()), time="0")
+            f = ET.SubElement(case, "failure", message=xml_text(one_line(p.message or t("junit.missing", lang),
+                                                                         MESSAGE_ATTR)), type="missing")
+            f.text = xml_text(p.message or t("junit.missing", lang))
+            n["tests"] += 1
+            n["failures"] += 1
+        for c in p.checks:
+            n["tests"] += 1
+            seconds += c.duration_s or 0.0
+            case = ET.SubElement(suite, "testcase", classname=xml_text(p.id),
+                                 name=_name(p.id, c.id, c.title, lang), time=f"{c.duration_s or 0:.3f}")
+            body = "\n".join(x for x in (
+                c.message,
+                f"{t('check.hint', lang)}: {c.hint}" if c.hint else "",
+                f"{t('check.sheet', lang)}: {c.sheet}" if c.sheet else "",
+                f"level: {c.level}; points: {c.score:g}/{c.max_score:g}",
+            ) if x)
+            if c.status == "pass":
+                continue
+            if c.status == "skip":
+                ET.SubElement(case, "skipped", message=xml_text(one_line(c.message, MESSAGE_ATTR)))
+                n["skipped"] += 1
+                continue
+            tag = "failure" if c.status == "fail" else "error"
+            el = ET.SubElement(case, tag, message=xml_text(one_line(c.message, MESSAGE_ATTR)),
+                               type=f"{c.level}")
+            el.text = xml_text(body[:BODY_TEXT])
+            n["failures" if tag == "failure" else "errors"] += 1
+        for k, v in n.items():
+            suite.set(k, str(v))
+            totals[k] += v
+        suite.set("time", f"{seconds:.3f}")
+        if p.status != "graded" and p.message and p.status != "missing":
+            ET.SubElement(suite, "system-err").text = xml_text(p.message)
+    for k, v in totals.items():
+        root.set(k, str(v))
+    root.set("time", f"{result.duration_s:.3f}")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write(result: Result, path: str | Path, lang: str | None = "en") -> None:
+    write_text(path, render(result, lang))
