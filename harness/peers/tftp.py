@@ -410,7 +410,16 @@ def _recv_any(peers: list[TftpPeer], timeout: float, stop: Callable[[], bool] | 
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()
-        if left <= 0 or (stop is not None and stop()):
+        stopping = stop is not None and stop()
+        if left <= 0 or stopping:
+            # a packet sent just before the stop (a final ACK, then exit) is
+            # still queued: take it before giving up
+            ready = select.select([p.sock for p in peers], [], [], 0)[0]
+            for p in peers:
+                if p.sock in ready:
+                    got = p._read_one()
+                    if got is not None:
+                        return got
             return None
         ready = select.select([p.sock for p in peers], [], [], min(left, 0.05) if stop else left)[0]
         for p in peers:
