@@ -20,8 +20,16 @@ pytestmark = pytest.mark.skipif(namespace_support() != "netns",
 PY = os.path.realpath(__import__("sys").executable)
 
 
-@pytest.fixture
-def runner(tmp_path):
+@pytest.fixture(params=["launcher", "shell"])
+def runner(request, tmp_path, monkeypatch):
+    """Both ways of setting a run up: the compiled launcher and the shell fallback."""
+    from harness.sandbox import launch
+    if request.param == "shell":
+        monkeypatch.setenv("NETGRADE_NO_LAUNCHER", "1")
+    launch.launcher_binary.cache_clear()
+    if request.param == "launcher" and launch.launcher_binary() is None:
+        pytest.skip("no C compiler: the compiled launcher is not available")
+    request.addfinalizer(launch.launcher_binary.cache_clear)
     pack = load()
     return LocalRunner(make_workbase(str(tmp_path)), pack.limits, pack.lab_addresses)
 

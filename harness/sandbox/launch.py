@@ -161,6 +161,63 @@ def setup_script(workdir: str, cwd: str, inherited_fds: tuple[int, ...]) -> str:
     return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=1)
+def launcher_binary() -> str | None:
+    """The compiled launcher (launcher.c), built once into the cache; None without a C compiler.
+
+    It does the setup script's work with system calls instead of a dozen
+    commands: about 25 ms of CPU less per program run.
+    """
+    import hashlib
+    import shutil
+    import subprocess
+    import tempfile
+
+    from .python import cache_dir
+
+    if os.environ.get("NETGRADE_NO_LAUNCHER"):
+        return None
+    source = Path(__file__).with_name("launcher.c")
+    try:
+        code = source.read_bytes()
+    except OSError:
+        return None
+    target = cache_dir() / f"launch-{hashlib.sha256(code).hexdigest()[:12]}"
+    if target.exists():
+        return str(target)
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".launch-", dir=target.parent)
+        os.close(fd)
+        proc = subprocess.run([cc, "-O2", "-Wall", "-o", tmp, str(source)], capture_output=True, timeout=60)
+        if proc.returncode != 0:
+            os.unlink(tmp)
+            return None
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)
+        return str(target)
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _launcher_args(workdir: str, cwd: str, iso: Isolation) -> list[str]:
+    masks, exposes = _static_plan()
+    work = os.path.realpath(workdir)
+    lim = iso.limits
+    args = ["-c", os.path.join(work, cwd),
+            "-l", f"{lim.cpu_s},{lim.memory_mb * 1024 * 1024},{lim.file_mb * 1024 * 1024},{lim.processes}"]
+    if iso.uid is not None:
+        args += ["-u", str(iso.uid)]
+    for mask in masks:
+        args += ["-m", f"{mask}:{'1777' if mask in MASKED_ALWAYS else '755'}"]
+    for path in (*exposes, work):
+        args += ["-e", path]
+    return args
+
+
 def build_argv(command: list[str], workdir: str, cwd: str, iso: Isolation,
                net_prefix: list[str], net_fds: tuple[int, ...]) -> list[str]:
     """The full argv that starts ``command`` in the sandbox."""
@@ -169,8 +226,9 @@ def build_argv(command: list[str], workdir: str, cwd: str, iso: Isolation,
     head = ["setpriv", "--pdeathsig", "KILL", "--"]
     if not iso.namespaces:
         return head + tail
+    unshare = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--propagation", "private", "--"]
+    launcher = launcher_binary()
+    if launcher is not None:
+        return head + net_prefix + unshare + [launcher, *_launcher_args(workdir, cwd, iso), "--", *command]
     script = setup_script(workdir, cwd, net_fds)
-    return head + net_prefix + [
-        "unshare", "--pid", "--fork", "--kill-child", "--mount", "--propagation", "private", "--",
-        "/bin/sh", "-c", script, "netgrade-run", *tail,
-    ]
+    return head + net_prefix + unshare + ["/bin/sh", "-c", script, "netgrade-run", *tail]
