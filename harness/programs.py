@@ -96,8 +96,11 @@ class ProgramUnderTest:
         source = self.root / self.located.file if self.located.file else None
         host_mode_guard(self.sandbox, self.spec, source)
         self._catch_all_if_needed(source)
+        # a client that uses a port of its own still reaches the peer; the
+        # "port" check reports the port it used
+        redirect = (self.spec.transport, self.port) if self.spec.role == "client" else None
         run = self.sandbox.start(self.located.command, label=self.id, files_from=self.root,
-                                 files=files, cwd=self.located.cwd)
+                                 files=files, cwd=self.located.cwd, redirect=redirect)
         for line in self.located.stdin_prelude:
             run.writeline(line)
         if stdin is not None:

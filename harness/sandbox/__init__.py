@@ -93,8 +93,14 @@ class Sandbox:
         return work
 
     def start(self, command: list[str], *, label: str, files_from: str | Path | None = None,
-              files: dict[str, bytes] | None = None, cwd: str = ".") -> ProgramRun:
-        """Start ``command`` in this sandbox with a private copy of ``files_from``."""
+              files: dict[str, bytes] | None = None, cwd: str = ".",
+              redirect: tuple[str, int] | None = None) -> ProgramRun:
+        """Start ``command`` in this sandbox with a private copy of ``files_from``.
+
+        ``redirect=(proto, port)``: the program's traffic for other ports goes
+        to ``port`` (a client that uses a port of its own still reaches the
+        peer); ``redirected_ports(run)`` tells which it used.
+        """
         if self._closed:
             raise SandboxError("sandbox already closed")
         # A user id of its own needs root, and the mount namespace that lets it
@@ -102,6 +108,12 @@ class Sandbox:
         own_uid = os.geteuid() == 0 and self.isolated
         uid = 200000 + (os.getpid() % 1000) * 64 + next(_uids) % 64 if own_uid else None
         work = self._new_workdir(files_from, files, uid)
+        table = None
+        if redirect is not None and uid is not None and self.isolated:
+            try:
+                table = self.net.redirect_ports(uid, redirect[0], redirect[1])
+            except SandboxError as exc:
+                self.evidence.note(f"ports are not redirected: {exc}")
         iso = Isolation(limits=self.limits, uid=uid, namespaces=self.isolated)
         prefix, fds = self.net.prefix()
         argv = build_argv(command, work, cwd, iso, prefix, fds)
@@ -111,8 +123,14 @@ class Sandbox:
             evidence=self.evidence, output_cap=self.limits.output_kib * 1024,
             listeners=self.net.listeners, workdir=os.path.join(work, cwd), new_session=True,
         )
+        run.redirect_table = table
         self.runs.append(run)
         return run
+
+    def redirected_ports(self, run: ProgramRun) -> list[int]:
+        """Ports other than the sheet's that ``run`` sent to (they were redirected)."""
+        table = getattr(run, "redirect_table", None)
+        return self.net.redirected_ports(table) if table else []
 
     # ------------------------------------------------------------ network
     def socket(self, family: int = socket.AF_INET, type: int = socket.SOCK_DGRAM) -> socket.socket:
@@ -146,7 +164,12 @@ class Sandbox:
         for run in self.runs:
             waiting = run.waiting_for_input()  # looked at before the run is ended
             run.kill()
-            self.evidence.processes.append(run.report(waiting_for_input=waiting))
+            report = run.report(waiting_for_input=waiting)
+            ports = self.redirected_ports(run)
+            if ports:
+                report["redirected_ports"] = ports
+                self.evidence.note(f"{run.label} sent to port(s) {ports}: redirected to the grader's peer")
+            self.evidence.processes.append(report)
         for s in self._sockets:
             with contextlib.suppress(OSError):
                 s.close()

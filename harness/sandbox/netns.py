@@ -227,6 +227,47 @@ class NetNS:
                     f.write(value)
         self.catch_all = True
 
+    def redirect_ports(self, uid: int, proto: str, port: int) -> str:
+        """Send ``uid``'s ``proto`` traffic for other ports (below 32768) to ``port``.
+
+        For client programs that use a port of their own: they still reach the
+        grader's peer on the sheet's port, and the ports they really used are
+        recorded (``redirected_ports``) for the check that reports them.
+        Ephemeral ports (a TFTP transfer's, for instance) are left alone.
+        Returns the table's name.
+        """
+        if shutil.which("nft") is None:
+            raise SandboxError("redirecting ports needs nft (Debian package nftables)")
+        table = f"netgrade_ports_{uid}"
+        rules = (f"table ip {table} {{\n"
+                 "  set seen { type inet_service; flags dynamic; size 64; }\n"
+                 "  chain out { type nat hook output priority -110;\n"
+                 f"    meta skuid {uid} {proto} dport != {port} {proto} dport < 32768 "
+                 f"add @seen {{ {proto} dport }} dnat to 127.0.0.1:{port};\n  }}\n"
+                 "  chain in { type nat hook input priority 100; }\n"
+                 "  chain post { type nat hook postrouting priority 100; }\n}\n")
+        prefix, fds = self.prefix()
+        proc = subprocess.run([*prefix, "nft", "-f", "-"], input=rules, pass_fds=fds, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SandboxError(f"port redirect setup: {proc.stderr.strip()}")
+        with self.entered():  # the redirected packets leave loopback's 127/8 rules intact
+            with contextlib.suppress(OSError), open("/proc/sys/net/ipv4/conf/all/route_localnet", "w") as f:
+                f.write("1")
+        return table
+
+    def redirected_ports(self, table: str) -> list[int]:
+        """The ports a redirected program really sent to (see ``redirect_ports``)."""
+        prefix, fds = self.prefix()
+        proc = subprocess.run([*prefix, "nft", "-j", "list", "set", "ip", table, "seen"], pass_fds=fds,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            return []
+        import json
+        for item in json.loads(proc.stdout).get("nftables", []):
+            if "set" in item:
+                return sorted(e for e in item["set"].get("elem", []) if isinstance(e, int))
+        return []
+
     def close(self) -> None:
         for fd in (getattr(self, "fd", -1), getattr(self, "_host_fd", -1)):
             if fd >= 0:

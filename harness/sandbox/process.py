@@ -82,6 +82,7 @@ class ProgramRun:
         self.stdin_log: list[str] = []
         self._killed_by_grader = False
         self.listener: Listener | None = None  # set once a server is seen listening
+        self.redirect_table: str | None = None  # set by Sandbox.start for redirected clients
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=env, cwd=cwd, pass_fds=pass_fds, start_new_session=new_session, close_fds=True,

@@ -1,8 +1,8 @@
-# fails: udp-send/one-datagram
-# fails: udp-send/non-ascii-and-long
-# The seed's sender (001 §3.1.1) as written: it sends to 192.168.1.15:8090,
-# not to the sheet's 127.0.0.1:8080.  The lab address exists in the sandbox,
-# but nothing listens on 8090 there, so the grader's peer on 8080 sees nothing.
+# fails: udp-send/port
+# The seed's sender (001 §3.1.1) as written: it sends to the lab address
+# 192.168.1.15 on port 8090, not to the sheet's port 8080.  Its datagram is
+# redirected to the grader's peer, so it is graded for what it sends; only
+# the port check fails.
 from socket import *
 client_socket = socket(AF_INET, SOCK_DGRAM)
 server_host_port = ('192.168.1.15', 8090)
