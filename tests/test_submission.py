@@ -61,7 +61,7 @@ def test_tar_gz_submission_is_graded(tmp_path, exported):
     assert result["submission"] == "alice"
     assert result["programs"][0]["file"] == "alice/lab1/udp_send.py"
     assert checks_by_status(result) == {"pass": {"udp-send/one-datagram", "udp-send/exits",
-                                                 "udp-send/non-ascii-and-long"}}
+                                                 "udp-send/non-ascii-and-long", "udp-send/port"}}
 
 
 def test_case_insensitive_aliases_and_missing(tmp_path, exported):
