@@ -209,6 +209,7 @@ TEXTS: dict[str, dict[str, str]] = {
 TITLE_PATTERNS: dict[str, list[tuple[str, str]]] = {
     "zh": [
         (r"^listens on (UDP|TCP) port (\d+)$", r"监听 \1 端口 \2"),
+        (r"^sends to (UDP|TCP) port (\d+)$", r"发往 \1 端口 \2"),
     ],
 }
 
