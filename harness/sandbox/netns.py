@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import fcntl
 import ipaddress
+import json
 import os
 import shutil
 import socket
@@ -105,11 +106,10 @@ def tcp_listeners() -> list[Listener]:
     return out
 
 
-def parse_socket_table(proc_net_dir: str, tcp: bool = True) -> list[Listener]:
-    """Listening TCP and bound UDP sockets from ``/proc/.../net``."""
+def udp_listeners(proc_net_dir: str) -> list[Listener]:
+    """Bound, unconnected UDP sockets from ``/proc/.../net/udp{,6}`` (cheap to read, unlike tcp)."""
     out: list[Listener] = []
-    tables = (("tcp", "tcp", False, "0A"), ("tcp6", "tcp", True, "0A")) if tcp else ()
-    for name, proto, v6, want in (*tables, ("udp", "udp", False, "07"), ("udp6", "udp", True, "07")):
+    for name, v6 in (("udp", False), ("udp6", True)):
         try:
             with open(os.path.join(proc_net_dir, name)) as f:
                 lines = f.read().splitlines()[1:]
@@ -117,13 +117,13 @@ def parse_socket_table(proc_net_dir: str, tcp: bool = True) -> list[Listener]:
             continue
         for line in lines:
             fields = line.split()
-            if len(fields) < 4 or fields[3] != want:
+            if len(fields) < 4 or fields[3] != "07":
                 continue
             addr, port = fields[1].split(":")
             # a connected UDP socket is also state 07; keep only unconnected ones
-            if proto == "udp" and int(fields[2].split(":")[1], 16) != 0:
+            if int(fields[2].split(":")[1], 16) != 0:
                 continue
-            out.append(Listener(proto, _decode_addr(addr, v6), int(port, 16)))
+            out.append(Listener("udp", _decode_addr(addr, v6), int(port, 16)))
     return out
 
 
@@ -178,21 +178,23 @@ class NetNS:
 
     def listeners(self) -> list[Listener]:
         with self.entered():
-            return tcp_listeners() + parse_socket_table("/proc/thread-self/net", tcp=False)
+            return tcp_listeners() + udp_listeners("/proc/thread-self/net")
 
     def prefix(self) -> tuple[list[str], tuple[int, ...]]:
         """Command prefix that enters this namespace, and the fds to pass."""
         return ["nsenter", f"--net=/proc/self/fd/{self.fd}", "--"], (self.fd,)
 
-    def add_address(self, address: str) -> None:
-        """Make ``address`` local (on loopback) inside this namespace only."""
-        ipaddress.IPv4Address(address)
-        argv, fds = self.prefix()
-        proc = subprocess.run([*argv, "ip", "addr", "add", f"{address}/32", "dev", "lo"],
-                              pass_fds=fds, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SandboxError(f"cannot add {address} inside the sandbox: {proc.stderr.strip()}")
-        self.addresses.append(address)
+    def run(self, argv: list[str], input: str | None = None) -> subprocess.CompletedProcess:
+        """Run a grader tool (ip, nft) inside this namespace."""
+        prefix, fds = self.prefix()
+        return subprocess.run([*prefix, *argv], input=input, pass_fds=fds, capture_output=True, text=True)
+
+    def sysctl(self, values: dict[str, str]) -> None:
+        """Set ``/proc/sys/net/...`` values of this namespace (best effort)."""
+        with self.entered():
+            for name, value in values.items():
+                with contextlib.suppress(OSError), open(f"/proc/sys/net/{name}", "w") as f:
+                    f.write(value)
 
     catch_all = False
 
@@ -213,18 +215,14 @@ class NetNS:
             return
         if shutil.which("nft") is None:
             raise SandboxError("redirecting other addresses needs nft (Debian package nftables)")
-        prefix, fds = self.prefix()
         links = ("link add ng0 type veth peer name ng1\nlink set ng0 up\nlink set ng1 up\n"
                  "route add default dev ng0 src 127.0.0.1\n")
         for cmd, data in ((["ip", "-batch", "-"], links), (["nft", "-f", "-"], _CATCH_ALL_RULES)):
-            proc = subprocess.run([*prefix, *cmd], input=data, pass_fds=fds, capture_output=True, text=True)
+            proc = self.run(cmd, data)
             if proc.returncode != 0:
                 raise SandboxError(f"catch-all setup ({cmd[0]}): {proc.stderr.strip()}")
-        with self.entered():
-            for name, value in (("ipv4/conf/all/route_localnet", "1"), ("ipv4/ip_nonlocal_bind", "1"),
-                                ("ipv6/conf/ng0/disable_ipv6", "1"), ("ipv6/conf/ng1/disable_ipv6", "1")):
-                with contextlib.suppress(OSError), open(f"/proc/sys/net/{name}", "w") as f:
-                    f.write(value)
+        self.sysctl({"ipv4/conf/all/route_localnet": "1", "ipv4/ip_nonlocal_bind": "1",
+                     "ipv6/conf/ng0/disable_ipv6": "1", "ipv6/conf/ng1/disable_ipv6": "1"})
         self.catch_all = True
 
     def redirect_ports(self, uid: int, proto: str, port: int) -> str:
@@ -244,25 +242,18 @@ class NetNS:
                  "  chain out { type nat hook output priority -110;\n"
                  f"    meta skuid {uid} {proto} dport != {port} {proto} dport < 32768 "
                  f"add @seen {{ {proto} dport }} dnat to 127.0.0.1:{port};\n  }}\n"
-                 "  chain in { type nat hook input priority 100; }\n"
-                 "  chain post { type nat hook postrouting priority 100; }\n}\n")
-        prefix, fds = self.prefix()
-        proc = subprocess.run([*prefix, "nft", "-f", "-"], input=rules, pass_fds=fds, capture_output=True, text=True)
+                 f"{_NAT_REPLY_CHAINS}}}\n")
+        proc = self.run(["nft", "-f", "-"], rules)
         if proc.returncode != 0:
             raise SandboxError(f"port redirect setup: {proc.stderr.strip()}")
-        with self.entered():  # the redirected packets leave loopback's 127/8 rules intact
-            with contextlib.suppress(OSError), open("/proc/sys/net/ipv4/conf/all/route_localnet", "w") as f:
-                f.write("1")
+        self.sysctl({"ipv4/conf/all/route_localnet": "1"})
         return table
 
     def redirected_ports(self, table: str) -> list[int]:
         """The ports a redirected program really sent to (see ``redirect_ports``)."""
-        prefix, fds = self.prefix()
-        proc = subprocess.run([*prefix, "nft", "-j", "list", "set", "ip", table, "seen"], pass_fds=fds,
-                              capture_output=True, text=True)
+        proc = self.run(["nft", "-j", "list", "set", "ip", table, "seen"])
         if proc.returncode != 0:
             return []
-        import json
         for item in json.loads(proc.stdout).get("nftables", []):
             if "set" in item:
                 return sorted(e for e in item["set"].get("elem", []) if isinstance(e, int))
@@ -292,25 +283,24 @@ class HostNet:
         return socket.socket(family, type)
 
     def listeners(self) -> list[Listener]:
-        return tcp_listeners() + parse_socket_table("/proc/self/net", tcp=False)
+        return tcp_listeners() + udp_listeners("/proc/self/net")
 
     def prefix(self) -> tuple[list[str], tuple[int, ...]]:
         return [], ()
-
-    def add_address(self, address: str) -> None:
-        raise SandboxError(f"lab address {address} needs a network namespace, which this machine cannot make;"
-                           " nothing is ever sent to it on the host")
 
     def close(self) -> None:
         pass
 
 
-_CATCH_ALL_RULES = """table ip netgrade {
-  chain out { type nat hook output priority -100; ip daddr != 127.0.0.0/8 fib daddr type != local dnat to 127.0.0.1; }
-  chain in { type nat hook input priority 100; }
+# NAT chains on the reply path: with them, conntrack rewrites replies to a
+# redirected packet back to the address and port the program used.
+_NAT_REPLY_CHAINS = """  chain in { type nat hook input priority 100; }
   chain post { type nat hook postrouting priority 100; }
-}
 """
+_CATCH_ALL_RULES = ("table ip netgrade {\n"
+                    "  chain out { type nat hook output priority -100; "
+                    "ip daddr != 127.0.0.0/8 fib daddr type != local dnat to 127.0.0.1; }\n"
+                    f"{_NAT_REPLY_CHAINS}}}\n")
 
 _support: str | None = None
 
