@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import os
 import re
@@ -44,20 +45,19 @@ def off_loopback_addresses(source: bytes) -> list[str]:
     return found
 
 
-def host_mode_guard(sandbox: Sandbox, spec: Program, source: Path | None = None) -> None:
+def host_mode_guard(sandbox: Sandbox, spec: Program, named: list[str] = ()) -> None:
     """Skip, with the reason, what the host-loopback fallback cannot do safely.
 
     On the host there is no private network: a program that names another
     address (the seeds' 192.168.1.15) would send real traffic there, so it is
-    not run at all; a server on a privileged port cannot bind.
+    not run at all; a server on a privileged port cannot bind.  ``named``:
+    the addresses the program's source names (``off_loopback_addresses``).
     """
     if sandbox.isolated:
         return
-    if source is not None and source.is_file():
-        others = off_loopback_addresses(source.read_bytes())
-        if others:
-            pytest.skip(f"{spec.id} uses {', '.join(others)}: such addresses exist only inside a private network"
-                        " namespace, which this machine cannot make; it is not run on the host network")
+    if named:
+        pytest.skip(f"{spec.id} uses {', '.join(named)}: such addresses exist only inside a private network"
+                    " namespace, which this machine cannot make; it is not run on the host network")
     if spec.role == "server" and spec.port < _unprivileged_port_start():
         pytest.skip(f"{spec.id} listens on port {spec.port}, which needs privileges on the host; "
                     "it can only be graded in a private network namespace")
@@ -93,9 +93,8 @@ class ProgramUnderTest:
         ``stdin`` lines (a string is one line) are written at once; the
         pack's or the submission's stdin prelude goes first.
         """
-        source = self.root / self.located.file if self.located.file else None
-        host_mode_guard(self.sandbox, self.spec, source)
-        self._catch_all_if_needed(source)
+        host_mode_guard(self.sandbox, self.spec, self.named_addresses)
+        self._catch_all_if_needed()
         # a client that uses a port of its own still reaches the peer; the
         # "port" check reports the port it used
         redirect = (self.spec.transport, self.port) if self.spec.role == "client" else None
@@ -110,13 +109,19 @@ class ProgramUnderTest:
             run.close_stdin()
         return run
 
-    def _catch_all_if_needed(self, source: Path | None) -> None:
+    @functools.cached_property
+    def named_addresses(self) -> list[str]:
+        """Addresses other than loopback that the program's source names (read once)."""
+        source = self.root / self.located.file if self.located.file else None
+        if source is None or not source.is_file():
+            return []
+        return off_loopback_addresses(source.read_bytes())
+
+    def _catch_all_if_needed(self) -> None:
         """A program that names addresses other than loopback and the pack's lab
         addresses gets them redirected to the grader's peer (in its sandbox only)."""
-        if source is None or not source.is_file() or not self.sandbox.isolated:
-            return
-        others = [a for a in off_loopback_addresses(source.read_bytes()) if a not in self.pack.lab_addresses]
-        if not others:
+        others = [a for a in self.named_addresses if a not in self.pack.lab_addresses]
+        if not others or not self.sandbox.isolated:
             return
         try:
             self.sandbox.enable_catch_all(f"{self.located.file} names {', '.join(others)}")
