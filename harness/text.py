@@ -61,11 +61,6 @@ def short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def tail_lines(text: str, n: int = 6) -> str:
-    lines = [line for line in text.rstrip().splitlines()]
-    return "\n".join(lines[-n:])
-
-
 def traceback_tail(stderr: str, n: int = 4) -> str | None:
     """The last lines of a Python traceback in ``stderr``, if there is one."""
     idx = stderr.rfind("Traceback (most recent call last):")
