@@ -31,12 +31,19 @@ def spy_ports(sandbox, avoid: set[int]) -> list[UdpPeer]:
     return spies
 
 
-def misdirected(spies: list[UdpPeer], client_port: int) -> str:
+def stray_reply(spies: list[UdpPeer]) -> tuple[int, bytes] | None:
+    """Drain the spy sockets; (port, payload) of the first reply that went astray."""
+    first = None
     for spy in spies:
-        got = spy.recv_quiet(0.0)
-        if got:
-            return f"the reply went to port {spy.port}; the client was on {client_port}"
-    return ""
+        for data, _ in spy.recv_quiet(0.0):
+            if first is None:
+                first = (spy.port, data)
+    return first
+
+
+def misdirected(spies: list[UdpPeer], client_port: int) -> str:
+    stray = stray_reply(spies)
+    return f"the reply went to port {stray[0]}; the client was on {client_port}" if stray else ""
 
 
 def reply_or_fail(peer: UdpPeer, step: float, request: bytes, spies: list[UdpPeer] | None = None,
@@ -354,10 +361,9 @@ def any_reply(peer: UdpPeer, spies: list[UdpPeer], step: float, request: bytes, 
     got = peer.recv(step, expect_from="the server")
     if got is not None:
         return got[0]
-    for spy in spies:
-        stray = spy.recv_quiet(0.0)
-        if stray:
-            return stray[0][0]
+    stray = stray_reply(spies)
+    if stray is not None:
+        return stray[1]
     ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
     fail(f"expected a reply to {show_bytes(request)} within {step:g} s; got none{ended}")
 
@@ -414,8 +420,7 @@ def test_udp_area_server_many(sandbox, program, limits, spec):
             any_reply(peer, spies, limits.step_s, radius.encode(), run)
             continue
         got = peer.recv(limits.step_s, expect_from="the server")
-        stray = [d for spy in spies for d, _ in spy.recv_quiet(0.0)]
-        if got is None and not stray:
+        if got is None and stray_reply(spies) is None:
             state = "it had exited" if not run.running else "it is running but did not answer"
             fail(f"no reply to radius {radius} after {i} earlier request(s); {state}")
 
@@ -428,8 +433,7 @@ def test_udp_area_server_not_a_number(sandbox, program, limits, spec):
     spies = spy_ports(sandbox, {program.port})
     peer.send("abc".encode(), target_of(run.listener))
     got = peer.recv(limits.step_s, expect_from="the server")
-    stray = [d for spy in spies for d, _ in spy.recv_quiet(0.0)]
-    if got is None and not stray:
+    if got is None and stray_reply(spies) is None:
         state = f"it crashed: {run.crash_summary()}" if not run.running else "it is running but sent nothing"
         fail(f"expected an error reply to the radius 'abc'; {state}")
     no_crash(run, "on a radius that is not a number")
