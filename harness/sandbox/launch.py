@@ -84,6 +84,11 @@ def _static_plan() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(sorted(masks)), tuple(sorted(exposes))
 
 
+def _mask_mode(mask: str) -> str:
+    """Shared scratch folders stay sticky and world-writable; closed ones become plain readable dirs."""
+    return "1777" if mask in MASKED_ALWAYS else "755"
+
+
 @dataclass(frozen=True)
 class Isolation:
     """What the launch chain enforces for one run."""
@@ -147,7 +152,7 @@ def setup_script(workdir: str, cwd: str, inherited_fds: tuple[int, ...]) -> str:
         fds = list(range(3, 3 + len(inside)))
         for fd, path in zip(fds, inside):
             lines.append(f"exec {fd}< {shlex.quote(path)}")
-        mode = "1777" if mask in MASKED_ALWAYS else "755"
+        mode = _mask_mode(mask)
         lines.append(f"mount -t tmpfs -o mode={mode},size=64m,nosuid,nodev netgrade {shlex.quote(mask)}")
         for fd, path in zip(fds, inside):
             q = shlex.quote(path)
@@ -212,7 +217,7 @@ def _launcher_args(workdir: str, cwd: str, iso: Isolation) -> list[str]:
     if iso.uid is not None:
         args += ["-u", str(iso.uid)]
     for mask in masks:
-        args += ["-m", f"{mask}:{'1777' if mask in MASKED_ALWAYS else '755'}"]
+        args += ["-m", f"{mask}:{_mask_mode(mask)}"]
     for path in (*exposes, work):
         args += ["-e", path]
     return args

@@ -10,6 +10,7 @@ out), so a program printing gigabytes costs the grader nothing.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import select
 import signal
@@ -253,39 +254,33 @@ class ProgramRun:
 
         Returns early (None) when the program ends first.
         """
-        deadline = time.monotonic() + timeout
-        while True:
-            for lst in self._listeners():
-                if lst.proto == proto and lst.port == port:
-                    return lst
-            if not self.running or time.monotonic() >= deadline:
-                # one last look: it may have bound just before exiting
-                for lst in self._listeners():
-                    if lst.proto == proto and lst.port == port:
-                        return lst
-                return None
-            with self._cond:  # wakes early if the program prints something
-                self._cond.wait(self.POLL_S)
+        lst = self.wait_listening_any(proto, port, timeout, grace=math.inf)
+        return lst if lst is not None and lst.port == port else None
 
     def wait_listening_any(self, proto: str, port: int, timeout: float, grace: float = 0.3) -> Listener | None:
         """Like ``wait_listening``, but settle for another port of ``proto``.
 
         The sheet's port wins if it shows up; a listener on another port is
-        taken once it has been there ``grace`` seconds without the sheet's port.
+        taken once it has been there ``grace`` seconds without the sheet's
+        port, or when the program ends.  Polls the socket table until then
+        (waking early if the program prints), with one last look at the end:
+        a program may bind just before it exits.
         """
         deadline = time.monotonic() + timeout
         other_since: float | None = None
         while True:
+            stopped = not self.running
+            ending = stopped or time.monotonic() >= deadline
             found = [lst for lst in self._listeners() if lst.proto == proto]
             exact = [lst for lst in found if lst.port == port]
             if exact:
                 return exact[0]
-            now = time.monotonic()
             if found:
+                now = time.monotonic()
                 other_since = other_since or now
-                if now - other_since >= grace or not self.running:
+                if stopped or now - other_since >= grace:
                     return found[0]
-            if not self.running or now >= deadline:
+            if ending:
                 return None
             with self._cond:
                 self._cond.wait(self.POLL_S)
