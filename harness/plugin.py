@@ -34,7 +34,7 @@ from . import pack as packmod
 from .checks import CheckFailure
 from .evidence import Evidence
 from .programs import ProgramUnderTest, References
-from .runner import LocalRunner, Runner
+from .runner import LocalRunner, Runner, memo_path
 from .submission import Located
 from .text import printable
 
@@ -177,7 +177,7 @@ _short_step_key = pytest.StashKey[float]()
 
 
 def _no_contact_memo(s: "Session", program_id: str) -> str:
-    return os.path.join(os.path.dirname(s.plan.workbase), f"no-contact.{program_id}")
+    return memo_path(s.plan.workbase, "no-contact", program_id)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import reference
 
 from .checks import fail
 from .pack import Pack, Program
+from .runner import memo_path
 from .sandbox import ProgramRun, Sandbox, SandboxError
 from .submission import Located
 
@@ -129,8 +130,7 @@ class ProgramUnderTest:
             pytest.skip(f"{self.id} uses {', '.join(others)}, which cannot be redirected here: {exc}")
 
     def _memo(self) -> str:
-        # shared by every check of this grading run (all workers), not by runs
-        return os.path.join(os.path.dirname(self.sandbox.workbase), f"not-listening.{self.id}")
+        return memo_path(self.sandbox.workbase, "not-listening", self.id)
 
     def start_server(self, files: dict[str, bytes] | None = None, stdin: str | list[str] | None = None) -> ProgramRun:
         """Start a server and wait until it listens on the sheet's port, or fail saying why.

@@ -15,7 +15,6 @@ import os
 import shlex
 import shutil
 import stat
-import sys
 import tarfile
 import tempfile
 import tomllib
