@@ -54,7 +54,9 @@ def main() -> None:
 @click.option("--pack", "pack_file", type=click.Path(), default=None,
               help="A TOML file merged over the default pack (points, texts, ports, limits...).")
 @click.option("--runner", type=click.Choice(["local", "docker"]), default="local", show_default=True,
-              help="local: network namespaces on this machine. docker: containers.")
+              help="local: a network namespace per check on this machine. docker: the student's programs in a"
+                   " container sharing only loopback with the grader's (needs an engine and root; see"
+                   " `netgrade image --help`).")
 @click.option("--run", "runs", multiple=True, metavar="ID=COMMAND",
               help="Start program ID with COMMAND instead of `python3 FILE` (repeatable); "
                    "{file}, {port} and {python} are filled in.")
@@ -252,6 +254,10 @@ def demo_sticky(gap) -> None:
 from .batch_cli import batch  # noqa: E402 - defined in its own module, registered here
 
 main.add_command(batch)
+
+from .image_cli import image  # noqa: E402
+
+main.add_command(image)
 
 
 if __name__ == "__main__":  # pragma: no cover

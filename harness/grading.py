@@ -131,8 +131,7 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     if opts.runner not in RUNNERS:
         raise BadInput(f"unknown runner {opts.runner!r} (choose from {', '.join(RUNNERS)})")
-    if opts.runner == "docker":
-        raise BadInput("the docker runner is not available in this version yet; use --runner local")
+    docker = _docker_preflight(opts) if opts.runner == "docker" else None
     unknown = [p for p in opts.programs if p not in pack.programs]
     if unknown:
         raise BadInput(f"unknown program(s): {', '.join(unknown)} (see `netgrade list`)")
@@ -148,11 +147,18 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
             raise BadInput(str(exc)) from None
         result = Result(submission=sub.name, pack=pack.name, runner=opts.runner, score=0.0, max_score=0.0,
                         started_at=started_at, duration_s=0.0, netgrade_version=__version__)
+        finished = False
         try:
-            _run(sub, pack, located, opts, tmp, result)
+            _run(sub, pack, located, opts, tmp, result, docker)
+            finished = True
         except Exception as exc:  # the grader failed: say so, never blame the student
             result.status = "error"
             result.message = f"grader error: {type(exc).__name__}: {exc}"
+        finally:
+            if docker is not None:  # whatever happened (Ctrl-C included), no container is left
+                from .docker import engine
+                # after a normal end every worker has removed its own; otherwise some may still be coming
+                engine.remove_run(docker["client"], docker["run"], settle_s=0.0 if finished else 1.5)
         result.duration_s = round(time.monotonic() - started, 3)
         return result
     finally:
@@ -160,7 +166,28 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
         sub.cleanup()
 
 
-def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, result: Result) -> None:
+def _docker_preflight(opts: Options) -> dict[str, Any]:
+    """An engine that answers and the grading image, or BadInput with the reason (exit 2)."""
+    import uuid
+
+    from .docker import engine, image
+    from .docker.runner import check_tools
+    from .sandbox.netns import SandboxError
+    if os.geteuid() != 0:
+        raise BadInput("the docker runner needs root (program runs enter the containers' namespaces);"
+                       " use --runner local, or run netgrade as root")
+    try:
+        check_tools()
+        client = engine.connect()
+        engine.remove_stale(client)
+        tag = image.ensure(client, log=lambda msg: None)
+    except (engine.EngineError, SandboxError) as exc:
+        raise BadInput(str(exc)) from None
+    return {"client": client, "image": tag, "run": uuid.uuid4().hex[:12], "owner": os.getpid()}
+
+
+def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, result: Result,
+         docker: dict[str, Any] | None = None) -> None:
     selected = opts.programs or list(pack.programs)
     if opts.runner == "local":
         support = namespace_support() if opts.namespaces is None else ("netns" if opts.namespaces else "disabled by option")
@@ -180,6 +207,8 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
         extra={"namespaces": None if opts.namespaces is None else bool(opts.namespaces),
                "only_checks": list(opts.only_checks)},
     )
+    if docker is not None:
+        plan.extra.update(docker_image=docker["image"], docker_run=docker["run"], docker_owner=docker["owner"])
     plan_path = os.path.join(tmp, "plan.json")
     plan.save(plan_path)
     os.chmod(plan_path, 0o600)

@@ -73,7 +73,14 @@ class Session:
         self.pack = packmod.from_dict(plan.pack, tuple(plan.pack_sources))
         self.located = {pid: Located.from_dict(d) for pid, d in plan.programs.items()}
         self.root = Path(plan.submission_root)
-        self.runner: Runner = make_runner(plan, self.pack)
+        self._runner: Runner | None = None
+
+    @property
+    def runner(self) -> Runner:
+        """Made at the first check: a controller process that runs none makes none."""
+        if self._runner is None:
+            self._runner = make_runner(self.plan, self.pack)
+        return self._runner
 
 
 def make_runner(plan: Plan, pack: packmod.Pack) -> Runner:
@@ -81,8 +88,10 @@ def make_runner(plan: Plan, pack: packmod.Pack) -> Runner:
         return LocalRunner(plan.workbase, pack.limits, pack.lab_addresses,
                            use_namespaces=plan.extra.get("namespaces"))
     if plan.runner == "docker":
-        from .docker_runner import DockerRunner  # noqa: PLC0415 - optional, heavy
-        return DockerRunner(plan, pack)
+        from .docker.runner import DockerRunner  # noqa: PLC0415 - only when asked for
+        extra = plan.extra
+        return DockerRunner(plan.workbase, extra["docker_image"], extra["docker_run"], extra["docker_owner"],
+                            pack.limits, pack.lab_addresses)
     raise ValueError(f"unknown runner {plan.runner!r}")
 
 
@@ -96,6 +105,12 @@ def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("--netgrade-plan")
     config.stash[_session_key] = Session(Plan.load(path)) if path else None
 
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    s = config.stash.get(_session_key, None)
+    if s is not None and s._runner is not None:
+        s._runner.close()
 
 
 def _session(config: pytest.Config) -> Session:

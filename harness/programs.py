@@ -186,8 +186,8 @@ class References:
         spec = self.pack.programs[program_id]
         host_mode_guard(self.sandbox, spec)
         from .sandbox.python import program_python
-        run = self.sandbox.start(reference.command(spec, program_python()) + list(args or []), label=f"reference {program_id}",
-                                 files=files)
+        run = self.sandbox.start(reference.command(spec, program_python()) + list(args or []),
+                                 label=f"reference {program_id}", files=files, trusted=True)
         if stdin is not None:
             for line in [stdin] if isinstance(stdin, str) else stdin:
                 run.writeline(line)

@@ -8,7 +8,8 @@ programs in it.  Suites never know which runner they run on.
   isolated in their own pid and mount namespaces under a user id of their own.
   Where namespaces cannot be made it falls back to the host's loopback, one
   check at a time, and says so.
-- ``docker``: see ``harness/docker_runner.py`` (containers for CI grading).
+- ``docker``: two containers per worker, the student's programs in one that
+  shares only the other's loopback (see ``harness/docker/runner.py``).
 """
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ class Runner(ABC):
 
     @abstractmethod
     def open_sandbox(self, evidence: Evidence) -> Sandbox: ...
+
+    def close(self) -> None:
+        """Release what the runner holds for the whole worker (containers)."""
 
 
 class LocalRunner(Runner):

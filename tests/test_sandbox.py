@@ -1,4 +1,7 @@
-"""The local sandbox contains hostile programs (real processes, real namespaces)."""
+"""The sandboxes contain hostile programs (real processes, real namespaces, real containers).
+
+Every test runs with the local runner's two launch modes and with the Docker
+runner (skipped, saying why, where no engine answers)."""
 from __future__ import annotations
 
 import os
@@ -20,10 +23,24 @@ pytestmark = pytest.mark.skipif(namespace_support() != "netns",
 PY = os.path.realpath(__import__("sys").executable)
 
 
-@pytest.fixture(params=["launcher", "shell"])
+@pytest.fixture(params=["launcher", "shell", "docker"])
 def runner(request, tmp_path, monkeypatch):
-    """Both ways of setting a run up: the compiled launcher and the shell fallback."""
+    """Both ways of setting a local run up (the compiled launcher, the shell fallback), and Docker."""
     from harness.sandbox import launch
+    if request.param == "docker":
+        from dockerenv import netgrade_containers, require_docker
+
+        from harness.docker.runner import DockerRunner
+        client, tag = require_docker()
+        pack = load()
+        run_id = f"test-{uuid.uuid4().hex[:8]}"
+        r = DockerRunner(make_workbase(str(tmp_path)), tag, run_id, os.getpid(), pack.limits, pack.lab_addresses)
+
+        def done():
+            r.close()
+            assert netgrade_containers(client, run_id) == [], "containers left behind"
+        request.addfinalizer(done)
+        return r
     if request.param == "shell":
         monkeypatch.setenv("NETGRADE_NO_LAUNCHER", "1")
     launch.launcher_binary.cache_clear()
@@ -241,7 +258,10 @@ def test_catch_all_redirect_is_confined_to_the_namespace(runner, tmp_path):
         t.close()
         # every interface is in this namespace, and so is the other end of each veth
         import subprocess
-        links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        try:
+            links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+        except FileNotFoundError:  # an image without iproute2
+            links = ""
         names = sorted(name for _, name in socket.if_nameindex())
         print("interfaces", names, "link-netns" not in links, sorted(os.listdir("/sys/class/net")))
     """)

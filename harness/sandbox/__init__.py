@@ -24,13 +24,13 @@ from .launch import Isolation, build_argv, child_env
 from .netns import HostNet, Listener, NetNS, SandboxError
 from .process import ProgramRun
 
-__all__ = ["Sandbox", "SandboxError", "Listener", "ProgramRun", "new_network"]
+__all__ = ["Sandbox", "SandboxError", "Listener", "ProgramRun", "new_network", "add_lab_address"]
 
 SIOCSIFADDR, SIOCSIFNETMASK = 0x8916, 0x891C
 _uids = itertools.count()
 
 
-def _add_lab_address(net: NetNS, index: int, address: str) -> None:
+def add_lab_address(net: NetNS, index: int, address: str) -> None:
     """Add ``address``/32 to loopback inside ``net`` (an alias, as ifconfig does)."""
     def ifreq(name: str, addr: str) -> bytes:
         sin = struct.pack("HH4s8s", socket.AF_INET, 0, socket.inet_aton(addr), b"")
@@ -48,7 +48,7 @@ def new_network(use_namespaces: bool, lab_addresses: tuple[str, ...] = ()) -> Ne
     net = NetNS()
     try:
         for i, addr in enumerate(lab_addresses, start=1):
-            _add_lab_address(net, i, addr)
+            add_lab_address(net, i, addr)
     except OSError as exc:
         net.close()
         raise SandboxError(f"cannot add lab addresses inside the sandbox: {exc}") from None
@@ -76,8 +76,9 @@ class Sandbox:
         return "0.0.0.0" if self.isolated else "127.0.0.1"
 
     # ------------------------------------------------------------ programs
-    def _new_workdir(self, files_from: str | Path | None, files: dict[str, bytes] | None, uid: int | None) -> str:
-        work = tempfile.mkdtemp(prefix="run-", dir=self.workbase)
+    def _new_workdir(self, files_from: str | Path | None, files: dict[str, bytes] | None, uid: int | None,
+                     trusted: bool = False) -> str:
+        work = tempfile.mkdtemp(prefix="run-", dir=self._workbase(trusted))
         self._workdirs.append(work)
         if files_from is not None:
             shutil.copytree(files_from, work, symlinks=True, dirs_exist_ok=True)
@@ -94,12 +95,14 @@ class Sandbox:
 
     def start(self, command: list[str], *, label: str, files_from: str | Path | None = None,
               files: dict[str, bytes] | None = None, cwd: str = ".",
-              redirect: tuple[str, int] | None = None) -> ProgramRun:
+              redirect: tuple[str, int] | None = None, trusted: bool = False) -> ProgramRun:
         """Start ``command`` in this sandbox with a private copy of ``files_from``.
 
         ``redirect=(proto, port)``: the program's traffic for other ports goes
         to ``port`` (a client that uses a port of its own still reaches the
-        peer); ``redirected_ports(run)`` tells which it used.
+        peer); ``redirected_ports(run)`` tells which it used.  ``trusted``:
+        one of our reference programs (a runner may start it elsewhere than
+        the student's programs, as the Docker runner does).
         """
         if self._closed:
             raise SandboxError("sandbox already closed")
@@ -107,7 +110,7 @@ class Sandbox:
         # reach the interpreter; without namespaces the program keeps ours.
         own_uid = os.geteuid() == 0 and self.isolated
         uid = 200000 + (os.getpid() % 1000) * 64 + next(_uids) % 64 if own_uid else None
-        work = self._new_workdir(files_from, files, uid)
+        work = self._new_workdir(files_from, files, uid, trusted)
         table = None
         if redirect is not None and uid is not None and self.isolated:
             try:
@@ -115,17 +118,33 @@ class Sandbox:
             except SandboxError as exc:
                 self.evidence.note(f"ports are not redirected: {exc}")
         iso = Isolation(limits=self.limits, uid=uid, namespaces=self.isolated)
-        prefix, fds = self.net.prefix()
-        argv = build_argv(command, work, cwd, iso, prefix, fds)
+        argv, fds, env = self._launch(command, work, cwd, iso, trusted)
         run = ProgramRun(
-            argv, label=label, command=command, env=child_env(work),
+            argv, label=label, command=command, env=env,
             cwd=None if self.isolated else os.path.join(work, cwd), pass_fds=fds,
             evidence=self.evidence, output_cap=self.limits.output_kib * 1024,
             listeners=self.net.listeners, workdir=os.path.join(work, cwd), new_session=True,
         )
+        self._started(run, fds)
         run.redirect_table = table
         self.runs.append(run)
         return run
+
+    # where and how runs start: the Docker runner's sandbox overrides these
+    def _workbase(self, trusted: bool) -> str:
+        return self.workbase
+
+    def _launch(self, command: list[str], work: str, cwd: str, iso: Isolation,
+                trusted: bool) -> tuple[list[str], tuple[int, ...], dict[str, str]]:
+        """(argv, fds to pass, environment) that start ``command`` in work folder ``work``."""
+        prefix, fds = self.net.prefix()
+        return build_argv(command, work, cwd, iso, prefix, fds), fds, child_env(work)
+
+    def _started(self, run: ProgramRun, fds: tuple[int, ...]) -> None:
+        """Called once ``run`` has started (the fds passed to it may be closed)."""
+
+    def _end_network(self) -> None:
+        self.net.close()
 
     def redirected_ports(self, run: ProgramRun) -> list[int]:
         """Ports other than the sheet's that ``run`` sent to (they were redirected)."""
@@ -153,7 +172,7 @@ class Sandbox:
     def make_local(self, address: str) -> None:
         """Add ``address`` to this sandbox's loopback (a server bound it)."""
         if address not in self.net.addresses and self.isolated:
-            _add_lab_address(self.net, len(self.net.addresses) + 10, address)
+            add_lab_address(self.net, len(self.net.addresses) + 10, address)
             self.evidence.note(f"{address} added to the sandbox's loopback: a program bound it")
 
     # ------------------------------------------------------------ end
@@ -173,6 +192,6 @@ class Sandbox:
         for s in self._sockets:
             with contextlib.suppress(OSError):
                 s.close()
-        self.net.close()
+        self._end_network()
         for work in self._workdirs:
             shutil.rmtree(work, ignore_errors=True)

@@ -98,13 +98,14 @@ class Isolation:
     namespaces: bool  # pid + mount namespaces (needs CAP_SYS_ADMIN)
 
 
-def child_env(workdir: str) -> dict[str, str]:
+def child_env(workdir: str, pythonpath: str | None = None, path: str | None = None) -> dict[str, str]:
+    """A run's whole environment; ``pythonpath`` and ``path`` default to this machine's."""
     from .python import packages_dir, program_python
 
     pybin = os.path.dirname(program_python())
     return {
-        "PYTHONPATH": packages_dir(),
-        "PATH": f"{pybin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+        "PYTHONPATH": pythonpath or packages_dir(),
+        "PATH": path or f"{pybin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
         "HOME": workdir,
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",

@@ -16,7 +16,10 @@
  *      no_new_privs;
  *   5. exec the program.
  *
- * usage: netgrade-launch [-u UID] [-c DIR] [-l cpu,as,fsize,nproc]
+ *   0. (-g FD, container runs) join the cgroup whose cgroup.procs is open as FD,
+ *      so the run is held to the container's memory and process limits;
+ *
+ * usage: netgrade-launch [-u UID] [-c DIR] [-l cpu,as,fsize,nproc] [-g FD]...
  *                        [-m MASK:MODE]... [-e PATH]... -- PROGRAM [ARGS...]
  * Exits 125 with "netgrade-sandbox: ..." on stderr if the setup fails.
  */
@@ -69,7 +72,7 @@ static void limit(int resource, const char *value) {
 
 int main(int argc, char **argv) {
     const char *masks[MAX_PATHS], *modes[MAX_PATHS], *exposes[MAX_PATHS];
-    int nmasks = 0, nexposes = 0, i;
+    int nmasks = 0, nexposes = 0, ncgroups = 0, cgroups[8], i;
     long uid = -1;
     const char *cwd = NULL, *limits = NULL;
 
@@ -79,6 +82,7 @@ int main(int argc, char **argv) {
         if (!strcmp(opt, "-u")) uid = strtol(val, NULL, 10);
         else if (!strcmp(opt, "-c")) cwd = val;
         else if (!strcmp(opt, "-l")) limits = val;
+        else if (!strcmp(opt, "-g") && ncgroups < 8) cgroups[ncgroups++] = (int)strtol(val, NULL, 10);
         else if (!strcmp(opt, "-m") && nmasks < MAX_PATHS) {
             char *colon = strchr(val, ':');
             if (!colon) { errno = EINVAL; die("mask without mode", val); }
@@ -90,6 +94,10 @@ int main(int argc, char **argv) {
     }
     if (i >= argc - 1) { errno = EINVAL; die("no program", NULL); }
     char **program = argv + i + 1;
+
+    /* "0" moves the writer itself; the program inherits the cgroup */
+    for (int g = 0; g < ncgroups; g++)
+        if (write(cgroups[g], "0", 1) != 1) die("join cgroup", NULL);
 
     /* nothing the grader had open (the namespace fd) reaches the program */
     for (int fd = 3; fd < 1024; fd++) close(fd);

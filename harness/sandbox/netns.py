@@ -127,14 +127,34 @@ def udp_listeners(proc_net_dir: str) -> list[Listener]:
     return out
 
 
+def _open_low_ports() -> None:
+    """Programs run without capabilities; let them bind the sheet's low ports
+    (TFTP's 69) in the calling thread's namespace, and only there."""
+    with open("/proc/sys/net/ipv4/ip_unprivileged_port_start", "w") as f:
+        f.write("0")
+
+
 class NetNS:
     """A private network namespace with loopback up."""
 
     kind = "netns"
 
-    def __init__(self) -> None:
+    def __init__(self, adopt: str | None = None) -> None:
+        """A new namespace; ``adopt``: the path of an existing one to use instead (a container's)."""
         self._host_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         box: dict = {}
+        if adopt is not None:
+            try:
+                box["fd"] = os.open(adopt, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as exc:
+                os.close(self._host_fd)
+                raise SandboxError(f"cannot open the network namespace {adopt}: {exc}") from None
+            self.fd = box["fd"]
+            self._lock = threading.RLock()
+            self.addresses = ["127.0.0.1"]
+            with self.entered():
+                _open_low_ports()
+            return
 
         def make() -> None:
             try:
@@ -143,10 +163,7 @@ class NetNS:
                 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
                     ifr = struct.pack("16sH14s", b"lo", IFF_UP | IFF_LOOPBACK | IFF_RUNNING, b"")
                     fcntl.ioctl(s, SIOCSIFFLAGS, ifr)
-                # Programs run without capabilities; let them bind the sheet's
-                # low ports (TFTP's 69) in this namespace, and only here.
-                with open("/proc/sys/net/ipv4/ip_unprivileged_port_start", "w") as f:
-                    f.write("0")
+                _open_low_ports()
             except Exception as exc:  # reported in the caller's thread
                 box["error"] = exc
 
@@ -197,6 +214,7 @@ class NetNS:
                     f.write(value)
 
     catch_all = False
+    nat_used = False  # nftables rules were added (catch-all or port redirects)
 
     def enable_catch_all(self) -> None:
         """Deliver traffic for ANY IPv4 address to loopback, inside this namespace only.
@@ -218,6 +236,7 @@ class NetNS:
         links = ("link add ng0 type veth peer name ng1\nlink set ng0 up\nlink set ng1 up\n"
                  "route add default dev ng0 src 127.0.0.1\n")
         for cmd, data in ((["ip", "-batch", "-"], links), (["nft", "-f", "-"], _CATCH_ALL_RULES)):
+            self.nat_used = True
             proc = self.run(cmd, data)
             if proc.returncode != 0:
                 raise SandboxError(f"catch-all setup ({cmd[0]}): {proc.stderr.strip()}")
@@ -243,6 +262,7 @@ class NetNS:
                  f"    meta skuid {uid} {proto} dport != {port} {proto} dport < 32768 "
                  f"add @seen {{ {proto} dport }} dnat to 127.0.0.1:{port};\n  }}\n"
                  f"{_NAT_REPLY_CHAINS}}}\n")
+        self.nat_used = True
         proc = self.run(["nft", "-f", "-"], rules)
         if proc.returncode != 0:
             raise SandboxError(f"port redirect setup: {proc.stderr.strip()}")
@@ -258,6 +278,29 @@ class NetNS:
             if "set" in item:
                 return sorted(e for e in item["set"].get("elem", []) if isinstance(e, int))
         return []
+
+    def reset(self, keep_addresses: int) -> None:
+        """Undo what checks leave in a namespace that is used again (a container's).
+
+        A fresh namespace per check needs none of this; a reused one must look
+        fresh to the next check: no TCP sockets (TIME_WAIT included, which
+        would keep a server without SO_REUSEADDR from binding), no NAT rules,
+        no catch-all link, only the pack's addresses, default sysctls.
+        """
+        proc = self.run(["ss", "-K", "-t", "-a", "-n"])
+        if proc.returncode != 0:
+            raise SandboxError(f"cannot clear the sandbox's TCP sockets: {proc.stderr.strip()}")
+        if self.catch_all:
+            self.run(["ip", "link", "del", "ng0"])
+            self.catch_all = False
+        extra = self.addresses[keep_addresses:]
+        if extra:
+            self.run(["ip", "-batch", "-"], "".join(f"addr del {a}/32 dev lo\n" for a in extra))
+            del self.addresses[keep_addresses:]
+        if self.nat_used:
+            self.run(["nft", "flush", "ruleset"])
+            self.nat_used = False
+        self.sysctl({"ipv4/conf/all/route_localnet": "0", "ipv4/ip_nonlocal_bind": "0"})
 
     def close(self) -> None:
         for fd in (getattr(self, "fd", -1), getattr(self, "_host_fd", -1)):

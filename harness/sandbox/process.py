@@ -84,6 +84,8 @@ class ProgramRun:
         self._killed_by_grader = False
         self.listener: Listener | None = None  # set once a server is seen listening
         self.redirect_table: str | None = None  # set by Sandbox.start for redirected clients
+        # set by a runner that holds runs to a cgroup: why the kernel ended it ("killed: memory limit 256 MiB")
+        self.limit_probe: Callable[[], str | None] | None = None
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=env, cwd=cwd, pass_fds=pass_fds, start_new_session=new_session, close_fds=True,
@@ -227,15 +229,18 @@ class ProgramRun:
 
     def describe_exit(self) -> str:
         code = self.proc.poll()
+        # a runner that holds runs to a cgroup knows when the kernel enforced a limit
+        reason = self.limit_probe() if self.limit_probe is not None else None
         if code is None:
-            return "still running"
+            return "still running" + (f" ({reason} in one of its processes)" if reason else "")
         if code < 0 or code > 128 and code - 128 in signal.Signals._value2member_map_:
             sig = -code if code < 0 else code - 128
             name = signal.Signals(sig).name
             if self._killed_by_grader:
-                return f"stopped by the grader ({name})"
-            return f"killed by {name}"
-        return f"exited with status {code}"
+                return f"stopped by the grader ({name})" + (f"; earlier, {reason} in one of its processes"
+                                                            if reason else "")
+            return reason or f"killed by {name}"
+        return f"exited with status {code}" + (f" ({reason})" if reason else "")
 
     def crash_summary(self) -> str:
         """A short account of how the program ended, with its traceback's last lines."""

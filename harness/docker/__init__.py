@@ -1,0 +1,1 @@
+"""Grading in Docker containers: the engine, the grading image and the runner (``--runner docker``)."""

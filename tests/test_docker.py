@@ -1,0 +1,199 @@
+"""The Docker runner: same verdicts as the local runner, containment, cleanup, clear errors.
+
+Real engine, real containers (see dockerenv.py for when these skip).  The
+hostile-program tests of tests/test_sandbox.py run on the Docker runner too.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import MUTANTS, checks_by_status, grade, netgrade, submission_with
+from dockerenv import netgrade_containers, require_docker
+from test_mutants import _declared, _pack_file
+
+
+@pytest.fixture
+def docker_client():
+    client, _tag = require_docker()
+    return client
+
+
+def _statuses(result: dict) -> dict[str, str]:
+    return {f"{p['id']}/{c['id']}": c["status"] for p in result["programs"] for c in p["checks"]}
+
+
+def test_references_same_verdicts_as_local(docker_client, exported, tmp_path):
+    local, _ = grade(exported, tmp=tmp_path / "l")
+    docker, proc = grade(exported, "--runner", "docker", tmp=tmp_path / "d")
+    assert docker["status"] == "graded", docker.get("message")
+    assert docker["runner"] == "docker"
+    assert docker["score"] == docker["max_score"] > 0, proc.stdout[-3000:]
+    assert _statuses(docker) == _statuses(local)
+
+
+def _rounds() -> list[list[Path]]:
+    """Every mutant once: round i holds the i-th mutant of each program (one submission)."""
+    by_program: dict[str, list[Path]] = {}
+    for p in sorted(MUTANTS.glob("*/*.py")):
+        if not p.name.startswith("_"):
+            by_program.setdefault(p.parent.name, []).append(p)
+    n = max(len(v) for v in by_program.values())
+    return [[v[i] for v in by_program.values() if i < len(v)] for i in range(n)]
+
+
+@pytest.mark.parametrize("index", range(len(_rounds())), ids=lambda i: f"round{i}")
+def test_mutants_same_verdicts_as_local(docker_client, index, tmp_path):
+    """Each mutant fails, under Docker, exactly the lines it fails under the local runner.
+
+    tests/test_mutants.py proves, with the local runner, that every mutant
+    fails exactly its declared lines; here the same declarations must hold
+    with --runner docker, several programs' mutants graded in one submission.
+    """
+    mutants = _rounds()[index]
+    files, args, expected = {}, [], {}
+    for m in mutants:
+        pid = m.parent.name
+        fails, runs, file = _declared(m)
+        files[file or _pack_file(pid)] = m
+        args += ["--program", pid] + [a for r in runs for a in ("--run", f"{pid}={r}")]
+        expected[pid] = fails
+    sub = submission_with(tmp_path, files)
+    result, _ = grade(sub, "--runner", "docker", *args, tmp=tmp_path)
+    assert result["status"] == "graded", result.get("message")
+    by = checks_by_status(result)
+    assert not by.get("error"), f"grader errors: {by.get('error')}"
+    failing = by.get("fail", set())
+    for m in mutants:
+        pid = m.parent.name
+        got = {k for k in failing if k.startswith(pid + "/")}
+        assert got == expected[pid], f"{pid}/{m.name}: expected {sorted(expected[pid])}, docker failed {sorted(got)}"
+
+
+def test_memory_limit_is_reported_and_contained(docker_client, tmp_path):
+    """A server whose processes outgrow the pack's memory is killed by its cgroup, and the check says so."""
+    from harness.pack import load
+    mb = load().limits.memory_mb
+    each = mb // 3  # each process stays under its address-space limit; together they do not
+    hog = f"""
+import os, time
+for i in range(4):
+    if os.fork() == 0:
+        block = b"x" * ({each} * 1024 * 1024)   # written, so really resident
+        time.sleep(30)
+        os._exit(0)
+block = b"y" * ({each} * 1024 * 1024)
+time.sleep(30)
+"""
+    sub = submission_with(tmp_path, {_pack_file("udp-echo-server"): hog})
+    # a patient pack: on a loaded machine, growing past the limit takes the kernel a few seconds
+    patient = tmp_path / "patient.toml"
+    patient.write_text("[limits]\nready_s = 20\n")
+    result, proc = grade(sub, "--runner", "docker", "--program", "udp-echo-server", "--pack", str(patient),
+                         tmp=tmp_path)
+    assert result["status"] == "graded", result.get("message")
+    text = repr(result["programs"][0])
+    assert f"killed: memory limit {mb} MiB" in text, proc.stdout[-2000:]
+    assert result["programs"][0]["score"] == 0
+
+
+def test_hostile_submission_cannot_change_the_grade(docker_client, tmp_path):
+    """Forged result files, fake report markup, escapes and kill attempts change nothing."""
+    forger = r"""
+import glob, json, os, signal, socket
+for path in ["/tmp/result.json", "/work/result.json", "/opt/netgrade/lib/harness/grading.py", "../forged.json"]:
+    try:
+        open(path, "w").write(json.dumps({"score": 999}))
+    except OSError:
+        pass
+for pid in (-1, os.getppid() or -1):  # everyone it can see; its parent
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+print('{"status": "graded", "score": 999}</td><script>alert(1)</script>\x1b[2J\x1b]0;owned\x07', flush=True)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 8090))
+while True:
+    data, addr = s.recvfrom(65536)
+    s.sendto(data, addr)
+"""
+    sub = submission_with(tmp_path, {_pack_file("udp-echo-server"): forger})
+    result, proc = grade(sub, "--runner", "docker", "--program", "udp-echo-server",
+                         "--html", str(tmp_path / "r.html"), tmp=tmp_path)
+    assert result["status"] == "graded", result.get("message")
+    prog = result["programs"][0]
+    # a working echo server: full marks, earned by the checks, not by what it printed
+    assert prog["score"] == prog["max_score"] == sum(c["max_score"] for c in prog["checks"] if c["status"] == "pass")
+    assert result["score"] == prog["score"]
+    html = (tmp_path / "r.html").read_text("utf-8")
+    assert "<script>alert(1)</script>" not in html
+    assert "\x1b" not in proc.stdout
+    assert not (tmp_path / "forged.json").exists()
+
+
+def _containers_of(client, owner: int) -> list:
+    return [c for c in netgrade_containers(client) if (c.attrs.get("Labels") or {}).get("netgrade.owner") == str(owner)]
+
+
+def _hanging_submission(tmp_path: Path) -> Path:
+    return submission_with(tmp_path, {_pack_file("udp-echo-server"): "import time\ntime.sleep(600)\n"})
+
+
+def _wait_for_containers(client, owner: int, timeout: float = 60) -> list:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = _containers_of(client, owner)
+        if found:
+            return found
+        time.sleep(0.1)  # polling the engine for an event it does not push to us
+    return []
+
+
+def test_ctrl_c_leaves_no_container(docker_client, tmp_path):
+    sub = _hanging_submission(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "check", str(sub), "--runner", "docker",
+                             "--program", "udp-echo-server", "--json", str(tmp_path / "r.json")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_for_containers(docker_client, proc.pid), "no container appeared"
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert _containers_of(docker_client, proc.pid) == []
+
+
+def test_containers_of_a_killed_grader_are_removed_next_time(docker_client, exported, tmp_path):
+    sub = _hanging_submission(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "check", str(sub), "--runner", "docker",
+                             "--program", "udp-echo-server", "--json", str(tmp_path / "r.json")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert _wait_for_containers(docker_client, proc.pid), "no container appeared"
+        os.killpg(proc.pid, signal.SIGKILL)  # the grader and its workers die at once
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    # the next grading run removes what the dead one left
+    grade(exported, "--runner", "docker", "--program", "udp-send", tmp=tmp_path / "next")
+    assert _containers_of(docker_client, proc.pid) == []
+
+
+def test_no_engine_is_a_one_line_error(exported, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("the docker runner needs root")
+    sock = f"unix://{tmp_path}/no-such-{uuid.uuid4().hex[:6]}.sock"
+    proc = netgrade("check", str(exported), "--runner", "docker", "--program", "udp-send",
+                    env={"DOCKER_HOST": sock})
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no Docker engine answers" in lines[0] and "--runner local" in lines[0], proc.stderr
