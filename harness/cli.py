@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -113,6 +114,8 @@ def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_f
     opts = Options(programs=list(programs), runner=runner, run=_parse_runs(runs), jobs=jobs,
                    keep_plan=keep_plan, namespaces=False if no_namespaces else None,
                    suites=[os.path.abspath(p) for p in suites])
+    # a CI job that is cancelled sends SIGTERM: end like Ctrl-C, so sandboxes and containers are cleaned up
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         result = grade(path, pack, opts)
     except BadInput as exc:
@@ -124,6 +127,10 @@ def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_f
     outputs(result)
     render(result, verbose=verbose, lang=lang_)
     sys.exit(result.exit_code())
+
+
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 @main.command("list")

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -157,6 +158,8 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
         finally:
             if docker is not None:  # whatever happened (Ctrl-C included), no container is left
                 from .docker import engine
+                if docker.get("maker") is not None:
+                    docker["maker"].join(timeout=120)
                 # after a normal end every worker has removed its own; otherwise some may still be coming
                 engine.remove_run(docker["client"], docker["run"], settle_s=0.0 if finished else 1.5)
         result.duration_s = round(time.monotonic() - started, 3)
@@ -207,8 +210,18 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
         extra={"namespaces": None if opts.namespaces is None else bool(opts.namespaces),
                "only_checks": list(opts.only_checks)},
     )
+    maker = None
     if docker is not None:
-        plan.extra.update(docker_image=docker["image"], docker_run=docker["run"], docker_owner=docker["owner"])
+        pairs = os.path.join(tmp, "pairs")
+        plan.extra.update(docker_image=docker["image"], docker_run=docker["run"], docker_owner=docker["owner"],
+                          docker_pairs=pairs)
+        # the workers' containers come up while pytest starts the workers
+        from .docker.runner import start_pairs
+        maker = threading.Thread(target=start_pairs, name="netgrade-containers", daemon=True,
+                                 args=(docker["client"], docker["image"], docker["run"], docker["owner"],
+                                       pack.limits, jobs, pairs))
+        maker.start()
+        docker["maker"] = maker
     plan_path = os.path.join(tmp, "plan.json")
     plan.save(plan_path)
     os.chmod(plan_path, 0o600)

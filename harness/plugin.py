@@ -91,7 +91,7 @@ def make_runner(plan: Plan, pack: packmod.Pack) -> Runner:
         from .docker.runner import DockerRunner  # noqa: PLC0415 - only when asked for
         extra = plan.extra
         return DockerRunner(plan.workbase, extra["docker_image"], extra["docker_run"], extra["docker_owner"],
-                            pack.limits, pack.lab_addresses)
+                            pack.limits, pack.lab_addresses, pairs_dir=extra.get("docker_pairs"))
     raise ValueError(f"unknown runner {plan.runner!r}")
 
 

@@ -55,13 +55,22 @@ def listed(client, label_filters: list[str]) -> list:
 def remove_containers(client, **match: str) -> int:
     """Remove (force) every netgrade container whose labels match; returns how many."""
     filters = [LABEL] + [f"{LABEL}.{k}={v}" for k, v in match.items()]
-    removed = 0
-    with contextlib.suppress(Exception):
-        for c in listed(client, filters):
-            with contextlib.suppress(Exception):
-                c.remove(force=True)
-                removed += 1
-    return removed
+    try:
+        found = listed(client, filters)
+    except Exception:
+        return 0
+
+    def remove(c) -> int:
+        try:
+            c.remove(force=True)
+            return 1
+        except Exception:
+            return 0
+    if len(found) <= 1:
+        return sum(map(remove, found))
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=min(8, len(found))) as pool:  # the engine removes them side by side
+        return sum(pool.map(remove, found))
 
 
 def remove_run(client, run_id: str, settle_s: float = 1.5) -> int:

@@ -35,9 +35,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import shutil
 import sys
+import time
 from typing import Callable
 
 from ..evidence import Evidence
@@ -121,32 +123,100 @@ class RunCgroup:
                 os.rmdir(d)
 
 
-class ContainerPair:
-    """The grader and student containers of one worker, and their shared network."""
+def create_pair(client, image: str, run_id: str, owner: int, limits: Limits) -> dict[str, object]:
+    """Start a grader and a student container; returns their ids and host pids.
 
-    def __init__(self, client, image: str, run_id: str, owner: int, limits: Limits,
-                 lab_addresses: tuple[str, ...]) -> None:
-        self.client = client
-        self.grader = self.student = None
+    The grading run's main process makes one pair per worker while the
+    workers start (``start_pairs``); a worker makes one itself only when it
+    needs another (see ``DockerRunner.open_sandbox``).
+    """
+    made = []
+    try:
+        grader = client.containers.run(
+            image, ["sleep", "infinity"], detach=True, network_mode="none",
+            labels=engine.labels(run_id, "grader", owner), read_only=True,
+            tmpfs={WORK: "mode=0711,size=256m", "/tmp": "mode=1777,size=64m"},
+            cap_drop=["ALL"], security_opt=["no-new-privileges"], user="65534:65534",
+        )
+        made.append(grader)
+        student = client.containers.run(
+            image, ["sleep", "infinity"], detach=True, network_mode=f"container:{grader.id}",
+            labels=engine.labels(run_id, "student", owner), read_only=True,
+            tmpfs={WORK: f"mode=0711,size={max(64, limits.file_mb * 8)}m", "/tmp": "mode=1777,size=64m"},
+            cap_drop=["ALL"], security_opt=["no-new-privileges"], user="65534:65534",
+            # the whole container: room for the few runs of one check, each held to the pack's
+            # limits by a cgroup of its own below this one
+            mem_limit=f"{limits.memory_mb * 4}m", memswap_limit=f"{limits.memory_mb * 4}m",
+            pids_limit=limits.processes * 4 + 8, cpu_shares=512,
+        )
+        made.append(student)
+        pids = [_running_pid(c) for c in (grader, student)]
+    except Exception as exc:
+        for c in made:
+            with contextlib.suppress(Exception):
+                c.remove(force=True)
+        raise SandboxError(f"cannot start the grading containers: {engine_error(exc)}") from None
+    return {"grader": grader.id, "student": student.id, "grader_pid": pids[0], "student_pid": pids[1]}
+
+
+def _running_pid(container) -> int:
+    container.reload()
+    pid = int(container.attrs["State"]["Pid"])
+    if not pid:
+        raise SandboxError(f"container {container.short_id} is not running")
+    return pid
+
+
+def start_pairs(client, image: str, run_id: str, owner: int, limits: Limits, count: int, folder: str) -> None:
+    """Make ``count`` pairs at once, each announced as ``folder/<i>.json`` when it runs.
+
+    Called in a background thread of the main process, so the containers come
+    up while pytest starts its workers; worker ``gw<i>`` takes pair ``i``.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> None:
         try:
-            self.grader = client.containers.run(
-                image, ["sleep", "infinity"], detach=True, network_mode="none",
-                labels=engine.labels(run_id, "grader", owner), read_only=True,
-                tmpfs={WORK: "mode=0711,size=256m", "/tmp": "mode=1777,size=64m"},
-                cap_drop=["ALL"], security_opt=["no-new-privileges"], user="65534:65534",
-            )
-            self.student = client.containers.run(
-                image, ["sleep", "infinity"], detach=True, network_mode=f"container:{self.grader.id}",
-                labels=engine.labels(run_id, "student", owner), read_only=True,
-                tmpfs={WORK: f"mode=0711,size={max(64, limits.file_mb * 8)}m", "/tmp": "mode=1777,size=64m"},
-                cap_drop=["ALL"], security_opt=["no-new-privileges"], user="65534:65534",
-                # the whole container: room for the few runs of one check, each held to the pack's
-                # limits by a cgroup of its own below this one
-                mem_limit=f"{limits.memory_mb * 4}m", memswap_limit=f"{limits.memory_mb * 4}m",
-                pids_limit=limits.processes * 4 + 8, cpu_shares=512,
-            )
-            self.grader_pid = self._pid(self.grader)
-            self.student_pid = self._pid(self.student)
+            info = create_pair(client, image, run_id, owner, limits)
+            name = f"{i}.json"
+        except SandboxError as exc:
+            info, name = {"error": str(exc)}, f"{i}.error"
+        tmp = os.path.join(folder, f".{name}")
+        with open(tmp, "w") as f:
+            json.dump(info, f)
+        os.replace(tmp, os.path.join(folder, name))  # appears whole
+
+    os.makedirs(folder, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        list(pool.map(one, range(count)))
+
+
+def wait_for_pair(folder: str, index: int, timeout: float) -> dict[str, object]:
+    """The pair the main process made for worker ``index`` (SandboxError if it could not)."""
+    deadline = time.monotonic() + timeout
+    ok, bad = os.path.join(folder, f"{index}.json"), os.path.join(folder, f"{index}.error")
+    while True:
+        for path in (ok, bad):
+            if os.path.exists(path):
+                with open(path) as f:
+                    info = json.load(f)
+                if "error" in info:
+                    raise SandboxError(info["error"])
+                return info
+        if time.monotonic() >= deadline:
+            raise SandboxError(f"the grading containers were not ready within {timeout:g} s")
+        time.sleep(0.02)  # a file another process writes: no event to wait on across processes
+
+
+class ContainerPair:
+    """A worker's grader and student containers, and their shared network (entered from here)."""
+
+    def __init__(self, info: dict[str, object], lab_addresses: tuple[str, ...], owned_by=None) -> None:
+        self.ids = (str(info["grader"]), str(info["student"]))
+        self.grader_pid, self.student_pid = int(info["grader_pid"]), int(info["student_pid"])
+        self.owned_by = owned_by  # the docker client that must remove it, when this worker made it
+        self.net = None
+        try:
             self.net = NetNS(adopt=f"/proc/{self.grader_pid}/ns/net")
             for i, addr in enumerate(lab_addresses, start=1):
                 add_lab_address(self.net, i, addr)
@@ -156,26 +226,19 @@ class ContainerPair:
             self.remove()
             if isinstance(exc, SandboxError):
                 raise
-            raise SandboxError(f"cannot start the grading containers: {engine_error(exc)}") from None
-
-    def _pid(self, container) -> int:
-        container.reload()
-        pid = int(container.attrs["State"]["Pid"])
-        if not pid:
-            raise SandboxError(f"container {container.short_id} is not running")
-        return pid
+            raise SandboxError(f"cannot enter the grading containers: {exc}") from None
 
     def alive(self) -> bool:
         return all(os.path.exists(f"/proc/{pid}/ns/net") for pid in (self.grader_pid, self.student_pid))
 
     def remove(self) -> None:
-        net = getattr(self, "net", None)
-        if net is not None:
-            net.close()
-        for c in (self.student, self.grader):
-            if c is not None:
+        if self.net is not None:
+            self.net.close()
+            self.net = None
+        if self.owned_by is not None:
+            for cid in self.ids:
                 with contextlib.suppress(Exception):
-                    c.remove(force=True)
+                    self.owned_by.api.remove_container(cid, force=True)
 
 
 def engine_error(exc: Exception) -> str:
@@ -246,16 +309,33 @@ class DockerSandbox(Sandbox):
 class DockerRunner(Runner):
     name = "docker"
     parallel = True
+    READY_S = 60.0
 
     def __init__(self, workbase: str, image: str, run_id: str, owner: int, limits: Limits,
-                 lab_addresses: tuple[str, ...] = ()) -> None:
+                 lab_addresses: tuple[str, ...] = (), pairs_dir: str | None = None) -> None:
         if os.geteuid() != 0:
             raise SandboxError("the docker runner needs root: program runs enter the containers' namespaces")
-        self.client = engine.connect()
         self.workbase, self.image, self.run_id, self.owner = workbase, image, run_id, owner
         self.limits, self.lab_addresses = limits, lab_addresses
+        self.pairs_dir = pairs_dir
+        self._client = None
         self._pairs: list[ContainerPair] = []
         self._free: list[ContainerPair] = []  # pairs whose last sandbox has closed
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = engine.connect()
+        return self._client
+
+    def _new_pair(self) -> ContainerPair:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+        if self.pairs_dir is not None and not self._pairs and worker[2:].isdigit():
+            # the first pair of this worker was made by the main process while the workers started
+            info = wait_for_pair(self.pairs_dir, int(worker[2:]), self.READY_S)
+            return ContainerPair(info, self.lab_addresses)
+        info = create_pair(self.client, self.image, self.run_id, self.owner, self.limits)
+        return ContainerPair(info, self.lab_addresses, owned_by=self.client)
 
     def open_sandbox(self, evidence: Evidence) -> Sandbox:
         """A sandbox on a free container pair (a worker runs one check at a time: one pair)."""
@@ -267,12 +347,12 @@ class DockerRunner(Runner):
                 pair.remove()
                 pair = None
         if pair is None:
-            pair = ContainerPair(self.client, self.image, self.run_id, self.owner, self.limits,
-                                 self.lab_addresses)
+            pair = self._new_pair()
             self._pairs.append(pair)
         return DockerSandbox(pair, evidence, self.workbase, self.limits, on_close=self._free.append)
 
     def close(self) -> None:
+        """Remove the pairs this worker made; those of the main process go with the grading run."""
         for pair in self._pairs:
             pair.remove()
         self._pairs.clear()
