@@ -16,18 +16,27 @@ it passes every must check; the should checks where it differs from the sheet
 (no ERROR 5 to a stranger, ERROR 1 for escaping names under its chroot,
 silence for an unknown opcode) are listed there.  A retransmitted block that
 arrives while a check holds an ACK back is taken as what it is, not as a
-disturbance.
+disturbance.  The client checks are run against tftp-hpa's and atftp's
+clients there too, with a fixed filename and their own output name.
+
+Frequent slips are named in the messages rather than left to a hex dump: a
+wrong opcode says what it means and what belongs there (an RRQ sent as 2, an
+ACK as 3, a server's DATA as 4); a final block never ACKed says which; a file
+opened for append says so (see the tftp-client section).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from harness.checks import check, fail
 from harness.expect import exits_zero, no_crash, target_of
-from harness.peers.tftp import Faults, TftpPeer, Transfer
+from harness.peers.tftp import Faults, Received, TftpPeer, Transfer
 from harness.protocols import tftp
+from harness.sandbox import ProgramRun
+from harness.savedfiles import Baseline, Found, read_capped, scan
 from harness.text import show_bytes
 
 RETRANSMIT_BUDGET = 6.0  # students' timers are 1-5 s
@@ -70,11 +79,12 @@ def _sizes(log: Transfer) -> list[int]:
     return [len(r.packet.data) for r in log.data if isinstance(r.packet, tftp.Data)]
 
 
-def _diff(got: bytes, want: bytes) -> str:
-    if got == want:
+def _diff(got: bytes, want: bytes, size: int | None = None) -> str:
+    """How ``got`` differs from ``want``; ``size``: the file's real size when only ``got`` was read of it."""
+    if got == want and (size is None or size == len(got)):
         return "identical"
     n = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-    return (f"{len(got)} bytes instead of {len(want)}; first difference at byte {n} "
+    return (f"{len(got) if size is None else size} bytes instead of {len(want)}; first difference at byte {n} "
             f"(block {n // 512 + 1}): got {got[n:n + 12].hex(' ') or 'nothing'}, "
             f"expected {want[n:n + 12].hex(' ') or 'nothing'}")
 
@@ -84,6 +94,11 @@ def _error_code(r) -> int | None:
     if r is None or len(r.raw) < 4 or r.raw[:2] != b"\x00\x05":
         return None
     return int.from_bytes(r.raw[2:4], "big")
+
+
+def _seen(r, want: int) -> str:
+    """``r`` in a few words; when its opcode is not ``want``, what that opcode means instead."""
+    return r.wrong_opcode(want) or r.describe()
 
 
 def _outcome(log: Transfer, name: str, run) -> str:
@@ -125,7 +140,7 @@ class Download:
                 break
             # the previous block again: the server's timer fired while the check held its ACK back
         if not isinstance(r.packet, tftp.Data) or r.packet.block != want:
-            fail(f"{self.label} ({self.name!r}): expected DATA #{want}{what}; got {r.describe()}")
+            fail(f"{self.label} ({self.name!r}): expected DATA #{want}{what}; got {_seen(r, tftp.DATA)}")
         self.content += r.packet.data
         return r.packet
 
@@ -172,7 +187,7 @@ def test_tftp_server_new_port(sandbox, program, limits):
         fail(f"the reply ({r.describe()}) came from port {run.listener.port} itself; a transfer must use a new "
              "socket, whose port is the server's transfer ID")
     if not isinstance(r.packet, tftp.Data) or r.packet.block != 1:
-        fail(f"expected DATA #1 from the new port {r.addr[1]}; got {r.describe()}")
+        fail(f"expected DATA #1 from the new port {r.addr[1]}; got {_seen(r, tftp.DATA)}")
 
 
 @check("tftp-server", "must", "DATA blocks of 512 bytes numbered 1, 2, 3…, each after the previous ACK; "
@@ -254,6 +269,9 @@ def test_tftp_server_mode_case(sandbox, program, limits):
 def test_tftp_server_retransmit(sandbox, program, limits):
     run = program.start_server(files=FILES)
     log = _fetch(sandbox, run, "multi.txt", limits, faults=Faults(drop={2}))
+    if not any(isinstance(r.packet, tftp.Data) and r.packet.block == 2 for r in log.data):
+        fail("multi.txt: the download failed before DATA #2, whose ACK the check withholds: "
+             + _outcome(log, "multi.txt", run))
     if 2 not in log.repeats:
         fail(f"ACK #2 was withheld; expected DATA #2 again within {RETRANSMIT_BUDGET:g} s: "
              + (_outcome(log, "multi.txt", run) or "it never came"))
@@ -394,14 +412,15 @@ def test_tftp_server_upload(sandbox, program, limits):
         r = peer.recv_packet(limits.step_s, expect_from="the server")
         if r is None or not isinstance(r.packet, tftp.Ack) or r.packet.block != index:
             fail(f"expected ACK #{index} for DATA #{index}; got " + (r.describe() if r else "nothing"))
-    saved = Path(run.workdir, "uploaded.bin")
     for _ in range(2):  # the server may rename or close the file just after the last ACK
-        if saved.is_file() and saved.read_bytes() == content:
+        # never through a link the server left there, never more than the upload and a margin
+        got, size, why = read_capped(run.workdir, "uploaded.bin", len(content) + 4096)
+        if got == content:
             return
         run.wait_exit(0.1)
-    if not saved.is_file():
-        fail("after the upload there is no file 'uploaded.bin' in the server's folder")
-    fail(f"the uploaded file differs: {_diff(saved.read_bytes(), content)}")
+    if got is None:
+        fail(f"after the upload the server's folder holds no readable 'uploaded.bin': it {why}")
+    fail(f"the uploaded file differs: {_diff(got, content, size)}")
 
 
 @check("tftp-server", "extra", "netascii mode: LF → CR LF, CR → CR NUL", sheet="RFC 1350 §5; RFC 1123 §4.2.4")
@@ -442,8 +461,9 @@ def test_tftp_server_options(sandbox, program, limits):
     asked = {"blksize": "1024", "tsize": "0", "timeout": "2"}
     log = _fetch(sandbox, run, "opt.bin", limits, options=asked, blksize=tftp.BLOCK_SIZE)
     if log.oack is None:
-        fail("expected an OACK for the options blksize=1024 tsize=0 timeout=2; got "
-             + (_outcome(log, "opt.bin", run) or f"DATA #1 of {(_sizes(log) or [0])[0]} bytes (options ignored)"))
+        why = _outcome(log, "opt.bin", run)
+        fail("expected an OACK for the options blksize=1024 tsize=0 timeout=2; "
+             + (f"instead: {why}" if why else f"got DATA #1 of {(_sizes(log) or [0])[0]} bytes (options ignored)"))
     want = {"blksize": "1024", "tsize": str(len(content)), "timeout": "2"}
     if log.oack.options != want:
         fail(f"OACK: expected {want}; got {log.oack.options}")
@@ -466,8 +486,77 @@ def test_tftp_server_with_reference(sandbox, program, reference, limits):
 
 
 # ================================================================== tftp-client
+#
+# Real clients rarely follow the sheet to the letter: many ask for a filename
+# fixed in the program, and many save under a name of their own ("test.txt",
+# "new_" + name).  Each such deviation costs its own check and nothing else:
+#
+# - the grader's server answers whatever name the client asks for, with the
+#   content of the size under test (the check decides the bytes, not the name);
+#   the name asked for is judged by the rrq check (the sheet's "the filename"
+#   is the one typed on stdin);
+# - the saved file is whatever the client created or changed in its work folder
+#   (harness/savedfiles.py: no link is followed, no more than the expected
+#   size and a margin is read); the content checks grade that file;
+# - the sheet's name client_<filename> is the saved-name check.  Its level is
+#   the sheet's: "the saved file equals the served file" is a must line and the
+#   sheet says the download is saved as client_<filename>; like the port check,
+#   one wrong constant costs this one check (an instructor may lower it:
+#   ``[checks."tftp-client/saved-name"] level = "should"``).  A client that
+#   asks for a fixed name and saves it as client_<that name> is not blamed
+#   twice: the rrq check already reports the name.
+# - the ACK checks judge the ACK's bytes; elsewhere any reply naming the block
+#   moves the transfer on, so a wrong ACK opcode costs the acks check alone.
 
 NAME = "hello.txt"
+# The last size of the content check is downloaded where a stale copy of the
+# file already lies (a student's own second run): under the name the client
+# saved the previous size as, with that size's name swapped for this one.  It
+# holds more bytes than the download, so appending ('ab') and writing over it
+# without truncating ('r+b') both show.  No extra run is needed for it.
+STALE = b"stale bytes of an earlier download\n" * 120
+STALE_OVER = "binary.bin"
+
+
+@dataclass
+class ClientRun:
+    """One run of the client under test: its request on port 69 and what it left in its folder."""
+
+    run: ProgramRun
+    listen: TftpPeer
+    request: Received  # the first datagram on port 69
+    baseline: Baseline
+    typed: str  # the filename written to its stdin
+    prefix: str  # the sheet's prefix of the saved name
+    log: Transfer | None = None
+    tid: TftpPeer | None = None
+
+    @property
+    def requested(self) -> str | None:
+        """The filename in the request, as far as it can be read (None: no NUL-terminated name)."""
+        parts = self.request.raw[2:].split(b"\0")
+        if len(parts) < 2 or not parts[0]:
+            return None
+        return parts[0].decode("utf-8", "surrogateescape")
+
+    def sheet_names(self) -> list[str]:
+        """client_<the name asked for>, and client_<the name typed> when they differ."""
+        names = [self.prefix + n for n in (self.requested, self.typed) if n]
+        return list(dict.fromkeys(names))
+
+    def saved(self, want: bytes | None) -> Found | None:
+        found = self.baseline.find(prefer=self.sheet_names(), want=want)
+        _note_saved(self.run, found)
+        return found
+
+
+def _note_saved(run: ProgramRun, found: Found | None) -> None:
+    """Say in the evidence which file was taken for the download, and what else changed."""
+    if found is None:
+        run.evidence.note(f"{run.label}: no file was created or changed in its folder")
+        return
+    others = f"; also changed: {', '.join(map(repr, found.others[:5]))}" if found.others else ""
+    run.evidence.note(f"{run.label}: the saved file is {found.describe()}{others}")
 
 
 def _settle(run, limit: float = 0.5) -> int:
@@ -480,47 +569,75 @@ def _settle(run, limit: float = 0.5) -> int:
     return total
 
 
-def _expect_rrq(sandbox, program, limits, name: str):
+def _expect_rrq(sandbox, program, limits, name: str, files: dict[str, bytes] | None = None) -> ClientRun:
+    """Start the client with ``name`` on stdin; its first datagram to port 69 is taken as its request,
+    whatever it holds (its layout is the rrq check's business; the other checks serve it anyway)."""
     listen = TftpPeer(sandbox, program.port, label=f"server :{program.port}")
-    run = program.start(stdin=name)
+    run = program.start(stdin=name, files=files)
+    baseline = Baseline.of_run(run, Path(program.root, program.located.cwd), files)
     r = listen.recv_packet(limits.step_s, expect_from="the client")
     if r is None:
         fail(f"expected an RRQ on UDP port {program.port} within {limits.step_s:g} s after the filename; "
              "got nothing" + _ended(run))
-    if r.raw[:2] != b"\x00\x01":  # its exact layout is the rrq check's business
-        fail(f"expected an RRQ (opcode 1) for {name!r}; got {r.describe()} ({r.raw[:24].hex(' ')})")
-    return listen, run, r
+    prefix = program.spec.expect.get("saved_prefix", "client_")
+    return ClientRun(run, listen, r, baseline, name, prefix)
 
 
 def _serve_client(sandbox, program, limits, name: str, content: bytes, faults: Faults | None = None,
-                  strict: bool = False):
-    listen, run, r = _expect_rrq(sandbox, program, limits, name)
-    tid = TftpPeer(sandbox, label="server TID")
-    log = tid.serve(r.addr, content, faults=faults, step=limits.step_s, retransmit_wait=RETRANSMIT_BUDGET,
-                    strict=strict, also=[listen], done=lambda: not run.running)
-    run.wait_exit(limits.step_s)
-    return run, log, Path(run.workdir, "client_" + name), tid
+                  strict: bool = False, files: dict[str, bytes] | None = None) -> ClientRun:
+    """Answer the client's request, for whatever name, with ``content``."""
+    c = _expect_rrq(sandbox, program, limits, name, files)
+    c.tid = TftpPeer(sandbox, label="server TID")
+    c.log = c.tid.serve(c.request.addr, content, faults=faults, step=limits.step_s,
+                        retransmit_wait=RETRANSMIT_BUDGET, strict=strict, also=[c.listen],
+                        done=lambda: not c.run.running)
+    c.run.wait_exit(limits.step_s)
+    return c
 
 
-def _saved(path: Path) -> bytes | None:
-    return path.read_bytes() if path.is_file() else None
+def _saved_bytes(c: ClientRun, want: bytes) -> tuple[bytes | None, str]:
+    """(the saved bytes, words naming the file) or (None, why there are none).
+
+    A file larger than ``want`` and the margin is read only that far: it
+    differs from ``want`` all the same, and the words give its real size.
+    """
+    found = c.saved(want)
+    if found is None:
+        return None, "no file was saved in the client's folder"
+    label = found.name if found.name in c.sheet_names() else f"the saved file {found.name!r}"
+    if found.data is None:
+        return None, f"the file the client left is {found.describe()}"
+    if found.truncated:
+        label += f" ({found.size} bytes, read as far as {len(found.data)})"
+    return found.data, label
 
 
 @check("tftp-client", "must", "the RRQ is opcode 1, the filename, NUL, 'octet', NUL", sheet="001 §3.2.3; RFC 1350 §5",
-       hint="struct.pack('!H', 1) + name.encode() + b'\\x00' + b'octet' + b'\\x00'.")
+       hint="struct.pack('!H', 1) + name.encode() + b'\\x00' + b'octet' + b'\\x00', with the name read by input().")
 def test_tftp_client_rrq(sandbox, program, limits):
-    _, _, r = _expect_rrq(sandbox, program, limits, NAME)
-    want = tftp.rrq(NAME)
-    if r.raw != want:
-        fail(f"expected the RRQ {want.hex(' ')} ({tftp.describe(want)}); got {r.raw.hex(' ')} ({r.describe()})")
+    c = _expect_rrq(sandbox, program, limits, NAME)
+    raw, want = c.request.raw, tftp.rrq(NAME)
+    if raw == want:
+        return
+    fault = tftp.opcode_fault(raw, tftp.RRQ)
+    if fault:
+        fail(f"the request carries {fault}: {raw[:24].hex(' ')} ({c.request.describe()}); "
+             f"expected {want.hex(' ')}")
+    asked = c.requested
+    if asked is not None and asked != NAME and raw == tftp.rrq(asked):
+        fail(f"the RRQ asks for {asked!r}; the filename typed on stdin was {NAME!r}: the name is fixed in "
+             "the program instead of read from input()")
+    fail(f"expected the RRQ {want.hex(' ')} ({tftp.describe(want)}); got {raw.hex(' ')} ({c.request.describe()})")
 
 
 @check("tftp-client", "must", "every DATA block is ACKed (the last included), with ACK n to the server's new port",
        sheet="001 §3.2.3; RFC 1350 §4-6",
-       hint="After each DATA, sendto(struct.pack('!HH', 4, block), addr) with the addr the DATA came from.")
+       hint="After each DATA, sendto(struct.pack('!HH', 4, block), addr) with the addr the DATA came from; "
+            "the short last block too, before the loop ends.")
 def test_tftp_client_acks(sandbox, program, limits):
     content = _binary(1024)  # 512 + 512 + an empty final block
-    run, log, _, tid = _serve_client(sandbox, program, limits, "acks.bin", content, strict=True)
+    c = _serve_client(sandbox, program, limits, "acks.bin", content, strict=True)
+    log, tid = c.log, c.tid
     to69 = [s for s in log.strays if s.to != tid.label]
     if to69:
         fail(f"the client sent {to69[0].describe()} to port {program.port}; ACKs go to the port the DATA came from "
@@ -531,45 +648,87 @@ def test_tftp_client_acks(sandbox, program, limits):
     if log.problem:
         got = log.acks[-1] if log.acks else None
         raw = f" ({got.raw.hex(' ')})" if got else ""
-        fail(f"{log.problem}{raw}; an ACK is exactly 00 04 and the 2-byte block number" + _ended(run))
+        fail(f"{log.problem}{raw}; an ACK is exactly 00 04 and the 2-byte block number" + _ended(c.run))
     if log.unacked_last:
-        fail("no ACK for the last DATA (#3, the empty block that ends a 1024-byte file); "
-             "RFC 1350 §6: the last block is acknowledged too")
+        chunks = tftp.blocks(content)
+        fail(f"the final block #{len(chunks)} ({len(chunks[-1])} bytes, shorter than 512) was never ACKed: "
+             "the server cannot know the transfer ended (RFC 1350 §6: the last block is acknowledged too)")
 
 
-@check("tftp-client", "must", "the saved client_<name> equals the served file (0, 511, 512, 513 bytes, multi, "
-       "binary) and the client exits 0", sheet="001 §3.2.3",
-       hint="Open client_<name> in 'wb', write each block's data[4:], stop after a block shorter than 512.")
+def _stale_copy(got: bytes | None, want: bytes) -> str:
+    """What a download over a stale copy of the file did wrong, in words ("" if nothing recognisable)."""
+    if got == STALE + want:
+        return (f"the file grew to {len(STALE)}+{len(want)} = {len(got)} bytes, the old content followed by the "
+                "new: it was opened in append mode ('ab'), not 'wb'")
+    if got is not None and len(got) == len(STALE) and got[:len(want)] == want:
+        return (f"the new {len(want)} bytes were written over the start of the old {len(STALE)}, whose rest "
+                "stayed: the file was opened without truncating it ('r+b'), not 'wb'")
+    return ""
+
+
+@check("tftp-client", "must", "the saved file equals the served file (0, 511, 512, 513 bytes, multi, binary "
+       "over a stale copy) and the client exits 0", sheet="001 §3.2.3",
+       hint="Open the file in 'wb' (never 'ab'), write each block's data[4:], stop after a block shorter than 512.")
 def test_tftp_client_content(sandbox, program, limits):
+    before: tuple[str, str] | None = None  # (the name typed, the name saved) of the previous size
     for name in CLIENT_SIZES:
         want = SIZES[name]
-        run, log, path, _ = _serve_client(sandbox, program, limits, name, want)
-        if log.problem:
-            fail(f"{name} ({len(want)} bytes): {log.problem}" + _ended(run))
-        got = _saved(path)
-        if got is None:
-            fail(f"{name} ({len(want)} bytes): no file {path.name!r} in the client's folder" + _ended(run))
-        if got != want:
-            fail(f"{path.name}: {_diff(got, want)}")
+        stale = before[1].replace(before[0], name) if name == STALE_OVER and before else None
+        if stale in scan(Path(program.root, program.located.cwd), 0):
+            stale = None  # never put a stale copy over one of the submission's own files
+        if stale:
+            sandbox.evidence.note(f"before {name}: the client's folder gets {stale!r} with {len(STALE)} bytes "
+                                  "of an earlier download (a stale copy it must replace)")
+        c = _serve_client(sandbox, program, limits, name, want, files={stale: STALE} if stale else None)
+        run = c.run
+        over = f" (where {stale!r} already held {len(STALE)} bytes of an earlier download)" if stale else ""
+        if c.log.problem:
+            fail(f"{name} ({len(want)} bytes){over}: {c.log.problem}" + _ended(run))
+        found = c.baseline.find(prefer=[stale, *c.sheet_names()] if stale else c.sheet_names(), want=want)
+        _note_saved(run, found)
+        if found is None:
+            fail(f"{name} ({len(want)} bytes){over}: no file was saved in the client's folder" + _ended(run))
+        label = found.name if found.name in c.sheet_names() else f"the saved file {found.name!r}"
+        if found.data is None:
+            fail(f"{name}: the file the client left is {found.describe()}")
+        if found.data != want:
+            why = _stale_copy(found.data, want) if found.name == stale else ""
+            fail(f"{name}{over}: {why}" if why else f"{name}, {label}{over}: {_diff(found.data, want, found.size)}")
         if run.running:
             fail(f"{name}: the file is right but the client did not exit within {limits.step_s:g} s of the last block")
         if run.returncode != 0:
             fail(f"{name}: the file is right but the client {run.crash_summary()}")
+        before = (name, found.name)
+
+
+@check("tftp-client", "must", "the download is saved as client_<filename>", sheet="001 §3.2.3",
+       hint="open('client_' + filename, 'wb'), in the folder the client runs in.")
+def test_tftp_client_saved_name(sandbox, program, limits):
+    want = FILES[NAME]
+    c = _serve_client(sandbox, program, limits, NAME, want)
+    found = c.saved(want)
+    if found is None:
+        fail(f"after downloading {NAME!r} no new file is in the client's folder"
+             + (f" ({c.log.problem})" if c.log.problem else "") + _ended(c.run))
+    names = c.sheet_names()
+    if found.name not in names:
+        fail(f"saved as {found.name!r}; the sheet says {names[0]!r}")
 
 
 def _answer_error(sandbox, program, limits, name: str):
-    listen, run, r = _expect_rrq(sandbox, program, limits, name)
-    before = _settle(run)
+    c = _expect_rrq(sandbox, program, limits, name)
+    before = _settle(c.run)
     tid = TftpPeer(sandbox, label="server TID")
-    tid.send(tftp.error(1, "File not found"), r.addr)
-    run.wait_exit(limits.step_s)
-    return run, before, Path(run.workdir, "client_" + name)
+    tid.send(tftp.error(1, "File not found"), c.request.addr)
+    c.run.wait_exit(limits.step_s)
+    return c, before
 
 
 @check("tftp-client", "must", "on ERROR it prints a message and exits without hanging", sheet="001 §3.2.3",
        hint="If the opcode is 5, print the message and break out of the loop.")
 def test_tftp_client_error_exits(sandbox, program, limits):
-    run, before, _ = _answer_error(sandbox, program, limits, "missing.txt")
+    c, before = _answer_error(sandbox, program, limits, "missing.txt")
+    run = c.run
     if run.running:
         share = run.cpu_share(0.25)
         how = "spinning (a busy loop)" if share > 0.5 else "waiting for something"
@@ -584,11 +743,12 @@ def test_tftp_client_error_exits(sandbox, program, limits):
        hint="Keep the next expected block number; a repeat of the previous block is re-ACKed, not written.")
 def test_tftp_client_duplicate_data(sandbox, program, limits):
     want = _ascii(1300)
-    run, log, path, _ = _serve_client(sandbox, program, limits, "dup.txt", want, faults=Faults(duplicate={2}))
-    got = _saved(path)
+    c = _serve_client(sandbox, program, limits, "dup.txt", want, faults=Faults(duplicate={2}))
+    got, label = _saved_bytes(c, want)
     if got != want:
-        fail(f"DATA #2 was sent twice; {path.name}: " + ("missing" if got is None else _diff(got, want)))
-    acks2 = sum(1 for r in log.acks if isinstance(r.packet, tftp.Ack) and r.packet.block == 2)
+        fail("DATA #2 was sent twice; " + (label if got is None else f"{label}: {_diff(got, want)}"))
+    # an ACK's opcode is the acks check's business: any 4-byte datagram naming block 2 counts here
+    acks2 = sum(1 for r in c.log.acks if len(r.raw) == 4 and r.raw[2:4] == b"\x00\x02")
     if acks2 < 2:
         fail(f"DATA #2 came twice; expected ACK #2 twice (the server may have lost the first), saw it {acks2} time(s)")
 
@@ -598,44 +758,52 @@ def test_tftp_client_duplicate_data(sandbox, program, limits):
 def test_tftp_client_wrong_port(sandbox, program, limits):
     want = _ascii(1300)
     bogus = tftp.data(2, b"\xee" * 512)
-    run, log, path, tid = _serve_client(sandbox, program, limits, "stray.txt", want, faults=Faults(stranger={2: bogus}))
-    got = _saved(path)
-    answers = tid.stranger().drain(0.0)
+    c = _serve_client(sandbox, program, limits, "stray.txt", want, faults=Faults(stranger={2: bogus}))
+    got, label = _saved_bytes(c, want)
+    answers = c.tid.stranger().drain(0.0)
     wrong = [r for r in answers if not (isinstance(r.packet, tftp.Error) and r.packet.code == 5)]
     if wrong:
         fail(f"a DATA #2 from another port was answered with {wrong[0].describe()}: it was taken for the server")
     if got != want:
-        fail(f"a DATA #2 from another port came first; {path.name}: "
-             + ("missing" if got is None else _diff(got, want)) + (f"; {log.problem}" if log.problem else ""))
+        fail("a DATA #2 from another port came first; " + (label if got is None else f"{label}: {_diff(got, want)}")
+             + (f"; {c.log.problem}" if c.log.problem else ""))
 
 
 @check("tftp-client", "should", "a lost DATA block is recovered by sending the last ACK again after a timeout",
        sheet="RFC 1350 §2", hint="settimeout() on the socket; on timeout send the last ACK again (a few times).")
 def test_tftp_client_lost_data(sandbox, program, limits):
     want = _ascii(1300)
-    run, log, path, _ = _serve_client(sandbox, program, limits, "lost.txt", want, faults=Faults(drop={2}))
-    if log.problem or 1 not in log.repeats:
+    c = _serve_client(sandbox, program, limits, "lost.txt", want, faults=Faults(drop={2}))
+    if c.log.problem or 1 not in c.log.repeats:
         fail(f"DATA #2 was withheld; expected ACK #1 again within {RETRANSMIT_BUDGET:g} s: "
-             + (log.problem or "the client sent something else") + _ended(run))
-    got = _saved(path)
+             + (c.log.problem or "the client sent something else") + _ended(c.run))
+    got, label = _saved_bytes(c, want)
     if got != want:
-        fail(f"after the lost block {path.name}: " + ("missing" if got is None else _diff(got, want)))
+        fail("after the lost block " + (label if got is None else f"{label}: {_diff(got, want)}"))
 
 
 @check("tftp-client", "should", "on ERROR no empty client_<name> is left behind", sheet="RFC 1350 §7",
        hint="Open the output file only when the first DATA arrives (or delete it on ERROR).")
 def test_tftp_client_no_empty_file(sandbox, program, limits):
-    run, _, path = _answer_error(sandbox, program, limits, "missing.txt")
-    if path.exists():
-        size = path.stat().st_size if path.is_file() else 0
-        fail(f"after ERROR 1 'File not found' the client left {path.name!r} ({size} bytes) behind")
+    c, _ = _answer_error(sandbox, program, limits, "missing.txt")
+    for name, st in sorted(c.baseline.changed().items()):
+        # the sheet's name in any state, or an empty file under any other name: both read as a download
+        if name in c.sheet_names() or (st.kind == "file" and st.size == 0):
+            fail(f"after ERROR 1 'File not found' the client left {name!r} ({st.size} bytes) behind")
 
 
 @check("tftp-client", "extra", "interop: downloads from the reference server", sheet="001 §3.2")
 def test_tftp_client_with_reference(sandbox, program, reference, limits):
     reference.start("tftp-server", files=FILES)
     run = program.start(stdin="multi.txt")
+    baseline = Baseline.of_run(run, Path(program.root, program.located.cwd))
     exits_zero(run, limits.step_s * 2, "after downloading 'multi.txt' from the reference server")
-    got = _saved(Path(run.workdir, "client_multi.txt"))
-    if got != FILES["multi.txt"]:
-        fail("client_multi.txt: " + ("missing" if got is None else _diff(got, FILES["multi.txt"])))
+    want = FILES["multi.txt"]
+    found = baseline.find(prefer=[program.spec.expect.get("saved_prefix", "client_") + "multi.txt"], want=want)
+    _note_saved(run, found)
+    if found is None:
+        fail(f"multi.txt: nothing was saved; the client printed {show_bytes(run.out.encode(), 200)}")
+    if found.data is None:
+        fail(f"multi.txt: the client left {found.describe()}")
+    if found.data != want:
+        fail(f"multi.txt, saved as {found.name!r}: {_diff(found.data, want, found.size)}")

@@ -1,5 +1,11 @@
-"""The TFTP packet codec (harness/protocols/tftp.py): RFC 1350 layouts, options, errors."""
+"""The TFTP packet codec (harness/protocols/tftp.py): RFC 1350 layouts, options, errors.
+
+Also the saved-file finder the tftp-client checks use (harness/savedfiles.py):
+what a client left is found whatever its name, and never read through a link.
+"""
 from __future__ import annotations
+
+import os
 
 import pytest
 from hypothesis import given
@@ -137,3 +143,87 @@ def test_request_round_trip(name, opts):
     raw = tftp.rrq(name, "octet", opts)
     pkt = tftp.decode(raw)
     assert pkt.filename == name and pkt.options == opts
+
+
+@pytest.mark.parametrize("raw, want, words", [
+    (b"\x00\x02a.txt\x00octet\x00", tftp.RRQ, "opcode 2 (WRQ, a write request: an upload) where opcode 1 (RRQ"),
+    (b"\x00\x03\x00\x01", tftp.ACK, "opcode 3 (DATA, a block of the file) where opcode 4 (ACK"),
+    (b"\x00\x04\x00\x01" + b"x" * 512, tftp.DATA, "opcode 4 (ACK, an acknowledgement) where opcode 3 (DATA"),
+    (b"\x00\x09\x00\x01", tftp.ACK, "opcode 9, which TFTP does not have, where opcode 4"),
+    (b"\x04", tftp.ACK, "a 1-byte datagram, too short for an opcode"),
+])
+def test_opcode_fault_names_what_was_seen_and_what_belongs(raw, want, words):
+    assert words in tftp.opcode_fault(raw, want)
+
+
+def test_opcode_fault_is_empty_for_the_right_opcode():
+    assert tftp.opcode_fault(tftp.rrq("a"), tftp.RRQ) == ""
+    assert tftp.opcode_fault(tftp.ack(7), tftp.ACK) == ""
+    assert tftp.opcode_of(b"\x00") is None and tftp.opcode_of(tftp.data(1, b"")) == tftp.DATA
+
+
+# ------------------------------------------------------------ the saved-file finder
+
+def test_finder_takes_what_changed_whatever_its_name(tmp_path):
+    from harness.savedfiles import Baseline
+    (tmp_path / "tftp_client.py").write_text("print()")
+    (tmp_path / "old.txt").write_bytes(b"old")
+    base = Baseline(tmp_path, expected={"tftp_client.py", "old.txt"})
+    (tmp_path / "test.txt").write_bytes(b"downloaded")
+    found = base.find(prefer=["client_x.txt"], want=b"downloaded")
+    assert (found.name, found.data, found.others) == ("test.txt", b"downloaded", [])
+
+
+def test_finder_counts_a_file_made_before_the_baseline_as_new(tmp_path):
+    from harness.savedfiles import Baseline
+    (tmp_path / "client_a").write_bytes(b"")  # created in the program's first instant
+    base = Baseline(tmp_path, expected={"tftp_client.py"})
+    assert set(base.changed()) == {"client_a"}
+
+
+def test_finder_sees_a_rewritten_file_and_prefers_the_sheet_name(tmp_path):
+    from harness.savedfiles import Baseline
+    (tmp_path / "client_a").write_bytes(b"stale stale")
+    base = Baseline(tmp_path, expected={"client_a"})
+    assert base.changed() == {}
+    (tmp_path / "client_a").write_bytes(b"new")
+    (tmp_path / "download.log").write_bytes(b"a longer line of a log file\n")
+    found = base.find(prefer=["client_a"], want=b"other bytes")
+    assert (found.name, found.data, found.others) == ("client_a", b"new", ["download.log"])
+    assert base.find(want=b"other bytes").name == "download.log"  # no preference: the largest
+
+
+def test_finder_looks_into_new_folders(tmp_path):
+    from harness.savedfiles import Baseline
+    base = Baseline(tmp_path)
+    (tmp_path / "downloads").mkdir()
+    (tmp_path / "downloads" / "a.bin").write_bytes(b"xyz")
+    assert base.find(want=b"xyz").name == "downloads/a.bin"
+
+
+def test_finder_never_follows_a_link(tmp_path):
+    from harness.savedfiles import Baseline, read_capped
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"root:x:0:0")
+    work = tmp_path / "work"
+    work.mkdir()
+    base = Baseline(work)
+    (work / "client_a").symlink_to(secret)
+    (work / "sub").symlink_to(tmp_path)
+    found = base.find(prefer=["client_a"], want=b"")
+    assert found.data is None and "symbolic link to" in found.why and "not followed" in found.describe()
+    assert read_capped(work, "sub/secret", 100)[0] is None  # a linked folder is refused too
+    os.link(secret, work / "hard")
+    data, _, why = read_capped(work, "hard", 100)
+    assert data is None and "hard link" in why
+
+
+def test_finder_reads_no_more_than_the_limit_and_no_fifo(tmp_path):
+    from harness.savedfiles import Baseline, read_capped
+    base = Baseline(tmp_path)
+    (tmp_path / "big").write_bytes(b"x" * 10_000)
+    found = base.find(want=b"x" * 10, margin=90)
+    assert (len(found.data), found.size, found.truncated) == (100, 10_000, True)
+    os.mkfifo(tmp_path / "fifo")  # opening it must not wait for a writer
+    data, _, why = read_capped(tmp_path, "fifo", 100)
+    assert data is None and "not a regular file" in why

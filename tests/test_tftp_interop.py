@@ -30,14 +30,29 @@ run as an unprivileged user id is explained in ``tests/tools/tftp_peers.py``.
 3. curl's ``tftp://`` (options by default, ``--tftp-blksize``,
    ``--tftp-no-options``) and the tftp-hpa client download correctly from our
    reference server.
+4. The tftp-client suite graded against tftp-hpa's and atftp's clients, run
+   as real submissions often are: a filename fixed on the command line
+   (``remote.bin``) and the download saved under a name of its own (``out``).
+   The grader's server answers any name and the saved file is found by what
+   changed in the client's folder, so each deviation costs its own check (rrq,
+   saved-name) and every transfer check grades the transfer.  Where the two
+   clients really differ from the sheet it is pinned below
+   (``REAL_CLIENT_FAULTS``).
+5. The faults real submissions make are named in the messages: the mutants
+   in ``tests/mutants/tftp-client`` (a fixed filename, another saved name,
+   swapped opcodes, append mode, a final block never ACKed, a symbolic link
+   left as the saved file) are graded one check each and the message is
+   asserted; ``tests/test_mutants.py`` asserts which checks fail.
 """
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import grade
+from conftest import MUTANTS, grade, submission_with
 
 import harness.pack
 import harness.runner
@@ -206,3 +221,92 @@ def test_tftp_hpa_client_downloads_from_reference_server(box):
     _finish(run, "tftp-hpa missing file")
     assert "File not found" in run.out + run.err, run.out + run.err
 
+
+
+# ------------------------------------------------------------ 4. real clients graded as students' clients
+
+# the must and should checks each real client fails when run as `CLIENT ... remote.bin out`, and why
+REAL_CLIENT_FAULTS = {
+    "tftp-hpa": {
+        "rrq": "the RRQ asks for 'remote.bin'; the filename typed on stdin was",
+        "saved-name": "saved as 'out'; the sheet says 'client_remote.bin'",
+        # it takes DATA from any port, and creates its output before the first reply
+        "wrong-port": "was answered with ACK #2: it was taken for the server",
+        "no-empty-file": "left 'out' (0 bytes) behind",
+    },
+    "atftp": {
+        "rrq": "the RRQ asks for 'remote.bin'; the filename typed on stdin was",
+        "saved-name": "saved as 'out'; the sheet says 'client_remote.bin'",
+        "no-empty-file": "left 'out' (0 bytes) behind",
+    },
+}
+
+
+@pytest.mark.parametrize("client", sorted(REAL_CLIENT_FAULTS))
+def test_client_suite_against_real_clients(tmp_path, client):
+    binary = "tftp" if client == "tftp-hpa" else "atftp"
+    if why := tftp_peers.missing(binary):
+        pytest.skip(why)
+    path = tftp_peers.find(binary)
+    command = (f"{path} -m octet 127.0.0.1 69 -c get remote.bin out" if client == "tftp-hpa"
+               else f"{path} --get -r remote.bin -l out 127.0.0.1 69")
+    empty = tmp_path / "submission"
+    empty.mkdir()
+    result, _ = grade(empty, "--program", "tftp-client", "--run", f"tftp-client={command}", tmp=tmp_path)
+    assert result["status"] == "graded", result.get("message")
+    checks = {c["id"]: c for p in result["programs"] for c in p["checks"]}
+    table = "\n".join(f"{c['level']:6} {c['status']:5} {k}: {c['message'][:160]}" for k, c in checks.items())
+    failing = {k for k, c in checks.items() if c["level"] in ("must", "should") and c["status"] != "pass"}
+    assert failing == set(REAL_CLIENT_FAULTS[client]), f"{client}:\n{table}"
+    for key, said in REAL_CLIENT_FAULTS[client].items():
+        assert said in checks[key]["message"], f"{client} {key}:\n{table}"
+
+
+# ------------------------------------------------------------ 5. named faults
+
+_GRADE_ONLY = """
+import json, sys
+from harness.grading import Options, grade
+from harness.pack import load
+result = grade(sys.argv[1], load(), Options(programs=[sys.argv[2]], only_checks=sys.argv[3:]))
+print(json.dumps(result.to_dict()))
+"""
+
+# mutant -> (the check graded, words its message must hold)
+NAMED_FAULTS = {
+    "tftp-client/hardcoded_filename": (
+        "rrq", "the RRQ asks for 'test.txt'; the filename typed on stdin was 'hello.txt': the name is fixed"),
+    "tftp-client/saved_without_prefix": ("saved-name", "saved as 'hello.txt'; the sheet says 'client_hello.txt'"),
+    "tftp-client/rrq_opcode_2": (
+        "rrq", "opcode 2 (WRQ, a write request: an upload) where opcode 1 (RRQ, a read request: a download) belongs"),
+    "tftp-client/ack_opcode_3": (
+        "acks", "opcode 3 (DATA, a block of the file) where opcode 4 (ACK, an acknowledgement) belongs"),
+    "tftp-client/append_mode": (
+        "content", ("the file grew to 4200+2600 = 6800 bytes, the old content followed by the new: "
+                    "it was opened in append mode ('ab'), not 'wb'")),
+    "tftp-client/no_ack_for_last_block": (
+        "acks", ("the final block #3 (0 bytes, shorter than 512) was never ACKed: "
+                 "the server cannot know the transfer ended")),
+    "tftp-client/leaves_symlink": (
+        "content", "'client_empty.txt', which is a symbolic link to '/etc/passwd', not followed"),
+    "tftp-server/data_opcode_4": (
+        "new-port", "opcode 4 (ACK, an acknowledgement) where opcode 3 (DATA, a block of the file) belongs"),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(NAMED_FAULTS))
+def test_fault_is_named(tmp_path, mutant):
+    program_id, name = mutant.split("/")
+    check, words = NAMED_FAULTS[mutant]
+    file = "tftp_client.py" if program_id == "tftp-client" else "tftp_server.py"
+    sub = submission_with(tmp_path, {file: MUTANTS / program_id / f"{name}.py"})
+    proc = subprocess.run([sys.executable, "-c", _GRADE_ONLY, str(sub), program_id, f"{program_id}/{check}"],
+                          check=False, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert result["status"] == "graded", result.get("message")
+    checks = {c["id"]: c for p in result["programs"] for c in p["checks"]}
+    assert checks[check]["status"] == "fail", checks
+    assert words in checks[check]["message"], checks[check]["message"]
+    if name == "leaves_symlink":  # nothing of the file behind the link reaches the result
+        assert "root:" not in json.dumps(result)

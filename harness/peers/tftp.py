@@ -20,8 +20,8 @@ from __future__ import annotations
 import collections
 import select
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..protocols import tftp
 from ..sandbox import Sandbox
@@ -40,6 +40,13 @@ class Received:
 
     def describe(self) -> str:
         return tftp.describe(self.raw)
+
+    def wrong_opcode(self, want: int) -> str:
+        """"" when this packet has opcode ``want`` (or is an ERROR); else words naming the opcode it has."""
+        fault = tftp.opcode_fault(self.raw, want)
+        if not fault or tftp.opcode_of(self.raw) == tftp.ERROR:
+            return ""
+        return f"a {len(self.raw)}-byte packet with {fault} ({self.raw[:12].hex(' ')})"
 
 
 @dataclass
@@ -162,7 +169,7 @@ class TftpPeer(UdpPeer):
         return out
 
     # ------------------------------------------------------------ faults
-    def stranger(self) -> "TftpPeer":
+    def stranger(self) -> TftpPeer:
         """A second socket on another port: the "wrong transfer ID"."""
         if self._stranger is None:
             self._stranger = TftpPeer(self.sandbox, label=f"stranger (not {self.label})")
@@ -217,6 +224,9 @@ class TftpPeer(UdpPeer):
             elif r.addr != log.tid:
                 log.strays.append(r)
                 continue
+            if r.wrong_opcode(tftp.DATA) and tftp.opcode_of(r.raw) != tftp.OACK:
+                log.problem = f"expected {what}; got {r.wrong_opcode(tftp.DATA)}"
+                break
             if r.packet is None:
                 log.problem = f"malformed packet instead of {what}: {r.why} ({r.raw[:16].hex(' ')})"
                 break
@@ -328,7 +338,7 @@ class TftpPeer(UdpPeer):
 
     # ------------------------------------------------------------ server role
     def serve(self, client: Addr, content: bytes, *, faults: Faults | None = None, step: float = 3.0,
-              retransmit_wait: float = 6.0, strict: bool = True, also: list["TftpPeer"] | None = None,
+              retransmit_wait: float = 6.0, strict: bool = True, also: list[TftpPeer] | None = None,
               done: Callable[[], bool] | None = None) -> Transfer:
         """Send ``content`` to ``client`` from this socket, one block per ACK.
 
@@ -375,21 +385,25 @@ class TftpPeer(UdpPeer):
                     self._flush_all(socks)
                     return log
                 ok = isinstance(r.packet, tftp.Ack)
-                if ok and index > 1 and r.packet.block == tftp.block_number(index - 1):
-                    log.repeats.append(r.packet.block)
+                acked = r.packet.block if ok else None
+                if not strict and len(r.raw) == 4:  # lenient: an ACK with a wrong opcode still names its block
+                    acked = int.from_bytes(r.raw[2:4], "big")
+                if acked is not None and index > 1 and acked == tftp.block_number(index - 1):
+                    log.repeats.append(acked)
                     if not sent:
                         self.send(packet, client, note="after the repeated ACK")
                         sent = True
                     continue  # a duplicate ACK: ignored, as RFC 1123 §4.2.3.1 says
                 if not strict:
                     if not sent:  # anything else counts as the repeated ACK too
+                        log.repeats.append(tftp.block_number(index - 1))
                         self.send(packet, client, note="after the client sent again")
                         sent = True
                         continue
                     break
                 if ok and r.packet.block == block and sent:
                     break
-                log.problem = f"expected ACK #{block}, got {r.describe()}"
+                log.problem = f"expected ACK #{block}; got {r.wrong_opcode(tftp.ACK) or r.describe()}"
                 self._flush_all(socks)
                 return log
             log.content += payload
@@ -397,7 +411,7 @@ class TftpPeer(UdpPeer):
         self._flush_all(socks)
         return log
 
-    def _flush_all(self, socks: list["TftpPeer"]) -> None:
+    def _flush_all(self, socks: list[TftpPeer]) -> None:
         for s in socks:
             s.flush_log()
 

@@ -75,6 +75,16 @@ ERROR_TEXT = {
 
 MODES = ("netascii", "octet", "mail")
 
+# what each opcode asks for, in the words a message about a wrong opcode needs
+OPCODE_MEANING = {
+    RRQ: "RRQ, a read request: a download",
+    WRQ: "WRQ, a write request: an upload",
+    DATA: "DATA, a block of the file",
+    ACK: "ACK, an acknowledgement",
+    ERROR: "ERROR",
+    OACK: "OACK, an option acknowledgement",
+}
+
 
 class TftpDecodeError(ValueError):
     """The bytes are not a well-formed TFTP packet; the message says why."""
@@ -302,6 +312,28 @@ def describe(packet: bytes | Packet) -> str:
     if isinstance(packet, OAck):
         return f"OACK {_opts_text(packet.options)}"
     return repr(packet)
+
+
+def opcode_of(packet: bytes) -> int | None:
+    """The opcode of a datagram (None when it is shorter than 2 bytes)."""
+    return _U16.unpack_from(packet)[0] if len(packet) >= 2 else None
+
+
+def opcode_fault(packet: bytes, want: int) -> str:
+    """"" when ``packet`` starts with opcode ``want``; else a sentence naming what it carries instead.
+
+    Swapped constants are a frequent slip (an RRQ sent as 2, an ACK as 3, a
+    server's DATA as 4): the sentence says what the opcode seen means, and
+    what belongs there, so the slip can be found in the program.
+    """
+    op = opcode_of(packet)
+    if op == want:
+        return ""
+    belongs = f"opcode {want} ({OPCODE_MEANING[want]}) belongs"
+    if op is None:
+        return f"a {len(packet)}-byte datagram, too short for an opcode, where {belongs}"
+    seen = f"opcode {op} ({OPCODE_MEANING[op]})" if op in OPCODE_MEANING else f"opcode {op}, which TFTP does not have,"
+    return f"{seen} where {belongs}"
 
 
 # ------------------------------------------------------------------ transfer helpers
