@@ -21,7 +21,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ import pytest
 from . import pack as packmod
 from .checks import CheckFailure
 from .evidence import Evidence
-from .programs import ProgramUnderTest, References
+from .programs import ProgramUnderTest, References, unexpected_input_hint
 from .runner import LocalRunner, Runner, memo_path
 from .submission import Located
 from .text import printable
@@ -227,21 +226,13 @@ def reference(netgrade_session: Session, sandbox) -> References:
 
 # ------------------------------------------------------------------ verdicts
 
-_ASKS_FOR_ADDRESS = re.compile(r"\b(ip|port|address|addr|host|server)\b|地址|端口|服务器|主机", re.I)
-
-
-def prelude_hint(program_id: str, ev: Evidence) -> str:
-    """A hint when the program sat waiting on stdin after asking for an address or port."""
+def prelude_hint(program_id: str, ev: Evidence, contact: bool = True) -> str:
+    """A hint when the program asked for input the sheet never mentions (programs.unexpected_input_hint)."""
     for proc in ev.processes:
-        if proc.get("label") != program_id or not proc.get("waiting_for_input"):
-            continue
-        lines = [ln.strip() for ln in proc.get("stdout", "").splitlines() if ln.strip()]
-        last = lines[-1] if lines else ""
-        if last and _ASKS_FOR_ADDRESS.search(last):
-            return (f". The program is waiting for input after printing {last[-80:]!r}: the sheet's program asks"
-                    " for nothing more. If your class was told to type the server's address or port first,"
-                    f" declare those lines in netgrade.toml: [programs.{program_id}] stdin_prelude ="
-                    ' ["127.0.0.1", "8080"]')
+        if proc.get("label") == program_id:
+            hint = unexpected_input_hint(program_id, proc, contact)
+            if hint:
+                return hint
     return ""
 
 
@@ -298,10 +289,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     key = f"{pid}/{info['id']}"
     level = s.pack.level_for(key, info["level"])
     ev = item.stash.get(_evidence_key, None)
-    if rec["status"] == "fail" and ev is not None:
-        rec["message"] += prelude_hint(pid, ev)
+    contact = ev is not None and any(e["kind"] in CONTACT_KINDS for e in ev.events)
+    if rec["status"] == "fail" and ev is not None and "stdin_prelude" not in rec["message"]:
+        rec["message"] += prelude_hint(pid, ev, contact)  # a suite may have named it already
     if rec["status"] == "fail" and s.pack.programs[pid].role == "client" and ev is not None:
-        contact = any(e["kind"] in CONTACT_KINDS for e in ev.events)
         if item.stash.get(_short_step_key, None) is not None and not contact:
             rec["message"] += (f" (it reached no peer within {item.stash[_short_step_key]:g} s in an earlier"
                                " check either, so this check waited less)")

@@ -6,6 +6,7 @@ import functools
 import ipaddress
 import os
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,121 @@ def off_loopback_addresses(source: bytes) -> list[str]:
         if not (addr.is_loopback or addr.is_unspecified) and str(addr) not in found:
             found.append(str(addr))
     return found
+
+
+@functools.lru_cache(maxsize=1)
+def hostname_address() -> str | None:
+    """The IPv4 address ``socket.gethostname()`` resolves to here (the seeds bind and connect to it)."""
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return None
+
+
+def sheet_address(address: str, pack: Pack, given: tuple[str, ...] = ()) -> bool:
+    """True for an address the sheet accepts: loopback, all interfaces (for a bind),
+    a lab address the pack declares, the host name's address, or one ``given``
+    on the program's input (its stdin prelude)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if ip.is_loopback or ip.is_unspecified:
+        return True
+    return address in pack.lab_addresses or address == hostname_address() or address in given
+
+
+def sheet_addresses_text(pack: Pack, given: tuple[str, ...] = ()) -> str:
+    """The addresses ``sheet_address`` accepts, in words, for messages."""
+    others = [a for a in (*pack.lab_addresses, *given) if a != "127.0.0.1"]
+    return "127.0.0.1" + (f" (or {', '.join(dict.fromkeys(others))})" if others else " (or the address given)")
+
+
+def original_destination(sandbox: Sandbox, proto: str, source: tuple[str, int]) -> tuple[str, int] | None:
+    """Where the program's ``proto`` flow from ``source`` was addressed, before any redirect.
+
+    The catch-all and the port redirects rewrite destinations with NAT, so
+    the grader's peer sees its own address; the namespace's connection
+    tracking table still holds the original one.  None when the sandbox
+    keeps no such table (no NAT in use, or the host fallback) or has no
+    entry for the flow; then nothing was rewritten.
+    """
+    if not sandbox.isolated:
+        return None
+    try:
+        with sandbox.net.entered(), open("/proc/thread-self/net/nf_conntrack") as f:
+            lines = f.read().splitlines()
+    except (OSError, AttributeError):
+        return None
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3 or fields[2] != proto:
+            continue
+        orig: dict[str, str] = {}
+        for field in fields:
+            key, _, value = field.partition("=")
+            if key in ("src", "dst", "sport", "dport") and key not in orig:
+                orig[key] = value  # the first tuple of a line is the original direction
+        if orig.get("src") == source[0] and orig.get("sport") == str(source[1]) and "dport" in orig:
+            return orig["dst"], int(orig["dport"])
+    return None
+
+
+# A prompt that asks for the server's address or port (English or Chinese).
+ASKS_FOR_ADDRESS = re.compile(r"(?<![a-z])(ip|port|address|addr|host|server)(?![a-z])|地址|端口|服务器|主机",
+                              re.IGNORECASE)
+
+
+def _toml_hint(program_id: str) -> str:
+    return (f"If your class was told to type something first (the server's address or port), declare those"
+            f" lines in netgrade.toml: [programs.{program_id}] stdin_prelude = [\"127.0.0.1\", \"8080\"]")
+
+
+def unexpected_input_hint(program_id: str, proc: dict, contact: bool = True, waiting_prompt: bool = True) -> str:
+    """A sentence (starting with ". ") when the program asked for input the sheet never mentions; else "".
+
+    ``proc`` is a run's report (``ProgramRun.report``: stdout, stdin,
+    stderr, exit, waiting_for_input); ``contact``: whether it reached the
+    grader's peer at all.  Three cases: it waits on its input although the
+    check gave it none (the sheet's program reads nothing); it waits after a
+    prompt for an address or port (``waiting_prompt``: the plugin adds that
+    one to every failing check); it took the check's first line for an
+    address or port and failed (no contact, a traceback).
+    """
+    stdout, given = proc.get("stdout", ""), proc.get("stdin", "")
+    lines = [ln.strip() for ln in stdout.splitlines() if ln.strip()]
+    last = lines[-1][-80:] if lines else ""
+    if proc.get("waiting_for_input"):
+        if not given:
+            shown = f"after printing {last!r}" if last else "without printing anything"
+            advice = _toml_hint(program_id) if ASKS_FOR_ADDRESS.search(last) else \
+                "The sheet's program does its work without anyone typing."
+            return (f". It is waiting for input {shown}, but the sheet's {program_id} reads nothing from its"
+                    f" input, so the check gave it none: it asks for input the sheet never mentions. " + advice)
+        if waiting_prompt and last and ASKS_FOR_ADDRESS.search(last):
+            return (f". The program is waiting for input after printing {last!r}: the sheet's program asks"
+                    " for nothing more. " + _toml_hint(program_id))
+        return ""
+    tb = proc.get("stderr", "")
+    ended_badly = "Traceback (most recent call last)" in tb and "still running" not in proc.get("exit", "")
+    asked = next((ln for ln in lines if ASKS_FOR_ADDRESS.search(ln)), "")
+    if ended_badly and not contact and asked and given:
+        first = given.split("\n")[0]
+        error = tb.strip().splitlines()[-1][:120]
+        return (f". It asked {asked[:80]!r} first and took the check's input {first!r} as the answer, then"
+                f" failed ({error}): the sheet's program asks for no address or port. " + _toml_hint(program_id))
+    return ""
+
+
+def run_input_hint(run: ProgramRun, contact: bool = True) -> str:
+    """``unexpected_input_hint`` for a live run (its label is the program's id), in a check's message.
+
+    Leaves out the wait after an address prompt, which the plugin appends to
+    every failing check from the run's record.
+    """
+    proc = {"stdout": run.out, "stdin": "".join(run.stdin_log), "stderr": run.err,
+            "exit": run.describe_exit(), "waiting_for_input": run.waiting_for_input()}
+    return unexpected_input_hint(run.label, proc, contact, waiting_prompt=False)
 
 
 def host_mode_guard(sandbox: Sandbox, spec: Program, named: list[str] = ()) -> None:
@@ -96,6 +212,7 @@ class ProgramUnderTest:
         """
         host_mode_guard(self.sandbox, self.spec, self.named_addresses)
         self._catch_all_if_needed()
+        self._hostname_if_needed()
         # a client that uses a port of its own still reaches the peer; the
         # "port" check reports the port it used
         redirect = (self.spec.transport, self.port) if self.spec.role == "client" else None
@@ -112,11 +229,22 @@ class ProgramUnderTest:
 
     @functools.cached_property
     def named_addresses(self) -> list[str]:
-        """Addresses other than loopback that the program's source names (read once)."""
-        source = self.root / self.located.file if self.located.file else None
-        if source is None or not source.is_file():
-            return []
-        return off_loopback_addresses(source.read_bytes())
+        """Addresses other than loopback that the program's source names, or that its
+        stdin prelude types (a program that asks for the server's address), read once."""
+        found = off_loopback_addresses(self.source)
+        for addr in self.given_addresses:
+            if addr not in found:
+                found.append(addr)
+        return found
+
+    @property
+    def given_addresses(self) -> tuple[str, ...]:
+        """Addresses other than loopback typed by the stdin prelude ("the address given")."""
+        return tuple(off_loopback_addresses("\n".join(self.located.stdin_prelude).encode()))
+
+    def input_hint(self, run: ProgramRun, contact: bool) -> str:
+        """``unexpected_input_hint`` for a run of this program that is still being judged."""
+        return run_input_hint(run, contact)
 
     def _catch_all_if_needed(self) -> None:
         """A program that names addresses other than loopback and the pack's lab
@@ -128,6 +256,28 @@ class ProgramUnderTest:
             self.sandbox.enable_catch_all(f"{self.located.file} names {', '.join(others)}")
         except SandboxError as exc:
             pytest.skip(f"{self.id} uses {', '.join(others)}, which cannot be redirected here: {exc}")
+
+    def _hostname_if_needed(self) -> None:
+        """A program that uses ``socket.gethostname()`` (the seeds do, and the sheet accepts it) gets
+        the address the name resolves to on its sandbox's loopback, where the machine's own name
+        does not resolve to loopback (a container's, a LAN's)."""
+        addr = hostname_address()
+        if addr is None or not self.sandbox.isolated or ipaddress.ip_address(addr).is_loopback:
+            return
+        if b"gethostname" in self.source:
+            try:
+                self.sandbox.make_local(addr)
+            except (OSError, SandboxError) as exc:  # graded all the same; the checks say what it met
+                self.sandbox.evidence.note(f"{addr} (the host name's address) could not be added: {exc}")
+
+    @functools.cached_property
+    def source(self) -> bytes:
+        """The program's source file (b"" when it is run by a command without one)."""
+        path = self.root / self.located.file if self.located.file else None
+        try:
+            return path.read_bytes() if path is not None else b""
+        except OSError:
+            return b""
 
     def _memo(self) -> str:
         return memo_path(self.sandbox.workbase, "not-listening", self.id)

@@ -6,6 +6,15 @@ UTF-8 payload.  TCP keeps no message boundaries, so each check makes the bytes
 arrive in a shape that breaks programs that assume one recv() is one message:
 several frames in one write, one frame in pieces, one byte at a time, 1 MiB,
 an empty payload, 100 frames pipelined, a close in the middle of a frame.
+
+Byte order.  Most real programs that get framing wrong pack the length
+little-endian (``struct.pack('i', n)``, native order on x86), on both sides.
+Such a program is graded in its own byte order, so the one deviation costs
+one check, not all of them: a server whose source reads its lengths only
+little-endian is spoken to little-endian in the shape checks, and the
+"big-endian" check grades the sheet's order; a client whose request headers
+are little-endian and whose source reads little-endian gets little-endian
+replies, and the "header-length" check grades what it sends.
 The grader's peer is a TCP socket inside the check's sandbox; every write it
 made, how it was shaped, and what came back are in the evidence.  Each program
 also gets one "interop" check (level extra) against our reference counterpart.
@@ -13,14 +22,17 @@ also gets one "interop" check (level extra) against our reference counterpart.
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
+import sys
 
 from harness.checks import check, fail
 from harness.expect import exits_zero, no_crash, prints, target_of
 from harness.peers.shaped import ShapedPeer, plural
-from harness.peers.tcp import PeerError, TcpListener, TcpPeer
-from harness.protocols.framing import encode, encode_many
-from harness.text import show_bytes, short
+from harness.peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer
+from harness.programs import run_input_hint
+from harness.protocols.framing import FrameDecoder, FrameTooLarge, encode
+from harness.text import describe_encoding_mismatch, naming_encoding_faults, short, show_bytes
 
 MIB = 1024 * 1024
 
@@ -66,9 +78,101 @@ def describe_payloads(got: list[bytes], limit: int = 3) -> str:
     return shown + (f", … ({len(got)} in all)" if len(got) > limit else "")
 
 
+# ================================================================== byte order
+
+BE, LE = "!", "<"  # struct byte-order characters of the two header orders
+NATIVE = LE if sys.byteorder == "little" else BE
+_ORDER_CHAR = {"!": BE, ">": BE, "<": LE, "=": NATIVE, "@": NATIVE, "": NATIVE}
+_STRUCT_CALL = re.compile(r"\b(unpack_from|iter_unpack|unpack|pack_into|pack|Struct)\(\s*[rbuRBU]*(['\"])([@=<>!]?)")
+_INT_BYTES = re.compile(r"\b(from_bytes|to_bytes)\(([^()]*)\)")
+
+
+def byte_orders(source: str, reading: bool) -> set[str]:
+    """Byte orders of the literal struct formats (and int.from_bytes/to_bytes) a program reads or writes with."""
+    found = set()
+    for m in _STRUCT_CALL.finditer(source):
+        call = m.group(1)
+        if call == "Struct" or call.startswith("unpack") or call == "iter_unpack":
+            if call == "Struct" or reading:
+                found.add(_ORDER_CHAR[m.group(3)])
+        elif not reading:
+            found.add(_ORDER_CHAR[m.group(3)])
+    for m in _INT_BYTES.finditer(source):
+        if (m.group(1) == "from_bytes") == reading:
+            if "little" in m.group(2):
+                found.add(LE)
+            elif "big" in m.group(2):
+                found.add(BE)
+    return found
+
+
+def program_source(program) -> str:
+    path = program.root / program.located.file if program.located.file else None
+    try:
+        return path.read_bytes().decode("utf-8", "replace") if path is not None else ""
+    except OSError:
+        return ""
+
+
+def reads_little_endian(program) -> bool:
+    """The program's source reads lengths little-endian (or native on x86) and never big-endian."""
+    return byte_orders(program_source(program), reading=True) == {LE}
+
+
+class LittleEndianDecoder(FrameDecoder):
+    """FrameDecoder for 4-byte little-endian lengths (a program graded in its own byte order)."""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self._buf += data
+        out: list[bytes] = []
+        while True:
+            if self._need is None:
+                if len(self._buf) < 4:
+                    return out
+                length = struct.unpack_from("<I", self._buf)[0]
+                if length > self.max_payload:
+                    raise FrameTooLarge(length, self.max_payload, bytes(self._buf[:4]))
+                self._need = length
+            end = 4 + self._need
+            if len(self._buf) < end:
+                return out
+            out.append(bytes(self._buf[4:end]))
+            del self._buf[:end]
+            self._need = None
+            self.frames += 1
+
+
+class FramePeer(ShapedPeer):
+    """A ShapedPeer that frames (and reads frames) in a chosen header byte order."""
+
+    def __init__(self, conn: TcpConn, order: str = BE, adapt: bool = False) -> None:
+        super().__init__(conn)
+        self.order = BE
+        self.adapt = adapt  # may switch to little-endian once the client's first header shows it
+        if order == LE:
+            self.use_little_endian("its source reads lengths only little-endian")
+
+    def use_little_endian(self, why: str) -> None:
+        if self.order != LE:
+            self.order = LE
+            self.decoder = LittleEndianDecoder(self.decoder.max_payload)
+            self.note(f"speaking little-endian length headers: {why}; the byte order itself is graded by one "
+                      "check only")
+
+    def frame(self, payload: bytes) -> bytes:
+        return struct.pack(self.order + "I", len(payload)) + payload
+
+    def frames(self, payloads) -> bytes:
+        return b"".join(self.frame(p) for p in payloads)
+
+
 # ================================================================== framed-server
 
-def connect(sandbox, run, limits, label: str = "client", after: str = "") -> ShapedPeer:
+def server_order(program) -> str:
+    return LE if reads_little_endian(program) else BE
+
+
+def connect(sandbox, run, limits, label: str = "client", after: str = "", order: str = BE) -> FramePeer:
     try:
         conn = TcpPeer.connect(sandbox, target_of(run.listener), limits.step_s, label=label)
     except PeerError as exc:
@@ -76,7 +180,7 @@ def connect(sandbox, run, limits, label: str = "client", after: str = "") -> Sha
         if not run.running:
             fail(f"{after}the server crashed: {run.crash_summary()}")
         fail(f"could not connect to the server: {exc}")
-    return ShapedPeer(conn)
+    return FramePeer(conn, order)
 
 
 def expect_replies(peer: ShapedPeer, run, want: list[bytes], timeout: float, sent: str) -> None:
@@ -97,8 +201,14 @@ def expect_replies(peer: ShapedPeer, run, want: list[bytes], timeout: float, sen
                "(the server took a short read for the whole message)")
     else:
         why = ""
+        for g, w in zip(got, want):
+            encoding = describe_encoding_mismatch(w.decode("utf-8", "replace"), g)
+            if encoding:
+                why = f": the server {encoding}"
+                break
+    waiting = "" if got else run_input_hint(run)
     fail(f"sent {sent}; expected {plural(len(want), 'reply')} {describe_payloads(want)}; "
-         f"got {seen}" + (f": {describe_payloads(got)}" if got else "") + f"{why}{ended}")
+         f"got {seen}" + (f": {describe_payloads(got)}" if got else "") + f"{why}{ended}{waiting}")
 
 
 def no_early_reply(peer: ShapedPeer, sent: str) -> None:
@@ -117,12 +227,12 @@ SPLIT = [b"frame C", "帧 D".encode()]
             "keep the rest for the next one.")
 def test_framed_server_two_in_one_write(sandbox, program, limits):
     run = program.start_server()
-    peer = connect(sandbox, run, limits)
-    wire = encode_many(TWO)
+    peer = connect(sandbox, run, limits, order=server_order(program))
+    wire = peer.frames(TWO)
     peer.write(wire, "2 frames")
     expect_replies(peer, run, TWO, limits.step_s, f"2 frames in one write ({len(wire)} bytes)")
     # a frame plus the first 2 bytes of the next header, then the rest of that frame
-    c, d = encode(SPLIT[0]), encode(SPLIT[1])
+    c, d = peer.frame(SPLIT[0]), peer.frame(SPLIT[1])
     peer.write_pieces([c + d[:2], d[2:]], "a frame plus half of the next header, then the rest")
     expect_replies(peer, run, SPLIT, limits.step_s,
                    f"a frame plus the first 2 bytes of the next header in one write ({len(c) + 2} bytes), "
@@ -137,8 +247,8 @@ PIECES = "one message in several pieces: 分几次到达的一条消息".encode(
             "are in.")
 def test_framed_server_pieces(sandbox, program, limits):
     run = program.start_server()
-    peer = connect(sandbox, run, limits)
-    wire = encode(PIECES)
+    peer = connect(sandbox, run, limits, order=server_order(program))
+    wire = peer.frame(PIECES)
     cuts = [4, 4 + 10, 4 + 25, len(wire)]  # the header alone, then the payload in three parts
     parts = [wire[a:b] for a, b in zip([0] + cuts[:-1], cuts)]
     sent = f"one {len(wire)}-byte frame in {len(parts)} writes (the 4-byte header alone, then the payload " \
@@ -159,8 +269,8 @@ TRICKLE = "黏 bytes".encode()
        hint="The header can arrive in pieces too: read exactly 4 bytes (looping), then exactly n bytes.")
 def test_framed_server_byte_by_byte(sandbox, program, limits):
     run = program.start_server()
-    peer = connect(sandbox, run, limits)
-    wire = encode(TRICKLE)
+    peer = connect(sandbox, run, limits, order=server_order(program))
+    wire = peer.frame(TRICKLE)
     sent = f"one {len(wire)}-byte frame one byte per write"
     peer.trickle(wire, "one frame")
     no_early_reply(peer, sent)
@@ -172,8 +282,8 @@ def test_framed_server_byte_by_byte(sandbox, program, limits):
             "and reply with sendall().")
 def test_framed_server_one_mib(sandbox, program, limits):
     run = program.start_server()
-    peer = connect(sandbox, run, limits)
-    wire = encode(BIG)
+    peer = connect(sandbox, run, limits, order=server_order(program))
+    wire = peer.frame(BIG)
     sent = f"one frame of {len(BIG)} bytes (1 MiB, sha256 {hashlib.sha256(BIG).hexdigest()[:12]}…)"
     if not peer.send_big(wire, "one 1 MiB frame", limits.step_s):
         ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
@@ -195,8 +305,8 @@ def test_framed_server_one_mib(sandbox, program, limits):
             "closed.")
 def test_framed_server_zero_length(sandbox, program, limits):
     run = program.start_server()
-    peer = connect(sandbox, run, limits)
-    peer.write(encode(b""), "a zero-length frame")
+    peer = connect(sandbox, run, limits, order=server_order(program))
+    peer.write(peer.frame(b""), "a zero-length frame")
     got = peer.read_replies(1, limits.step_s)
     if got != [b""]:
         closed = (": it took the empty message for the end of the stream"
@@ -205,7 +315,7 @@ def test_framed_server_zero_length(sandbox, program, limits):
         fail(f"sent a zero-length frame (00 00 00 00); expected the reply 00 00 00 00; got "
              f"{peer.describe_replies(got)}{closed}{ended}")
     after = b"after the empty one"
-    peer.write(encode(after), "a normal frame after the empty one")
+    peer.write(peer.frame(after), "a normal frame after the empty one")
     got = peer.read_replies(1, limits.step_s)
     if got != [after]:
         fail(f"after the zero-length message, sent {show_bytes(after)}; expected its reply; got "
@@ -219,8 +329,8 @@ PIPELINED = [f"pipelined #{i:03d} 第{i}条 ".encode() + b"x" * (i * 7 % 40) for
        hint="After one recv(), handle every complete frame in the buffer, not just the first one or two.")
 def test_framed_server_pipelined(sandbox, program, limits):
     run = program.start_server()
-    peer = connect(sandbox, run, limits)
-    wire = encode_many(PIPELINED)
+    peer = connect(sandbox, run, limits, order=server_order(program))
+    wire = peer.frames(PIPELINED)
     peer.write(wire, "100 frames")
     got = peer.read_replies(100, limits.step_s)
     if got == PIPELINED:
@@ -241,18 +351,20 @@ def test_framed_server_pipelined(sandbox, program, limits):
             "go back to accept(); don't loop on b'' or unpack a short header.")
 def test_framed_server_mid_frame_close(sandbox, program, limits):
     run = program.start_server()
+    order = server_order(program)
     shapes = [
-        ("half a header (2 bytes)", encode(b"never finished")[:2]),
-        ("a header announcing 100 bytes and only 10 of them", struct.pack("!I", 100) + b"0123456789"),
+        ("half a header (2 bytes)", struct.pack(order + "I", 14)[:2]),
+        ("a header announcing 100 bytes and only 10 of them", struct.pack(order + "I", 100) + b"0123456789"),
     ]
     for what, data in shapes:
-        quitter = connect(sandbox, run, limits, label="quitter")
+        quitter = connect(sandbox, run, limits, label="quitter", order=order)
         quitter.write(data, what)
         quitter.conn.close()
         # the next client is served: proof that the server is neither dead nor stuck
-        peer = connect(sandbox, run, limits, label="next client", after=f"a client sent {what} and closed; ")
+        peer = connect(sandbox, run, limits, label="next client", after=f"a client sent {what} and closed; ",
+                       order=order)
         probe = "下一个 client".encode()
-        peer.write(encode(probe), "one frame")
+        peer.write(peer.frame(probe), "one frame")
         got = peer.read_replies(1, limits.step_s)
         if got != [probe]:
             if peer.conn.ended:
@@ -267,6 +379,47 @@ def test_framed_server_mid_frame_close(sandbox, program, limits):
     no_crash(run, "after clients closed in the middle of a frame")
 
 
+ORDER_PROBE = "大端 big-endian".encode()
+
+
+@check("framed-server", "must", "reads and writes the sheet's big-endian length header", sheet="001 §4",
+       hint="struct.unpack('!I', header) and struct.pack('!I', n): '!' is network (big-endian) order; "
+            "'i' or 'I' alone is the machine's order, little-endian on a PC.")
+def test_framed_server_big_endian(sandbox, program, limits):
+    run = program.start_server()
+    peer = connect(sandbox, run, limits)  # the sheet's order, whatever the source says
+    wire = encode(ORDER_PROBE)
+    peer.write(wire, "one frame with a big-endian header")
+    got = peer.read_replies(1, limits.step_s)
+    if got == [ORDER_PROBE]:
+        return
+    sent = f"one frame with the big-endian header {wire[:4].hex(' ')} (= {len(ORDER_PROBE)})"
+    if peer.garbage is not None and struct.unpack("<I", peer.garbage.header)[0] == len(ORDER_PROBE):
+        fail(f"sent {sent}; the reply's header is {peer.garbage.header.hex(' ')}: {len(ORDER_PROBE)} in "
+             "little-endian order; the sheet's header is big-endian, struct.pack('!I', n)")
+    if got or peer.garbage is not None or not run.running or peer.conn.ended:
+        ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+        fail(f"sent {sent}; expected the same payload back in one big-endian frame; got "
+             f"{peer.describe_replies(got)}" + (f": {describe_payloads(got)}" if got else "") + ended)
+    # No reply: a server reading little-endian takes the header for a huge length and waits for it.
+    # A second run is sent the same frame little-endian; an answer at once says so.
+    peer.conn.abort()  # a reset leaves no TIME_WAIT behind for the second run's bind
+    run.kill()
+    again = program.start_server()
+    probe = connect(sandbox, again, limits, label="second client", order=LE)
+    probe.write(probe.frame(ORDER_PROBE), "the same frame with a little-endian header")
+    answer = probe.read_replies(1, limits.step_s)
+    if answer == [ORDER_PROBE]:
+        le_value = struct.unpack("<I", wire[:4])[0]
+        fail(f"sent {sent}; no reply within {limits.step_s:g} s: the server reads the length "
+             f"little-endian (native 'i'/'I' or '<I'), so to it {wire[:4].hex(' ')} means {le_value} bytes and "
+             f"it waits for them. A second run answered the same frame with the little-endian header "
+             f"{struct.pack('<I', len(ORDER_PROBE)).hex(' ')} at once; the sheet's header is big-endian: "
+             "struct.pack('!I', n) / struct.unpack('!I', header)")
+    fail(f"sent {sent}; no reply within {limits.step_s:g} s (nor to the same frame little-endian, in a "
+         "second run)")
+
+
 @check("framed-server", "extra", "interop: the reference client gets its replies", sheet="001 §4")
 def test_framed_server_with_reference(sandbox, program, reference, limits):
     program.start_server()
@@ -277,17 +430,19 @@ def test_framed_server_with_reference(sandbox, program, reference, limits):
 
 # ================================================================== framed-client
 
-def accept(listener: TcpListener, run, limits) -> ShapedPeer:
+def accept(listener: TcpListener, run, limits, program=None) -> FramePeer:
+    """The client's connection; replies go little-endian once its first header shows that it
+    writes little-endian, when its source also reads little-endian (``take_request``)."""
     conn = listener.accept(limits.step_s)
     if conn is None:
         ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
         fail(f"expected the client to connect to 127.0.0.1:{listener.port} within {limits.step_s:g} s; "
              f"it did not{ended}")
-    return ShapedPeer(conn)
+    return FramePeer(conn, adapt=program is not None and reads_little_endian(program))
 
 
-def header_problem(header: bytes, line: str) -> str:
-    """Why a 4-byte header is wrong for ``line`` ('' if it is right)."""
+def header_problem(header: bytes, line: str, payload: bytes | None = None) -> str:
+    """Why a 4-byte header is wrong for ``line`` ('' if it is right); ``payload``: what followed it."""
     want = len(line.encode("utf-8"))
     if header == struct.pack("!I", want):
         return ""
@@ -303,20 +458,53 @@ def header_problem(header: bytes, line: str) -> str:
         return base + f": that is {len(line)} characters, little-endian: use len(line.encode()) and '!I'"
     if big == want + 1:
         return base + f" (= {big}): the newline is counted (and sent?); strip it"
+    if line.encode("utf-8").startswith(header):
+        return base + f": the first bytes of the line itself ({header.decode('utf-8', 'replace')!r}): the " \
+                      "client sends the line without a length header"
+    if payload is not None and describe_encoding_mismatch(line, payload) and len(payload) in (big, little):
+        return base + f" (= {len(payload)}): the length of the line in another encoding (see its payload)"
     return base + f" (= {big} big-endian, {little} little-endian)"
 
 
-def take_request(peer: ShapedPeer, run, line: str, limits) -> bytes:
-    """The frame the client sends for ``line``: read by the expected size, header checked elsewhere."""
+QUIET_S = 0.3  # after a wrong header: how long the rest of the frame may take to come
+
+
+def take_request(peer: FramePeer, run, line: str, limits) -> bytes:
+    """The frame the client sends for ``line`` (header + payload); the header is checked elsewhere.
+
+    Read by the expected size when the header announces it, in either byte
+    order.  A header that announces something else (characters counted, a
+    GBK payload) is not trusted: what the client sends for the line is read
+    up to the expected size, and the checks describe it.
+    """
     want = encode(line.encode("utf-8"))
-    data = peer.conn.recv_exactly(len(want), limits.step_s)
+    conn = peer.conn
+    header = conn.recv_exactly(4, limits.step_s)
+    data = None
+    if header is not None:
+        n = len(want) - 4
+        if header in (struct.pack("!I", n), struct.pack("<I", n)):
+            body = conn.recv_exactly(n, limits.step_s)
+        else:
+            got = conn.recv_until(lambda buf: len(buf) >= n, QUIET_S)
+            if got is not None:  # all of it came (recv_until hands out the whole buffer): keep the rest
+                conn.pending[:0] = got
+            body = bytes(conn.pending[:n]) or None
+            del conn.pending[:n]
+        if body is not None or n == 0:
+            data = header + (body or b"")
+        else:
+            conn.pending[:0] = header
     if data is None:
-        got = bytes(peer.conn.pending)
+        got = bytes(conn.pending)
         ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
-        closed = "; it closed the connection" if peer.conn.ended else ""
+        closed = "; it closed the connection" if conn.ended else ""
         fail(f"expected the client to send the line {line!r} as a {len(want)}-byte frame "
              f"({want[:4].hex(' ')} + {len(want) - 4} bytes); got {len(got)} bytes "
              f"{show_bytes(got, 60)}{closed}{ended}")
+    if peer.adapt and data[:4] == struct.pack("<I", len(want) - 4) != want[:4]:
+        peer.use_little_endian("its request headers are little-endian and its source reads lengths "
+                               "little-endian")
     return data
 
 
@@ -332,20 +520,28 @@ def start_client(sandbox, program, lines: list[str], close: bool = False):
 def test_framed_client_header_length(sandbox, program, limits):
     lines = ["hello", "你好，黏包问题", "mixed 中文 text"]
     listener, run = start_client(sandbox, program, lines + ["exit"])
-    peer = accept(listener, run, limits)
+    peer = accept(listener, run, limits, program)
     for line in lines:
         data = take_request(peer, run, line, limits)
-        problem = header_problem(data[:4], line)
+        problem = header_problem(data[:4], line, data[4:])
+        encoding = describe_encoding_mismatch(line, data[4:])
+        if encoding:
+            fail(f"for the line {line!r} the client {encoding}" + (f"; and {problem}" if problem else ""))
         if problem:
             fail(problem)
         if data[4:] != line.encode("utf-8"):
             fail(f"for the line {line!r} the payload should be {show_bytes(line.encode())}; "
                  f"got {show_bytes(data[4:])}")
-        peer.write(encode(line.encode()), "the reply")
+        peer.write(peer.frame(line.encode()), "the reply")
 
 
 def printed_whole(run, payload: str, limits, how: str) -> None:
     """``payload`` printed once, whole, on its own line."""
+    with naming_encoding_faults(payload, output=lambda: run.out):
+        _printed_whole(run, payload, limits, how)
+
+
+def _printed_whole(run, payload: str, limits, how: str) -> None:
     if not run.wait_output(payload + "\n", limits.step_s):
         lines = [ln for ln in run.out.splitlines() if ln.strip()]
         parts = [ln for ln in lines if ln.strip() in payload and ln.strip() != payload]
@@ -373,12 +569,12 @@ def printed_once(run, payload: str, how: str) -> None:
 def test_framed_client_reply_in_pieces(sandbox, program, limits):
     lines = ["reply in pieces: 回复分几次到达", "second reply: 头和第一部分一起, the rest later"]
     listener, run = start_client(sandbox, program, lines + ["exit"])
-    peer = accept(listener, run, limits)
+    peer = accept(listener, run, limits, program)
     shapes = []
     for i, line in enumerate(lines):
         take_request(peer, run, line, limits)
         p = line.encode()
-        wire = encode(p)
+        wire = peer.frame(p)
         if i == 0:  # the header alone, then the payload in three parts (cut between characters)
             cuts = [0, 8, 20, len(p)]
             parts = [wire[:4]] + [p[a:b] for a, b in zip(cuts, cuts[1:])]
@@ -399,9 +595,9 @@ def test_framed_client_reply_in_pieces(sandbox, program, limits):
 def test_framed_client_reply_byte_by_byte(sandbox, program, limits):
     line = "trickled reply"
     listener, run = start_client(sandbox, program, [line, "exit"])
-    peer = accept(listener, run, limits)
+    peer = accept(listener, run, limits, program)
     take_request(peer, run, line, limits)
-    peer.trickle(encode(line.encode()), "the reply")
+    peer.trickle(peer.frame(line.encode()), "the reply")
     how = "one byte per write (header included)"
     printed_whole(run, line, limits, how)
     run.wait_exit(limits.step_s)
@@ -414,10 +610,10 @@ def test_framed_client_reply_byte_by_byte(sandbox, program, limits):
 def test_framed_client_one_mib_reply(sandbox, program, limits):
     line = "send me 1 MiB"
     listener, run = start_client(sandbox, program, [line, "exit"])
-    peer = accept(listener, run, limits)
+    peer = accept(listener, run, limits, program)
     take_request(peer, run, line, limits)
     before = run.stdout.total
-    if not peer.send_big(encode(BIG), "a 1 MiB reply", limits.step_s):
+    if not peer.send_big(peer.frame(BIG), "a 1 MiB reply", limits.step_s):
         ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
         fail(f"the client did not read a 1 MiB reply (it stopped reading){ended}")
     ends = BIG[-64:].decode("utf-8", "ignore") + "\n"
@@ -457,20 +653,20 @@ def test_framed_client_exits(sandbox, program, limits):
     listener = TcpListener(sandbox, program.port, label="server")
     # 1) end of input
     run = program.start(stdin=["one line then end of input"], close_stdin=True)
-    peer = accept(listener, run, limits)
+    peer = accept(listener, run, limits, program)
     take_request(peer, run, "one line then end of input", limits)
-    peer.write(encode(b"one line then end of input"), "the reply")
+    peer.write(peer.frame(b"one line then end of input"), "the reply")
     exits_zero(run, limits.step_s, "at the end of its input")
     # 2) 'exit', with stdin left open: the word alone must end it, and is not sent
     run = program.start(stdin=["before exit", "exit"])
-    peer = accept(listener, run, limits)
+    peer = accept(listener, run, limits, program)
     take_request(peer, run, "before exit", limits)
-    peer.write(encode(b"before exit"), "the reply")
+    peer.write(peer.frame(b"before exit"), "the reply")
     exits_zero(run, limits.step_s, "after the line 'exit' (stdin still open)")
     peer.conn.wait_close(limits.step_s)
     rest = bytes(peer.conn.pending)
     if rest:
-        what = " (the line 'exit' as a frame)" if rest == encode(b"exit") else ""
+        what = " (the line 'exit' as a frame)" if rest in (encode(b"exit"), peer.frame(b"exit")) else ""
         fail(f"'exit' must not be sent; after it the client sent {len(rest)} more bytes {show_bytes(rest, 40)}"
              f"{what}")
 

@@ -9,18 +9,38 @@ program in the pack: ``[checks."tcp-thanks-server/port"] level = "should"``.
 Clients likewise: a client that sends to a port of its own is redirected to
 the grader's peer on the sheet's port (inside its sandbox), so its other
 checks grade what it does; this check reports the port it used.
+
+Addresses (one "address" check per program, level extra: reported, no
+points by default).  The sheet's conventions say clients talk to 127.0.0.1
+and servers bind all interfaces, 127.0.0.1 or the host name's address, and
+that a pack may declare lab addresses a class was told to use; none of its
+must or should lines names the address, and a program that hard-codes its
+own machine's LAN address works there.  So the other checks grade such a
+program as written (the sandbox's catch-all delivers any address to the
+grader's peer, and a server bound to a LAN address gets that address), and
+this check reports the address it really used: the destination before the
+sandbox rewrote it (conntrack), or the address it bound.  An instructor who
+wants it graded raises the level in the pack:
+``[checks."udp-send/address"] level = "should"``.
 """
 from __future__ import annotations
+
+import select
+import socket
+import struct
+import time
 
 import pytest
 
 from harness.checks import check_mark, fail
 from harness.pack import load
 from harness.peers.tcp import TcpListener
-from harness.peers.udp import UdpPeer
+from harness.peers.udp import UdpPeer, fmt_addr
+from harness.programs import original_destination, sheet_address, sheet_addresses_text
 
 SERVERS = [p for p in load().programs.values() if p.role == "server"]
 CLIENTS = [p for p in load().programs.values() if p.role == "client"]
+CLIENT_LINES = ["hello", "hello", "hello"]
 
 
 @pytest.mark.parametrize("server", [
@@ -43,7 +63,7 @@ def test_client_port(client, sandbox, program, limits):
     proto = program.spec.transport
     udp = UdpPeer(sandbox, program.port) if proto == "udp" else None
     tcp = TcpListener(sandbox, program.port) if proto == "tcp" else None
-    run = program.start(stdin=["hello", "hello", "hello"])
+    run = program.start(stdin=CLIENT_LINES)
     if udp is not None:
         contact = udp.recv(limits.step_s, expect_from=program.id) is not None
     else:
@@ -55,6 +75,107 @@ def test_client_port(client, sandbox, program, limits):
     if used:
         fail(f"sent to {proto.upper()} port {', '.join(map(str, used))}; the sheet says port {program.port}")
     if not contact:
-        ended = "" if run.running else f"; it {run.crash_summary()}"
-        fail(f"expected the client to reach {proto.upper()} port {program.port} within {limits.step_s:g} s after "
-             f"a line of input; it did not{ended}")
+        fail(no_contact(program, run, limits))
+
+
+def no_contact(program, run, limits) -> str:
+    ended = "" if run.running else f"; it {run.crash_summary()}"
+    return (f"expected the client to reach {program.spec.transport.upper()} port {program.port} within "
+            f"{limits.step_s:g} s after a line of input; it did not{ended}" + program.input_hint(run, contact=False))
+
+
+# ------------------------------------------------------------------ addresses
+
+SO_ORIGINAL_DST = 80  # linux/netfilter_ipv4.h: the destination before NAT, on an accepted socket
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
+
+
+def _udp_socket(sandbox, port: int) -> socket.socket:
+    """The grader's UDP socket on ``port``, told to report each datagram's destination address."""
+    sock = sandbox.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+    sock.bind((sandbox.peer_host, port))
+    return sock
+
+
+def _udp_destination(sandbox, sock: socket.socket, port: int, timeout: float) -> tuple[str, int] | None:
+    """The first datagram to ``sock``: where its sender addressed it.
+
+    IP_PKTINFO gives the destination address the datagram arrived with; when
+    the sandbox rewrote it (catch-all, port redirect), conntrack has the one
+    the program used.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([sock], [], [], left)[0]:
+            sandbox.evidence.add("timeout", who="peer", waited_s=timeout,
+                                 text=f"no datagram from the client within {timeout:g} s")
+            return None
+        try:
+            data, anc, _, src = sock.recvmsg(65536, socket.CMSG_SPACE(12))
+        except (BlockingIOError, InterruptedError, ConnectionRefusedError):
+            continue
+        arrived = "127.0.0.1"
+        for level, kind, value in anc:
+            if level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(value) >= 12:
+                arrived = socket.inet_ntoa(value[8:12])  # struct in_pktinfo: ifindex, spec_dst, addr
+        sandbox.evidence.packet("received", "udp", fmt_addr(src), f"{arrived}:{port}", data)
+        return original_destination(sandbox, "udp", src) or (arrived, port)
+
+
+def _tcp_destination(listener: TcpListener, timeout: float) -> tuple[str, int] | None:
+    """The first connection to ``listener``: where the client addressed it (before any NAT)."""
+    conn = listener.accept(timeout)
+    if conn is None:
+        return None
+    try:
+        raw = conn.sock.getsockopt(socket.SOL_IP, SO_ORIGINAL_DST, 16)
+        dport, daddr = struct.unpack_from("!H4s", raw, 2)
+        dest = (socket.inet_ntoa(daddr), dport)
+    except OSError:  # no connection tracking in this sandbox: nothing was rewritten
+        dest = conn.sock.getsockname()[:2]
+    conn.close()
+    return dest
+
+
+@pytest.mark.parametrize("client", [
+    pytest.param(p.id, id=p.id, marks=check_mark(
+        p.id, "extra", "sends to 127.0.0.1 (or the address given)", "address", sheet=p.sheet,
+        hint="Use ('127.0.0.1', port), or the lab address your class was told; a LAN address of your own "
+             "machine reaches nobody elsewhere."))
+    for p in CLIENTS])
+def test_client_address(client, sandbox, program, limits):
+    proto = program.spec.transport
+    # the grader's socket exists before the client starts, so nothing it sends is lost
+    if proto == "udp":
+        sock = _udp_socket(sandbox, program.port)
+        run = program.start(stdin=CLIENT_LINES)
+        dest = _udp_destination(sandbox, sock, program.port, limits.step_s)
+    else:
+        listener = TcpListener(sandbox, program.port)
+        run = program.start(stdin=CLIENT_LINES)
+        dest = _tcp_destination(listener, limits.step_s)
+    if dest is None:
+        fail(no_contact(program, run, limits))
+    sandbox.evidence.note(f"the client addressed {dest[0]}:{dest[1]}")
+    if not sheet_address(dest[0], program.pack, program.given_addresses):
+        verb = "sent to" if proto == "udp" else "connected to"
+        fail(f"{verb} {dest[0]}:{dest[1]}; the sheet says {sheet_addresses_text(program.pack, program.given_addresses)}"
+             " (graded there only because the sandbox delivers any address to the grader)")
+
+
+@pytest.mark.parametrize("server", [
+    pytest.param(p.id, id=p.id, marks=check_mark(
+        p.id, "extra", "binds all interfaces, 127.0.0.1 or the host name's address", "address", sheet=p.sheet,
+        hint="bind(('', port)): all interfaces, so clients reach it on 127.0.0.1 and on every address of "
+             "the machine."))
+    for p in SERVERS])
+def test_server_address(server, sandbox, program):
+    run = program.start_server()  # fails, saying why, when it listens nowhere
+    lst = run.listener
+    if not sheet_address(lst.address, program.pack):
+        fail(f"bound to {lst}; the sheet says '' (all interfaces), 127.0.0.1 or the address "
+             "socket.gethostname() resolves to: a client that uses 127.0.0.1 cannot reach it "
+             "(graded there only because the sandbox gives it that address)")

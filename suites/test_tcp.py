@@ -12,14 +12,21 @@ against our reference counterpart.
 """
 from __future__ import annotations
 
+import contextlib
 import time
-
 
 from harness.checks import CheckFailure, check, fail
 from harness.dialogue import Dialogue
 from harness.expect import exits_zero, no_crash, prints, target_of
 from harness.peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer, tcp_states
-from harness.text import short, show_bytes
+from harness.programs import run_input_hint
+from harness.text import (
+    describe_encoding_mismatch,
+    describe_misdecoded_output,
+    naming_encoding_faults,
+    short,
+    show_bytes,
+)
 
 # Seconds of CPU sampling that tell "idle" from "busy loop": short, so a
 # spinning program is reported at once instead of after a long timeout.
@@ -91,6 +98,44 @@ def not_spinning(run, what: str) -> None:
         fail(f"{what}, the program should wait idle; it is spinning at {share:.0%} CPU (a busy loop)")
 
 
+def encoding_note(expected: str, seen: bytes) -> str:
+    """": sent GBK bytes (...) for '...'; ..." when an encoding explains the difference, else ""."""
+    why = describe_encoding_mismatch(expected, seen)
+    return f": {why}" if why else ""
+
+
+@contextlib.contextmanager
+def naming_input_wait(run):
+    """Inside the block, a failure says so when the program sits waiting for input the sheet never mentions."""
+    try:
+        yield
+    except CheckFailure as exc:
+        hint = run_input_hint(run)
+        if hint and hint not in str(exc):
+            raise CheckFailure(f"{exc}{hint}") from None
+        raise
+
+
+def says(talk: Dialogue, line: str, typed: bool = False) -> bytes:
+    """``talk.program_says``, naming the encoding when the bytes differ only by it."""
+    conn = talk.conn
+    start = len(conn.received) - len(conn.pending)
+    with naming_input_wait(talk.run), naming_encoding_faults(line, wire=lambda: bytes(conn.received[start:])):
+        return talk.program_says(line, typed=typed)
+
+
+def hears(talk: Dialogue, text: str, what: str = "the message it received") -> None:
+    """``talk.peer_says``, naming the decoding fault when the text is printed garbled."""
+    with naming_input_wait(talk.run), naming_encoding_faults(text, output=lambda: talk.run.out):
+        talk.peer_says(text, what=what)
+
+
+def prints_text(run, text: str, timeout: float, what: str) -> None:
+    """``prints``, naming the decoding fault when the text is printed garbled."""
+    with naming_encoding_faults(text, output=lambda: run.out):
+        prints(run, text, timeout, what)
+
+
 def expect_fin(conn: TcpConn, run, limits, what: str) -> None:
     how = conn.wait_close(limits.step_s)
     if how is None:
@@ -114,7 +159,7 @@ def test_tcp_chat_server_prints_messages(sandbox, program, limits):
     conn = connect(sandbox, run, limits)
     talk = Dialogue(run, conn, limits.step_s, "the server")
     for msg in CHAT_MSGS:
-        talk.peer_says(msg)
+        hears(talk, msg)
         conn.recv(limits.step_s)  # its reply (checked by the next check) lets the turn pass
 
 
@@ -128,7 +173,7 @@ def test_tcp_chat_server_sends_replies(sandbox, program, limits):
         talk._log("peer", msg)
         if not conn.send(msg.encode()):
             fail(f"could not send {msg!r}{ended_note(run)}")
-        talk.program_says(reply, typed=False)
+        says(talk, reply)
 
 
 @check("tcp-chat-server", "must", "the client's bye ends it: close, exit 0", sheet="000 §3.1.1",
@@ -153,7 +198,7 @@ def test_tcp_chat_server_operator_bye(sandbox, program, spec, limits):
     conn = connect(sandbox, run, limits)
     talk = Dialogue(run, conn, limits.step_s, "the server")
     conn.send(CHAT_MSGS[0].encode())
-    talk.program_says(bye, typed=False)
+    says(talk, bye)
     expect_fin(conn, run, limits, f"the server after sending {bye!r}")
     exits_zero(run, limits.step_s, f"after the operator typed {bye!r}")
 
@@ -173,7 +218,7 @@ def test_tcp_chat_server_client_disconnects(sandbox, program, limits):
 def test_tcp_chat_server_with_reference(sandbox, program, reference, spec, limits):
     run = program.start_server(stdin=["参考回复"])
     client = reference.start("tcp-chat-client", stdin=["来自参考客户端", spec.expect["bye"]])
-    prints(run, "来自参考客户端", limits.step_s, "the reference client's message")
+    prints_text(run, "来自参考客户端", limits.step_s, "the reference client's message")
     prints(client, "参考回复", limits.step_s, "the reference client prints the server's reply")
     exits_zero(run, limits.step_s, f"after the reference client said {spec.expect['bye']!r}")
 
@@ -198,9 +243,9 @@ def test_tcp_chat_client_sends_lines(sandbox, program, spec, limits):
     conn = accept(listener, run, limits, program.port)
     talk = Dialogue(run, conn, limits.step_s, "the client")
     for line, reply in zip(CLIENT_LINES, SERVER_REPLIES):
-        talk.program_says(line, typed=False)
+        says(talk, line)
         conn.send(reply.encode())
-    talk.program_says(bye, typed=False)
+    says(talk, bye)
 
 
 @check("tcp-chat-client", "must", "each reply is printed", sheet="000 §3.1.2",
@@ -212,7 +257,7 @@ def test_tcp_chat_client_prints_replies(sandbox, program, spec, limits):
     for reply in SERVER_REPLIES:
         if conn.recv(limits.step_s) is None:
             fail(f"expected the client to send a line before waiting for a reply; nothing came{ended_note(run)}")
-        talk.peer_replies(reply, what="the server's reply")
+        hears(talk, reply, what="the server's reply")
 
 
 @check("tcp-chat-client", "must", "exits 0 after the bye", sheet="000 §3.1.2",
@@ -255,7 +300,7 @@ def test_tcp_chat_client_with_reference(sandbox, program, reference, spec, limit
     server = reference.start("tcp-chat-server", stdin=["参考服务器回复"])
     run = program.start(stdin=["学生客户端", spec.expect["bye"]])
     prints(server, "学生客户端", limits.step_s, "the reference server prints the client's line")
-    prints(run, "参考服务器回复", limits.step_s, "the reference server's reply")
+    prints_text(run, "参考服务器回复", limits.step_s, "the reference server's reply")
     exits_zero(run, limits.step_s, f"after {spec.expect['bye']!r}")
 
 
@@ -279,17 +324,18 @@ def test_tcp_thanks_server_reply(sandbox, program, spec, limits):
     run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
     want = spec.expect["reply"].encode()
     if not got:
-        fail(f"expected the reply {show_bytes(want)}; got nothing{ended_note(run)}")
+        fail(f"expected the reply {show_bytes(want)}; got nothing{ended_note(run)}{run_input_hint(run)}")
     extra = conn.quiet(0.0)
     if got + extra != want:
-        fail(f"reply: expected {show_bytes(want)}, got {show_bytes(got + extra)}")
+        fail(f"reply: expected {show_bytes(want)}, got {show_bytes(got + extra)}"
+             + encoding_note(spec.expect["reply"], got + extra))
 
 
 @check("tcp-thanks-server", "must", "the message is printed", sheet="001 §3.3.1",
        hint="print(data.decode('utf-8')) after recv().")
 def test_tcp_thanks_server_prints_message(sandbox, program, spec, limits):
     run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
-    prints(run, THANKS_MSG, limits.step_s, "the message it received")
+    prints_text(run, THANKS_MSG, limits.step_s, "the message it received")
 
 
 @check("tcp-thanks-server", "must", "the server closes the connection", sheet="001 §3.3.1",
@@ -367,7 +413,7 @@ def test_tcp_thanks_client_line_arrives(sandbox, program, spec, limits):
     if got != want:
         nl = " (a newline was sent too)" if got.rstrip(b"\r\n") == want else ""
         fail(f"expected {show_bytes(want)} ({len(want)} bytes), got {show_bytes(got)} ({len(got)} bytes){nl}"
-             + ended_note(run))
+             + encoding_note(THANKS_LINE, got) + ended_note(run))
     _reply_and_close(conn, spec)
 
 
@@ -377,7 +423,7 @@ def test_tcp_thanks_client_prints_reply(sandbox, program, spec, limits):
     conn, run = _thanks_client(sandbox, program, limits)
     conn.recv(limits.step_s)
     _reply_and_close(conn, spec)
-    prints(run, spec.expect["reply"], limits.step_s, "the server's reply")
+    prints_text(run, spec.expect["reply"], limits.step_s, "the server's reply")
 
 
 @check("tcp-thanks-client", "must", "exits 0", sheet="001 §3.3.2")
@@ -393,7 +439,7 @@ def test_tcp_thanks_client_with_reference(sandbox, program, reference, spec, lim
     server = reference.start("tcp-thanks-server")
     run = program.start(stdin="学生 thanks client")
     prints(server, "学生 thanks client", limits.step_s, "the reference server prints the line")
-    prints(run, spec.expect["reply"], limits.step_s, "the reference server's reply")
+    prints_text(run, spec.expect["reply"], limits.step_s, "the reference server's reply")
     exits_zero(run, limits.step_s, "after the reply")
 
 
@@ -405,13 +451,13 @@ QQ_REPLIES = ["hi there", "回复二", "reply three"]
 
 def _qq_turns(talk: Dialogue, conn: TcpConn, msgs, replies) -> None:
     for msg, reply in zip(msgs, replies):
-        talk.peer_says(msg)
-        talk.program_says(reply, typed=False)
+        hears(talk, msg)
+        says(talk, reply)
 
 
 def _served(run, conn: TcpConn, msg: str, limits, who: str) -> None:
     """``who`` is served: its message is printed and some reply comes back (exact texts: the conversation check)."""
-    Dialogue(run, conn, limits.step_s, f"the server ({who})").peer_says(msg)
+    hears(Dialogue(run, conn, limits.step_s, f"the server ({who})"), msg)
     if not conn.recv(limits.step_s):
         fail(f"{who}: the server printed the message but sent no reply within {limits.step_s:g} s"
              + ended_note(run))
@@ -460,7 +506,7 @@ def test_tcp_qq_server_client_leaves(sandbox, program, limits):
 def test_tcp_qq_server_with_reference(sandbox, program, reference, spec, limits):
     run = program.start_server(stdin=["参考回复 qq"])
     client = reference.start("tcp-qq-client", stdin=["参考 QQ 客户端", spec.expect["bye"]])
-    prints(run, "参考 QQ 客户端", limits.step_s, "the reference client's message")
+    prints_text(run, "参考 QQ 客户端", limits.step_s, "the reference client's message")
     prints(client, "参考回复 qq", limits.step_s, "the reference client prints the reply")
 
 
@@ -478,9 +524,9 @@ def test_tcp_qq_client_conversation(sandbox, program, spec, limits):
     conn = accept(listener, run, limits, program.port)
     talk = Dialogue(run, conn, limits.step_s, "the client")
     for line, reply in zip(QQ_LINES, QQ_REPLIES):
-        talk.program_says(line, typed=False)
-        talk.peer_replies(reply, what="the server's reply")
-    talk.program_says(bye, typed=False)
+        says(talk, line)
+        hears(talk, reply, what="the server's reply")
+    says(talk, bye)
 
 
 @check("tcp-qq-client", "must", "exits 0 after exit", sheet="001 §3.3.3",
@@ -509,13 +555,15 @@ def test_tcp_qq_client_empty_line(sandbox, program, spec, limits):
     if got is None:
         seen = bytes(conn.pending)
         if seen:
-            fail(f"after an empty line, expected the next line {show_bytes(want)}; got {show_bytes(seen)}")
+            fail(f"after an empty line, expected the next line {show_bytes(want)}; got {show_bytes(seen)}"
+                 + encoding_note(QQ_LINES[1], seen))
         if not run.running:
             fail(f"after an empty line the client ended: {run.crash_summary()}")
         fail(f"after an empty line, the client never sent the next line {show_bytes(want)} within "
              f"{limits.step_s:g} s: it waits for a reply to a message that was never sent")
     if got != want:
-        fail(f"after an empty line, expected exactly {show_bytes(want)}; got {show_bytes(got)}")
+        fail(f"after an empty line, expected exactly {show_bytes(want)}; got {show_bytes(got)}"
+             + encoding_note(QQ_LINES[1], got))
 
 
 @check("tcp-qq-client", "extra", "interop: works with the reference QQ server", sheet="001 §3.3.3")
@@ -523,7 +571,7 @@ def test_tcp_qq_client_with_reference(sandbox, program, reference, spec, limits)
     server = reference.start("tcp-qq-server", stdin=["参考服务器 qq"])
     run = program.start(stdin=["学生 qq", spec.expect["bye"]])
     prints(server, "学生 qq", limits.step_s, "the reference server prints the line")
-    prints(run, "参考服务器 qq", limits.step_s, "the reference server's reply")
+    prints_text(run, "参考服务器 qq", limits.step_s, "the reference server's reply")
     exits_zero(run, limits.step_s, f"after {spec.expect['bye']!r}")
 
 
@@ -553,8 +601,9 @@ def test_tcp_sink_server_prints_all(sandbox, program, limits):
         at = out.find(msg, pos)
         if at < 0:
             where = "" if msg not in out else " (it appears, but out of order)"
+            garbled = describe_misdecoded_output(msg, out)
             fail(f"expected the output to contain {msg!r} after the earlier messages{where}; output was: "
-                 f"{short(out.strip(), 300) or '(nothing)'}{ended_note(run)}")
+                 f"{short(out.strip(), 300) or '(nothing)'}{ended_note(run)}" + (f": {garbled}" if garbled else ""))
         pos = at + len(msg)
     conn.close()
 
@@ -572,7 +621,7 @@ def test_tcp_sink_server_exits_on_close(sandbox, program, limits):
 def test_tcp_sink_server_with_reference(sandbox, program, reference, limits):
     run = program.start_server()
     reference.start("tcp-sink-client", stdin=["参考 sink 1", "参考 sink 2", "exit"])
-    prints(run, "参考 sink 2", limits.step_s, "the reference client's lines")
+    prints_text(run, "参考 sink 2", limits.step_s, "the reference client's lines")
     exits_zero(run, limits.step_s, "after the reference client closed")
 
 
@@ -599,7 +648,7 @@ def test_tcp_sink_client_lines_arrive(sandbox, program, spec, limits):
     seen = data.removesuffix(spec.expect["bye"].encode())  # whether 'exit' is sent is the next check's business
     if seen != want and seen.replace(b"\r\n", b"").replace(b"\n", b"") != want:
         fail(f"expected the lines {SINK_LINES} in order, i.e. {show_bytes(want)}; received {show_bytes(data)}"
-             + ended_note(run))
+             + encoding_note("".join(SINK_LINES), data) + ended_note(run))
 
 
 @check("tcp-sink-client", "must", "exit is not sent", sheet="004 §5",

@@ -14,7 +14,8 @@ import re
 from harness.checks import check, fail
 from harness.expect import exits_zero, no_crash, prints, target_of
 from harness.peers.udp import UdpPeer
-from harness.text import show_bytes
+from harness.programs import run_input_hint
+from harness.text import describe_encoding_mismatch, naming_encoding_faults, show_bytes
 
 # ------------------------------------------------------------------ helpers
 
@@ -54,12 +55,26 @@ def reply_or_fail(peer: UdpPeer, step: float, request: bytes, spies: list[UdpPee
         if where:
             fail(f"no reply to {show_bytes(request)} at the sender's address: {where}")
         ended = f"; the server ended: {run.crash_summary()}" if run is not None and not run.running else ""
-        fail(f"expected a reply to {show_bytes(request)} within {step:g} s; got none{ended}")
+        waiting = run_input_hint(run) if run is not None else ""
+        fail(f"expected a reply to {show_bytes(request)} within {step:g} s; got none{ended}{waiting}")
     return got[0]
 
 
 def drain(peer: UdpPeer) -> list[bytes]:
     return [d for d, _ in peer.recv_quiet(0.0)]
+
+
+def encoding_note(expected: bytes | str, seen: bytes) -> str:
+    """"; sent GBK bytes (...) for '...'; ..." when an encoding explains the difference, else ""."""
+    text = expected if isinstance(expected, str) else expected.decode("utf-8", "replace")
+    why = describe_encoding_mismatch(text, seen)
+    return f": {why}" if why else ""
+
+
+def prints_text(run, text: str, timeout: float, what: str) -> None:
+    """``prints``, naming the decoding fault when the text came out garbled."""
+    with naming_encoding_faults(text, output=lambda: run.out):
+        prints(run, text, timeout, what)
 
 
 # ================================================================== udp-send
@@ -88,7 +103,7 @@ def _expect_one(got: list[bytes], line: str, run) -> None:
     if got[0] != want:
         hint = " (the newline must not be sent)" if got[0].rstrip(b"\r\n") == want else ""
         fail(f"payload: expected {show_bytes(want)} ({len(want)} bytes), got {show_bytes(got[0])} "
-             f"({len(got[0])} bytes){hint}")
+             f"({len(got[0])} bytes){hint}{encoding_note(line, got[0])}")
 
 
 @check("udp-send", "must", "sends exactly one datagram: the line's UTF-8 bytes, no newline", sheet="001 §3.1.1",
@@ -131,7 +146,7 @@ def test_udp_recv_prints(sandbox, program, limits):
     run = program.start_server()
     peer = UdpPeer(sandbox)
     peer.send(RECV_TEXT.encode(), target_of(run.listener))
-    prints(run, RECV_TEXT, limits.step_s, "the text of the datagram it received")
+    prints_text(run, RECV_TEXT, limits.step_s, "the text of the datagram it received")
 
 
 @check("udp-recv", "must", "exits with status 0 after the one datagram", sheet="001 §3.1.2")
@@ -155,7 +170,7 @@ def _echo_once(peer: UdpPeer, run, payload: bytes, step: float, spies=None) -> N
     reply = reply_or_fail(peer, step, payload, spies, run)
     if reply != payload:
         fail(f"reply differs from the request: expected {show_bytes(payload)} ({len(payload)} bytes), "
-             f"got {show_bytes(reply)} ({len(reply)} bytes)")
+             f"got {show_bytes(reply)} ({len(reply)} bytes){encoding_note(payload, reply)}")
 
 
 @check("udp-echo-server", "must", "echoes byte for byte, to the sender's address and port", sheet="001 §3.1.3",
@@ -248,8 +263,10 @@ def test_udp_echo_server_with_reference(sandbox, program, reference, limits):
 def _serve_echo(peer: UdpPeer, run, lines: list[str], step: float, check_print: bool = False) -> list[tuple]:
     """Play the echo server for ``lines``; returns the source addresses seen.
 
-    Only the check of the "each reply printed" line looks at the output; the
-    others judge their own line alone.
+    Only the check of the "one datagram per line; each reply printed" line
+    looks at the output and at the payload's encoding; the others judge their
+    own line alone, so a client that sends GBK loses that one check (its
+    datagram is still echoed, as a server that echoes bytes would).
     """
     sources = []
     for line in lines:
@@ -259,12 +276,13 @@ def _serve_echo(peer: UdpPeer, run, lines: list[str], step: float, check_print: 
             ended = "" if run.running else f"; the client {run.crash_summary()}"
             fail(f"expected a datagram {show_bytes(want)} (the line {line!r}) within {step:g} s; got none{ended}")
         data, addr = got
-        if data != want:
-            fail(f"expected the datagram {show_bytes(want)} for the line {line!r}; got {show_bytes(data)}")
+        why = encoding_note(line, data)
+        if data != want and (check_print or not why):
+            fail(f"expected the datagram {show_bytes(want)} for the line {line!r}; got {show_bytes(data)}{why}")
         sources.append(addr)
         peer.send(data, addr)
         if check_print:
-            prints(run, line, step, f"the reply to {line!r}")
+            prints_text(run, line, step, f"the reply to {line!r}")
     return sources
 
 
@@ -365,10 +383,10 @@ def any_reply(peer: UdpPeer, spies: list[UdpPeer], step: float, request: bytes, 
     if stray is not None:
         return stray[1]
     ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
-    fail(f"expected a reply to {show_bytes(request)} within {step:g} s; got none{ended}")
+    fail(f"expected a reply to {show_bytes(request)} within {step:g} s; got none{ended}{run_input_hint(run)}")
 
 
-def _area_reply(sandbox, program, radius: str, limits, strict: bool = False) -> tuple[str, object]:
+def _area_reply(sandbox, program, radius: str, limits, strict: bool = False) -> tuple[bytes, object]:
     run = program.start_server()
     peer = UdpPeer(sandbox)
     spies = spy_ports(sandbox, {program.port})
@@ -377,15 +395,16 @@ def _area_reply(sandbox, program, radius: str, limits, strict: bool = False) -> 
         reply = reply_or_fail(peer, limits.step_s, radius.encode(), spies, run)
     else:
         reply = any_reply(peer, spies, limits.step_s, radius.encode(), run)
-    return reply.decode("utf-8", "replace"), run
+    return reply, run
 
 
-def _check_area(reply: str, radius: str, spec) -> None:
+def _check_area(raw: bytes, radius: str, spec) -> None:
     prefix = spec.expect.get("prefix", "圆的面积为：")
     pi = float(spec.expect.get("pi", 3.14))
     want = pi * float(radius) ** 2
+    reply = raw.decode("utf-8", "replace")
     if not reply.startswith(prefix):
-        fail(f"expected the reply to start with {prefix!r}; got {reply!r}")
+        fail(f"expected the reply to start with {prefix!r}; got {show_bytes(raw)}{encoding_note(prefix, raw)}")
     m = NUMBER.match(reply[len(prefix):].strip())
     if not m:
         fail(f"expected a number after {prefix!r}; got {reply!r}")
@@ -475,7 +494,7 @@ def test_udp_area_client_prints(sandbox, program, limits):
     run, got = _area_exchange(sandbox, program, limits)
     if got is None:
         fail("the client sent no radius, so there was nothing to reply to")
-    prints(run, AREA_REPLY, limits.step_s, "the server's reply")
+    prints_text(run, AREA_REPLY, limits.step_s, "the server's reply")
 
 
 @check("udp-area-client", "must", "exits with status 0 after printing the reply", sheet="000 §3.2.2")

@@ -210,11 +210,14 @@ TITLE_PATTERNS: dict[str, list[tuple[str, str]]] = {
     "zh": [
         (r"^listens on (UDP|TCP) port (\d+)$", r"监听 \1 端口 \2"),
         (r"^sends to (UDP|TCP) port (\d+)$", r"发往 \1 端口 \2"),
+        (r"^sends to 127\.0\.0\.1 \(or the address given\)$", "发往 127.0.0.1（或给定的地址）"),
+        (r"^binds all interfaces, 127\.0\.0\.1 or the host name's address$", "绑定所有接口、127.0.0.1 或主机名对应的地址"),
     ],
 }
 
 TITLES: dict[str, dict[str, str]] = {
     "zh": {
+        'framed-server/big-endian': '按大端序（!I）读写长度报头',
         'framed-server/two-in-one-write': '一次 send 写出的两条消息得到两个回复',
         'framed-server/pieces': '分几次写出的一条消息只得到一个回复',
         'framed-server/byte-by-byte': '逐字节写出的一条消息（含报头）只得到一个回复',
@@ -287,6 +290,7 @@ TITLES: dict[str, dict[str, str]] = {
         'tftp-client/rrq': "RRQ 为操作码 1、文件名、NUL、'octet'、NUL",
         'tftp-client/acks': '每个 DATA 块（包括最后一块）都被确认，ACK n 发往服务器的新端口',
         'tftp-client/content': '保存的 client_<name> 与服务端文件相同（0、511、512、513 字节，多块，二进制），客户端以状态 0 退出',
+        'tftp-client/saved-name': '下载的文件保存为 client_<文件名>',
         'tftp-client/error-exits': '收到 ERROR 时打印提示并退出，不挂起',
         'tftp-client/duplicate-data': '重复的 DATA 块会再次确认，但只写入一次',
         'tftp-client/wrong-port': '来自错误端口的包被忽略（或回 ERROR 5），传输继续',

@@ -245,21 +245,23 @@ class NetNS:
         self.catch_all = True
 
     def redirect_ports(self, uid: int, proto: str, port: int) -> str:
-        """Send ``uid``'s ``proto`` traffic for other ports (below 32768) to ``port``.
+        """Send ``uid``'s ``proto`` traffic for other ports to ``port``.
 
         For client programs that use a port of their own: they still reach the
         grader's peer on the sheet's port, and the ports they really used are
-        recorded (``redirected_ports``) for the check that reports them.
-        Ephemeral ports (a TFTP transfer's, for instance) are left alone.
+        recorded (``redirected_ports``) for the check that reports them.  For
+        UDP, ephemeral ports (32768 and up: a TFTP transfer's) are left alone;
+        a TCP client only ever connects to its server, whatever port it chose.
         Returns the table's name.
         """
         if shutil.which("nft") is None:
             raise SandboxError("redirecting ports needs nft (Debian package nftables)")
         table = f"netgrade_ports_{uid}"
+        low = f"{proto} dport < 32768" if proto == "udp" else ""
         rules = (f"table ip {table} {{\n"
                  "  set seen { type inet_service; flags dynamic; size 64; }\n"
                  "  chain out { type nat hook output priority -110;\n"
-                 f"    meta skuid {uid} {proto} dport != {port} {proto} dport < 32768 "
+                 f"    meta skuid {uid} {proto} dport != {port} {low} "
                  f"add @seen {{ {proto} dport }} dnat to 127.0.0.1:{port};\n  }}\n"
                  f"{_NAT_REPLY_CHAINS}}}\n")
         self.nat_used = True
