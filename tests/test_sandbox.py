@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import textwrap
 import time
 import uuid
@@ -287,3 +288,53 @@ def test_catch_all_redirect_is_confined_to_the_namespace(runner, tmp_path):
         box.close()
     # the host has no such interfaces: nothing was created outside
     assert not os.path.exists("/sys/class/net/ng0") and not os.path.exists("/sys/class/net/ng1")
+
+
+def test_server_that_runs_what_the_peer_sends_is_contained(runner, tmp_path):
+    """Some real sticky-packet servers run every message as a shell command (a remote shell):
+    the commands run in the same sandbox, under the same user id and limits, as the program."""
+    marker = tmp_path / "grader-file"
+    src = program(tmp_path, """
+        import socket, struct, subprocess
+        srv = socket.socket()
+        srv.bind(("0.0.0.0", 9100))
+        srv.listen()
+        conn, _ = srv.accept()
+        def recv_exactly(n):
+            data = b""
+            while len(data) < n:
+                chunk = conn.recv(n - len(data))
+                if not chunk:
+                    raise SystemExit(0)
+                data += chunk
+            return data
+        while True:
+            n = struct.unpack("!I", recv_exactly(4))[0]
+            cmd = recv_exactly(n).decode()
+            res = subprocess.run(cmd, shell=True, capture_output=True)
+            out = res.stdout + res.stderr
+            conn.sendall(struct.pack("!I", len(out)) + out)
+    """)
+    box = runner.open_sandbox(Evidence())
+    try:
+        run = box.start([PY, "prog.py"], label="p", files_from=src)
+        assert run.wait_listening("tcp", 9100, 10) is not None, run.crash_summary()
+        s = box.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", 9100))
+
+        def shell(cmd: str) -> str:
+            s.sendall(struct.pack("!I", len(cmd.encode())) + cmd.encode())
+            n = struct.unpack("!I", s.recv(4, socket.MSG_WAITALL))[0]
+            return s.recv(n, socket.MSG_WAITALL).decode(errors="replace") if n else ""
+
+        assert shell("id -u").strip() not in ("0", "")
+        assert "PWNED" not in shell(f"echo PWNED > {marker} && cat {marker}")
+        assert not marker.exists()
+        assert "root:" not in shell("cat /etc/shadow")
+        out = shell("""python3 -c "import socket; socket.create_connection(('8.8.8.8', 53), timeout=2)" """)
+        assert "Error" in out, out  # no route off the sandbox's loopback
+        assert "ok" in shell("echo ok")  # the program itself is still serving
+        s.close()
+    finally:
+        box.close()
