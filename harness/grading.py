@@ -101,7 +101,7 @@ def _pytest_args(plan_path: str, jobs: int, extra_suites: list[str]) -> list[str
             "-o", "python_files=*.py", "-o", "python_functions=test_*",
             "--timeout-method=signal", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if jobs > 1:
-        args += ["-p", "xdist.plugin", "-n", str(jobs), "--dist", "load"]
+        args += ["-p", "xdist.plugin", "-n", str(jobs), "--dist", "loadgroup"]
     return args
 
 

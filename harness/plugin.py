@@ -124,6 +124,10 @@ def check_info(item: pytest.Item) -> dict[str, Any] | None:
     return dict(mark.kwargs) if mark else None
 
 
+#: checks of one program that run in one worker, in file order (the port check, then the address check)
+SAME_WORKER_CHECKS = {"port", "address"}
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     s = config.stash.get(_session_key, None)
     if s is None:
@@ -143,6 +147,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             drop.append(item)
             continue
         keep.append(item)
+        if info["id"] in SAME_WORKER_CHECKS:
+            # run after one another in one worker: the first tells the next (through the run's memos)
+            # that a program hangs, so a hanging program costs one full wait, not one per check
+            item.add_marker(pytest.mark.xdist_group(info["program"]))
         if loc.status == "found":
             item.add_marker(pytest.mark.timeout(s.pack.limits.check_s))
         else:  # still listed, so the program's points show in the result
@@ -186,7 +194,7 @@ def spec(request: pytest.FixtureRequest, netgrade_session: Session) -> packmod.P
 
 
 CONTACT_KINDS = {"received", "accept"}  # evidence of a client reaching the peer
-HUNG_CLIENT_STEP_S = 1.0
+HUNG_CLIENT_STEP_S = 0.5
 _short_step_key = pytest.StashKey[float]()
 
 

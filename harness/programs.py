@@ -20,7 +20,7 @@ from .sandbox import ProgramRun, Sandbox, SandboxError
 from .submission import Located
 
 
-HUNG_BEFORE_READY_S = 1.0
+HUNG_BEFORE_READY_S = 0.5
 
 
 def _unprivileged_port_start() -> int:
