@@ -298,8 +298,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     level = s.pack.level_for(key, info["level"])
     ev = item.stash.get(_evidence_key, None)
     contact = ev is not None and any(e["kind"] in CONTACT_KINDS for e in ev.events)
-    if rec["status"] == "fail" and ev is not None and "stdin_prelude" not in rec["message"]:
-        rec["message"] += prelude_hint(pid, ev, contact)  # a suite may have named it already
+    if rec["status"] == "fail" and ev is not None:
+        hint = prelude_hint(pid, ev, contact)
+        if hint and hint[2:] not in rec["message"]:  # a suite may have named it already
+            rec["message"] += hint
     if rec["status"] == "fail" and s.pack.programs[pid].role == "client" and ev is not None:
         if item.stash.get(_short_step_key, None) is not None and not contact:
             rec["message"] += (f" (it reached no peer within {item.stash[_short_step_key]:g} s in an earlier"

@@ -142,6 +142,10 @@ def unexpected_input_hint(program_id: str, proc: dict, contact: bool = True, wai
         return ""
     tb = proc.get("stderr", "")
     ended_badly = "Traceback (most recent call last)" in tb and "still running" not in proc.get("exit", "")
+    if ended_badly and "sys.argv[" in tb and "IndexError" in tb:
+        return (". It reads its input from the command line (sys.argv) and stopped with IndexError: the sheet's"
+                " program reads it from its input (input()). To grade it as written, give it its arguments in"
+                f" netgrade.toml: [programs.{program_id}] run = \"{{python}} {{file}} ARGUMENTS\"")
     asked = next((ln for ln in lines if ASKS_FOR_ADDRESS.search(ln)), "")
     if ended_badly and not contact and asked and given:
         first = given.split("\n")[0]

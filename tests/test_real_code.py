@@ -211,3 +211,14 @@ def test_sheet_addresses():
     assert not sheet_address("192.168.0.101", pack)
     assert sheet_address("192.168.3.7", pack, given=("192.168.3.7",))
     assert sheet_addresses_text(pack).startswith("127.0.0.1")
+
+
+def test_arguments_from_the_command_line_are_named():
+    from harness.programs import unexpected_input_hint
+    proc = {"stdout": "", "stdin": "test.txt\n", "exit": "exited with status 1", "waiting_for_input": False,
+            "stderr": 'Traceback (most recent call last):\n  File "c.py", line 3, in <module>\n'
+                      "    name = sys.argv[1]\nIndexError: list index out of range\n"}
+    hint = unexpected_input_hint("tftp-client", proc, contact=False)
+    assert "command line (sys.argv)" in hint and '[programs.tftp-client] run = "{python} {file} ARGUMENTS"' in hint
+    proc["stderr"] = proc["stderr"].replace("sys.argv[1]", "parts[1]")
+    assert "sys.argv" not in unexpected_input_hint("tftp-client", proc, contact=False)
