@@ -210,18 +210,16 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
         extra={"namespaces": None if opts.namespaces is None else bool(opts.namespaces),
                "only_checks": list(opts.only_checks)},
     )
-    maker = None
     if docker is not None:
         pairs = os.path.join(tmp, "pairs")
         plan.extra.update(docker_image=docker["image"], docker_run=docker["run"], docker_owner=docker["owner"],
                           docker_pairs=pairs)
         # the workers' containers come up while pytest starts the workers
         from .docker.runner import start_pairs
-        maker = threading.Thread(target=start_pairs, name="netgrade-containers", daemon=True,
-                                 args=(docker["client"], docker["image"], docker["run"], docker["owner"],
-                                       pack.limits, jobs, pairs))
-        maker.start()
-        docker["maker"] = maker
+        docker["maker"] = threading.Thread(target=start_pairs, name="netgrade-containers", daemon=True,
+                                           args=(docker["client"], docker["image"], docker["run"],
+                                                 docker["owner"], pack.limits, jobs, pairs))
+        docker["maker"].start()
     plan_path = os.path.join(tmp, "plan.json")
     plan.save(plan_path)
     os.chmod(plan_path, 0o600)

@@ -40,9 +40,8 @@ def image_build(base) -> None:
     from .docker import engine
     from .docker import image as img
     client = _client()
-    if base is None:
-        base = img.DEFAULT_BASE if img.have(client, img.DEFAULT_BASE) or not img.have(
-            client, f"netgrade-base:{img.BOOTSTRAP_SUITE}") else f"netgrade-base:{img.BOOTSTRAP_SUITE}"
+    if base is None:  # what is here; else the default, pulled from a registry
+        base = img.local_base(client) or img.DEFAULT_BASE
     try:
         tag = img.build(client, base, log=lambda m: click.echo(m, err=True))
     except engine.EngineError as exc:
@@ -77,7 +76,7 @@ def image_status() -> None:
     client = _client()
     tag = img.grader_tag()
     click.echo(f"grading image {tag}: {'built' if img.have(client, tag) else 'not built (netgrade image build)'}")
-    for base in (img.DEFAULT_BASE, f"netgrade-base:{img.BOOTSTRAP_SUITE}"):
+    for base in (img.DEFAULT_BASE, img.BOOTSTRAP_BASE):
         click.echo(f"base {base}: {'here' if img.have(client, base) else 'absent'}")
 
 

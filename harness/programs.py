@@ -246,10 +246,6 @@ class ProgramUnderTest:
         """Addresses other than loopback typed by the stdin prelude ("the address given")."""
         return tuple(off_loopback_addresses("\n".join(self.located.stdin_prelude).encode()))
 
-    def input_hint(self, run: ProgramRun, contact: bool) -> str:
-        """``unexpected_input_hint`` for a run of this program that is still being judged."""
-        return run_input_hint(run, contact)
-
     def _catch_all_if_needed(self) -> None:
         """A program that names addresses other than loopback and the pack's lab
         addresses gets them redirected to the grader's peer (in its sandbox only)."""

@@ -36,7 +36,7 @@ from harness.checks import check_mark, fail
 from harness.pack import load
 from harness.peers.tcp import TcpListener
 from harness.peers.udp import UdpPeer, fmt_addr
-from harness.programs import original_destination, sheet_address, sheet_addresses_text
+from harness.programs import original_destination, run_input_hint, sheet_address, sheet_addresses_text
 
 SERVERS = [p for p in load().programs.values() if p.role == "server"]
 CLIENTS = [p for p in load().programs.values() if p.role == "client"]
@@ -81,7 +81,7 @@ def test_client_port(client, sandbox, program, limits):
 def no_contact(program, run, limits) -> str:
     ended = "" if run.running else f"; it {run.crash_summary()}"
     return (f"expected the client to reach {program.spec.transport.upper()} port {program.port} within "
-            f"{limits.step_s:g} s after a line of input; it did not{ended}" + program.input_hint(run, contact=False))
+            f"{limits.step_s:g} s after a line of input; it did not{ended}" + run_input_hint(run, contact=False))
 
 
 # ------------------------------------------------------------------ addresses

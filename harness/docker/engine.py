@@ -38,6 +38,12 @@ def connect(timeout: float = 30.0):
     return client
 
 
+def short_error(exc: Exception) -> str:
+    """The engine's own words for a failure: the last line of its message, bounded."""
+    text = str(exc).strip().splitlines()
+    return text[-1][:300] if text else type(exc).__name__
+
+
 def labels(run_id: str, role: str, owner: int) -> dict[str, str]:
     """``owner``: the process id of the grading run's main process."""
     return {LABEL: "1", f"{LABEL}.run": run_id, f"{LABEL}.owner": str(owner), f"{LABEL}.role": role}

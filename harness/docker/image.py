@@ -28,10 +28,11 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from .engine import EngineError
+from .engine import EngineError, short_error
 
 DEFAULT_BASE = "python:3.12-slim"
 BOOTSTRAP_SUITE = "bookworm"
+BOOTSTRAP_BASE = f"netgrade-base:{BOOTSTRAP_SUITE}"
 GRADER_REPO = "netgrade-grader"
 LIB = "/opt/netgrade/lib"
 LAUNCHER = "/opt/netgrade/launcher"
@@ -100,15 +101,10 @@ def build(client, base: str = DEFAULT_BASE, log: Log = print) -> str:
             # here already fails at once instead of reaching for a registry
             client.images.build(path=ctx, tag=tag, rm=True, forcerm=True, network_mode="none", pull=False)
         except Exception as exc:
-            raise EngineError(f"cannot build the grading image on {base}: {_short(exc)}"
+            raise EngineError(f"cannot build the grading image on {base}: {short_error(exc)}"
                               + (" (no registry here? `netgrade image bootstrap` makes a base from Debian's"
                                  " packages)" if "pull" in str(exc) or "not found" in str(exc) else "")) from None
     return tag
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[-1][:300] if text else type(exc).__name__
 
 
 def have(client, tag: str) -> bool:
@@ -142,18 +138,23 @@ def bootstrap(client, suite: str = BOOTSTRAP_SUITE, mirror: str | None = None, l
         try:
             client.api.import_image_from_data(buf.getvalue(), repository="netgrade-base", tag=suite)
         except Exception as exc:
-            raise EngineError(f"docker import failed: {_short(exc)}") from None
+            raise EngineError(f"docker import failed: {short_error(exc)}") from None
     return tag
 
 
-def ensure(client, base: str | None = None, log: Log = print) -> str:
+def local_base(client) -> str | None:
+    """The base image already here: python:3.12-slim first, else the bootstrapped one; None if neither."""
+    return next((b for b in (DEFAULT_BASE, BOOTSTRAP_BASE) if have(client, b)), None)
+
+
+def ensure(client, log: Log = print) -> str:
     """The grading image's tag, built now (in seconds) if only the base is here."""
     tag = grader_tag()
     if have(client, tag):
         return tag
-    for candidate in ([base] if base else [DEFAULT_BASE, f"netgrade-base:{BOOTSTRAP_SUITE}"]):
-        if have(client, candidate):
-            return build(client, candidate, log)
+    base = local_base(client)
+    if base is not None:
+        return build(client, base, log)
     raise EngineError(f"the grading image {tag} is not built and no base image is here: run"
                       " `netgrade image build` (it pulls python:3.12-slim) or, offline,"
-                      " `netgrade image bootstrap && netgrade image build --base netgrade-base:bookworm`")
+                      f" `netgrade image bootstrap && netgrade image build --base {BOOTSTRAP_BASE}`")

@@ -46,7 +46,7 @@ from ..evidence import Evidence
 from ..pack import Limits
 from ..runner import Runner
 from ..sandbox import Sandbox, SandboxError, add_lab_address
-from ..sandbox.launch import Isolation, child_env
+from ..sandbox.launch import DIES_WITH_GRADER, OWN_PID_AND_MOUNTS, Isolation, child_env, launcher_options
 from ..sandbox.netns import NetNS
 from . import engine
 from .image import LAUNCHER, LIB
@@ -155,7 +155,7 @@ def create_pair(client, image: str, run_id: str, owner: int, limits: Limits) -> 
         for c in made:
             with contextlib.suppress(Exception):
                 c.remove(force=True)
-        raise SandboxError(f"cannot start the grading containers: {engine_error(exc)}") from None
+        raise SandboxError(f"cannot start the grading containers: {engine.short_error(exc)}") from None
     return {"grader": grader.id, "student": student.id, "grader_pid": pids[0], "student_pid": pids[1]}
 
 
@@ -241,11 +241,6 @@ class ContainerPair:
                     self.owned_by.api.remove_container(cid, force=True)
 
 
-def engine_error(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[-1][:300] if text else type(exc).__name__
-
-
 def _host_pythons() -> set[str]:
     from ..sandbox.python import program_python
     return {program_python(), sys.executable, os.path.realpath(sys.executable)}
@@ -260,6 +255,7 @@ class DockerSandbox(Sandbox):
         super().__init__(pair.net, evidence, workbase=workbase, limits=limits)
         self.pair = pair
         self._cgroups: list[RunCgroup] = []
+        self._pending: RunCgroup | None = None  # the cgroup of the run being started
         self._on_close = on_close
 
     def _pid(self, trusted: bool) -> int:
@@ -273,30 +269,25 @@ class DockerSandbox(Sandbox):
         inside = f"{WORK}/{os.path.basename(work)}"
         if command and command[0] in _host_pythons():
             command = ["python3", *command[1:]]
-        lim = iso.limits
-        fds: tuple[int, ...] = ()
-        launcher = [LAUNCHER, "-c", os.path.normpath(os.path.join(inside, cwd)),
-                    "-l", f"{lim.cpu_s},{lim.memory_mb * 1024 * 1024},{lim.file_mb * 1024 * 1024},{lim.processes}",
-                    "-m", "/tmp:1777"]
-        if iso.uid is not None:
-            launcher += ["-u", str(iso.uid)]
+        launcher = [LAUNCHER, *launcher_options(os.path.normpath(os.path.join(inside, cwd)), iso, [("/tmp", "1777")])]
+        self._pending = None
         if not trusted and self.pair.cgroups:
-            cg = RunCgroup(self.pair.cgroups, f"run-{os.getpid()}-{next(_runs)}", lim)
-            self._cgroups.append(cg)
-            fds = tuple(cg.fds)
-            for fd in fds:
+            self._pending = RunCgroup(self.pair.cgroups, f"run-{os.getpid()}-{next(_runs)}", iso.limits)
+            self._cgroups.append(self._pending)
+            for fd in self._pending.fds:
                 launcher += ["-g", str(fd)]
-        argv = ["setpriv", "--pdeathsig", "KILL", "--",
+        argv = [*DIES_WITH_GRADER,
                 "nsenter", f"--target={self._pid(trusted)}", "--mount", "--net", "--ipc", "--uts", "--",
-                "unshare", "--pid", "--fork", "--kill-child", "--mount", "--propagation", "private", "--",
-                *launcher, "--", *command]
+                *OWN_PID_AND_MOUNTS, *launcher, "--", *command]
+        fds = tuple(self._pending.fds) if self._pending else ()
         return argv, fds, child_env(inside, pythonpath=LIB, path=CONTAINER_PATH)
 
-    def _started(self, run, fds: tuple[int, ...]) -> None:
-        for cg in self._cgroups:
-            if tuple(cg.fds) == fds and fds:
-                cg.close_fds()
-                run.limit_probe = cg.probe
+    def _started(self, run) -> None:
+        """The run holds its cgroup now: close our ends, and let the run ask it why it ended."""
+        if self._pending is not None:
+            self._pending.close_fds()
+            run.limit_probe = self._pending.probe
+            self._pending = None
 
     def _end_network(self) -> None:
         for cg in self._cgroups:

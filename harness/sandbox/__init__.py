@@ -125,7 +125,7 @@ class Sandbox:
             evidence=self.evidence, output_cap=self.limits.output_kib * 1024,
             listeners=self.net.listeners, workdir=os.path.join(work, cwd), new_session=True,
         )
-        self._started(run, fds)
+        self._started(run)
         run.redirect_table = table
         self.runs.append(run)
         return run
@@ -140,8 +140,8 @@ class Sandbox:
         prefix, fds = self.net.prefix()
         return build_argv(command, work, cwd, iso, prefix, fds), fds, child_env(work)
 
-    def _started(self, run: ProgramRun, fds: tuple[int, ...]) -> None:
-        """Called once ``run`` has started (the fds passed to it may be closed)."""
+    def _started(self, run: ProgramRun) -> None:
+        """Called once ``run`` has started (what was passed to it may be closed here)."""
 
     def _end_network(self) -> None:
         self.net.close()

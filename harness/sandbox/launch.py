@@ -209,30 +209,40 @@ def launcher_binary() -> str | None:
         return None
 
 
-def _launcher_args(workdir: str, cwd: str, iso: Isolation) -> list[str]:
-    masks, exposes = _static_plan()
-    work = os.path.realpath(workdir)
+def launcher_options(cwd_path: str, iso: Isolation, masks: list[tuple[str, str]],
+                     exposes: tuple[str, ...] = ()) -> list[str]:
+    """The launcher's options: work folder, limits, user id, (mask, mode) pairs, paths to expose."""
     lim = iso.limits
-    args = ["-c", os.path.join(work, cwd),
+    args = ["-c", cwd_path,
             "-l", f"{lim.cpu_s},{lim.memory_mb * 1024 * 1024},{lim.file_mb * 1024 * 1024},{lim.processes}"]
     if iso.uid is not None:
         args += ["-u", str(iso.uid)]
-    for mask in masks:
-        args += ["-m", f"{mask}:{_mask_mode(mask)}"]
-    for path in (*exposes, work):
+    for mask, mode in masks:
+        args += ["-m", f"{mask}:{mode}"]
+    for path in exposes:
         args += ["-e", path]
     return args
+
+
+def _launcher_args(workdir: str, cwd: str, iso: Isolation) -> list[str]:
+    masks, exposes = _static_plan()
+    work = os.path.realpath(workdir)
+    return launcher_options(os.path.join(work, cwd), iso, [(m, _mask_mode(m)) for m in masks], (*exposes, work))
+
+
+#: the outer process dies with the grader (pdeathsig survives the execs after it)
+DIES_WITH_GRADER = ["setpriv", "--pdeathsig", "KILL", "--"]
+#: pid 1 of a new pid namespace (everything it starts dies with it), in a private mount namespace
+OWN_PID_AND_MOUNTS = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--propagation", "private", "--"]
 
 
 def build_argv(command: list[str], workdir: str, cwd: str, iso: Isolation,
                net_prefix: list[str], net_fds: tuple[int, ...]) -> list[str]:
     """The full argv that starts ``command`` in the sandbox."""
     tail = _prlimit(iso.limits) + _setpriv(iso.uid) + command
-    # the outer process dies with the grader (pdeathsig survives the execs below)
-    head = ["setpriv", "--pdeathsig", "KILL", "--"]
+    head, unshare = DIES_WITH_GRADER, OWN_PID_AND_MOUNTS
     if not iso.namespaces:
         return head + tail
-    unshare = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--propagation", "private", "--"]
     launcher = launcher_binary()
     if launcher is not None:
         return head + net_prefix + unshare + [launcher, *_launcher_args(workdir, cwd, iso), "--", *command]

@@ -142,19 +142,22 @@ class NetNS:
     def __init__(self, adopt: str | None = None) -> None:
         """A new namespace; ``adopt``: the path of an existing one to use instead (a container's)."""
         self._host_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        self._lock = threading.RLock()
+        self.addresses: list[str] = ["127.0.0.1"]
+        self.fd: int = self._adopt(adopt) if adopt is not None else self._make()
+
+    def _adopt(self, path: str) -> int:
+        try:
+            self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            os.close(self._host_fd)
+            raise SandboxError(f"cannot open the network namespace {path}: {exc}") from None
+        with self.entered():
+            _open_low_ports()
+        return self.fd
+
+    def _make(self) -> int:
         box: dict = {}
-        if adopt is not None:
-            try:
-                box["fd"] = os.open(adopt, os.O_RDONLY | os.O_CLOEXEC)
-            except OSError as exc:
-                os.close(self._host_fd)
-                raise SandboxError(f"cannot open the network namespace {adopt}: {exc}") from None
-            self.fd = box["fd"]
-            self._lock = threading.RLock()
-            self.addresses = ["127.0.0.1"]
-            with self.entered():
-                _open_low_ports()
-            return
 
         def make() -> None:
             try:
@@ -175,9 +178,7 @@ class NetNS:
                 os.close(box["fd"])
             os.close(self._host_fd)
             raise SandboxError(f"cannot create a network namespace: {box['error']}")
-        self.fd: int = box["fd"]
-        self._lock = threading.RLock()
-        self.addresses: list[str] = ["127.0.0.1"]
+        return box["fd"]
 
     @contextlib.contextmanager
     def entered(self):
