@@ -180,7 +180,9 @@ def reference() -> None:
 def reference_export(directory, force) -> None:
     """Write every reference program under the sheet's file names into DIRECTORY.
 
-    The folder is a complete submission that gets full marks.
+    The folder is a complete submission that gets full marks: each program
+    runs with Python's standard library alone (the TFTP and framing codecs it
+    uses are written beside it).
     """
     import reference as refs
 
@@ -191,16 +193,19 @@ def reference_export(directory, force) -> None:
         _die(str(exc))
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, files = [], {}
     for pid, prog in pack.programs.items():
         if not refs.available(pid):
             continue
-        target = out / prog.file
-        source = refs.source_path(pid)
+        files[prog.file] = refs.source_path(pid)
+        files.update(refs.helpers(pid))
+        written.append(prog.file)
+    for name, source in files.items():
+        target = out / name
         if target.exists() and not force and target.read_bytes() != source.read_bytes():
             _die(f"{target} exists and differs from the reference (use --force to overwrite)")
-        shutil.copyfile(source, target)
-        written.append(prog.file)
+    for name, source in files.items():
+        shutil.copyfile(source, out / name)
     click.echo(f"wrote {len(written)} reference programs to {out}/")
 
 

@@ -54,6 +54,7 @@ class Limits:
     file_mb: int
     processes: int
     output_kib: int
+    disk_mb: int = 256
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ SCHEMA: dict[str, Any] = {
         "file_mb": (int, True, _positive),
         "processes": (int, True, _positive),
         "output_kib": (int, True, _positive),
+        "disk_mb": (int, False, _positive),
     },
 }
 PROGRAM_SCHEMA: dict[str, Any] = {

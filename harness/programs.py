@@ -220,8 +220,11 @@ class ProgramUnderTest:
         # a client that uses a port of its own still reaches the peer; the
         # "port" check reports the port it used
         redirect = (self.spec.transport, self.port) if self.spec.role == "client" else None
+        # an instructor's command (--run, the pack's run) may use tools installed anywhere: it sees the
+        # machine's folders; a student's program, and a student's netgrade.toml command, are confined
         run = self.sandbox.start(self.located.command, label=self.id, files_from=self.root,
-                                 files=files, cwd=self.located.cwd, redirect=redirect)
+                                 files=files, cwd=self.located.cwd, redirect=redirect,
+                                 host_view=self.located.origin in ("--run", "pack"))
         for line in self.located.stdin_prelude:
             run.writeline(line)
         if stdin is not None:

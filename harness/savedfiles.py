@@ -17,12 +17,15 @@ program's first instant is still new; the stamps catch a file that existed
 and was rewritten (a download over a stale copy, a file opened for append).
 Directories that are new are looked into one level deep.
 
-Reading: a program may leave a symbolic link to anywhere (``/etc/shadow``)
-or a hard link to a file it cannot read itself, and the grader may run with
-more rights than the program.  Nothing here follows a link: the folder is
-opened with ``O_NOFOLLOW | O_DIRECTORY`` and every entry relative to it with
-``O_NOFOLLOW``; only a regular file with a single link is read, and never
-more than the caller's limit (the expected size and a margin).
+Reading: a program may leave a symbolic link to anywhere (``/etc/shadow``),
+replace one of its folders by a link while the grader looks, or leave a hard
+link to a file it cannot read itself, and the grader may run with more rights
+than the program.  Nothing here follows a link or starts from a path string
+the program could change: a run's folder is reached through the directory fd
+its :class:`~harness.sandbox.workfolder.WorkFolder` opened before the program
+started, and every entry below it with ``openat2(RESOLVE_BENEATH |
+RESOLVE_NO_SYMLINKS)``; only a regular file with a single link is read, and
+never more than the caller's limit (the expected size and a margin).
 """
 from __future__ import annotations
 
@@ -33,9 +36,14 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Union
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+from .sandbox.workfolder import DIR_FLAGS as _DIR_FLAGS
+from .sandbox.workfolder import FILE_FLAGS as _FILE_FLAGS
+from .sandbox.workfolder import WorkFolder, open_beneath
+
+#: a run's work folder (reached through its fd), or a folder of the grader's own
+Folder = Union[WorkFolder, str, os.PathLike]
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,17 @@ def _open_dir(path: str | os.PathLike, dir_fd: int | None = None):
         os.close(fd)
 
 
+def _open_folder(folder: Folder, rel: str = "", flags: int = _DIR_FLAGS) -> int:
+    """An fd for ``rel`` inside ``folder``, no link followed anywhere below the folder itself."""
+    if isinstance(folder, WorkFolder):
+        return folder.open(rel, flags)
+    base = os.open(folder, _DIR_FLAGS)
+    try:
+        return open_beneath(base, rel, flags) if rel else os.dup(base)
+    finally:
+        os.close(base)
+
+
 def _scan_fd(fd: int, prefix: str, depth: int, out: dict[str, Stamp]) -> None:
     for name in os.listdir(fd):
         try:
@@ -80,14 +99,19 @@ def _scan_fd(fd: int, prefix: str, depth: int, out: dict[str, Stamp]) -> None:
                 _scan_fd(sub, key + "/", depth - 1, out)
 
 
-def scan(folder: str | os.PathLike, depth: int = 1) -> dict[str, Stamp]:
+def scan(folder: Folder, depth: int = 1) -> dict[str, Stamp]:
     """Every entry of ``folder`` (and of its sub-folders, ``depth`` levels down), by relative name."""
     out: dict[str, Stamp] = {}
     try:
-        with _open_dir(folder) as fd:
-            _scan_fd(fd, "", depth, out)
+        fd = _open_folder(folder)
     except OSError:
-        pass  # no folder (or a link where the folder should be): nothing to report
+        return out  # no folder (or a link where the folder should be): nothing to report
+    try:
+        _scan_fd(fd, "", depth, out)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
     return out
 
 
@@ -110,29 +134,22 @@ class Found:
         return f"{self.name!r} ({self.size} bytes)"
 
 
-def read_capped(folder: str | os.PathLike, name: str, limit: int) -> tuple[bytes | None, int, str]:
+def read_capped(folder: Folder, name: str, limit: int) -> tuple[bytes | None, int, str]:
     """At most ``limit`` bytes of ``folder/name`` without following any link.
 
     Returns (data, size, why): data None with the reason when the entry is a
-    link, not a regular file, a hard link, or cannot be opened.  ``size`` is
-    the file's size, which may exceed ``len(data)``.
+    link (or lies behind one), not a regular file, a hard link, or cannot be
+    opened.  ``size`` is the file's size, which may exceed ``len(data)``.
     """
-    parts = name.split("/")
     try:
-        dfd = os.open(folder, _DIR_FLAGS)
+        fd = _open_folder(folder, name, _FILE_FLAGS)
     except OSError as exc:
-        return None, 0, f"cannot be opened (its folder: {exc.strerror})"
-    fds = [dfd]
+        if exc.errno == errno.ELOOP:  # a symbolic link on the way, or the entry itself
+            return None, 0, _link_text(folder, name)
+        if exc.errno == errno.EXDEV:
+            return None, 0, "lies outside the work folder, not read"
+        return None, 0, f"cannot be opened: {exc.strerror}"
     try:
-        for part in parts[:-1]:
-            fds.append(os.open(part, _DIR_FLAGS, dir_fd=fds[-1]))
-        try:
-            fd = os.open(parts[-1], _FILE_FLAGS, dir_fd=fds[-1])
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symbolic link
-                return None, 0, _link_text(fds[-1], parts[-1])
-            return None, 0, f"cannot be opened: {exc.strerror}"
-        fds.append(fd)
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return None, st.st_size, f"is not a regular file (a {_kind(st.st_mode)}), not read"
@@ -149,23 +166,29 @@ def read_capped(folder: str | os.PathLike, name: str, limit: int) -> tuple[bytes
     except OSError as exc:
         return None, 0, f"cannot be read: {exc.strerror}"
     finally:
-        for fd in reversed(fds):
-            os.close(fd)
+        os.close(fd)
 
 
-def _link_text(dir_fd: int, name: str) -> str:
+def _link_text(folder: Folder, name: str) -> str:
+    parent, _, leaf = name.rpartition("/")
     try:
-        target = os.readlink(name, dir_fd=dir_fd)
+        dfd = _open_folder(folder, parent)
+    except OSError:
+        return "lies behind a symbolic link, not followed"
+    try:
+        target = os.readlink(leaf, dir_fd=dfd)
     except OSError:
         return "is a symbolic link, not followed"
+    finally:
+        os.close(dfd)
     return f"is a symbolic link to {target!r}, not followed"
 
 
 class Baseline:
     """A work folder as a program found it; :meth:`changed` says what the program did to it."""
 
-    def __init__(self, folder: str | os.PathLike, expected: Iterable[str] = (), depth: int = 1) -> None:
-        self.folder = str(folder)
+    def __init__(self, folder: Folder, expected: Iterable[str] = (), depth: int = 1) -> None:
+        self.folder = folder
         self.depth = depth
         self.expected = set(expected)
         self.stamps = scan(self.folder, depth)
@@ -181,7 +204,7 @@ class Baseline:
         for name in files or {}:
             parts = Path(name).parts
             expected.update("/".join(parts[:i]) for i in range(1, len(parts) + 1))
-        return cls(run.workdir, expected)
+        return cls(run.work, expected)
 
     def changed(self) -> dict[str, Stamp]:
         """Entries new or changed since the baseline (directories themselves left out)."""

@@ -26,6 +26,20 @@ def source_path(program_id: str) -> Path:
     return Path(__file__).parent / (program_id.replace("-", "_") + ".py")
 
 
+#: helper modules an exported reference imports, written beside it: {file name: netgrade's module}
+HELPERS = {"tftp_codec.py": "harness.protocols.tftp", "framing_codec.py": "harness.protocols.framing"}
+
+
+def helpers(program_id: str) -> dict[str, Path]:
+    """The helper files (name -> source) that reference ``program_id`` needs to run on its own."""
+    text = source_path(program_id).read_text("utf-8")
+    out = {}
+    for name, module in HELPERS.items():
+        if f"import {name[:-3]}" in text or f"from {name[:-3]} import" in text:
+            out[name] = Path(importlib.import_module(module).__file__)
+    return out
+
+
 def pack_options(program) -> list[str]:
     """Command-line options that make a reference follow the pack's values."""
     mod = importlib.import_module(module_name(program.id))

@@ -18,7 +18,10 @@ import socket
 import sys
 import threading
 
-from harness.protocols.framing import FrameDecoder, FrameTooLarge, encode
+try:  # run by netgrade
+    from harness.protocols.framing import FrameDecoder, FrameTooLarge, encode
+except ImportError:  # exported (`netgrade reference export`): the codec is written beside this program
+    from framing_codec import FrameDecoder, FrameTooLarge, encode
 
 RECV_SIZE = 65536
 

@@ -414,7 +414,7 @@ def test_tftp_server_upload(sandbox, program, limits):
             fail(f"expected ACK #{index} for DATA #{index}; got " + (r.describe() if r else "nothing"))
     for _ in range(2):  # the server may rename or close the file just after the last ACK
         # never through a link the server left there, never more than the upload and a margin
-        got, size, why = read_capped(run.workdir, "uploaded.bin", len(content) + 4096)
+        got, size, why = read_capped(run.work, "uploaded.bin", len(content) + 4096)
         if got == content:
             return
         run.wait_exit(0.1)
@@ -477,12 +477,12 @@ def test_tftp_server_with_reference(sandbox, program, reference, limits):
     program.start_server(files=FILES)
     client = reference.start("tftp-client", stdin="binary.bin")
     code = client.wait_exit(limits.step_s * 2)
-    saved = Path(client.workdir, "client_binary.bin")
-    if code != 0 or not saved.is_file():
+    saved, _, why = read_capped(client.work, "client_binary.bin", len(FILES["binary.bin"]) + 4096)
+    if code != 0 or saved is None:
         fail(f"the reference client did not download 'binary.bin': {client.crash_summary()}; "
              f"it printed {show_bytes(client.out.encode(), 200)}")
-    if saved.read_bytes() != FILES["binary.bin"]:
-        fail(f"the reference client saved a different file: {_diff(saved.read_bytes(), FILES['binary.bin'])}")
+    if saved != FILES["binary.bin"]:
+        fail(f"the reference client saved a different file: {_diff(saved, FILES['binary.bin'])}")
 
 
 # ================================================================== tftp-client

@@ -1,7 +1,7 @@
 """The sandboxes contain hostile programs (real processes, real namespaces, real containers).
 
-Every test runs with the local runner's two launch modes and with the Docker
-runner (skipped, saying why, where no engine answers)."""
+Every test runs with the local runner and with the Docker runner (skipped,
+saying why, where no engine answers)."""
 from __future__ import annotations
 
 import os
@@ -24,10 +24,9 @@ pytestmark = pytest.mark.skipif(namespace_support() != "netns",
 PY = os.path.realpath(__import__("sys").executable)
 
 
-@pytest.fixture(params=["launcher", "shell", "docker"])
-def runner(request, tmp_path, monkeypatch):
-    """Both ways of setting a local run up (the compiled launcher, the shell fallback), and Docker."""
-    from harness.sandbox import launch
+@pytest.fixture(params=["local", "docker"])
+def runner(request, tmp_path):
+    """The local runner and the Docker runner."""
     if request.param == "docker":
         from dockerenv import netgrade_containers, require_docker
 
@@ -42,19 +41,13 @@ def runner(request, tmp_path, monkeypatch):
             assert netgrade_containers(client, run_id) == [], "containers left behind"
         request.addfinalizer(done)
         return r
-    if request.param == "shell":
-        monkeypatch.setenv("NETGRADE_NO_LAUNCHER", "1")
-    launch.launcher_binary.cache_clear()
-    if request.param == "launcher" and launch.launcher_binary() is None:
-        pytest.skip("no C compiler: the compiled launcher is not available")
-    request.addfinalizer(launch.launcher_binary.cache_clear)
     pack = load()
     return LocalRunner(make_workbase(str(tmp_path)), pack.limits, pack.lab_addresses)
 
 
 def program(tmp_path, source: str, name: str = "prog.py"):
     d = tmp_path / f"src-{uuid.uuid4().hex[:6]}"
-    d.mkdir()
+    (d / name).parent.mkdir(parents=True)
     (d / name).write_text(textwrap.dedent(source), "utf-8")
     return d
 

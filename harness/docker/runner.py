@@ -46,7 +46,15 @@ from ..evidence import Evidence
 from ..pack import Limits
 from ..runner import Runner
 from ..sandbox import Sandbox, SandboxError, add_lab_address
-from ..sandbox.launch import DIES_WITH_GRADER, OWN_PID_AND_MOUNTS, Isolation, child_env, launcher_options
+from ..sandbox.launch import WORK as SANDBOX_WORK
+from ..sandbox.launch import (
+    DIES_WITH_GRADER,
+    OWN_PID_AND_MOUNTS,
+    Isolation,
+    child_env,
+    confined_options,
+    host_view_options,
+)
 from ..sandbox.netns import NetNS
 from . import engine
 from .image import LAUNCHER, LIB
@@ -262,14 +270,25 @@ class DockerSandbox(Sandbox):
         return self.pair.grader_pid if trusted else self.pair.student_pid
 
     def _workbase(self, trusted: bool) -> str:
+        # our reference programs' folders, in the grader container (nothing untrusted runs there);
+        # a student run's folder is a detached tmpfs made here and moved into its new root by the launcher
         return f"/proc/{self._pid(trusted)}/root{WORK}"
 
-    def _launch(self, command: list[str], work: str, cwd: str, iso: Isolation,
+    def _launch(self, command: list[str], work, iso: Isolation,
                 trusted: bool) -> tuple[list[str], tuple[int, ...], dict[str, str]]:
-        inside = f"{WORK}/{os.path.basename(work)}"
         if command and command[0] in _host_pythons():
             command = ["python3", *command[1:]]
-        launcher = [LAUNCHER, *launcher_options(os.path.normpath(os.path.join(inside, cwd)), iso, [("/tmp", "1777")])]
+        fds: tuple[int, ...] = ()
+        if iso.confined:
+            if work.mount_fd is None:
+                raise SandboxError("the docker runner needs detached mounts (fsmount, Linux 5.2) for work folders")
+            options = confined_options(iso, work.cwd, work.mount_fd, None)
+            fds = (work.mount_fd,)
+            home = os.path.normpath(os.path.join(SANDBOX_WORK, work.cwd))
+        else:
+            home = os.path.normpath(os.path.join(WORK, os.path.basename(work.path), work.cwd))
+            options = host_view_options(home, iso, [("/tmp", "1777")])
+        launcher = [LAUNCHER, *options]
         self._pending = None
         if not trusted and self.pair.cgroups:
             self._pending = RunCgroup(self.pair.cgroups, f"run-{os.getpid()}-{next(_runs)}", iso.limits)
@@ -279,8 +298,10 @@ class DockerSandbox(Sandbox):
         argv = [*DIES_WITH_GRADER,
                 "nsenter", f"--target={self._pid(trusted)}", "--mount", "--net", "--ipc", "--uts", "--",
                 *OWN_PID_AND_MOUNTS, *launcher, "--", *command]
-        fds = tuple(self._pending.fds) if self._pending else ()
-        return argv, fds, child_env(inside, pythonpath=LIB, path=CONTAINER_PATH)
+        if self._pending:
+            fds += tuple(self._pending.fds)
+        env = child_env(home, pythonpath=LIB, path=CONTAINER_PATH, confined=iso.confined)
+        return argv, fds, env
 
     def _started(self, run) -> None:
         """The run holds its cgroup now: close our ends, and let the run ask it why it ended."""

@@ -10,24 +10,22 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import itertools
 import os
-import shutil
 import socket
 import struct
-import tempfile
 from pathlib import Path
 
 from ..evidence import Evidence
 from ..pack import Limits
-from .launch import Isolation, build_argv, child_env
+from .launch import WORK, Isolation, build_argv, child_env
 from .netns import HostNet, Listener, NetNS, SandboxError
 from .process import ProgramRun
+from .uids import next_uid
+from .workfolder import WorkFolder
 
 __all__ = ["Sandbox", "SandboxError", "Listener", "ProgramRun", "new_network", "add_lab_address"]
 
 SIOCSIFADDR, SIOCSIFNETMASK = 0x8916, 0x891C
-_uids = itertools.count()
 
 
 def add_lab_address(net: NetNS, index: int, address: str) -> None:
@@ -77,54 +75,57 @@ class Sandbox:
 
     # ------------------------------------------------------------ programs
     def _new_workdir(self, files_from: str | Path | None, files: dict[str, bytes] | None, uid: int | None,
-                     trusted: bool = False) -> str:
-        work = tempfile.mkdtemp(prefix="run-", dir=self._workbase(trusted))
+                     trusted: bool, detached: bool) -> WorkFolder:
+        work = WorkFolder.make(self._workbase(trusted), self.limits.disk_mb, uid, detached)
         self._workdirs.append(work)
-        if files_from is not None:
-            shutil.copytree(files_from, work, symlinks=True, dirs_exist_ok=True)
-        for name, data in (files or {}).items():
-            target = Path(work, name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        if uid is not None:
-            for dirpath, dirnames, filenames in os.walk(work):
-                os.lchown(dirpath, uid, uid)
-                for n in dirnames + filenames:
-                    os.lchown(os.path.join(dirpath, n), uid, uid)
+        try:
+            if files_from is not None:
+                work.copy_in(files_from, uid)
+            for name, data in (files or {}).items():
+                work.add(name, data, uid)
+        except OSError as exc:
+            raise SandboxError(f"cannot prepare the program's work folder: {exc}") from None
         return work
 
     def start(self, command: list[str], *, label: str, files_from: str | Path | None = None,
               files: dict[str, bytes] | None = None, cwd: str = ".",
-              redirect: tuple[str, int] | None = None, trusted: bool = False) -> ProgramRun:
+              redirect: tuple[str, int] | None = None, trusted: bool = False,
+              host_view: bool = False) -> ProgramRun:
         """Start ``command`` in this sandbox with a private copy of ``files_from``.
 
         ``redirect=(proto, port)``: the program's traffic for other ports goes
         to ``port`` (a client that uses a port of its own still reaches the
         peer); ``redirected_ports(run)`` tells which it used.  ``trusted``:
         one of our reference programs (a runner may start it elsewhere than
-        the student's programs, as the Docker runner does).
+        the student's programs, as the Docker runner does).  Trusted programs,
+        and ``host_view`` ones (an instructor's ``--run`` command), see the
+        machine's folders; every other program runs in the confined view with
+        the seccomp filter (see launch.py).
         """
         if self._closed:
             raise SandboxError("sandbox already closed")
         # A user id of its own needs root, and the mount namespace that lets it
         # reach the interpreter; without namespaces the program keeps ours.
         own_uid = os.geteuid() == 0 and self.isolated
-        uid = 200000 + (os.getpid() % 1000) * 64 + next(_uids) % 64 if own_uid else None
-        work = self._new_workdir(files_from, files, uid, trusted)
+        uid = next_uid() if own_uid else None
+        confined = self.isolated and not (trusted or host_view)
+        work = self._new_workdir(files_from, files, uid, trusted, detached=confined).at(cwd)
         table = None
         if redirect is not None and uid is not None and self.isolated:
             try:
                 table = self.net.redirect_ports(uid, redirect[0], redirect[1])
             except SandboxError as exc:
                 self.evidence.note(f"ports are not redirected: {exc}")
-        iso = Isolation(limits=self.limits, uid=uid, namespaces=self.isolated)
-        argv, fds, env = self._launch(command, work, cwd, iso, trusted)
+        iso = Isolation(limits=self.limits, uid=uid, namespaces=self.isolated, confined=confined)
+        argv, fds, env = self._launch(command, work, iso, trusted)
+        seen = os.path.normpath(os.path.join(WORK, cwd)) if confined else os.path.join(work.path or "", cwd)
         run = ProgramRun(
             argv, label=label, command=command, env=env,
-            cwd=None if self.isolated else os.path.join(work, cwd), pass_fds=fds,
+            cwd=None if self.isolated else seen, pass_fds=fds,
             evidence=self.evidence, output_cap=self.limits.output_kib * 1024,
-            listeners=self.net.listeners, workdir=os.path.join(work, cwd), new_session=True,
+            listeners=self.net.listeners, workdir=seen, new_session=True,
         )
+        run.work = work
         self._started(run)
         run.redirect_table = table
         self.runs.append(run)
@@ -134,11 +135,13 @@ class Sandbox:
     def _workbase(self, trusted: bool) -> str:
         return self.workbase
 
-    def _launch(self, command: list[str], work: str, cwd: str, iso: Isolation,
+    def _launch(self, command: list[str], work: WorkFolder, iso: Isolation,
                 trusted: bool) -> tuple[list[str], tuple[int, ...], dict[str, str]]:
-        """(argv, fds to pass, environment) that start ``command`` in work folder ``work``."""
-        prefix, fds = self.net.prefix()
-        return build_argv(command, work, cwd, iso, prefix, fds), fds, child_env(work)
+        """(argv, fds to pass, environment) that start ``command`` in ``work``."""
+        prefix, net_fds = self.net.prefix()
+        argv, fds = build_argv(command, work, iso, prefix)
+        home = WORK if iso.confined else os.path.join(work.path or "", work.cwd)
+        return argv, (*net_fds, *fds), child_env(home, confined=iso.confined)
 
     def _started(self, run: ProgramRun) -> None:
         """Called once ``run`` has started (what was passed to it may be closed here)."""
@@ -194,4 +197,4 @@ class Sandbox:
                 s.close()
         self._end_network()
         for work in self._workdirs:
-            shutil.rmtree(work, ignore_errors=True)
+            work.close()

@@ -2,31 +2,41 @@
 
 With namespaces (the default), one program run is::
 
-    nsenter --net=<sandbox netns>            # the sandbox's private network
-      unshare --pid --fork --kill-child --mount --propagation private
-        sh -c <setup>                        # pid 1 of a new pid namespace
-          prlimit <cpu, memory, file size, processes, core>
-            setpriv --reuid U --regid U --clear-groups --no-new-privs
-                    --inh-caps=-all --bounding-set=-all
-              python3 FILE                   # the program, as pid 1
+    setpriv --pdeathsig KILL                 # the run dies with the grader
+      nsenter --net=<sandbox netns>          # the sandbox's private network
+        unshare --pid --fork --kill-child --mount --ipc --propagation private
+          netgrade-launch ...                # pid 1 of a new pid namespace (launcher.c)
+            python3 FILE                     # the program, as pid 1
 
-The setup script mounts a fresh ``/proc`` (the program sees only its own
-processes, so it cannot signal the grader), hides ``/tmp``, ``/var/tmp``,
-``/dev/shm`` and any folder other users cannot enter (such as ``/root``)
-behind private tmpfs mounts, and binds back only what the program needs: the
-interpreter's install tree and its own work folder.  The program runs under a
-user id of its own, without capabilities, so it can write nothing but its work
-folder and cannot touch the grader's files, its results, or other runs.  When
-the run ends, killing ``unshare`` kills pid 1 (``--kill-child``), and the
-kernel then kills every process left in that pid namespace: double forks and
-new sessions included.  ``setpriv --pdeathsig`` on the outer process ties the
-whole chain to the grader: if the grader dies, the run dies too.
+The launcher (``launcher.c``, compiled once into the cache with the system's
+``cc``) builds the program's view of the file system and drops every
+privilege before it runs the program:
+
+- the **confined view**, for every program under test: a new root that holds
+  read-only binds of the system folders and of the interpreter, with every
+  ``site-packages``/``dist-packages`` folder hidden (a plain Python with its
+  standard library), the run's work folder at ``/work`` (a tmpfs of its own
+  with the pack's ``disk_mb``), its own ``/proc``, ``/sys``, a minimal
+  ``/dev`` and fresh ``/tmp``, ``/var/tmp``, ``/dev/shm`` and
+  ``/dev/mqueue``.  Nothing else of the machine is there: not netgrade, not
+  the grader's files, not other submissions, not ``/run`` or ``/root``;
+- the **host view**, for our reference programs and an instructor's
+  ``--run`` commands (trusted code that may need tools installed anywhere):
+  the machine's folders with private tmpfs over ``/tmp``, ``/var/tmp``,
+  ``/dev/shm`` and every folder other users cannot enter.
+
+Then resource limits, a user id of its own, no capabilities,
+``no_new_privs`` and, for the confined view, a seccomp filter (its list is in
+``launcher.c``).  When the run ends, killing ``unshare`` kills pid 1
+(``--kill-child``) and with it every process of the pid namespace: double
+forks and new sessions included; the IPC and mount namespaces, and all that
+was in them, go with it.
 """
 from __future__ import annotations
 
 import functools
+import glob
 import os
-import shlex
 import stat
 import sys
 from dataclasses import dataclass
@@ -36,7 +46,6 @@ from ..pack import Limits
 
 SANDBOX_EXIT = 125  # the setup script failed: a grader problem, not the program's
 MASKED_ALWAYS = ("/tmp", "/var/tmp", "/dev/shm")
-MAX_EXPOSED_FDS = 6  # fds 3..8 in the setup script
 
 
 def _needed_paths() -> set[str]:
@@ -95,16 +104,30 @@ class Isolation:
 
     limits: Limits
     uid: int | None  # run as this user id; None keeps the grader's (no root)
-    namespaces: bool  # pid + mount namespaces (needs CAP_SYS_ADMIN)
+    namespaces: bool  # pid + mount + IPC namespaces (needs CAP_SYS_ADMIN)
+    confined: bool = True  # the confined view and the seccomp filter (programs under test)
 
 
-def child_env(workdir: str, pythonpath: str | None = None, path: str | None = None) -> dict[str, str]:
-    """A run's whole environment; ``pythonpath`` and ``path`` default to this machine's."""
+#: the program's work folder inside the confined view
+WORK = "/work"
+#: system folders bound read-only into the confined view (links such as /bin -> usr/bin are kept as links)
+SYSTEM_FOLDERS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+#: hidden in the confined view: every installed package (the program gets the standard library only)
+HIDDEN_ALWAYS = ("/usr/lib/python3*/site-packages", "/usr/lib/python3/dist-packages",
+                 "/usr/local/lib/python3*/site-packages", "/usr/local/lib/python3*/dist-packages",
+                 "/usr/local/bin/netgrade")
+
+
+def child_env(workdir: str, pythonpath: str | None = None, path: str | None = None,
+              confined: bool = False) -> dict[str, str]:
+    """A run's whole environment; ``pythonpath`` and ``path`` default to this machine's.
+
+    A confined run gets no ``PYTHONPATH``: there is nothing but the standard library to import.
+    """
     from .python import packages_dir, program_python
 
     pybin = os.path.dirname(program_python())
-    return {
-        "PYTHONPATH": pythonpath or packages_dir(),
+    env = {
         "PATH": path or f"{pybin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
         "HOME": workdir,
         "LANG": "C.UTF-8",
@@ -114,6 +137,71 @@ def child_env(workdir: str, pythonpath: str | None = None, path: str | None = No
         "PYTHONIOENCODING": "utf-8",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
+    if not confined:
+        env["PYTHONPATH"] = pythonpath or packages_dir()
+    return env
+
+
+def _link_chain(path: str) -> list[str]:
+    """``path`` and every link on the way to the file it names (the venv's python3 -> python3.11)."""
+    chain = [os.path.abspath(path)]
+    for _ in range(16):
+        cur = chain[-1]
+        if not os.path.islink(cur):
+            break
+        chain.append(os.path.normpath(os.path.join(os.path.dirname(cur), os.readlink(cur))))
+    return chain
+
+
+@functools.lru_cache(maxsize=1)
+def interpreter_plan() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(binds, hides, keeps) that give the confined view this machine's Python, standard library only.
+
+    The programs' interpreter is a clean venv of netgrade's Python (see
+    python.py); its base installation is bound read-only where it is not under
+    ``/usr`` already, with its ``bin`` folder (netgrade's own command, pytest...)
+    and its ``site-packages`` hidden, and the interpreter binary kept.
+    """
+    from .python import program_python
+
+    exe = program_python()
+    venv = str(Path(exe).parent.parent)
+    binds, hides, keeps = [], [], []
+    if os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
+        binds.append(venv)
+        hides.append(os.path.join(venv, "lib", "python3*", "site-packages"))
+    base = os.path.realpath(sys.base_prefix)
+    if not any(base == d or base.startswith(d + "/") for d in SYSTEM_FOLDERS):
+        binds.append(base)
+        hides += [os.path.join(base, "bin"), os.path.join(base, "lib", "python3*", "site-packages")]
+    for p in _link_chain(exe) + _link_chain(sys.executable):
+        if any(p.startswith(h + "/") for h in hides if "*" not in h):
+            keeps.append(p)
+    return tuple(binds), tuple(hides), tuple(dict.fromkeys(keeps))
+
+
+def confined_options(iso: Isolation, cwd: str, work_fd: int | None, work_dir: str | None,
+                     interpreter: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ())) -> list[str]:
+    """The launcher's options for the confined view (``cwd`` relative to the work folder)."""
+    binds, hides, keeps = interpreter
+    args = ["-R", str(iso.limits.disk_mb), "-S"]
+    for b in (*SYSTEM_FOLDERS, *binds):
+        args += ["-b", b]
+    for h in (*HIDDEN_ALWAYS, *hides):
+        args += ["-H", h]
+    for k in keeps:
+        args += ["-k", k]
+    args += ["-W", str(work_fd)] if work_fd is not None else ["-w", str(work_dir)]
+    return args + _common_options(os.path.normpath(os.path.join(WORK, cwd)), iso)
+
+
+def _common_options(cwd_path: str, iso: Isolation) -> list[str]:
+    lim = iso.limits
+    args = ["-c", cwd_path,
+            "-l", f"{lim.cpu_s},{lim.memory_mb * 1024 * 1024},{lim.file_mb * 1024 * 1024},{lim.processes}"]
+    if iso.uid is not None:
+        args += ["-u", str(iso.uid)]
+    return args
 
 
 def _prlimit(limits: Limits) -> list[str]:
@@ -134,46 +222,9 @@ def _setpriv(uid: int | None) -> list[str]:
     return ["setpriv", *ids, "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
 
 
-def setup_script(workdir: str, cwd: str, inherited_fds: tuple[int, ...]) -> str:
-    """The shell script that runs as pid 1 of the run's pid namespace."""
-    masks, exposes = _static_plan()
-    work = os.path.realpath(workdir)
-    lines = ["set -e", "trap 'echo \"netgrade-sandbox: setup failed\" >&2; exit 125' EXIT",
-             "mount -t proc proc /proc",
-             # sysfs shows the network namespace of whoever mounts it: the run's own
-             "mount -t sysfs -o ro,nosuid,nodev,noexec sysfs /sys || true"]
-    for fd in inherited_fds:
-        if 0 <= fd <= 9:
-            lines.append(f"exec {fd}<&-")
-    wanted = list(exposes) + [work]
-    for mask in masks:
-        inside = [p for p in wanted if p == mask or p.startswith(mask + "/")]
-        if len(inside) > MAX_EXPOSED_FDS:
-            raise ValueError(f"too many paths to expose under {mask}")
-        fds = list(range(3, 3 + len(inside)))
-        for fd, path in zip(fds, inside):
-            lines.append(f"exec {fd}< {shlex.quote(path)}")
-        mode = _mask_mode(mask)
-        lines.append(f"mount -t tmpfs -o mode={mode},size=64m,nosuid,nodev netgrade {shlex.quote(mask)}")
-        for fd, path in zip(fds, inside):
-            q = shlex.quote(path)
-            lines.append(f"mkdir -p {q}")
-            lines.append(f"mount --no-canonicalize --bind /proc/self/fd/{fd} {q}")
-        for fd in fds:
-            lines.append(f"exec {fd}<&-")
-    lines.append(f"cd {shlex.quote(os.path.join(work, cwd))}")
-    lines.append("trap - EXIT")
-    lines.append('exec "$@"')
-    return "\n".join(lines)
-
-
 @functools.lru_cache(maxsize=1)
 def launcher_binary() -> str | None:
-    """The compiled launcher (launcher.c), built once into the cache; None without a C compiler.
-
-    It does the setup script's work with system calls instead of a dozen
-    commands: about 25 ms of CPU less per program run.
-    """
+    """The compiled launcher (launcher.c), built once into the cache; None without a C compiler."""
     import hashlib
     import shutil
     import subprocess
@@ -181,8 +232,6 @@ def launcher_binary() -> str | None:
 
     from .python import cache_dir
 
-    if os.environ.get("NETGRADE_NO_LAUNCHER"):
-        return None
     source = Path(__file__).with_name("launcher.c")
     try:
         code = source.read_bytes()
@@ -209,14 +258,10 @@ def launcher_binary() -> str | None:
         return None
 
 
-def launcher_options(cwd_path: str, iso: Isolation, masks: list[tuple[str, str]],
-                     exposes: tuple[str, ...] = ()) -> list[str]:
-    """The launcher's options: work folder, limits, user id, (mask, mode) pairs, paths to expose."""
-    lim = iso.limits
-    args = ["-c", cwd_path,
-            "-l", f"{lim.cpu_s},{lim.memory_mb * 1024 * 1024},{lim.file_mb * 1024 * 1024},{lim.processes}"]
-    if iso.uid is not None:
-        args += ["-u", str(iso.uid)]
+def host_view_options(cwd_path: str, iso: Isolation, masks: list[tuple[str, str]],
+                      exposes: tuple[str, ...] = ()) -> list[str]:
+    """The launcher's options for the host view: (mask, mode) pairs and the paths to expose under them."""
+    args = _common_options(cwd_path, iso)
     for mask, mode in masks:
         args += ["-m", f"{mask}:{mode}"]
     for path in exposes:
@@ -224,27 +269,31 @@ def launcher_options(cwd_path: str, iso: Isolation, masks: list[tuple[str, str]]
     return args
 
 
-def _launcher_args(workdir: str, cwd: str, iso: Isolation) -> list[str]:
-    masks, exposes = _static_plan()
-    work = os.path.realpath(workdir)
-    return launcher_options(os.path.join(work, cwd), iso, [(m, _mask_mode(m)) for m in masks], (*exposes, work))
-
-
 #: the outer process dies with the grader (pdeathsig survives the execs after it)
 DIES_WITH_GRADER = ["setpriv", "--pdeathsig", "KILL", "--"]
-#: pid 1 of a new pid namespace (everything it starts dies with it), in a private mount namespace
-OWN_PID_AND_MOUNTS = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--propagation", "private", "--"]
+#: pid 1 of a new pid namespace (everything it starts dies with it), in private mount and IPC namespaces
+OWN_PID_AND_MOUNTS = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--ipc", "--propagation", "private",
+                      "--"]
 
 
-def build_argv(command: list[str], workdir: str, cwd: str, iso: Isolation,
-               net_prefix: list[str], net_fds: tuple[int, ...]) -> list[str]:
-    """The full argv that starts ``command`` in the sandbox."""
-    tail = _prlimit(iso.limits) + _setpriv(iso.uid) + command
+def build_argv(command: list[str], work, iso: Isolation, net_prefix: list[str]) -> tuple[list[str], tuple[int, ...]]:
+    """The full argv that starts ``command`` in the sandbox, and the fds it needs passed.
+
+    ``work`` is the run's :class:`~harness.sandbox.workfolder.WorkFolder`.
+    """
     head, unshare = DIES_WITH_GRADER, OWN_PID_AND_MOUNTS
     if not iso.namespaces:
-        return head + tail
+        return head + _prlimit(iso.limits) + _setpriv(iso.uid) + command, ()
     launcher = launcher_binary()
-    if launcher is not None:
-        return head + net_prefix + unshare + [launcher, *_launcher_args(workdir, cwd, iso), "--", *command]
-    script = setup_script(workdir, cwd, net_fds)
-    return head + net_prefix + unshare + ["/bin/sh", "-c", script, "netgrade-run", *tail]
+    if launcher is None:  # checked before any run (runner.launcher_problem); a run never starts unconfined
+        raise RuntimeError("the sandbox launcher is not available")
+    if iso.confined:
+        opts = confined_options(iso, work.cwd, work.mount_fd, work.path, interpreter_plan())
+        fds = (work.mount_fd,) if work.mount_fd is not None else ()
+    else:
+        masks, exposes = _static_plan()
+        path = os.path.realpath(work.path)
+        opts = host_view_options(os.path.join(path, work.cwd), iso, [(m, _mask_mode(m)) for m in masks],
+                                 (*exposes, path))
+        fds = ()
+    return head + net_prefix + unshare + [launcher, *opts, "--", *command], fds

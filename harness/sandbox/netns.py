@@ -352,12 +352,16 @@ _support: str | None = None
 
 
 def namespace_support() -> str:
-    """'netns' when this process can make network namespaces, else the reason it cannot."""
+    """'netns' when this process can make the full sandbox (network namespaces and the
+    compiled launcher), else the reason it cannot."""
     global _support
     if _support is None:
+        from .launch import launcher_binary
         try:
             NetNS().close()
             _support = "netns"
         except SandboxError as exc:
             _support = str(exc)
+        if _support == "netns" and launcher_binary() is None:
+            _support = "the sandbox launcher cannot be built: no C compiler (Debian: apt-get install gcc)"
     return _support

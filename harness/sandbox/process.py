@@ -71,7 +71,8 @@ class ProgramRun:
                  listeners: Callable[[], list[Listener]], workdir: str, new_session: bool) -> None:
         self.label = label
         self.command = command
-        self.workdir = workdir
+        self.workdir = workdir  # as the program sees it
+        self.work = None  # its WorkFolder, as the grader reaches it (set by Sandbox.start)
         self.evidence = evidence
         self._listeners = listeners
         self._cond = threading.Condition()
