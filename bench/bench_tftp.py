@@ -32,6 +32,7 @@ import harness.runner
 import harness.sandbox
 from harness.evidence import Evidence
 from harness.programs import References
+from harness.savedfiles import read_capped
 
 HPA_PORT = 6969
 
@@ -46,11 +47,11 @@ def download(box, curl: str, port: int, blksize: int, want: bytes) -> float:
     """Seconds curl took to fetch big.bin from the server on ``port``."""
     flags = [] if blksize == 512 else ["--tftp-blksize", str(blksize)]  # curl asks for 512 by default
     run = box.start([curl, "-sS", "--max-time", "120", *flags, "-w", "%{time_total}",
-                     f"tftp://127.0.0.1:{port}/big.bin", "-o", "out"], label=f"curl :{port}")
+                     f"tftp://127.0.0.1:{port}/big.bin", "-o", "out"], label=f"curl :{port}", host_view=True)
     code = run.wait_exit(130)
     if code != 0:
         raise SystemExit(f"curl from port {port} failed (exit {code}): {run.err[-500:]}")
-    got = Path(run.workdir, "out").read_bytes()
+    got, _, _ = read_capped(run.work, "out", len(want) + 1)
     if got != want:
         raise SystemExit(f"curl from port {port}: the file differs ({len(got)} bytes of {len(want)})")
     return float(run.out.strip())
@@ -77,7 +78,8 @@ def main() -> int:
                 print("bench_tftp: skipped: no private network namespace on this machine")
                 return 0
             ref = References(box, pack).start("tftp-server", files={"big.bin": data})
-            hpa = box.start(tftp_peers.tftpd_hpa(port=HPA_PORT), label="tftpd-hpa", files={"big.bin": data})
+            hpa = box.start(tftp_peers.tftpd_hpa(port=HPA_PORT), label="tftpd-hpa", files={"big.bin": data},
+                            host_view=True)
             if hpa.wait_listening("udp", HPA_PORT, 5.0) is None:
                 raise SystemExit(f"tftpd-hpa did not start: {hpa.crash_summary()}")
             curl = tftp_peers.find("curl")

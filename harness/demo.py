@@ -82,8 +82,8 @@ def sticky_demo(out: TextIO = sys.stdout, gap: float = 0.05) -> int:
     box = Sandbox(net, Evidence(), work, pack.limits)
     w = out.write
     try:
-        naive = box.start([sys.executable, "-c", NAIVE_SERVER, str(NAIVE_PORT)], label="naive server")
-        framed = box.start(reference.command(pack.programs["framed-server"]), label="framed server")
+        naive = box.start([sys.executable, "-c", NAIVE_SERVER, str(NAIVE_PORT)], label="naive server", trusted=True)
+        framed = box.start(reference.command(pack.programs["framed-server"]), label="framed server", trusted=True)
         for run, port in ((naive, NAIVE_PORT), (framed, FRAMED_PORT)):
             if run.wait_listening("tcp", port, 10.0) is None:
                 w(f"could not start the {run.label} on port {port}: {run.crash_summary()}\n")

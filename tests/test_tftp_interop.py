@@ -59,6 +59,7 @@ import harness.runner
 import harness.sandbox
 from harness.evidence import Evidence
 from harness.programs import References
+from harness.savedfiles import read_capped
 from harness.sandbox.netns import namespace_support
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
@@ -103,7 +104,7 @@ def box(tmp_path):
 
 
 def _server(box, argv: list[str], label: str):
-    run = box.start(argv, label=label, files=FILES)
+    run = box.start(argv, label=label, files=FILES, host_view=True)  # a real server: a grader's tool
     if run.wait_listening("udp", 69, box.limits.ready_s) is None:
         pytest.fail(f"{label} did not bind UDP 69: {run.crash_summary()}\n{run.err[-1500:]}")
     return run
@@ -119,7 +120,13 @@ def _finish(run, what: str, timeout: float = 10.0) -> int:
 def _reference_client(box, name: str):
     run = References(box, harness.pack.load()).start("tftp-client", stdin=name)
     code = _finish(run, f"reference client fetching {name!r}")
-    return code, Path(run.workdir, "client_" + name), run
+    return code, _saved(run, "client_" + name), run
+
+
+def _saved(run, name: str) -> bytes | None:
+    """What ``run`` saved as ``name`` in its work folder (None: nothing there)."""
+    data, _, _ = read_capped(run.work, name, 16 * 2**20)
+    return data
 
 
 # ------------------------------------------------------------ 1. the suite against tftpd-hpa
@@ -160,9 +167,9 @@ def test_reference_client_downloads_from_real_servers(box, server):
     for name, want in FILES.items():
         code, saved, run = _reference_client(box, name)
         assert code == 0, f"{name} from {server}: exit {code}\n{run.out}\n{run.err[-1500:]}\n{srv.err[-1500:]}"
-        assert saved.read_bytes() == want, f"{name} from {server}: saved file differs"
+        assert saved == want, f"{name} from {server}: saved file differs"
     code, saved, run = _reference_client(box, "no_such_file.bin")
-    assert code == 1 and not saved.exists(), f"missing file from {server}: exit {code}, {run.out}"
+    assert code == 1 and saved is None, f"missing file from {server}: exit {code}, {run.out}"
     assert "ERROR 1" in run.out, run.out
 
 
@@ -194,12 +201,13 @@ def test_curl_downloads_from_reference_server(box):
             names = [n for n in names if FILES[n]]
         for name in names:
             run = box.start([curl, "-sS", "--max-time", "10", *flags, f"tftp://127.0.0.1/{name}", "-o", "out"],
-                            label=f"curl {variant} {name}")
+                            label=f"curl {variant} {name}", host_view=True)
             code = _finish(run, f"curl ({variant}) {name}", 15.0)
             assert code == 0, f"curl ({variant}) {name}: exit {code}: {run.err[-800:]}"
-            got = Path(run.workdir, "out").read_bytes()
+            got = _saved(run, "out") or b""
             assert got == FILES[name], f"curl ({variant}) {name}: {len(got)} bytes, expected {len(FILES[name])}"
-    run = box.start([curl, "-sS", "tftp://127.0.0.1/no_such_file.bin", "-o", "out"], label="curl missing")
+    run = box.start([curl, "-sS", "tftp://127.0.0.1/no_such_file.bin", "-o", "out"], label="curl missing",
+                    host_view=True)
     assert _finish(run, "curl missing file") == 68, run.err  # 68: TFTP "file not found"
 
 
@@ -211,13 +219,13 @@ def test_tftp_hpa_client_downloads_from_reference_server(box):
     for mode in ("octet", "netascii"):
         for name, want in FILES.items():
             run = box.start([tftp, "-m", mode, "127.0.0.1", "69", "-c", "get", name, "out"],
-                            label=f"tftp-hpa {mode} {name}")
+                            label=f"tftp-hpa {mode} {name}", host_view=True)
             _finish(run, f"tftp-hpa {mode} {name}")  # it exits 0 even after an ERROR: the file tells
-            got = Path(run.workdir, "out").read_bytes() if Path(run.workdir, "out").exists() else None
+            got = _saved(run, "out")
             # netascii is converted back to the local convention, so the bytes come back unchanged
             assert got == want, f"tftp-hpa {mode} {name}: {None if got is None else len(got)} bytes"
     run = box.start([tftp, "-m", "octet", "127.0.0.1", "69", "-c", "get", "no_such_file.bin", "out"],
-                    label="tftp-hpa missing")
+                    label="tftp-hpa missing", host_view=True)
     _finish(run, "tftp-hpa missing file")
     assert "File not found" in run.out + run.err, run.out + run.err
 
