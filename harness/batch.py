@@ -301,7 +301,8 @@ def _run_grader(path: str, task: dict, only_checks: list[str], tmp: str, tag: st
     if registry is not None:
         registry.add(proc)
     try:
-        interrupts.pause("grader-started", registry.stop if registry is not None else None)
+        # tag 1: the first grading; 2: the retry of its failing checks
+        interrupts.pause(f"grader-started-{tag}", registry.stop if registry is not None else None)
         try:
             _, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -411,7 +412,6 @@ def grade_task(task: dict, registry: ProcessRegistry | None = None) -> dict:
         note = ""
         keys = failing_checks(result) if result.status == "graded" and task.get("retry_failed", True) else []
         if keys:
-            interrupts.pause("retry", registry.stop if registry is not None else None)
             again = Result.from_dict(_run_grader(path, task, keys, tmp, "2", registry))
             if again.status == "graded":
                 flaky = merge_retry(result, again)

@@ -91,8 +91,15 @@ def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_f
         _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
                markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces)
     except KeyboardInterrupt as exc:
+        if json_file and not getattr(exc, "recorded", False):  # before grading began: the record all the same
+            from .grading import error_result
+            error_result(str(path), "?", runner, _interrupted_why(exc)).write_json(json_file)
         click.echo("netgrade: interrupted", err=True)
         sys.exit(interrupts.exit_code(exc))
+
+
+def _interrupted_why(exc: BaseException) -> str:
+    return "terminated (SIGTERM)" if interrupts.exit_code(exc) == 143 else "interrupted (SIGINT)"
 
 
 def _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
@@ -126,8 +133,8 @@ def _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_
     opts = Options(programs=list(programs), runner=runner, run=_parse_runs(runs), jobs=jobs,
                    keep_plan=keep_plan, namespaces=False if no_namespaces else None,
                    suites=[os.path.abspath(p) for p in suites])
-    interrupts.pause("check-started")
     try:
+        interrupts.pause("check-started")
         result = grade(path, pack, opts)
         outputs(result)  # an interrupt while these are written: they say "interrupted" instead
         render(result, verbose=verbose, lang=lang_)
@@ -135,8 +142,8 @@ def _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_
         bad(str(exc), pack.name)
         return
     except KeyboardInterrupt as exc:
-        why = "terminated (SIGTERM)" if interrupts.exit_code(exc) == 143 else "interrupted (SIGINT)"
-        outputs(error_result(str(path), pack.name, runner, why))
+        outputs(error_result(str(path), pack.name, runner, _interrupted_why(exc)))
+        exc.recorded = True
         raise
     sys.exit(result.exit_code())
 

@@ -17,7 +17,12 @@ whatever it inherited:
 
 Debug hook for tests: ``NETGRADE_PAUSE_AT=NAME:FILE`` makes :func:`pause`
 at the point ``NAME`` create ``FILE`` and then wait (up to 60 s, or until
-``stop`` is set) so a test can send a signal at exactly that moment.
+``stop`` is set) so a test can send a signal at exactly that moment.  The
+points: ``check-started`` (``netgrade check``, before grading), and in a
+batch ``discovered`` (before anything is graded), ``grader-started-1`` and
+``grader-started-2`` (a grading process, or the flaky retry's, has just
+started), ``storing`` (``result.json`` written, ``batch.json`` not yet) and
+``stored`` (a submission is recorded; the next one comes).
 """
 from __future__ import annotations
 
