@@ -811,8 +811,8 @@ def remote_grade(task: dict) -> dict:
     registry = ProcessRegistry()
     done = threading.Event()
     if task.get("stop_event"):
-        from distributed import Event
-        stop = Event(task["stop_event"])
+        from distributed import Event, get_client
+        stop = Event(task["stop_event"], client=get_client())  # the client: here, in the task's own thread
 
         def watch() -> None:  # the batch was interrupted: stop this task's grading process
             while not done.is_set():
@@ -820,7 +820,8 @@ def remote_grade(task: dict) -> dict:
                     if stop.wait(timeout=1):
                         registry.interrupt_all()
                         return
-                except Exception:  # noqa: BLE001 - the scheduler went away: the task ends with it
+                except Exception as exc:  # noqa: BLE001 - the scheduler went away: the task ends with it
+                    print(f"netgrade: the stop watch ended: {exc!r}", file=sys.stderr)
                     return
         threading.Thread(target=watch, name="netgrade-stop-watch", daemon=True).start()
     path = None

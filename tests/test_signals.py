@@ -24,6 +24,11 @@ import pytest
 from conftest import MUTANTS, ROOT
 from test_batch import _marked
 
+try:  # the fixture: a real Dask scheduler and two workers
+    from test_dask import cluster  # noqa: F401
+except pytest.skip.Exception:  # dask.distributed is not installed
+    cluster = None
+
 DEADLINE_S = 120
 
 
@@ -191,3 +196,60 @@ def test_check_interrupted(tmp_path, exported, moment, sig, jobs):
     _assert_nothing_left(mark, family)
     # no namespace left: every network namespace was held by a process of the run, now gone
     assert not [p for p in family if _alive(p)]
+
+
+# ------------------------------------------------------------------ netgrade batch --dask
+
+def _dask_workers(address: str) -> list[psutil.Process]:
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = p.info["cmdline"] or []
+        if "distributed.cli.dask_worker" in cmd and address in cmd:
+            found.append(p)
+    return found
+
+
+def _graders_under(workers: list[psutil.Process], name: str) -> list[psutil.Process]:
+    out = []
+    for w in workers:
+        try:
+            kids = w.children(recursive=True)
+        except psutil.NoSuchProcess:
+            continue
+        for k in kids:
+            try:
+                if any(name in part for part in k.cmdline()) and _alive(k):
+                    out.append(k)
+            except psutil.Error:
+                continue
+    return out
+
+
+@pytest.mark.skipif(cluster is None, reason="dask.distributed is not installed")
+@pytest.mark.timeout(300)
+def test_dask_batch_interrupted_stops_the_workers_graders(cluster, tmp_path, exported):
+    d = tmp_path / "in"
+    d.mkdir()
+    for name in ("s1", "s2"):  # programs that hang: only a stop reaching the workers ends their grading soon
+        (d / name).mkdir()
+        (d / name / "udp_send.py").write_text("import time\ntime.sleep(600)\n")
+    out = tmp_path / "out"
+    workers = _dask_workers(cluster)
+    assert len(workers) == 2
+    mark = f"signals-{os.getpid()}-{time.monotonic_ns()}"
+    cmd = [sys.executable, "-m", "harness", "batch", str(d), "--out", str(out), "--program", "udp-send",
+           "--dask", cluster, "--check-jobs", "1"]
+    proc, _ = _start(cmd, mark, None, tmp_path)
+    # a student program runs on a worker: grading is under way there
+    stdout, stderr, _ = _interrupt(proc, signal.SIGINT, lambda: bool(_graders_under(workers, "udp_send.py")))
+    assert proc.returncode == 130, (stdout, stderr)
+    left = [" ".join(p.cmdline()) for p in _graders_under(workers, "harness.batch")]
+    logs = "".join(f.read_text()[-3000:] for f in sorted((tmp_path / "dask-logs").glob("*.log")))
+    assert left == [], f"a worker's grading process outlived the batch\n{logs}"
+    assert _marked(mark) == []
+    done = _assert_consistent(out)
+    for name in ("s1", "s2"):  # fixed by the students: the resume grades what is missing
+        shutil.copyfile(exported / "udp_send.py", d / name / "udp_send.py")
+    rest = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert rest.returncode == 0, rest.stderr
+    assert f"{2 - len(done)} graded; {len(done)} unchanged (cached)" in rest.stdout
