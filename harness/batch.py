@@ -52,8 +52,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import __version__
-from .results import Result, score_program, total
+from . import __version__, interrupts
+from .results import Result, atomic_write, score_program, total
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
 META = "batch.json"
@@ -103,7 +103,7 @@ class Summary:
 
     def exit_code(self) -> int:
         if self.interrupted:
-            return 130
+            return interrupts.exit_code()
         return 1 if self.errors else 0
 
 
@@ -163,18 +163,6 @@ def cache_key(digest: str, pack_digest: str, programs: list[str]) -> dict:
 
 
 # ------------------------------------------------------------------ files
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
 
 def _read_json(path: Path) -> dict | None:
     try:
@@ -313,6 +301,8 @@ def _run_grader(path: str, task: dict, only_checks: list[str], tmp: str, tag: st
     if registry is not None:
         registry.add(proc)
     try:
+        # tag 1: the first grading; 2: the retry of its failing checks
+        interrupts.pause(f"grader-started-{tag}", registry.stop if registry is not None else None)
         try:
             _, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -440,6 +430,7 @@ def _worker_main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] != "grade":
         print("usage: python -m harness.batch grade SPEC.json", file=sys.stderr)
         return 2
+    interrupts.install()  # the batch stops this process with SIGINT, whatever it inherited
     from .grading import BadInput, Options, error_result, grade, load_pack
     spec = json.loads(Path(argv[1]).read_text("utf-8"))
     try:
@@ -454,6 +445,9 @@ def _worker_main(argv: list[str]) -> int:
     except BadInput as exc:
         error_result(spec["path"], pack.name, spec["runner"], str(exc)).write_json(spec["out"])
         return 2
+    except KeyboardInterrupt as exc:
+        error_result(spec["path"], pack.name, spec["runner"], "interrupted").write_json(spec["out"])
+        return interrupts.exit_code(exc)
     result.write_json(spec["out"])
     return 0
 
@@ -493,17 +487,18 @@ def store(out: Path, entry: Entry, key: dict, outcome: dict, lang: str) -> dict:
         result.write_json(folder / "failed-regrade.json")
         meta = dict(old)
         meta["regrade_failed"] = {"message": result.message, "at": now, "key": key}
-        _atomic_write(folder / META, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+        atomic_write(folder / META, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
         return meta
     result.write_json(folder / "result.json")
-    _atomic_write(folder / "report.html", render_report(result, lang))
+    atomic_write(folder / "report.html", render_report(result, lang))
     (folder / "failed-regrade.json").unlink(missing_ok=True)
+    interrupts.pause("storing")
     meta = {"name": entry.name, "source": entry.path, "key": key, "status": result.status,
             "message": result.message, "graded_at": now, "duration_s": result.duration_s,
             "flaky": outcome.get("flaky", []), "retried": outcome.get("retried", []),
             "retry_note": outcome.get("retry_note", ""), "regrade_failed": None, "lms": entry.lms,
             "worker": outcome.get("worker", "local")}
-    _atomic_write(folder / META, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")  # last: the cache marker
+    atomic_write(folder / META, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")  # last: the cache marker
     return meta
 
 
@@ -547,9 +542,9 @@ def write_aggregates(out: Path, entries: list[Entry], program_ids: list[str], la
                                  "key": meta.get("key"), "lms": meta.get("lms"),
                                  "regrade_failed": meta.get("regrade_failed"), "result": r.to_dict()},
                                 ensure_ascii=False))
-    _atomic_write(out / "gradebook.csv", buf.getvalue())
-    _atomic_write(out / "results.jsonl", "".join(line + "\n" for line in lines))
-    _atomic_write(out / "index.html", render_index(results, links, lang))
+    atomic_write(out / "gradebook.csv", buf.getvalue())
+    atomic_write(out / "results.jsonl", "".join(line + "\n" for line in lines))
+    atomic_write(out / "index.html", render_index(results, links, lang))
 
 
 # ------------------------------------------------------------------ the batch
@@ -659,6 +654,7 @@ def run_batch(directory: str, opts: BatchOptions,
     pack_text = Path(opts.pack_file).read_text("utf-8") if opts.pack_file else None
 
     # decide what needs grading
+    interrupts.pause("discovered")
     todo: list[tuple[Entry, dict]] = []
     keys: dict[str, dict] = {}
     from .grading import error_result
@@ -703,6 +699,7 @@ def run_batch(directory: str, opts: BatchOptions,
         r = outcome["result"]
         progress.line(f"{entry.name}: {r.get('score', 0):g}/{r.get('max_score', 0):g} {_status_text(meta)}")
         progress.advance()
+        interrupts.pause("stored")
 
     # the bar counts only what is graded now, so its rate and ETA are not skewed by cache hits
     with _Progress(len(todo), opts.progress) as progress:
@@ -725,14 +722,15 @@ def _run_local(todo, base_task, parallel, grade_fn, finish, progress) -> None:
     registry = ProcessRegistry()
     pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="netgrade-batch")
     futures = {}
+    handled: set = set()  # futures whose outcome finish() took (or that were interrupted)
     try:
         for entry, key in todo:
             task = {**base_task, "name": entry.name, "path": entry.path}
             futures[pool.submit(grade_fn, task, registry)] = (entry, key)
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+        while len(handled) < len(futures):
+            done, _ = wait(set(futures) - handled, timeout=0.5, return_when=FIRST_COMPLETED)
             for fut in done:
+                handled.add(fut)
                 entry, key = futures[fut]
                 try:
                     outcome = fut.result()
@@ -747,13 +745,19 @@ def _run_local(todo, base_task, parallel, grade_fn, finish, progress) -> None:
         progress.line("interrupted: stopping the grading processes; finished results are kept")
         registry.interrupt_all()
         pool.shutdown(wait=True, cancel_futures=True)
+        # a submission whose grading had ended before the signal is complete: keep it
+        for fut in set(futures) - handled:
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                entry, key = futures[fut]
+                finish(entry, key, fut.result(), progress)
         raise
     pool.shutdown(wait=True)
 
 
 def _run_dask(address, todo, base_task, pack_text, finish, progress) -> None:
     try:
-        from distributed import Client, as_completed
+        from distributed import Client, Event, as_completed
+        from distributed import wait as dask_wait
     except ImportError:
         raise BatchError('--dask needs dask.distributed: pip install "dask[distributed]"') from None
     try:
@@ -762,13 +766,14 @@ def _run_dask(address, todo, base_task, pack_text, finish, progress) -> None:
         raise BatchError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     owners = {}
     futures = []
+    stop_name = f"netgrade-stop-{os.urandom(8).hex()}"  # set on Ctrl-C: the workers stop their graders
     current = client.as_current()  # as_completed looks for "the" client
     current.__enter__()
     try:
         for entry, key in todo:
             payload, payload_name = _ship(entry)
             task = {**base_task, "name": entry.name, "path": None, "payload": payload,
-                    "payload_name": payload_name, "pack_text": pack_text}
+                    "payload_name": payload_name, "pack_text": pack_text, "stop_event": stop_name}
             fut = client.submit(remote_grade, task, key=f"netgrade-{os.urandom(8).hex()}", pure=False)
             owners[fut.key] = (entry, key)
             futures.append(fut)
@@ -782,7 +787,13 @@ def _run_dask(address, todo, base_task, pack_text, finish, progress) -> None:
                                                   f"dask worker error: {type(exc).__name__}: {exc}").to_dict()}
             finish(entry, key, outcome, progress)
     except KeyboardInterrupt:
-        progress.line("interrupted: cancelling the Dask tasks; finished results are kept")
+        progress.line("interrupted: stopping the Dask tasks' grading processes; finished results are kept")
+        # cancelling alone would leave a running task's grading process at work on its worker
+        Event(stop_name, client=client).set()
+        try:
+            dask_wait(futures, timeout=INTERRUPT_GRACE_S + 10)
+        except Exception:  # noqa: BLE001 - a worker that does not answer: cancel is all that is left
+            pass
         client.cancel(futures)
         raise
     finally:
@@ -797,6 +808,22 @@ def remote_grade(task: dict) -> dict:
         worker = str(get_worker().name)
     except Exception:  # noqa: BLE001
         worker = "?"
+    registry = ProcessRegistry()
+    done = threading.Event()
+    if task.get("stop_event"):
+        from distributed import Event, get_client
+        stop = Event(task["stop_event"], client=get_client())  # the client: here, in the task's own thread
+
+        def watch() -> None:  # the batch was interrupted: stop this task's grading process
+            while not done.is_set():
+                try:
+                    if stop.wait(timeout=1):
+                        registry.interrupt_all()
+                        return
+                except Exception as exc:  # noqa: BLE001 - the scheduler went away: the task ends with it
+                    print(f"netgrade: the stop watch ended: {exc!r}", file=sys.stderr)
+                    return
+        threading.Thread(target=watch, name="netgrade-stop-watch", daemon=True).start()
     path = None
     if task.get("pack_text") is not None:
         fd, path = tempfile.mkstemp(prefix="netgrade-pack-", suffix=".toml")
@@ -804,8 +831,9 @@ def remote_grade(task: dict) -> dict:
             f.write(task["pack_text"])
         task = {**task, "pack_file": path}
     try:
-        outcome = grade_task(task)
+        outcome = grade_task(task, registry)
     finally:
+        done.set()
         if path:
             os.unlink(path)
     outcome["worker"] = worker

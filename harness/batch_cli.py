@@ -2,7 +2,8 @@
 
 Exit status: 0 when every submission was graded (whatever its score), 1 when
 some submission ended in error (its row says why), 2 on bad input, 130 when
-interrupted (finished results are kept; run the same command to resume).
+interrupted by Ctrl-C (SIGINT), 143 by SIGTERM (finished results are kept; run
+the same command to resume).
 """
 from __future__ import annotations
 
@@ -49,6 +50,19 @@ def batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask
     A failing check is graded once more in a fresh sandbox; if it passes then,
     it counts as passed and is marked flaky in the reports and the gradebook.
     """
+    from . import interrupts
+    interrupts.install()  # first, so an inherited "ignore SIGINT" (a script's background job) cannot disarm it
+    try:
+        _batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask_address, timeout, no_retry,
+               check_jobs)
+    except KeyboardInterrupt as exc:
+        click.echo("interrupted: finished results are kept; run the same command again to grade the rest",
+                   err=True)
+        sys.exit(interrupts.exit_code(exc))
+
+
+def _batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask_address, timeout, no_retry,
+           check_jobs) -> None:
     from .batch import BatchError, BatchOptions, run_batch
     opts = BatchOptions(out=out, jobs=jobs, runner=runner, pack_file=pack_file, force=force, layout=layout,
                         dask=dask_address, programs=list(programs), timeout=timeout, retry_failed=not no_retry,
@@ -58,9 +72,6 @@ def batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask
     except BatchError as exc:
         click.echo(f"netgrade: error: {exc}", err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except KeyboardInterrupt:  # before grading started (while reading the submissions)
-        click.echo("interrupted: nothing was graded yet", err=True)
-        sys.exit(130)
     for line in summary.skipped:
         click.echo(f"skipped {line}", err=True)
     parts = [f"{len(summary.graded)} graded", f"{len(summary.cached)} unchanged (cached)",

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, interrupts
 
 EXIT_BAD_INPUT = 2
 
@@ -85,6 +84,26 @@ def main() -> None:
 def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
           markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces) -> None:
     """Grade the submission at PATH (a folder, .zip or .tar.gz)."""
+    # first: Ctrl-C and SIGTERM (a cancelled CI job) end the run with its cleanup, even when SIGINT
+    # was inherited as ignored (a background job of a script)
+    interrupts.install()
+    try:
+        _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
+               markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces)
+    except KeyboardInterrupt as exc:
+        if json_file and not getattr(exc, "recorded", False):  # before grading began: the record all the same
+            from .grading import error_result
+            error_result(str(path), "?", runner, _interrupted_why(exc)).write_json(json_file)
+        click.echo("netgrade: interrupted", err=True)
+        sys.exit(interrupts.exit_code(exc))
+
+
+def _interrupted_why(exc: BaseException) -> str:
+    return "terminated (SIGTERM)" if interrupts.exit_code(exc) == 143 else "interrupted (SIGINT)"
+
+
+def _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
+           markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces) -> None:
     from .grading import BadInput, Options, error_result, grade, load_pack
     from .i18n import norm_lang
     from .outputs import write_all
@@ -114,23 +133,19 @@ def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_f
     opts = Options(programs=list(programs), runner=runner, run=_parse_runs(runs), jobs=jobs,
                    keep_plan=keep_plan, namespaces=False if no_namespaces else None,
                    suites=[os.path.abspath(p) for p in suites])
-    # a CI job that is cancelled sends SIGTERM: end like Ctrl-C, so sandboxes and containers are cleaned up
-    signal.signal(signal.SIGTERM, _terminated)
     try:
+        interrupts.pause("check-started")
         result = grade(path, pack, opts)
+        outputs(result)  # an interrupt while these are written: they say "interrupted" instead
+        render(result, verbose=verbose, lang=lang_)
     except BadInput as exc:
         bad(str(exc), pack.name)
         return
-    except KeyboardInterrupt:
-        outputs(error_result(str(path), pack.name, runner, "interrupted"))
+    except KeyboardInterrupt as exc:
+        outputs(error_result(str(path), pack.name, runner, _interrupted_why(exc)))
+        exc.recorded = True
         raise
-    outputs(result)
-    render(result, verbose=verbose, lang=lang_)
     sys.exit(result.exit_code())
-
-
-def _terminated(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 @main.command("list")

@@ -25,7 +25,7 @@ import pytest
 
 import suites
 
-from . import __version__, plugin
+from . import __version__, interrupts, plugin
 from .pack import Pack, PackError
 from .results import CheckResult, ProgramResult, Result, score_program, total
 from .runner import RUNNERS, make_workbase
@@ -123,6 +123,8 @@ def run_pytest(args: list[str], plugins: list) -> tuple[int, str]:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+    # pytest turns Ctrl-C into an exit status (and a partial run): it must not pass for a result
+    interrupts.raise_if_received()
     return int(code), sink.getvalue()
 
 

@@ -80,13 +80,31 @@ def _sizes(log: Transfer) -> list[int]:
 
 
 def _diff(got: bytes, want: bytes, size: int | None = None) -> str:
-    """How ``got`` differs from ``want``; ``size``: the file's real size when only ``got`` was read of it."""
-    if got == want and (size is None or size == len(got)):
+    """How ``got`` differs from ``want``: the sizes when they differ, else how many bytes, and always where.
+
+    ``size``: the file's real size when only ``got`` was read of it.
+    """
+    real = len(got) if size is None else size
+    if got == want and real == len(want):
         return "identical"
     n = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-    return (f"{len(got) if size is None else size} bytes instead of {len(want)}; first difference at byte {n} "
-            f"(block {n // 512 + 1}): got {got[n:n + 12].hex(' ') or 'nothing'}, "
-            f"expected {want[n:n + 12].hex(' ') or 'nothing'}")
+    where = (f"first difference at byte {n} (block {n // 512 + 1}): got {_excerpt(got, n)}, "
+             f"expected {_excerpt(want, n)}")
+    if real != len(want):
+        return f"{real} bytes instead of {len(want)}; {where}"
+    if len(got) < real:
+        return f"the right size ({real} bytes), but only {len(got)} could be read; {where}"
+    differ = sum(a != b for a, b in zip(got, want))
+    return f"same size ({real} bytes) but other content: {differ} byte{'s differ' if differ > 1 else ' differs'}; {where}"
+
+
+def _excerpt(data: bytes, at: int, n: int = 12) -> str:
+    """The bytes at ``at`` in hex, and as text when they are printable ASCII."""
+    chunk = data[at:at + n]
+    if not chunk:
+        return "nothing"
+    text = f' ("{chunk.decode("ascii")}")' if all(32 <= b < 127 and b != 34 for b in chunk) else ""
+    return chunk.hex(" ") + text
 
 
 def _error_code(r) -> int | None:

@@ -293,11 +293,15 @@ def test_interrupted_batch_resumes(tmp_path, exported):
     cmd = [sys.executable, "-c", "from harness.batch_cli import batch; batch()", str(d), "--out", str(out),
            "--program", "udp-send", "--jobs", "1"]
     mark = f"batch-test-{os.getpid()}-{time.monotonic_ns()}"
+    # the batch pauses once the first submission is stored (harness.interrupts.pause): the signal
+    # arrives between submissions, never after the batch's end
+    paused = tmp_path / "paused"
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, env={**os.environ, "NETGRADE_TEST_MARK": mark})
+                            start_new_session=True,
+                            env={**os.environ, "NETGRADE_TEST_MARK": mark, "NETGRADE_PAUSE_AT": f"stored:{paused}"})
     try:
         deadline = time.monotonic() + 120
-        while not list(out.glob("*/batch.json")):
+        while not paused.exists():
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "no submission finished in 120 s"
             time.sleep(0.05)  # polling a file's appearance, with a deadline

@@ -463,3 +463,31 @@ def test_cli_lang_zh_terminal(exported, tmp_path):
     _result, proc = grade(exported, "--program", "udp-recv", "--lang", "zh", tmp=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "打印数据报的文本" in proc.stdout and "得分" in proc.stdout
+
+
+# ---------------------------------------------------------------- the program's command, as the student types it
+
+def test_reports_show_the_command_as_the_student_types_it():
+    """The grader's interpreter (a venv in netgrade's cache) is evidence in the JSON, never in a report."""
+    from rich.console import Console
+
+    from harness.sandbox.python import program_python
+    from harness.terminal import render
+    real = [program_python(), "tftp_client.py"]
+    assert real[0] != "python3" and "/" in real[0]
+    r = sample_result(evil=False)
+    for c in r.programs[0].checks:
+        c.evidence["processes"][0]["command"] = list(real)
+        for e in c.evidence["events"]:
+            if e["kind"] == "start":
+                e["command"] = list(real)
+    page = html.render(r, "en")
+    assert "python3 tftp_client.py" in page
+    buf = io.StringIO()
+    render(r, out=Console(file=buf, width=160, highlight=False, force_terminal=False), lang="en")
+    outputs = {"html": page, "junit": junit.render(r, "en"), "gradescope": gradescope.render(r, "en"),
+               "markdown": markdown.render(r, "en"), "terminal": buf.getvalue()}
+    for name, text in outputs.items():
+        assert real[0] not in text and "/.cache/netgrade" not in text, name
+    # the JSON keeps the real command
+    assert json.dumps(r.to_dict()).count(real[0]) > 0

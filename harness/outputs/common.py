@@ -30,6 +30,22 @@ def head_tail(text: str, limit: int) -> tuple[str, str, int]:
     return text[:head], text[-tail:], len(text) - head - tail
 
 
+_INTERPRETER = re.compile(r"python(\d+(\.\d+)?)?")
+
+
+def shown_command(argv: list | None) -> str:
+    """A program's command as the student types it: ``python3 tftp_client.py``.
+
+    The interpreter netgrade really ran (a path into its cache, on the
+    grading machine) is evidence for the JSON only; any other command is shown
+    as given.
+    """
+    args = [str(x) for x in argv or []]
+    if args and "/" in args[0] and _INTERPRETER.fullmatch(args[0].rsplit("/", 1)[-1]):
+        args[0] = "python3"
+    return " ".join(args)
+
+
 def one_line(text: str | None, limit: int = 300) -> str:
     text = safe(text, keep_newlines=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -23,7 +23,7 @@ from .. import __version__
 from ..i18n import check_title, norm_lang, t, translator
 from ..results import Result
 from . import write_text
-from .common import clip, head_tail, one_line, safe
+from .common import clip, head_tail, one_line, safe, shown_command
 
 
 # Bounds that keep a report small (a few MB at most for the whole pack).
@@ -179,7 +179,7 @@ def _row(e: dict[str, Any], y: int, tr, many: bool, lim: Limits) -> dict[str, An
         return _note(y, "peer", pre + text, "peernote")
     who = e.get("who") or ""
     if kind == "start":
-        cmd = " ".join(str(x).rsplit("/", 1)[-1] if i == 0 else str(x) for i, x in enumerate(e.get("command") or []))
+        cmd = shown_command(e.get("command"))
         return _note(y, side, f"▶ {who}: {safe(cmd, False)}", "proc")
     if kind == "exit":
         return _note(y, side, f"■ {who}: {safe(str(e.get('status', '')), False)}", "proc")
@@ -262,7 +262,7 @@ def processes(evidence: dict[str, Any], lim: Limits = LIMITS) -> list[dict[str, 
     for p in evidence.get("processes") or []:
         if not isinstance(p, dict):
             continue
-        cmd = " ".join(str(x) for x in p.get("command") or [])
+        cmd = shown_command(p.get("command"))
         out.append({
             "label": one_line(str(p.get("label", "")), 80),
             "command": one_line(cmd, 300),
