@@ -140,9 +140,10 @@ def class_pairs(sources: dict[str, dict[str, str]], pack: Pack, base: set[int] |
             if n >= MIN_SHARED and score >= threshold:
                 found.append((score, n, a, b))
         found.sort(key=lambda x: (-x[0], -x[1], x[2], x[3]))
-        for score, n, a, b in found:
+        for rank, (score, n, a, b) in enumerate(found):
             regions = []
-            for r in sim.shared_regions(fps[a], fps[b])[:REGIONS_PER_PAIR]:
+            shown = sim.shared_regions(fps[a], fps[b])[:REGIONS_PER_PAIR] if rank < PAIRS_PER_PROGRAM else []
+            for r in shown:
                 regions.append({"a": list(r.a_lines), "b": list(r.b_lines),
                                 "a_text": _excerpt(by_name[a], r.a_lines), "b_text": _excerpt(by_name[b], r.b_lines)})
             regions.sort(key=lambda r: r["a"][0])
@@ -151,12 +152,20 @@ def class_pairs(sources: dict[str, dict[str, str]], pack: Pack, base: set[int] |
 
 
 def gradebook_cells(pairs: list[Pair]) -> dict[str, str]:
-    """Submission name -> "bob: tcp-qq-server 95%; ..." (its close pairs)."""
-    cells: dict[str, list[str]] = {}
-    for p in pairs:
-        cells.setdefault(p.a, []).append(f"{p.b}: {p.program} {round(100 * p.score)}%")
-        cells.setdefault(p.b, []).append(f"{p.a}: {p.program} {round(100 * p.score)}%")
-    return {k: "; ".join(v) for k, v in cells.items()}
+    """Submission name -> "bob: tcp-qq-server 95%; ..." (its closest partner per program, and how many more)."""
+    best: dict[str, dict[str, list]] = {}
+    for p in pairs:  # closest first within each program
+        for me, other in ((p.a, p.b), (p.b, p.a)):
+            slot = best.setdefault(me, {}).setdefault(p.program, [other, p.score, 0])
+            slot[2] += 1
+    cells = {}
+    for name, progs in best.items():
+        parts = []
+        for pid, (other, score, n) in progs.items():
+            more = f" (+{n - 1} more)" if n > 1 else ""
+            parts.append(f"{other}: {pid} {round(100 * score)}%{more}")
+        cells[name] = "; ".join(parts)
+    return cells
 
 
 def reference_cell(result: Result) -> str:

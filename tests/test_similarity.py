@@ -14,6 +14,7 @@ default pack's threshold:
 from __future__ import annotations
 
 import ast
+import csv
 from html import unescape
 import builtins
 import json
@@ -297,3 +298,31 @@ def test_class_report_shows_regions_escaped():
     assert hostile not in page and "&lt;script&gt;" in page and "alice&lt;b&gt;" in page
     assert "\x1b" not in page and "lines 3–4" in page and "90%" in page
     assert "No pair" in html.render_class([], {}, "en", []) and "Similar submissions" not in html.render_class([], {})
+
+
+def test_batch_writes_pairs_to_gradebook_and_class_report(tmp_path):
+    from harness.batch import Entry, write_aggregates
+    mine = sim.decode((REALISTIC / "framed_server.py").read_bytes())
+    codes = {"alice": mine, "bob": disguise(mine, 5), "carol": (MUTANTS / "framed-server" / "raw_echo.py").read_text()}
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    entries = []
+    for name, code in codes.items():
+        (subs / name).mkdir(parents=True)
+        (subs / name / "framed_server.py").write_text(code, "utf-8")
+        entries.append(Entry(name, str(subs / name)))
+        r = Result(submission=name, pack=PACK.name, runner="local", score=2, max_score=2, started_at="x",
+                   duration_s=1.0, programs=[ProgramResult(id="framed-server", file="framed_server.py",
+                                                           status="graded", score=2, max_score=2)])
+        r.write_json(out / name / "result.json")
+        (out / name / "batch.json").write_text(json.dumps({"status": "graded"}))
+    copycheck.batch_similarity(out, entries, ["framed-server"], PACK, enabled=True)
+    write_aggregates(out, entries, ["framed-server"], "en")
+    book = {row["name"]: row for row in csv.DictReader((out / "gradebook.csv").open())}
+    assert book["alice"]["similar_to"].startswith("bob: framed-server ") and book["carol"]["similar_to"] == ""
+    index = unescape((out / "index.html").read_text())
+    assert "<b>alice</b> ↔ <b>bob</b>" in index and "Similar submissions" in index
+    copycheck.batch_similarity(out, entries, ["framed-server"], PACK, enabled=False)  # --no-similarity
+    write_aggregates(out, entries, ["framed-server"], "en")
+    assert not (out / "similarity.json").exists() and "Similar submissions" not in (out / "index.html").read_text()
+    book = {row["name"]: row for row in csv.DictReader((out / "gradebook.csv").open())}
+    assert book["alice"]["similar_to"] == ""

@@ -433,7 +433,10 @@ def _pairs_view(pairs: list[dict] | None) -> list[dict[str, Any]]:
     """Close pairs per program (harness.copycheck), student code made safe to show."""
     by_prog: dict[str, dict[str, Any]] = {}
     for p in pairs or []:
-        entry = by_prog.setdefault(p["program"], {"program": safe(p["program"], False), "pairs": []})
+        entry = by_prog.setdefault(p["program"], {"program": safe(p["program"], False), "pairs": [], "more": 0})
+        if not p.get("regions"):  # only the closest pairs carry regions (harness.copycheck.PAIRS_PER_PROGRAM)
+            entry["more"] += 1
+            continue
         entry["pairs"].append({
             "a": safe(p["a"], False), "b": safe(p["b"], False), "pct": round(100 * p["score"]),
             "shared": p["shared"],
