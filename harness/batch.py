@@ -80,6 +80,7 @@ class BatchOptions:
     retry_failed: bool = True  # the flaky guard
     sub_jobs: int | None = None  # checks at a time within one submission; None: share the machine
     progress: bool = True
+    similarity: bool = True  # near-copies between submissions (harness.copycheck)
 
 
 @dataclass
@@ -214,11 +215,11 @@ def render_report(result: Result, lang: str) -> str:
     return _placeholder_report(result)
 
 
-def render_index(results: list[Result], links: dict[str, str], lang: str) -> str:
+def render_index(results: list[Result], links: dict[str, str], lang: str, pairs: list[dict] | None = None) -> str:
     _, render_class = _renderers()
     if render_class is not None:
         try:
-            return render_class(results, links, lang)
+            return render_class(results, links, lang, pairs)
         except Exception as exc:  # noqa: BLE001
             return _placeholder_class(results, links) + f"<!-- renderer failed: {html.escape(repr(exc))} -->\n"
     return _placeholder_class(results, links)
@@ -513,18 +514,21 @@ def cached_meta(out: Path, entry: Entry, key: dict) -> dict | None:
 
 def write_aggregates(out: Path, entries: list[Entry], program_ids: list[str], lang: str) -> None:
     """gradebook.csv, results.jsonl and index.html from what is stored for ``entries``."""
+    from .copycheck import gradebook_cells, reference_cell, stored_pairs
     results: list[Result] = []
     links: dict[str, str] = {}
+    pairs = stored_pairs(out)
+    similar = gradebook_cells([_pair(p) for p in pairs or []])
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["name", "total", "max", *program_ids, "status"])
+    w.writerow(["name", "total", "max", *program_ids, "status", "reference_copy", "similar_to"])
     lines = []
     for e in entries:
         folder = out / e.name
         meta = _read_json(folder / META)
         data = _read_json(folder / "result.json")
         if meta is None or data is None:
-            w.writerow([e.name, "", "", *([""] * len(program_ids)), "not graded (interrupted?)"])
+            w.writerow([e.name, "", "", *([""] * len(program_ids)), "not graded (interrupted?)", "", ""])
             continue
         r = Result.from_dict(data)
         r.submission = e.name
@@ -534,9 +538,10 @@ def write_aggregates(out: Path, entries: list[Entry], program_ids: list[str], la
         status = _status_text(meta)
         if r.status == "graded":
             cells = [f"{by_id[pid].score:g}" if pid in by_id else "" for pid in program_ids]
-            w.writerow([e.name, f"{r.score:g}", f"{r.max_score:g}", *cells, status])
+            w.writerow([e.name, f"{r.score:g}", f"{r.max_score:g}", *cells, status, reference_cell(r),
+                        similar.get(e.name, "")])
         else:
-            w.writerow([e.name, "", "", *([""] * len(program_ids)), status])
+            w.writerow([e.name, "", "", *([""] * len(program_ids)), status, "", ""])
         lines.append(json.dumps({"name": e.name, "status": meta.get("status"), "batch_status": status,
                                  "score": r.score, "max_score": r.max_score, "flaky": meta.get("flaky", []),
                                  "key": meta.get("key"), "lms": meta.get("lms"),
@@ -544,7 +549,12 @@ def write_aggregates(out: Path, entries: list[Entry], program_ids: list[str], la
                                 ensure_ascii=False))
     atomic_write(out / "gradebook.csv", buf.getvalue())
     atomic_write(out / "results.jsonl", "".join(line + "\n" for line in lines))
-    atomic_write(out / "index.html", render_index(results, links, lang))
+    atomic_write(out / "index.html", render_index(results, links, lang, pairs))
+
+
+def _pair(d: dict):
+    from .copycheck import Pair
+    return Pair(d["program"], d["a"], d["b"], d["score"], d["shared"], d.get("regions", []))
 
 
 # ------------------------------------------------------------------ the batch
@@ -713,6 +723,8 @@ def run_batch(directory: str, opts: BatchOptions,
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:
+            from .copycheck import batch_similarity
+            batch_similarity(out, entries, program_ids, pack, enabled=opts.similarity and not summary.interrupted)
             write_aggregates(out, entries, program_ids, pack.lang)
     summary.duration_s = round(time.monotonic() - started, 3)
     return summary

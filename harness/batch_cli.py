@@ -38,10 +38,12 @@ EXIT_BAD_INPUT = 2
               help="Seconds one submission's grading may take before it is stopped and recorded as an error.")
 @click.option("--no-retry", is_flag=True,
               help="Do not grade failing checks a second time (the flaky guard).")
+@click.option("--no-similarity", is_flag=True,
+              help="Do not look for near-copies between submissions (class report and gradebook).")
 @click.option("--check-jobs", type=click.IntRange(1, 64), default=None, hidden=True,
               help="Checks at a time within one submission (default: share the machine).")
 def batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask_address, timeout, no_retry,
-          check_jobs) -> None:
+          no_similarity, check_jobs) -> None:
     """Grade every submission in DIRECTORY: each subfolder or .zip/.tar.gz/.tgz is one.
 
     \b
@@ -66,7 +68,7 @@ def _batch(directory, out, jobs, runner, pack_file, programs, force, layout, das
     from .batch import BatchError, BatchOptions, run_batch
     opts = BatchOptions(out=out, jobs=jobs, runner=runner, pack_file=pack_file, force=force, layout=layout,
                         dask=dask_address, programs=list(programs), timeout=timeout, retry_failed=not no_retry,
-                        sub_jobs=check_jobs, progress=True)
+                        sub_jobs=check_jobs, progress=True, similarity=not no_similarity)
     try:
         summary = run_batch(directory, opts)
     except BatchError as exc:

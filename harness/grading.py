@@ -154,6 +154,7 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
         try:
             _run(sub, pack, located, opts, tmp, result, docker)
             finished = True
+            _reference_notices(result, sub, pack)
         except Exception as exc:  # the grader failed: say so, never blame the student
             result.status = "error"
             result.message = f"grader error: {type(exc).__name__}: {exc}"
@@ -169,6 +170,15 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         sub.cleanup()
+
+
+def _reference_notices(result: Result, sub: Submission, pack: Pack) -> None:
+    """Near-copies of our references get a notice; a problem here never costs the grade."""
+    from .copycheck import annotate_result
+    try:
+        annotate_result(result, sub.root, pack)
+    except Exception as exc:  # noqa: BLE001
+        result.notices.append(f"reference comparison skipped: {type(exc).__name__}: {exc}")
 
 
 def _docker_preflight(opts: Options) -> dict[str, Any]:

@@ -69,6 +69,8 @@ class Pack:
     checks: dict[str, dict[str, Any]]
     sources: tuple[str, ...]
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    #: [similarity]: reference_threshold, pair_threshold (shares from 0 to 1)
+    similarity: dict[str, float] = field(default_factory=dict)
 
     def points_for(self, check_key: str, level: str) -> float:
         override = self.checks.get(check_key, {})
@@ -129,6 +131,10 @@ def _addresses(v: Any) -> str | None:
     return None
 
 
+def _share(v: Any) -> str | None:
+    return None if 0 < v <= 1 else "must be a share from 0 to 1 (0.5 is 50 %), greater than 0"
+
+
 def _strings(v: Any) -> str | None:
     return None if all(isinstance(x, str) for x in v) else "must be a list of strings"
 
@@ -152,6 +158,10 @@ SCHEMA: dict[str, Any] = {
         "processes": (int, True, _positive),
         "output_kib": (int, True, _positive),
         "disk_mb": (int, False, _positive),
+    },
+    "similarity": {
+        "reference_threshold": (NUM, True, _share),
+        "pair_threshold": (NUM, True, _share),
     },
 }
 PROGRAM_SCHEMA: dict[str, Any] = {
@@ -301,4 +311,5 @@ def from_dict(data: dict[str, Any], sources: tuple[str, ...] = ("default",)) -> 
         checks=dict(data.get("checks", {})),
         sources=sources,
         raw=data,
+        similarity={k: float(v) for k, v in data["similarity"].items()},
     )

@@ -51,6 +51,10 @@ class ProgramResult:
     checks: list[CheckResult] = field(default_factory=list)
     title: str = ""
     message: str = ""
+    #: near-copy notices for the instructor (never a fail), e.g. "87% similar to netgrade's reference ..."
+    notices: list[str] = field(default_factory=list)
+    #: {"reference": file, "score": 0..1, "threshold": 0..1, "flagged": bool}; empty when not compared
+    reference_similarity: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -108,7 +108,8 @@ def test_batch_grades_folders_and_archives_then_caches(klass, tmp_path):
     assert sorted(s.graded) == ["alice", "bob", "carol", "dan", "erin"] and not s.cached and not s.errors
     assert s.skipped == ["README.txt: not a folder, .zip, .tar.gz or .tgz"]
     book = _gradebook(out)
-    assert list(book["alice"]) == ["name", "total", "max", "udp-send", "status"]
+    assert list(book["alice"]) == ["name", "total", "max", "udp-send", "status", "reference_copy", "similar_to"]
+    assert book["alice"]["reference_copy"] == "udp-send 100%" and book["dan"]["reference_copy"] == ""  # exported references
     for name in ("alice", "bob", "carol"):
         assert book[name]["total"] == book[name]["max"] == book[name]["udp-send"] != "0"
         assert book[name]["status"] == "graded"

@@ -301,7 +301,7 @@ def _view(result: Result, lang: str, lim: Limits = LIMITS) -> dict[str, Any]:
         programs.append({
             "id": p.id, "anchor": _anchor(p.id), "file": safe(p.file or "", False), "status": p.status,
             "title": safe(p.title, False), "message": safe(p.message), "score": p.score, "max_score": p.max_score,
-            "checks": checks, "counts": counts,
+            "checks": checks, "counts": counts, "notices": [safe(n, False) for n in p.notices],
             "pct": (100.0 * p.score / p.max_score) if p.max_score else (100.0 if p.status == "graded" else 0.0),
         })
     return {
@@ -429,7 +429,25 @@ def _class_view(results: list[Result], links: dict[str, str], lang: str) -> dict
     }
 
 
-def render_class(results: list[Result], links: dict[str, str], lang: str | None = "en") -> str:
+def _pairs_view(pairs: list[dict] | None) -> list[dict[str, Any]]:
+    """Close pairs per program (harness.copycheck), student code made safe to show."""
+    by_prog: dict[str, dict[str, Any]] = {}
+    for p in pairs or []:
+        entry = by_prog.setdefault(p["program"], {"program": safe(p["program"], False), "pairs": [], "more": 0})
+        if not p.get("regions"):  # only the closest pairs carry regions (harness.copycheck.PAIRS_PER_PROGRAM)
+            entry["more"] += 1
+            continue
+        entry["pairs"].append({
+            "a": safe(p["a"], False), "b": safe(p["b"], False), "pct": round(100 * p["score"]),
+            "shared": p["shared"],
+            "regions": [{"a": r["a"], "b": r["b"], "a_text": safe(r["a_text"]), "b_text": safe(r["b_text"])}
+                        for r in p.get("regions", [])],
+        })
+    return list(by_prog.values())
+
+
+def render_class(results: list[Result], links: dict[str, str], lang: str | None = "en",
+                 pairs: list[dict] | None = None) -> str:
     """One page for many results: score histogram, pass rate per check, links to each report.
 
     ``links`` maps a result's ``submission`` to the address (usually a relative
@@ -438,7 +456,10 @@ def render_class(results: list[Result], links: dict[str, str], lang: str | None 
     """
     lang = norm_lang(lang)
     tpl = _env().get_template("class.html.j2")
-    return tpl.render(v=_class_view(results, links or {}, lang), t=translator(lang), lang=lang, css=_css())
+    view = _class_view(results, links or {}, lang)
+    view["pairs"] = _pairs_view(pairs)
+    view["similarity_run"] = pairs is not None
+    return tpl.render(v=view, t=translator(lang), lang=lang, css=_css())
 
 
 def write_class(results: list[Result], links: dict[str, str], path: str | Path, lang: str | None = "en") -> None:

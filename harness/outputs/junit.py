@@ -74,6 +74,8 @@ def render(result: Result, lang: str | None = "en") -> str:
             suite.set(k, str(v))
             totals[k] += v
         suite.set("time", f"{seconds:.3f}")
+        if p.notices:
+            ET.SubElement(suite, "system-out").text = xml_text("\n".join(p.notices))
         if p.status != "graded" and p.message and p.status != "missing":
             ET.SubElement(suite, "system-err").text = xml_text(p.message)
     for k, v in totals.items():

@@ -51,6 +51,8 @@ def render(result: Result, lang: str | None = "en") -> str:
         out.append("")
         if p.message:
             out += [f"> {md(p.message, 1000)}", ""]
+        for n in p.notices:
+            out += [f"> {md(n, 1000)}", ""]
         if not p.checks:
             continue
         out.append(f"| | {t('col.check', lang)} | {t('col.level', lang)} | {t('col.status', lang)} | "
