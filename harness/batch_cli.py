@@ -56,7 +56,7 @@ def batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask
     interrupts.install()  # first, so an inherited "ignore SIGINT" (a script's background job) cannot disarm it
     try:
         _batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask_address, timeout, no_retry,
-               check_jobs)
+               no_similarity, check_jobs)
     except KeyboardInterrupt as exc:
         click.echo("interrupted: finished results are kept; run the same command again to grade the rest",
                    err=True)
@@ -64,7 +64,7 @@ def batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask
 
 
 def _batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask_address, timeout, no_retry,
-           check_jobs) -> None:
+           no_similarity, check_jobs) -> None:
     from .batch import BatchError, BatchOptions, run_batch
     opts = BatchOptions(out=out, jobs=jobs, runner=runner, pack_file=pack_file, force=force, layout=layout,
                         dask=dask_address, programs=list(programs), timeout=timeout, retry_failed=not no_retry,
