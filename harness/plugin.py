@@ -158,6 +158,50 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
+    _write_check_index(s, keep)
+
+
+def check_index_path(workbase: str) -> str:
+    """Every check a grading run's workers collected, by node id (see ``_write_check_index``)."""
+    return os.path.join(os.path.dirname(workbase), "checks.json")
+
+
+def _write_check_index(s: "Session", items: list[pytest.Item]) -> None:
+    """Leave what the grader needs to report each check without its worker.
+
+    A worker that dies mid-check (killed, out of memory) sends no report for
+    that check, and the checks it never reached send none either; from this
+    index the grader still gives each of them a verdict (``error``, with the
+    reason) instead of dropping it.  Every worker collects the same checks and
+    writes the same index, each through a rename, so a reader never sees half.
+    """
+    index = {item.nodeid: _base_record(item, s, check_info(item)) for item in items}
+    path = check_index_path(s.plan.workbase)
+    part = f"{path}.{os.getpid()}"
+    try:
+        Path(part).write_text(json.dumps(index, ensure_ascii=False), "utf-8")
+        os.replace(part, path)
+    except OSError:  # a full disk: the grader falls back to naming the crash in a notice
+        with contextlib.suppress(OSError):
+            os.unlink(part)
+
+
+def _base_record(item: pytest.Item, s: "Session", info: dict[str, Any]) -> dict[str, Any]:
+    """A check's record without its verdict: what it is, its level and points."""
+    pid = info["program"]
+    key = f"{pid}/{info['id']}"
+    level = s.pack.level_for(key, info["level"])
+    return {
+        "program": pid,
+        "id": info["id"],
+        "title": info["title"],
+        "level": level,
+        "sheet": info.get("sheet", ""),
+        "hint": info.get("hint", ""),
+        "max_score": s.pack.points_for(key, level),
+        "order": [item.location[0], item.location[1] or 0],
+        "nodeid": item.nodeid,
+    }
 
 
 # ------------------------------------------------------------------ fixtures
@@ -294,8 +338,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if rep.when != "teardown":
         return
     pid = info["program"]
-    key = f"{pid}/{info['id']}"
-    level = s.pack.level_for(key, info["level"])
     ev = item.stash.get(_evidence_key, None)
     contact = ev is not None and any(e["kind"] in CONTACT_KINDS for e in ev.events)
     if rec["status"] == "fail" and ev is not None:
@@ -310,18 +352,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             with contextlib.suppress(OSError):
                 open(_no_contact_memo(s, pid), "a").close()
     final = {
-        "program": pid,
-        "id": info["id"],
-        "title": info["title"],
-        "level": level,
-        "sheet": info.get("sheet", ""),
-        "hint": info.get("hint", ""),
+        **_base_record(item, s, info),
         "status": rec["status"] or "error",
         "message": printable(rec["message"]),
-        "max_score": s.pack.points_for(key, level),
         "duration_s": round(time.monotonic() - rec["started"], 3),
         "evidence": ev.to_dict() if ev is not None else {"events": [], "processes": []},
-        "order": [item.location[0], item.location[1] or 0],
-        "nodeid": item.nodeid,
     }
     rep.user_properties.append((RECORD_KEY, json.dumps(final, ensure_ascii=False)))
