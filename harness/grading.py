@@ -190,7 +190,13 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
         sub = open_submission(path)
     except SubmissionError as exc:
         raise BadInput(str(exc)) from None
-    tmp = tempfile.mkdtemp(prefix="netgrade-")
+    except OSError as exc:  # unpacking into a temporary folder that is full or not writable
+        return error_result(Path(path).name, pack.name, opts.runner, f"grader error: {_temp_fault(exc)}")
+    try:
+        tmp = tempfile.mkdtemp(prefix="netgrade-")
+    except OSError as exc:
+        sub.cleanup()
+        return error_result(sub.name, pack.name, opts.runner, f"grader error: {_temp_fault(exc)}")
     try:
         try:
             located = locate(sub, pack, opts.run)
@@ -217,6 +223,13 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         sub.cleanup()
+
+
+def _temp_fault(exc: OSError) -> str:
+    """Why the grader could not use its temporary folder, saying which one and how to choose another."""
+    where = os.environ.get("TMPDIR") or "/tmp"
+    return (f"no usable temporary folder for the grading run ({exc.strerror or exc}; TMPDIR={where});"
+            " set TMPDIR to a writable folder with free space")
 
 
 def _docker_preflight(opts: Options) -> dict[str, Any]:

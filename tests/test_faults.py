@@ -195,3 +195,103 @@ def test_worker_killed_every_time_is_error_never_fail(tmp_path, refs):
             assert ("worker process died" in msg or "never run" in msg) and "not the program's fault" in msg, msg
     assert done.returncode == 1
     assert_clean(g)
+
+
+# ------------------------------------------------------------------ the work folder's disk full, /tmp unusable
+
+# Run the grader in a private mount namespace where TMPDIR is a small tmpfs filled up to
+# FREE_KIB free: the mount exists only for that process tree and goes with it.
+FULL_DISK = r"""
+free=$1; shift
+mount -t tmpfs -o size=4m netgrade-full "$TMPDIR" || exit 99
+dd if=/dev/zero of="$TMPDIR/.filler" bs=4k 2>/dev/null
+truncate -s -"${free}K" "$TMPDIR/.filler"
+"$@"; rc=$?
+echo "LEFT IN TMPDIR:$(ls -A "$TMPDIR" | grep -v '^.filler$' | tr '\n' ' ')" >&2
+exit $rc
+"""
+
+
+def full_disk(free_kib: int) -> list[str]:
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", FULL_DISK, "sh", str(free_kib)]
+
+
+def left_in_namespace(done: subprocess.CompletedProcess) -> str:
+    lines = [x for x in done.stderr.splitlines() if x.startswith("LEFT IN TMPDIR:")]
+    assert lines, done.stderr[-2000:]
+    return lines[-1].removeprefix("LEFT IN TMPDIR:").strip()
+
+
+@ROOT_ONLY
+def test_work_folder_disk_full_is_error(tmp_path, refs):
+    """ENOSPC in the work base: every check that needed a work folder is ``error`` saying so, none ``fail``."""
+    sub = submission_with(tmp_path, {"udp_send.py": refs / "udp_send.py", "tftp_server.py": refs / "tftp_server.py"})
+    g = Grader(tmp_path, wrap=full_disk(60))
+    result, done = g.check(sub, "--program", "udp-send", "--program", "tftp-server", "--program", "udp-recv")
+    got = statuses(result)
+    assert got, result
+    # checks run side by side, so some find room left by others (graded as usual): none fails
+    graded = {k: v for k, v in got.items() if not k.startswith("udp-recv/")}
+    errors = {k: m for k, (st, m) in graded.items() if st == "error"}
+    assert len(errors) >= len(graded) // 2, got
+    assert all(st in ("pass", "error") for st, _ in graded.values()), got
+    for key, msg in errors.items():
+        assert "cannot prepare the run's work folder" in msg and "No space left on device" in msg, (key, msg)
+    # the program that is not there is reported as usual
+    recv = [p for p in result["programs"] if p["id"] == "udp-recv"][0]
+    assert recv["status"] == "missing" and all(c["status"] == "skip" for c in recv["checks"])
+    assert done.returncode == 1
+    assert left_in_namespace(done) == ""
+    assert_clean(g)
+
+
+FREE_KIB_BATCH = 24  # room for the grader's own small files, not for every run's work folder
+
+
+@ROOT_ONLY
+def test_work_folder_disk_full_in_a_batch_is_retried(tmp_path, refs):
+    """In a batch, the checks a full disk touched are graded again (batch.json ``retried``), still ``error``."""
+    klass = tmp_path / "class"
+    submission_with(klass / "s1", {"udp_send.py": refs / "udp_send.py"})
+    (klass / "s1" / "submission").rename(klass / "s1x")
+    (klass / "s1").rmdir()
+    out = tmp_path / "graded"
+    g = Grader(tmp_path, wrap=full_disk(FREE_KIB_BATCH))
+    g.start("batch", str(klass), "--out", str(out), "--program", "udp-send", "--jobs", "1")
+    _, err = g.proc.communicate(timeout=300)
+    meta = json.loads((out / "s1x" / "batch.json").read_text("utf-8"))
+    result = json.loads((out / "s1x" / "result.json").read_text("utf-8"))
+    got = statuses(result)
+    assert got and all(st in ("pass", "error") for st, _ in got.values()), got
+    assert meta["retried"], meta  # what the full disk touched was graded again
+    for key in meta["retried"]:
+        st, msg = got[key]
+        if st == "pass":  # the retry found room: the first attempt is named
+            assert key in meta["flaky"] and "error at first" in msg and "No space left on device" in msg, msg
+        else:
+            assert "No space left on device" in msg, msg
+    assert all(st == "pass" for k, (st, _) in got.items() if k not in meta["retried"]), got
+    assert "LEFT IN TMPDIR:" in err and err.split("LEFT IN TMPDIR:")[-1].strip() == "", err[-2000:]
+    assert_clean(g)
+
+
+@ROOT_ONLY
+def test_no_usable_temporary_folder_is_error_with_a_result(tmp_path, refs):
+    """TMPDIR, /tmp and /var/tmp read-only: an ``error`` result naming TMPDIR, exit 1, no traceback."""
+    shm = Path("/dev/shm") / f"netgrade-faults-{uuid.uuid4().hex[:8]}"  # outside every folder made read-only
+    try:
+        sub = submission_with(shm, {"udp_send.py": refs / "udp_send.py"})
+        ro = shm / "ro"
+        ro.mkdir()
+        script = ('for d in /tmp /var/tmp "$TMPDIR"; do mount -t tmpfs -o ro,size=64k netgrade-ro "$d" || exit 99;'
+                  ' done; cd "$TMPDIR" && exec "$@"')
+        g = Grader(tmp_path, tmpdir=ro, wrap=["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"])
+        g.out = shm / "result.json"
+        result, done = g.check(sub, "--program", "udp-send")
+        assert result["status"] == "error", result
+        assert "no usable temporary folder" in result["message"] and f"TMPDIR={ro}" in result["message"]
+        assert "Traceback" not in done.stderr, done.stderr[-2000:]
+        assert done.returncode == 1
+        assert_clean(g)
+    finally:
+        shutil.rmtree(shm, ignore_errors=True)

@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import itertools
 import os
+import re
 import shutil
 import socket
 import struct
@@ -28,6 +29,15 @@ __all__ = ["Sandbox", "SandboxError", "Listener", "ProgramRun", "new_network", "
 
 SIOCSIFADDR, SIOCSIFNETMASK = 0x8916, 0x891C
 _uids = itertools.count()
+
+
+def _os_reason(exc: OSError) -> str:
+    """The reason of an OSError in a few words (shutil.Error lists one per file: the first is enough)."""
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        why = str(exc.args[0][0][-1])
+        m = re.match(r"\[Errno \d+\] ([^:]+)", why)
+        return m.group(1).strip() if m else why
+    return exc.strerror or str(exc)
 
 
 def add_lab_address(net: NetNS, index: int, address: str) -> None:
@@ -78,14 +88,18 @@ class Sandbox:
     # ------------------------------------------------------------ programs
     def _new_workdir(self, files_from: str | Path | None, files: dict[str, bytes] | None, uid: int | None,
                      trusted: bool = False) -> str:
-        work = tempfile.mkdtemp(prefix="run-", dir=self._workbase(trusted))
-        self._workdirs.append(work)
-        if files_from is not None:
-            shutil.copytree(files_from, work, symlinks=True, dirs_exist_ok=True)
-        for name, data in (files or {}).items():
-            target = Path(work, name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        try:
+            work = tempfile.mkdtemp(prefix="run-", dir=self._workbase(trusted))
+            self._workdirs.append(work)
+            if files_from is not None:
+                shutil.copytree(files_from, work, symlinks=True, dirs_exist_ok=True)
+            for name, data in (files or {}).items():
+                target = Path(work, name)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        except OSError as exc:  # the grader's disk, not the program: a full or read-only work base
+            raise SandboxError(f"cannot prepare the run's work folder under {self._workbase(trusted)}:"
+                               f" {_os_reason(exc)}") from None
         if uid is not None:
             for dirpath, dirnames, filenames in os.walk(work):
                 os.lchown(dirpath, uid, uid)
