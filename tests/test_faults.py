@@ -295,3 +295,71 @@ def test_no_usable_temporary_folder_is_error_with_a_result(tmp_path, refs):
         assert_clean(g)
     finally:
         shutil.rmtree(shm, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ verdicts under load
+
+LOAD_BOUND_S = 600  # the load generator never outlives this, whatever happens to the test
+
+
+@contextlib.contextmanager
+def cpu_load():
+    """One busy-loop process per core beside the grading, killed by PID at the end (bounded in time)."""
+    n = os.cpu_count() or 1
+    code = f"import time\nend = time.monotonic() + {LOAD_BOUND_S}\nwhile time.monotonic() < end:\n    pass\n"
+    procs = [subprocess.Popen([PY, "-c", code], stdin=subprocess.DEVNULL) for _ in range(n)]
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # busy for real before grading starts
+            busy = [psutil.Process(p.pid).cpu_times().user for p in procs]
+            if all(b > 0.05 for b in busy):
+                break
+            time.sleep(0.02)
+        yield procs
+    finally:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait(timeout=10)
+
+
+@ROOT_ONLY
+def test_full_marks_with_every_cpu_busy(tmp_path, refs):
+    """A correct submission graded beside a full-CPU load: full marks, nothing failed even once."""
+    g = Grader(tmp_path)
+    with cpu_load() as load:
+        result, done = g.check(refs, "--program", "udp-send", "--program", "udp-echo-server",
+                               "--program", "tcp-thanks-server", "--program", "tftp-client", timeout=400)
+        assert all(p.poll() is None for p in load), "the load ended before the grading did"
+    bad = {k: v for k, v in statuses(result).items() if v[0] != "pass"}
+    assert not bad, bad
+    assert result["score"] == result["max_score"] > 0
+    assert done.returncode == 0
+    assert_clean(g)
+
+
+@ROOT_ONLY
+def test_batch_of_twenty_needs_no_retry_under_load(tmp_path, refs):
+    """20 correct submissions graded as a batch with every CPU busy: no check needed the flaky retry."""
+    klass = tmp_path / "class"
+    for i in range(20):
+        d = klass / f"s{i:02d}"
+        d.mkdir(parents=True)
+        for name in ("udp_send.py", "udp_echo_server.py"):
+            shutil.copyfile(refs / name, d / name)
+        (d / "README.txt").write_text(f"student {i}\n")  # each one its own content (no cache hit)
+    out = tmp_path / "graded"
+    g = Grader(tmp_path)
+    with cpu_load():
+        g.start("batch", str(klass), "--out", str(out), "--program", "udp-send", "--program", "udp-echo-server")
+        _, err = g.proc.communicate(timeout=LOAD_BOUND_S - 60)
+    assert g.proc.returncode == 0, err[-2000:]
+    metas = {d.name: json.loads((d / "batch.json").read_text("utf-8")) for d in sorted(out.iterdir())
+             if (d / "batch.json").is_file()}
+    assert len(metas) == 20
+    retried = {name: m["retried"] for name, m in metas.items() if m["retried"]}
+    assert not retried, retried
+    for name in metas:
+        result = json.loads((out / name / "result.json").read_text("utf-8"))
+        assert result["score"] == result["max_score"] > 0, (name, statuses(result))
+    assert_clean(g)
