@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import os
 import time
@@ -311,8 +312,22 @@ def _verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) -> tup
         return "fail", _message_of(exc) if str(exc.value) else str(rep.longrepr).strip().splitlines()[-1]
     if exc.errisinstance(pytest.fail.Exception) and str(exc.value).startswith("Timeout"):
         return "fail", f"no verdict within the check's time limit ({limit:g} s): the program or its peer hung"
+    if exc.errisinstance(OSError) and exc.value.errno == errno.EADDRINUSE:
+        # a refusal of the student's own port is the suites' fail; one that reaches here is the grader's
+        return "error", (f"grader error in {rep.when}: the grader's peer could not bind its port ({exc.value.strerror}):"
+                         " something of the grading machine holds it, not the program under test")
     tb = "".join(traceback.format_exception_only(exc.type, exc.value)).strip()
     return "error", f"grader error in {rep.when}: {tb}"
+
+
+def reference_crash(ev: Evidence) -> str | None:
+    """How one of our reference programs crashed in this check (it meets the sheet: a crash is the grader's)."""
+    for proc in ev.processes:
+        label = proc.get("label", "")
+        if label.startswith("reference ") and "Traceback (most recent call last)" in proc.get("stderr", ""):
+            last = [line for line in proc["stderr"].strip().splitlines() if line.strip()][-1]
+            return f"our {label} crashed ({proc.get('exit', '?')}): {last.strip()[:300]}"
+    return None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -340,6 +355,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     pid = info["program"]
     ev = item.stash.get(_evidence_key, None)
     contact = ev is not None and any(e["kind"] in CONTACT_KINDS for e in ev.events)
+    crash = reference_crash(ev) if rec["status"] == "fail" and ev is not None else None
+    if crash:
+        rec["status"] = "error"
+        rec["message"] = (f"grader error: {crash}, so this check could not be graded; not the program's fault"
+                          f" (the check saw: {rec['message']})")
     if rec["status"] == "fail" and ev is not None:
         hint = prelude_hint(pid, ev, contact)
         if hint and hint[2:] not in rec["message"]:  # a suite may have named it already

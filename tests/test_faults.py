@@ -363,3 +363,34 @@ def test_batch_of_twenty_needs_no_retry_under_load(tmp_path, refs):
         result = json.loads((out / name / "result.json").read_text("utf-8"))
         assert result["score"] == result["max_score"] > 0, (name, statuses(result))
     assert_clean(g)
+
+
+# ------------------------------------------------------------------ the peer's port already taken
+
+def test_peer_port_taken_by_the_grading_machine_is_error(tmp_path, refs):
+    """On the host's loopback, something of the machine holds the peer's port: ``error``, never ``fail``.
+
+    udp-send's peer and our reference receiver both need UDP 8080; this test holds
+    it.  udp-recv (graded on other ports) is graded as usual.
+    """
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        try:
+            holder.bind(("127.0.0.1", 8080))
+        except OSError as exc:
+            pytest.skip(f"UDP 127.0.0.1:8080 is already in use on this machine ({exc.strerror}); cannot hold it")
+        sub = submission_with(tmp_path, {"udp_send.py": refs / "udp_send.py", "udp_recv.py": refs / "udp_recv.py"})
+        g = Grader(tmp_path)
+        result, done = g.check(sub, "--program", "udp-send", "--program", "udp-recv", "--no-namespaces")
+    finally:
+        holder.close()
+    got = statuses(result)
+    send = {k: v for k, v in got.items() if k.startswith("udp-send/")}
+    assert send and all(st == "error" for st, _ in send.values()), send
+    for key, (_, msg) in send.items():
+        assert ("peer could not bind its port" in msg or "reference udp-recv crashed" in msg) and \
+            "not the program" in msg, (key, msg)
+    assert "Address already in use" in send["udp-send/with-reference"][1]
+    assert all(st == "pass" for k, (st, _) in got.items() if k.startswith("udp-recv/")), got
+    assert done.returncode == 1
+    assert_clean(g)
