@@ -60,24 +60,72 @@ def default_jobs() -> int:
 
 
 class Collector:
-    """Gathers check records from test reports (ours, or forwarded by xdist)."""
+    """Gathers check records from test reports (ours, or forwarded by xdist).
 
-    def __init__(self) -> None:
+    A check whose worker died while running it, or that no worker ever ran
+    (pytest stopped after too many dead workers), still gets a record: an
+    ``error`` built from the workers' check index (``plugin.check_index_path``),
+    never a silent gap in the result.
+    """
+
+    def __init__(self, index_path: str | None = None) -> None:
         self.records: list[dict[str, Any]] = []
         self.collect_errors: list[str] = []
         self.crashes: list[str] = []
         self._seen: set[str] = set()
+        self._index_path = index_path
+        self._index: dict[str, dict] | None = None
+        self._died: set[str] = set()  # checks whose worker died (xdist may run them again)
+        #: checks whose worker died and that a new worker then graded
+        self.regraded: list[str] = []
+
+    def index(self) -> dict[str, dict]:
+        if self._index is None:
+            self._index = {}
+            if self._index_path:
+                with contextlib.suppress(OSError, ValueError):
+                    self._index = json.loads(Path(self._index_path).read_text("utf-8"))
+        return self._index
+
+    def _error_record(self, nodeid: str, message: str) -> dict[str, Any] | None:
+        base = self.index().get(nodeid)
+        if base is None:
+            return None
+        return {**base, "status": "error", "message": message, "duration_s": 0.0,
+                "evidence": {"events": [], "processes": []}}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:
             if key == plugin.RECORD_KEY:
                 rec = json.loads(value)
+                if report.nodeid in self._died:
+                    # xdist ran the check again in a new worker: that run's verdict stands
+                    self.records = [r for r in self.records if r.get("nodeid") != report.nodeid]
+                    self.regraded.append(f"{rec['program']}/{rec['id']}")
+                    self._died.discard(report.nodeid)
                 self.records.append(rec)
                 self._seen.add(report.nodeid)
                 return
         if report.failed and report.when not in ("setup", "call", "teardown") and report.nodeid not in self._seen:
-            # xdist reports a crashed worker this way
-            self.crashes.append(f"{report.nodeid}: {str(report.longrepr)[-300:]}")
+            # xdist reports a crashed worker this way ("worker 'gw0' crashed while running ...")
+            why = str(report.longrepr).strip().splitlines()[-1][-300:] if report.longrepr else "it died"
+            rec = self._error_record(report.nodeid, "grader error: the grader's worker process died while"
+                                     f" running this check ({why}); not the program's fault")
+            if rec is None:
+                self.crashes.append(f"{report.nodeid}: {str(report.longrepr)[-300:]}")
+            else:
+                self.records.append(rec)
+                self._seen.add(report.nodeid)
+                self._died.add(report.nodeid)
+
+    def never_run(self, why: str) -> None:
+        """Give every indexed check that has no record an ``error`` saying it was never run."""
+        for nodeid in self.index():
+            if nodeid not in self._seen:
+                rec = self._error_record(nodeid, f"grader error: this check was never run ({why});"
+                                         " not the program's fault")
+                self.records.append(rec)
+                self._seen.add(nodeid)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -97,6 +145,8 @@ def _pytest_args(plan_path: str, jobs: int, extra_suites: list[str]) -> list[str
     args = [suites_dir(), *extra_suites,
             "-p", "pytest_timeout", "-p", "harness.plugin", "--netgrade-plan", plan_path,
             "-p", "no:cacheprovider",
+            # xdist makes its workers' temp folders here, in the grading run's own (removed at the end)
+            "--basetemp", os.path.join(os.path.dirname(plan_path), "pytest"),
             "-c", os.devnull, "--rootdir", suites_dir(), "-q", "--no-header",
             "-o", "python_files=*.py", "-o", "python_functions=test_*",
             "--timeout-method=signal", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
@@ -142,7 +192,13 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
         sub = open_submission(path)
     except SubmissionError as exc:
         raise BadInput(str(exc)) from None
-    tmp = tempfile.mkdtemp(prefix="netgrade-")
+    except OSError as exc:  # unpacking into a temporary folder that is full or not writable
+        return error_result(Path(path).name, pack.name, opts.runner, f"grader error: {_temp_fault(exc)}")
+    try:
+        tmp = tempfile.mkdtemp(prefix="netgrade-")
+    except OSError as exc:
+        sub.cleanup()
+        return error_result(sub.name, pack.name, opts.runner, f"grader error: {_temp_fault(exc)}")
     try:
         try:
             located = locate(sub, pack, opts.run)
@@ -179,6 +235,13 @@ def _reference_notices(result: Result, sub: Submission, pack: Pack) -> None:
         annotate_result(result, sub.root, pack)
     except Exception as exc:  # noqa: BLE001
         result.notices.append(f"reference comparison skipped: {type(exc).__name__}: {exc}")
+
+
+def _temp_fault(exc: OSError) -> str:
+    """Why the grader could not use its temporary folder, saying which one and how to choose another."""
+    where = os.environ.get("TMPDIR") or "/tmp"
+    return (f"no usable temporary folder for the grading run ({exc.strerror or exc}; TMPDIR={where});"
+            " set TMPDIR to a writable folder with free space")
 
 
 def _docker_preflight(opts: Options) -> dict[str, Any]:
@@ -237,12 +300,14 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
     os.chmod(plan_path, 0o600)
     if opts.keep_plan:
         plan.save(opts.keep_plan)
-    collector = Collector()
+    collector = Collector(plugin.check_index_path(plan.workbase))
     code, output = run_pytest(_pytest_args(plan_path, jobs, opts.suites), [collector])
     if collector.collect_errors:
         raise RuntimeError("a suite file could not be loaded: " + " | ".join(collector.collect_errors))
     if code in (2, 3, 4) and not collector.records:
         raise RuntimeError(f"pytest exited with status {code}: {output.strip()[-800:]}")
+    stopped = [line.strip() for line in output.splitlines() if "maximum crashed workers" in line]
+    collector.never_run(stopped[0] if stopped else f"pytest ended with status {code} before reaching it")
     by_program: dict[str, list[dict]] = {}
     for rec in collector.records:
         by_program.setdefault(rec["program"], []).append(rec)
@@ -265,6 +330,9 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
         result.notices.append("no checks in the suites for: " + ", ".join(without_checks))
     if collector.crashes:
         result.notices.append("pytest worker crashes: " + " | ".join(collector.crashes))
+    if collector.regraded:
+        result.notices.append("the grader's worker process died while grading " + ", ".join(collector.regraded)
+                              + "; graded again in a new worker")
     total(result)
 
 

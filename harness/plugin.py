@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import os
 import time
@@ -158,6 +159,50 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
+    _write_check_index(s, keep)
+
+
+def check_index_path(workbase: str) -> str:
+    """Every check a grading run's workers collected, by node id (see ``_write_check_index``)."""
+    return os.path.join(os.path.dirname(workbase), "checks.json")
+
+
+def _write_check_index(s: "Session", items: list[pytest.Item]) -> None:
+    """Leave what the grader needs to report each check without its worker.
+
+    A worker that dies mid-check (killed, out of memory) sends no report for
+    that check, and the checks it never reached send none either; from this
+    index the grader still gives each of them a verdict (``error``, with the
+    reason) instead of dropping it.  Every worker collects the same checks and
+    writes the same index, each through a rename, so a reader never sees half.
+    """
+    index = {item.nodeid: _base_record(item, s, check_info(item)) for item in items}
+    path = check_index_path(s.plan.workbase)
+    part = f"{path}.{os.getpid()}"
+    try:
+        Path(part).write_text(json.dumps(index, ensure_ascii=False), "utf-8")
+        os.replace(part, path)
+    except OSError:  # a full disk: the grader falls back to naming the crash in a notice
+        with contextlib.suppress(OSError):
+            os.unlink(part)
+
+
+def _base_record(item: pytest.Item, s: "Session", info: dict[str, Any]) -> dict[str, Any]:
+    """A check's record without its verdict: what it is, its level and points."""
+    pid = info["program"]
+    key = f"{pid}/{info['id']}"
+    level = s.pack.level_for(key, info["level"])
+    return {
+        "program": pid,
+        "id": info["id"],
+        "title": info["title"],
+        "level": level,
+        "sheet": info.get("sheet", ""),
+        "hint": info.get("hint", ""),
+        "max_score": s.pack.points_for(key, level),
+        "order": [item.location[0], item.location[1] or 0],
+        "nodeid": item.nodeid,
+    }
 
 
 # ------------------------------------------------------------------ fixtures
@@ -267,8 +312,22 @@ def _verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) -> tup
         return "fail", _message_of(exc) if str(exc.value) else str(rep.longrepr).strip().splitlines()[-1]
     if exc.errisinstance(pytest.fail.Exception) and str(exc.value).startswith("Timeout"):
         return "fail", f"no verdict within the check's time limit ({limit:g} s): the program or its peer hung"
+    if exc.errisinstance(OSError) and exc.value.errno == errno.EADDRINUSE:
+        # a refusal of the student's own port is the suites' fail; one that reaches here is the grader's
+        return "error", (f"grader error in {rep.when}: the grader's peer could not bind its port ({exc.value.strerror}):"
+                         " something of the grading machine holds it, not the program under test")
     tb = "".join(traceback.format_exception_only(exc.type, exc.value)).strip()
     return "error", f"grader error in {rep.when}: {tb}"
+
+
+def reference_crash(ev: Evidence) -> str | None:
+    """How one of our reference programs crashed in this check (it meets the sheet: a crash is the grader's)."""
+    for proc in ev.processes:
+        label = proc.get("label", "")
+        if label.startswith("reference ") and "Traceback (most recent call last)" in proc.get("stderr", ""):
+            last = [line for line in proc["stderr"].strip().splitlines() if line.strip()][-1]
+            return f"our {label} crashed ({proc.get('exit', '?')}): {last.strip()[:300]}"
+    return None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -294,10 +353,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if rep.when != "teardown":
         return
     pid = info["program"]
-    key = f"{pid}/{info['id']}"
-    level = s.pack.level_for(key, info["level"])
     ev = item.stash.get(_evidence_key, None)
     contact = ev is not None and any(e["kind"] in CONTACT_KINDS for e in ev.events)
+    crash = reference_crash(ev) if rec["status"] == "fail" and ev is not None else None
+    if crash:
+        rec["status"] = "error"
+        rec["message"] = (f"grader error: {crash}, so this check could not be graded; not the program's fault"
+                          f" (the check saw: {rec['message']})")
     if rec["status"] == "fail" and ev is not None:
         hint = prelude_hint(pid, ev, contact)
         if hint and hint[2:] not in rec["message"]:  # a suite may have named it already
@@ -310,18 +372,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             with contextlib.suppress(OSError):
                 open(_no_contact_memo(s, pid), "a").close()
     final = {
-        "program": pid,
-        "id": info["id"],
-        "title": info["title"],
-        "level": level,
-        "sheet": info.get("sheet", ""),
-        "hint": info.get("hint", ""),
+        **_base_record(item, s, info),
         "status": rec["status"] or "error",
         "message": printable(rec["message"]),
-        "max_score": s.pack.points_for(key, level),
         "duration_s": round(time.monotonic() - rec["started"], 3),
         "evidence": ev.to_dict() if ev is not None else {"events": [], "processes": []},
-        "order": [item.location[0], item.location[1] or 0],
-        "nodeid": item.nodeid,
     }
     rep.user_properties.append((RECORD_KEY, json.dumps(final, ensure_ascii=False)))

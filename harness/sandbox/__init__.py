@@ -76,15 +76,17 @@ class Sandbox:
     # ------------------------------------------------------------ programs
     def _new_workdir(self, files_from: str | Path | None, files: dict[str, bytes] | None, uid: int | None,
                      trusted: bool, detached: bool) -> WorkFolder:
-        work = WorkFolder.make(self._workbase(trusted), self.limits.disk_mb, uid, detached)
-        self._workdirs.append(work)
+        work = None
         try:
+            work = WorkFolder.make(self._workbase(trusted), self.limits.disk_mb, uid, detached)
+            self._workdirs.append(work)
             if files_from is not None:
                 work.copy_in(files_from, uid)
             for name, data in (files or {}).items():
                 work.add(name, data, uid)
-        except OSError as exc:
-            raise SandboxError(f"cannot prepare the program's work folder: {exc}") from None
+        except OSError as exc:  # the grader's side (its disk, its memory), not the program's
+            where = f"a tmpfs of {self.limits.disk_mb} MiB" if work and work.mount_fd else self._workbase(trusted)
+            raise SandboxError(f"cannot prepare the run's work folder under {where}: {exc.strerror or exc}") from None
         return work
 
     def start(self, command: list[str], *, label: str, files_from: str | Path | None = None,

@@ -1,0 +1,396 @@
+"""Grader-side faults are ``error``, never the student's ``fail``.
+
+Each fault is injected for real into a real grading run (``python3 -m harness
+check`` or ``batch`` as a subprocess) and the test reads the verdicts: the
+checks the fault touched are ``error`` with the reason, the others are graded
+as usual, nothing is left behind (processes, temporary folders), and a batch
+grades the touched checks again.  Every grading run here gets a temporary
+folder of its own (``TMPDIR``) and a tag in its environment, so what it leaves
+behind is found exactly.
+
+The load tests (verdicts do not drift when every CPU is busy) are at the end.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import ROOT, submission_with
+
+PY = sys.executable
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (namespaces, mounts)")
+
+
+# ------------------------------------------------------------------ helpers
+
+class Grader:
+    """One grading subprocess with its own TMPDIR and a tag to find what it leaves."""
+
+    def __init__(self, tmp: Path, *, tmpdir: Path | None = None, wrap: list[str] | None = None) -> None:
+        self.tag = uuid.uuid4().hex
+        self.tmpdir = tmpdir or (tmp / f"tmp-{self.tag[:8]}")
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
+        self.out = tmp / f"result-{self.tag[:8]}.json"
+        self.wrap = wrap or []
+        self.proc: subprocess.Popen | None = None
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "TMPDIR": str(self.tmpdir), "NETGRADE_FAULT_TAG": self.tag,
+                "PYTHONPATH": str(ROOT)}
+
+    def start(self, *args: str) -> subprocess.Popen:
+        self.proc = subprocess.Popen([*self.wrap, PY, "-m", "harness", *args], cwd=ROOT, env=self.env(),
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+        return self.proc
+
+    def check(self, sub: Path, *args: str, timeout: float = 240) -> tuple[dict, subprocess.CompletedProcess]:
+        self.start("check", str(sub), "--json", str(self.out), *args)
+        return self.finish(timeout)
+
+    def finish(self, timeout: float = 240) -> tuple[dict, subprocess.CompletedProcess]:
+        assert self.proc is not None
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.communicate()
+        done = subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, err)
+        try:
+            data = json.loads(self.out.read_text("utf-8"))
+        except FileNotFoundError:
+            raise AssertionError(f"no result file; exit {done.returncode}\n{out[-2000:]}\n{err[-2000:]}") from None
+        return data, done
+
+    def leftovers(self) -> list[str]:
+        """Processes of this run still alive, and what remains in its TMPDIR."""
+        left = []
+        for p in psutil.process_iter(["pid", "cmdline", "environ"]):
+            with contextlib.suppress(psutil.Error, TypeError):
+                cmd = " ".join(p.info["cmdline"] or [])
+                env = p.info["environ"] or {}
+                if env.get("NETGRADE_FAULT_TAG") == self.tag or str(self.tmpdir) in cmd:
+                    left.append(f"process {p.pid}: {cmd[:160]}")
+        with contextlib.suppress(OSError):
+            left += [f"file {x}" for x in os.listdir(self.tmpdir)]
+        return left
+
+
+def assert_clean(g: Grader, deadline_s: float = 10.0) -> None:
+    """Nothing of the run is left (processes get ``deadline_s`` to finish dying)."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        left = g.leftovers()
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not left, f"left behind: {left}"
+
+
+def statuses(result: dict) -> dict[str, tuple[str, str]]:
+    return {f"{p['id']}/{c['id']}": (c["status"], c["message"]) for p in result["programs"] for c in p["checks"]}
+
+
+def worker_of(proc: psutil.Process) -> psutil.Process | None:
+    """The pytest worker ``proc`` runs under: the ancestor just below the first ``harness`` process."""
+    p = proc
+    while True:
+        parent = p.parent()
+        if parent is None:
+            return None
+        if "harness" in " ".join(parent.cmdline()):
+            return p
+        p = parent
+
+
+def wait_for_program(root_pid: int, name: str, timeout: float = 60) -> psutil.Process:
+    """A descendant of ``root_pid`` running ``name`` (polled until the deadline)."""
+    deadline = time.monotonic() + timeout
+    root = psutil.Process(root_pid)
+    while time.monotonic() < deadline:
+        with contextlib.suppress(psutil.Error):
+            for child in root.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    if any(a.endswith(name) for a in child.cmdline()):
+                        return child
+        time.sleep(0.01)
+    raise AssertionError(f"{name} never started under {root_pid}")
+
+
+@pytest.fixture
+def refs(exported) -> Path:
+    return exported
+
+
+# ------------------------------------------------------------------ a worker killed mid-check
+
+def kill_workers_running(g: Grader, name: str, *, once: bool, timeout: float = 120) -> list[int]:
+    """SIGKILL the pytest worker of every run of ``name`` (the first only, if ``once``) until the grader ends."""
+    killed: list[int] = []
+    deadline = time.monotonic() + timeout
+    root = psutil.Process(g.proc.pid)
+    while g.proc.poll() is None and time.monotonic() < deadline and not (once and killed):
+        with contextlib.suppress(psutil.Error):
+            for child in root.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    if any(a.endswith(name) for a in child.cmdline()):
+                        worker = worker_of(child)
+                        if worker is not None and worker.pid != g.proc.pid and worker.pid not in killed:
+                            worker.send_signal(signal.SIGKILL)
+                            killed.append(worker.pid)
+                            break
+        time.sleep(0.01)
+    return killed
+
+
+@ROOT_ONLY
+def test_worker_killed_once_mid_check_is_graded_again(tmp_path, refs):
+    """SIGKILL the pytest worker while it runs a check: the check is graded again in a new worker."""
+    sub = submission_with(tmp_path, {"udp_echo_server.py": refs / "udp_echo_server.py"})
+    g = Grader(tmp_path)
+    g.start("check", str(sub), "--program", "udp-echo-server", "--jobs", "2", "--json", str(g.out))
+    assert len(kill_workers_running(g, "udp_echo_server.py", once=True)) == 1
+    result, done = g.finish()
+    got = statuses(result)
+    assert all(st == "pass" for st, _ in got.values()), got
+    full, _ = Grader(tmp_path).check(sub, "--program", "udp-echo-server")
+    assert set(got) == set(statuses(full))  # no check dropped, none twice
+    assert len(got) == sum(len(p["checks"]) for p in result["programs"])
+    assert any("worker process died while grading udp-echo-server/" in n for n in result["notices"]), result["notices"]
+    assert done.returncode == 0
+    assert_clean(g)
+
+
+@ROOT_ONLY
+def test_worker_killed_every_time_is_error_never_fail(tmp_path, refs):
+    """Every worker that runs the server is killed: its checks are ``error`` with the reason, none ``fail``."""
+    sub = submission_with(tmp_path, {"udp_echo_server.py": refs / "udp_echo_server.py",
+                                     "udp_send.py": refs / "udp_send.py"})
+    g = Grader(tmp_path)
+    g.start("check", str(sub), "--program", "udp-echo-server", "--program", "udp-send", "--jobs", "2",
+            "--json", str(g.out))
+    killed = kill_workers_running(g, "udp_echo_server.py", once=False)
+    result, done = g.finish()
+    assert len(killed) >= 2
+    got = statuses(result)
+    full, _ = Grader(tmp_path).check(sub, "--program", "udp-echo-server", "--program", "udp-send")
+    assert set(got) == set(statuses(full))  # every check has a verdict
+    assert not [k for k, (st, _) in got.items() if st == "fail"], got
+    for key, (st, msg) in got.items():
+        if key.startswith("udp-echo-server/"):
+            assert st == "error", (key, st, msg)
+        if st == "error":
+            assert ("worker process died" in msg or "never run" in msg) and "not the program's fault" in msg, msg
+    assert done.returncode == 1
+    assert_clean(g)
+
+
+# ------------------------------------------------------------------ the work folder's disk full, /tmp unusable
+
+# Run the grader in a private mount namespace where TMPDIR is a small tmpfs filled up to
+# FREE_KIB free: the mount exists only for that process tree and goes with it.
+FULL_DISK = r"""
+free=$1; shift
+mount -t tmpfs -o size=4m netgrade-full "$TMPDIR" || exit 99
+dd if=/dev/zero of="$TMPDIR/.filler" bs=4k 2>/dev/null
+truncate -s -"${free}K" "$TMPDIR/.filler"
+"$@"; rc=$?
+echo "LEFT IN TMPDIR:$(ls -A "$TMPDIR" | grep -v '^.filler$' | tr '\n' ' ')" >&2
+exit $rc
+"""
+
+
+def full_disk(free_kib: int) -> list[str]:
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", FULL_DISK, "sh", str(free_kib)]
+
+
+def left_in_namespace(done: subprocess.CompletedProcess) -> str:
+    lines = [x for x in done.stderr.splitlines() if x.startswith("LEFT IN TMPDIR:")]
+    assert lines, done.stderr[-2000:]
+    return lines[-1].removeprefix("LEFT IN TMPDIR:").strip()
+
+
+@ROOT_ONLY
+def test_work_folder_disk_full_is_error(tmp_path, refs):
+    """ENOSPC in the work base: every check that needed a work folder is ``error`` saying so, none ``fail``."""
+    sub = submission_with(tmp_path, {"udp_send.py": refs / "udp_send.py", "tftp_server.py": refs / "tftp_server.py"})
+    g = Grader(tmp_path, wrap=full_disk(60))
+    result, done = g.check(sub, "--program", "udp-send", "--program", "tftp-server", "--program", "udp-recv")
+    got = statuses(result)
+    assert got, result
+    # checks run side by side, so some find room left by others (graded as usual): none fails
+    graded = {k: v for k, v in got.items() if not k.startswith("udp-recv/")}
+    errors = {k: m for k, (st, m) in graded.items() if st == "error"}
+    assert len(errors) >= len(graded) // 2, got
+    assert all(st in ("pass", "error") for st, _ in graded.values()), got
+    for key, msg in errors.items():
+        assert "cannot prepare the run's work folder" in msg and "No space left on device" in msg, (key, msg)
+    # the program that is not there is reported as usual
+    recv = [p for p in result["programs"] if p["id"] == "udp-recv"][0]
+    assert recv["status"] == "missing" and all(c["status"] == "skip" for c in recv["checks"])
+    assert done.returncode == 1
+    assert left_in_namespace(done) == ""
+    assert_clean(g)
+
+
+FREE_KIB_BATCH = 24  # room for the grader's own small files, not for every run's work folder
+
+
+@ROOT_ONLY
+def test_work_folder_disk_full_in_a_batch_is_retried(tmp_path, refs):
+    """In a batch, the checks a full disk touched are graded again (batch.json ``retried``), still ``error``."""
+    klass = tmp_path / "class"
+    submission_with(klass / "s1", {"udp_send.py": refs / "udp_send.py"})
+    (klass / "s1" / "submission").rename(klass / "s1x")
+    (klass / "s1").rmdir()
+    out = tmp_path / "graded"
+    g = Grader(tmp_path, wrap=full_disk(FREE_KIB_BATCH))
+    g.start("batch", str(klass), "--out", str(out), "--program", "udp-send", "--jobs", "1")
+    _, err = g.proc.communicate(timeout=300)
+    meta = json.loads((out / "s1x" / "batch.json").read_text("utf-8"))
+    result = json.loads((out / "s1x" / "result.json").read_text("utf-8"))
+    got = statuses(result)
+    assert got and all(st in ("pass", "error") for st, _ in got.values()), got
+    assert meta["retried"], meta  # what the full disk touched was graded again
+    for key in meta["retried"]:
+        st, msg = got[key]
+        if st == "pass":  # the retry found room: the first attempt is named
+            assert key in meta["flaky"] and "error at first" in msg and "No space left on device" in msg, msg
+        else:
+            assert "No space left on device" in msg, msg
+    assert all(st == "pass" for k, (st, _) in got.items() if k not in meta["retried"]), got
+    assert "LEFT IN TMPDIR:" in err and err.split("LEFT IN TMPDIR:")[-1].strip() == "", err[-2000:]
+    assert_clean(g)
+
+
+@ROOT_ONLY
+def test_no_usable_temporary_folder_is_error_with_a_result(tmp_path, refs):
+    """TMPDIR, /tmp and /var/tmp read-only: an ``error`` result naming TMPDIR, exit 1, no traceback."""
+    shm = Path("/dev/shm") / f"netgrade-faults-{uuid.uuid4().hex[:8]}"  # outside every folder made read-only
+    try:
+        sub = submission_with(shm, {"udp_send.py": refs / "udp_send.py"})
+        ro = shm / "ro"
+        ro.mkdir()
+        script = ('for d in /tmp /var/tmp "$TMPDIR"; do mount -t tmpfs -o ro,size=64k netgrade-ro "$d" || exit 99;'
+                  ' done; cd "$TMPDIR" && exec "$@"')
+        g = Grader(tmp_path, tmpdir=ro, wrap=["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"])
+        g.out = shm / "result.json"
+        result, done = g.check(sub, "--program", "udp-send")
+        assert result["status"] == "error", result
+        assert "no usable temporary folder" in result["message"] and f"TMPDIR={ro}" in result["message"]
+        assert "Traceback" not in done.stderr, done.stderr[-2000:]
+        assert done.returncode == 1
+        assert_clean(g)
+    finally:
+        shutil.rmtree(shm, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ verdicts under load
+
+LOAD_BOUND_S = 600  # the load generator never outlives this, whatever happens to the test
+
+
+@contextlib.contextmanager
+def cpu_load():
+    """One busy-loop process per core beside the grading, killed by PID at the end (bounded in time)."""
+    n = os.cpu_count() or 1
+    code = f"import time\nend = time.monotonic() + {LOAD_BOUND_S}\nwhile time.monotonic() < end:\n    pass\n"
+    procs = [subprocess.Popen([PY, "-c", code], stdin=subprocess.DEVNULL) for _ in range(n)]
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # busy for real before grading starts
+            busy = [psutil.Process(p.pid).cpu_times().user for p in procs]
+            if all(b > 0.05 for b in busy):
+                break
+            time.sleep(0.02)
+        yield procs
+    finally:
+        for p in procs:
+            p.kill()
+        for p in procs:
+            p.wait(timeout=10)
+
+
+@ROOT_ONLY
+def test_full_marks_with_every_cpu_busy(tmp_path, refs):
+    """A correct submission graded beside a full-CPU load: full marks, nothing failed even once."""
+    g = Grader(tmp_path)
+    with cpu_load() as load:
+        result, done = g.check(refs, "--program", "udp-send", "--program", "udp-echo-server",
+                               "--program", "tcp-thanks-server", "--program", "tftp-client", timeout=400)
+        assert all(p.poll() is None for p in load), "the load ended before the grading did"
+    bad = {k: v for k, v in statuses(result).items() if v[0] != "pass"}
+    assert not bad, bad
+    assert result["score"] == result["max_score"] > 0
+    assert done.returncode == 0
+    assert_clean(g)
+
+
+@ROOT_ONLY
+def test_batch_of_twenty_needs_no_retry_under_load(tmp_path, refs):
+    """20 correct submissions graded as a batch with every CPU busy: no check needed the flaky retry."""
+    klass = tmp_path / "class"
+    for i in range(20):
+        d = klass / f"s{i:02d}"
+        d.mkdir(parents=True)
+        for name in ("udp_send.py", "udp_echo_server.py"):
+            shutil.copyfile(refs / name, d / name)
+        (d / "README.txt").write_text(f"student {i}\n")  # each one its own content (no cache hit)
+    out = tmp_path / "graded"
+    g = Grader(tmp_path)
+    with cpu_load():
+        g.start("batch", str(klass), "--out", str(out), "--program", "udp-send", "--program", "udp-echo-server")
+        _, err = g.proc.communicate(timeout=LOAD_BOUND_S - 60)
+    assert g.proc.returncode == 0, err[-2000:]
+    metas = {d.name: json.loads((d / "batch.json").read_text("utf-8")) for d in sorted(out.iterdir())
+             if (d / "batch.json").is_file()}
+    assert len(metas) == 20
+    retried = {name: m["retried"] for name, m in metas.items() if m["retried"]}
+    assert not retried, retried
+    for name in metas:
+        result = json.loads((out / name / "result.json").read_text("utf-8"))
+        assert result["score"] == result["max_score"] > 0, (name, statuses(result))
+    assert_clean(g)
+
+
+# ------------------------------------------------------------------ the peer's port already taken
+
+def test_peer_port_taken_by_the_grading_machine_is_error(tmp_path, refs):
+    """On the host's loopback, something of the machine holds the peer's port: ``error``, never ``fail``.
+
+    udp-send's peer and our reference receiver both need UDP 8080; this test holds
+    it.  udp-recv (graded on other ports) is graded as usual.
+    """
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        try:
+            holder.bind(("127.0.0.1", 8080))
+        except OSError as exc:
+            pytest.skip(f"UDP 127.0.0.1:8080 is already in use on this machine ({exc.strerror}); cannot hold it")
+        sub = submission_with(tmp_path, {"udp_send.py": refs / "udp_send.py", "udp_recv.py": refs / "udp_recv.py"})
+        g = Grader(tmp_path)
+        result, done = g.check(sub, "--program", "udp-send", "--program", "udp-recv", "--no-namespaces")
+    finally:
+        holder.close()
+    got = statuses(result)
+    send = {k: v for k, v in got.items() if k.startswith("udp-send/")}
+    assert send and all(st == "error" for st, _ in send.values()), send
+    for key, (_, msg) in send.items():
+        assert ("peer could not bind its port" in msg or "reference udp-recv crashed" in msg) and \
+            "not the program" in msg, (key, msg)
+    assert "Address already in use" in send["udp-send/with-reference"][1]
+    assert all(st == "pass" for k, (st, _) in got.items() if k.startswith("udp-recv/")), got
+    assert done.returncode == 1
+    assert_clean(g)
