@@ -175,19 +175,40 @@ def _first_reply(sandbox, run, request: bytes, limits, label="client"):
     return peer, r
 
 
+SMALL = "one.txt"  # one block: a single ACK ends its transfer
+
+
 @check("tftp-server", "must", "answers an RRQ from a new port (a new transfer ID), not from 69",
        sheet="001 §3.2; RFC 1350 §4",
        hint="Create a new socket for each download and send the DATA from it; port 69 only takes requests.")
 def test_tftp_server_new_port(sandbox, program, limits):
+    """Sheet (tftp-server, must): "answers an RRQ (opcode 1) from a NEW port (a new transfer ID), never from
+    port 69".  Sent: an RRQ for a one-block file, ACK #1 (the transfer ends), then a second RRQ.  Accepted:
+    DATA #1 from a port other than 69, and the second download's DATA #1 from a port other than the
+    first's (a new transfer ID per transfer; the kernel's ephemeral ports make a repeat all but
+    impossible for a socket bound anew)."""
     run = program.start_server(files=FILES)
-    _, r = _first_reply(sandbox, run, tftp.rrq("hello.txt"), limits)
+    peer, r = _first_reply(sandbox, run, tftp.rrq(SMALL), limits)
     if r is None:
-        fail(f"expected DATA #1 in reply to RRQ 'hello.txt' within {limits.step_s:g} s; got nothing" + _ended(run))
+        fail(f"expected DATA #1 in reply to RRQ {SMALL!r} within {limits.step_s:g} s; got nothing" + _ended(run))
     if r.addr[1] == run.listener.port:
         fail(f"the reply ({r.describe()}) came from port {run.listener.port} itself; a transfer must use a new "
              "socket, whose port is the server's transfer ID")
     if not isinstance(r.packet, tftp.Data) or r.packet.block != 1:
         fail(f"expected DATA #1 from the new port {r.addr[1]}; got {_seen(r, tftp.DATA)}")
+    # "a NEW port" is per transfer: a second download, after the first ended, comes from another port
+    # (an ephemeral port bound again, or a socket per transfer; one transfer socket made at start-up
+    # answers every download from the same port).
+    peer.send(tftp.ack(1), r.addr)
+    second = _fetch(sandbox, run, SMALL, limits, label="second client")
+    if second.tid is None:
+        fail(f"the first download ended; a second RRQ {SMALL!r} got no DATA #1: "
+             + (_outcome(second, SMALL, run) or "nothing came"))
+    if second.tid[1] == run.listener.port:
+        fail(f"the second download came from port {run.listener.port} itself; a transfer must use a new socket")
+    if second.tid[1] == r.addr[1]:
+        fail(f"the second download came from port {r.addr[1]} again, the transfer port of the first: every "
+             "transfer needs a new socket, whose new port is its transfer ID (RFC 1350 §4)")
 
 
 @check("tftp-server", "must", "DATA blocks of 512 bytes numbered 1, 2, 3…, each after the previous ACK; "
