@@ -193,19 +193,40 @@ def _first_reply(sandbox, run, request: bytes, limits, label="client"):
     return peer, r
 
 
+SMALL = "one.txt"  # one block: a single ACK ends its transfer
+
+
 @check("tftp-server", "must", "answers an RRQ from a new port (a new transfer ID), not from 69",
        sheet="001 §3.2; RFC 1350 §4",
        hint="Create a new socket for each download and send the DATA from it; port 69 only takes requests.")
 def test_tftp_server_new_port(sandbox, program, limits):
+    """Sheet (tftp-server, must): "answers an RRQ (opcode 1) from a NEW port (a new transfer ID), never from
+    port 69".  Sent: an RRQ for a one-block file, ACK #1 (the transfer ends), then a second RRQ.  Accepted:
+    DATA #1 from a port other than 69, and the second download's DATA #1 from a port other than the
+    first's (a new transfer ID per transfer; the kernel's ephemeral ports make a repeat all but
+    impossible for a socket bound anew)."""
     run = program.start_server(files=FILES)
-    _, r = _first_reply(sandbox, run, tftp.rrq("hello.txt"), limits)
+    peer, r = _first_reply(sandbox, run, tftp.rrq(SMALL), limits)
     if r is None:
-        fail(f"expected DATA #1 in reply to RRQ 'hello.txt' within {limits.step_s:g} s; got nothing" + _ended(run))
+        fail(f"expected DATA #1 in reply to RRQ {SMALL!r} within {limits.step_s:g} s; got nothing" + _ended(run))
     if r.addr[1] == run.listener.port:
         fail(f"the reply ({r.describe()}) came from port {run.listener.port} itself; a transfer must use a new "
              "socket, whose port is the server's transfer ID")
     if not isinstance(r.packet, tftp.Data) or r.packet.block != 1:
         fail(f"expected DATA #1 from the new port {r.addr[1]}; got {_seen(r, tftp.DATA)}")
+    # "a NEW port" is per transfer: a second download, after the first ended, comes from another port
+    # (an ephemeral port bound again, or a socket per transfer; one transfer socket made at start-up
+    # answers every download from the same port).
+    peer.send(tftp.ack(1), r.addr)
+    second = _fetch(sandbox, run, SMALL, limits, label="second client")
+    if second.tid is None:
+        fail(f"the first download ended; a second RRQ {SMALL!r} got no DATA #1: "
+             + (_outcome(second, SMALL, run) or "nothing came"))
+    if second.tid[1] == run.listener.port:
+        fail(f"the second download came from port {run.listener.port} itself; a transfer must use a new socket")
+    if second.tid[1] == r.addr[1]:
+        fail(f"the second download came from port {r.addr[1]} again, the transfer port of the first: every "
+             "transfer needs a new socket, whose new port is its transfer ID (RFC 1350 §4)")
 
 
 @check("tftp-server", "must", "DATA blocks of 512 bytes numbered 1, 2, 3…, each after the previous ACK; "
@@ -787,14 +808,50 @@ def test_tftp_client_wrong_port(sandbox, program, limits):
              + (f"; {c.log.problem}" if c.log.problem else ""))
 
 
+def _recovery_fault(c: ClientRun, block: int) -> str:
+    """"" when the client's first packet after DATA #``block`` was withheld is ACK #``block``-1,
+    from its own transfer port to the server's; else a sentence naming what it sent instead."""
+    want = f"ACK #{block - 1} to the transfer port ({c.tid.port})"
+    seen = [(t, r) for b, t, r in c.log.after_withheld if b == block]
+    if not seen:
+        return f"DATA #{block} was never withheld ({c.log.problem or 'the transfer ended before it'})"
+    waited, r = seen[0]
+    head = f"after DATA #{block} was withheld, the client"
+    if r is None:
+        return f"{head} sent nothing within {RETRANSMIT_BUDGET:g} s instead of {want}" + _ended(c.run)
+    if isinstance(r.packet, tftp.Request):
+        what = f"a new {r.packet.name} for {r.packet.filename!r}"
+    else:
+        what = r.describe() if r.packet is not None else f"a {len(r.raw)}-byte packet ({r.raw[:12].hex(' ')})"
+    if r.to != c.tid.label:
+        port = c.listen.port if r.to == c.listen.label else r.to
+        return f"{head} sent {what} to port {port} instead of {want}"
+    # the ACK's opcode is the acks check's business: a 4-byte packet naming the block counts here
+    if len(r.raw) != 4 or int.from_bytes(r.raw[2:4], "big") != tftp.block_number(block - 1):
+        return f"{head} sent {what} instead of {want} again"
+    if c.log.tid is not None and r.addr != c.log.tid:
+        return (f"{head} sent ACK #{block - 1} again from a new port {r.addr[1]}, not from its transfer port "
+                f"{c.log.tid[1]} (a new socket is a new transfer ID the server rejects)")
+    return ""
+
+
 @check("tftp-client", "should", "a lost DATA block is recovered by sending the last ACK again after a timeout",
-       sheet="RFC 1350 §2", hint="settimeout() on the socket; on timeout send the last ACK again (a few times).")
+       sheet="RFC 1350 §2", hint="settimeout() on the socket; on timeout send the last ACK again (a few times), "
+                                 "to the server's transfer port, from the same socket.")
 def test_tftp_client_lost_data(sandbox, program, limits):
+    """Sheet (tftp-client, should): "a lost DATA block is recovered by retransmitting the last ACK after a
+    timeout".  The line names the means, so the means is what is judged: DATA #2 is withheld once, and the
+    client's next packet must be ACK #1 again, from its transfer port to the server's transfer port (a new
+    RRQ to port 69, an ACK from a new socket, or silence fail, whatever the file ends up holding); then the
+    file must be complete.  Any 4-byte packet naming block 1 counts as the ACK (its opcode is the acks check's).
+    """
     want = _ascii(1300)
     c = _serve_client(sandbox, program, limits, "lost.txt", want, faults=Faults(drop={2}))
-    if c.log.problem or 1 not in c.log.repeats:
-        fail(f"DATA #2 was withheld; expected ACK #1 again within {RETRANSMIT_BUDGET:g} s: "
-             + (c.log.problem or "the client sent something else") + _ended(c.run))
+    why = _recovery_fault(c, 2)
+    if why:
+        fail(why)
+    if c.log.problem:
+        fail(f"after ACK #1 was sent again: {c.log.problem}" + _ended(c.run))
     got, label = _saved_bytes(c, want)
     if got != want:
         fail("after the lost block " + (label if got is None else f"{label}: {_diff(got, want)}"))

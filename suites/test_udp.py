@@ -140,13 +140,39 @@ def test_udp_send_with_reference(sandbox, program, reference, limits):
 RECV_TEXT = "你好 netgrade 8090"
 
 
+def sized_text(n: int, head: str = "") -> str:
+    """A text of exactly ``n`` UTF-8 bytes: ``head``, then ASCII and Chinese mixed, ending in Chinese.
+
+    Cut by a smaller buffer, it loses its end (or splits a character), so
+    "the whole payload" is seen to fail at the sizes students' buffers have.
+    """
+    body = head
+    filler = "网络编程 socket 我爱你 "
+    while len((body + filler).encode()) <= n - 3:
+        body += filler
+    body += "x" * (n - 3 - len(body.encode()))
+    return body + "完"
+
+
+# The largest payloads the course sends: udp-recv's datagram "up to 1024
+# bytes", and the sheet's 1000-byte lines (udp-send's should line), which are
+# the longest lines any UDP client of the course is given.  Neither goes past
+# the seeds' recvfrom(1024), so a 1024-byte buffer is never blamed; a 512-byte
+# one is.
+RECV_MAX = sized_text(1024, "你好 netgrade 8090 ")
+LONG_LINE = sized_text(1000, "a 1000-byte line ")
+
+
 @check("udp-recv", "must", "prints the datagram's text", sheet="001 §3.1.2",
        hint="recvfrom(1024), then print data.decode('utf-8').")
 def test_udp_recv_prints(sandbox, program, limits):
+    """Sheet: "receives one datagram (up to 1024 bytes), prints its decoded text"; must: "the printed output
+    contains the datagram's text".  The datagram is the largest the line allows, 1024 bytes of UTF-8 with
+    Chinese text, so a recvfrom(512) (or any buffer under 1024) shows; the seeds' recvfrom(1024) passes."""
     run = program.start_server()
     peer = UdpPeer(sandbox)
-    peer.send(RECV_TEXT.encode(), target_of(run.listener))
-    prints_text(run, RECV_TEXT, limits.step_s, "the text of the datagram it received")
+    peer.send(RECV_MAX.encode(), target_of(run.listener))
+    prints_text(run, RECV_MAX, limits.step_s, f"the text of the {len(RECV_MAX.encode())}-byte datagram it received")
 
 
 @check("udp-recv", "must", "exits with status 0 after the one datagram", sheet="001 §3.1.2")
@@ -176,9 +202,15 @@ def _echo_once(peer: UdpPeer, run, payload: bytes, step: float, spies=None) -> N
 @check("udp-echo-server", "must", "echoes byte for byte, to the sender's address and port", sheet="001 §3.1.3",
        hint="sendto(data, addr) with the addr that recvfrom() returned.")
 def test_udp_echo_server_echo(sandbox, program, limits):
+    """Sheet: "the reply equals the request, byte for byte, and goes to the sender's address and port".
+    Sent: a short Chinese line, then a 1000-byte one (the longest line the sheet's clients send, udp-send's
+    should line), from one client socket.  A server reading with recvfrom(512) cuts it and fails; the
+    seeds' recvfrom(1024) is enough for every payload of the course and passes."""
     run = program.start_server()
     spies = spy_ports(sandbox, {program.port})
-    _echo_once(UdpPeer(sandbox), run, "hello 我爱你".encode(), limits.step_s, spies)
+    peer = UdpPeer(sandbox)
+    for payload in ("hello 我爱你".encode(), LONG_LINE.encode()):
+        _echo_once(peer, run, payload, limits.step_s, spies)
 
 
 @check("udp-echo-server", "must", "serves many datagrams in a row", sheet="001 §3.1.3",
@@ -291,9 +323,14 @@ ECHO_LINES = ["hello", "我爱你", "exit"]
 
 @check("udp-echo-client", "must", "one datagram per line, in order; each reply printed", sheet="001 §3.1.3")
 def test_udp_echo_client_lines(sandbox, program, limits):
+    """Sheet: "one datagram per line, in order; each reply printed".  The lines: ASCII, Chinese, a 1000-byte
+    line (the longest the sheet gives a UDP client, udp-send's should line) and exit; each echoed whole and
+    looked for whole in the output, so a client reading replies with recvfrom(512) fails; recvfrom(1024)
+    passes."""
+    lines = [*ECHO_LINES[:-1], LONG_LINE, ECHO_LINES[-1]]
     peer = UdpPeer(sandbox, program.port)
-    run = program.start(stdin=ECHO_LINES)
-    _serve_echo(peer, run, ECHO_LINES, limits.step_s, check_print=True)
+    run = program.start(stdin=lines)
+    _serve_echo(peer, run, lines, limits.step_s, check_print=True)
 
 
 @check("udp-echo-client", "must", "exits with status 0 after 'exit' and its echo", sheet="001 §3.1.3")

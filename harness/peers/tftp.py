@@ -81,6 +81,9 @@ class Transfer:
     problem: str = ""  # the first thing that stopped the transfer
     complete: bool = False
     unacked_last: bool = False  # serve: the final DATA got no ACK
+    # serve: for each withheld DATA, (its block, seconds from withholding it to
+    # the client's next packet, that packet or None if none came in time)
+    after_withheld: list[tuple[int, float, Received | None]] = field(default_factory=list)
 
 
 class TftpPeer(UdpPeer):
@@ -357,10 +360,14 @@ class TftpPeer(UdpPeer):
             block = tftp.block_number(index)
             packet = tftp.data(block, payload)
             sent = self._send_faulty(packet, block, client, faults, dropped)
+            withheld_at = None if sent else time.monotonic()
             final = index == len(chunks)
             while True:
                 wait = step if sent else retransmit_wait
                 r = _recv_any(socks, wait, stop=done if final else None)
+                if withheld_at is not None:
+                    log.after_withheld.append((block, time.monotonic() - withheld_at, r))
+                    withheld_at = None
                 if r is None:
                     if not sent:
                         log.problem = (f"after DATA #{block} was withheld, the client did not send "
