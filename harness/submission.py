@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -28,6 +29,9 @@ MAX_BYTES = 200 * 1024 * 1024
 MAX_ENTRIES = 20000
 SKIP_DIRS = {"__pycache__", ".git", ".svn", "node_modules", "__MACOSX", ".venv", "venv", ".idea", ".vscode"}
 CONFIG_NAME = "netgrade.toml"
+#: what a command template (netgrade.toml's ``run``, ``--run``, the pack's) may hold
+TEMPLATE_FIELDS = ("python", "file", "port")
+MAX_TEMPLATE = 4096
 
 
 class SubmissionError(Exception):
@@ -245,12 +249,45 @@ def _within(root: Path, rel: PurePosixPath) -> bool:
         return False
 
 
+_BRACE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|\{")
+
+
+def _fill(arg: str, values: dict[str, str]) -> str:
+    """``arg`` with each ``{field}`` replaced; ``{{`` and ``}}`` are literal braces."""
+    def one(m: re.Match) -> str:
+        text = m.group(0)
+        if text in ("{{", "}}"):  # a lone "}" is left as it is
+            return text[0]
+        name = m.group(1)
+        if name in values:
+            return values[name]
+        fields = ", ".join(f"{{{f}}}" for f in TEMPLATE_FIELDS)
+        if name is None:
+            raise ValueError(f"a lone '{{' in {arg[:60]!r} (write {{{{ for a literal brace)")
+        shown = text if len(text) <= 40 else text[:37] + "...}"
+        raise ValueError(f"{shown}: only {fields} are filled in, as they are (no format spec or conversion)")
+    return _BRACE.sub(one, arg)
+
+
 def expand_command(template: str, file: str | None, port: int) -> list[str]:
-    """Split a command line; ``{file}``, ``{port}`` and ``{python}`` are filled in."""
+    """Split a command line; ``{file}``, ``{port}`` and ``{python}`` are filled in.
+
+    Nothing else is: a field with a format spec or a conversion
+    (``{port:>99}``, ``{file!r}``), an unknown field, a template longer than
+    ``MAX_TEMPLATE`` characters or one with control characters is refused
+    with a ValueError that says why.
+    """
+    if len(template) > MAX_TEMPLATE:
+        raise ValueError(f"{len(template)} characters; at most {MAX_TEMPLATE} are accepted")
+    bad = next((c for c in template if ord(c) < 32 and c not in "\t\n\r"), None)
+    if bad is not None:
+        raise ValueError(f"it holds the control character {bad!r}")
     args = shlex.split(template)
+    if not args:
+        raise ValueError("it is empty")
     from .sandbox.python import program_python
     values = {"file": Path(file).name if file else "", "port": str(port), "python": program_python()}
-    return [a.format(**values) if "{" in a else a for a in args]
+    return [_fill(a, values) for a in args]
 
 
 def locate(sub: Submission, pack: Pack, run_overrides: dict[str, str] | None = None) -> dict[str, Located]:
@@ -301,7 +338,7 @@ def locate(sub: Submission, pack: Pack, run_overrides: dict[str, str] | None = N
         if template is not None:
             try:
                 command = expand_command(template, file, prog.port)
-            except (ValueError, KeyError, IndexError) as exc:
+            except ValueError as exc:
                 raise SubmissionError(f"{origin}: command for {pid} cannot be parsed: {exc}") from None
             located[pid] = Located(pid, "found", file, command, cwd, origin, note, prelude)
         elif rel is not None:

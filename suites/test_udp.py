@@ -13,55 +13,129 @@ import re
 
 from harness.checks import check, fail
 from harness.expect import exits_zero, no_crash, prints, target_of
-from harness.peers.udp import UdpPeer
+from harness.peers.udp import UdpPeer, fmt_addr
 from harness.programs import run_input_hint
 from harness.text import describe_encoding_mismatch, naming_encoding_faults, show_bytes
 
 # ------------------------------------------------------------------ helpers
 
 
-def spy_ports(sandbox, avoid: set[int]) -> list[UdpPeer]:
-    """Sockets on the course's other ports, to see where a misdirected reply went."""
-    spies = []
-    for port in (8080, 8090, 8000, 8888, 9090, 6666):
-        if port not in avoid:
-            try:
-                spies.append(UdpPeer(sandbox, port, label=f"spy:{port}"))
-            except OSError:
-                pass
-    return spies
+SPY_PORTS = (8080, 8090, 8000, 8888, 9090, 6666)
+PER_REQUEST = 2  # datagrams a server may send per request (an answer, and a note or a repeat)
 
 
-def stray_reply(spies: list[UdpPeer]) -> tuple[int, bytes] | None:
-    """Drain the spy sockets; (port, payload) of the first reply that went astray."""
-    first = None
-    for spy in spies:
-        for data, _ in spy.recv_quiet(0.0):
-            if first is None:
-                first = (spy.port, data)
-    return first
+class Server:
+    """A UDP server under test, its requests and what came back, told apart from a spray.
+
+    A reply counts only when it comes from the server's own address and port
+    (where the request went) to the sender, after a request.  Spies sit on
+    the course's other ports to see where a misdirected reply went; anyone in
+    the sandbox can send to them, so what they catch is named in messages and
+    counts as the (misdirected) reply, for the checks that judge what a reply
+    says, only when it is the server's one datagram after the request.  A
+    control socket that never sends must hear nothing: a server that sends to
+    it, or sends more than ``PER_REQUEST`` datagrams per request (any before
+    the first), is spraying, and nothing it sends counts as a reply.
+    """
+
+    def __init__(self, sandbox, run, port: int, spies: bool = True) -> None:
+        self.run = run
+        self.address = target_of(run.listener)
+        self.peer = UdpPeer(sandbox)
+        self.control = UdpPeer(sandbox, label="control (never sends)")
+        self.spies = []
+        for spy_port in SPY_PORTS if spies else ():
+            if spy_port != port:
+                try:
+                    self.spies.append(UdpPeer(sandbox, spy_port, label=f"spy:{spy_port}"))
+                except OSError:  # the program holds it
+                    pass
+        self.asked = 0
+        self.sent = 0  # datagrams from the server seen anywhere
+        self.strays: list[tuple[int, bytes]] = []  # (spy port, payload) from the server
+        self._last_strays: list[tuple[int, bytes]] = []
+        self.spray = ""  # why the server's datagrams are not replies, once it is seen spraying
+        early = [d for p in (self.peer, self.control) for d, a in p.early if a[0] == self.address[0]]
+        if early:
+            self.spray = (f"the program sent {len(early)} datagram(s) to sockets of the grader before any request "
+                          f"({show_bytes(early[0], 40)}): a spray, not replies")
+
+    def _sweep(self, window: float = 0.0) -> list[tuple[int, bytes]]:
+        """Count what reached the spies and the control; the spies' datagrams from the server."""
+        mine = []
+        for spy in self.spies:
+            mine += [(spy.port, d) for d, a in spy.recv_quiet(window if spy is self.spies[0] else 0.0)
+                     if a == self.address]
+        heard = [d for d, a in self.control.recv_quiet(0.0) if a[0] == self.address[0]]
+        self.sent += len(mine)
+        self.strays += mine
+        if heard and not self.spray:
+            self.spray = (f"the program sent {len(heard)} datagram(s) to a socket of the grader that never sent "
+                          f"anything ({show_bytes(heard[0], 40)}): a spray, not replies")
+        if self.sent > PER_REQUEST * self.asked and not self.spray:
+            where = sorted({p for p, _ in self.strays})
+            self.spray = (f"the server sent {self.sent} datagram(s) for {self.asked} request(s)"
+                          + (f", to port(s) {where}" if where else "") + ": a spray, not replies")
+        return mine
+
+    def ask(self, request: bytes, step: float) -> bytes | None:
+        """Send ``request``; the reply at the sender's address, or None (see ``misdirected``)."""
+        self.sent += len([d for d, a in self.peer.recv_quiet(0.0) if a == self.address])
+        self._sweep()
+        self.peer.send(request, self.address)
+        self.asked += 1
+        got = self.peer.recv(step, expect_from="the server", source=self.address)
+        if got is not None:
+            self.sent += 1
+        fresh = self._sweep()
+        if self.spray:
+            return None
+        self._last_strays = fresh
+        return got[0] if got is not None else None
+
+    def misdirected(self) -> tuple[int, bytes] | None:
+        """(spy port, payload): the server's one reply to the last request, sent to another port."""
+        fresh = self._last_strays
+        return fresh[0] if len(fresh) == 1 and not self.spray else None
+
+    def settle(self) -> None:
+        """Fail if the server turns out to be spraying (a short look at the spies and the control)."""
+        self._sweep(0.1)
+        if self.spray:
+            fail(f"expected replies from the server at {fmt_addr(self.address)} only to its requests; {self.spray}")
+
+    def why_none(self, request: bytes, step: float) -> str:
+        """What the server sent instead of a reply to ``request``, for a failure message."""
+        if self.spray:
+            return f"expected a reply to {show_bytes(request)} from the server at {fmt_addr(self.address)}; {self.spray}"
+        others = self.peer.ignored
+        parts = []
+        stray = self.misdirected()
+        if stray is not None:
+            parts.append(f"the reply went to port {stray[0]}; the client was on {self.peer.port}")
+        if others:
+            parts.append(f"{len(others)} datagram(s) from {fmt_addr(others[0][1])}, not the server's "
+                         f"{fmt_addr(self.address)}, were not taken as replies")
+        ended = f"; the server ended: {self.run.crash_summary()}" if not self.run.running else ""
+        seen = "; ".join(parts) or "got none"
+        return f"expected a reply to {show_bytes(request)} within {step:g} s; {seen}{ended}{run_input_hint(self.run)}"
 
 
-def misdirected(spies: list[UdpPeer], client_port: int) -> str:
-    stray = stray_reply(spies)
-    return f"the reply went to port {stray[0]}; the client was on {client_port}" if stray else ""
-
-
-def reply_or_fail(peer: UdpPeer, step: float, request: bytes, spies: list[UdpPeer] | None = None,
-                  run=None) -> bytes:
-    got = peer.recv(step, expect_from="the server")
+def reply_or_fail(server: Server, step: float, request: bytes) -> bytes:
+    """The reply to ``request`` at the sender's address."""
+    got = server.ask(request, step)
     if got is None:
-        where = misdirected(spies or [], peer.port)
-        if where:
-            fail(f"no reply to {show_bytes(request)} at the sender's address: {where}")
-        ended = f"; the server ended: {run.crash_summary()}" if run is not None and not run.running else ""
-        waiting = run_input_hint(run) if run is not None else ""
-        fail(f"expected a reply to {show_bytes(request)} within {step:g} s; got none{ended}{waiting}")
-    return got[0]
+        where = server.misdirected()
+        if where is not None:
+            fail(f"no reply to {show_bytes(request)} at the sender's address: the reply went to port {where[0]}; "
+                 f"the client was on {server.peer.port}")
+        fail(server.why_none(request, step))
+    return got
 
 
-def drain(peer: UdpPeer) -> list[bytes]:
-    return [d for d, _ in peer.recv_quiet(0.0)]
+def drain(peer: UdpPeer, source: tuple[str, int] | None = None) -> list[bytes]:
+    """What is queued at ``peer`` (only from ``source`` when given)."""
+    return [d for d, a in peer.recv_quiet(0.0) if source is None or a == source]
 
 
 def encoding_note(expected: bytes | str, seen: bytes) -> str:
@@ -191,9 +265,8 @@ def test_udp_recv_with_reference(sandbox, program, reference, limits):
 
 # ================================================================== udp-echo-server
 
-def _echo_once(peer: UdpPeer, run, payload: bytes, step: float, spies=None) -> None:
-    peer.send(payload, target_of(run.listener))
-    reply = reply_or_fail(peer, step, payload, spies, run)
+def _echo_once(server: Server, payload: bytes, step: float) -> None:
+    reply = reply_or_fail(server, step, payload)
     if reply != payload:
         fail(f"reply differs from the request: expected {show_bytes(payload)} ({len(payload)} bytes), "
              f"got {show_bytes(reply)} ({len(reply)} bytes){encoding_note(payload, reply)}")
@@ -206,34 +279,32 @@ def test_udp_echo_server_echo(sandbox, program, limits):
     Sent: a short Chinese line, then a 1000-byte one (the longest line the sheet's clients send, udp-send's
     should line), from one client socket.  A server reading with recvfrom(512) cuts it and fails; the
     seeds' recvfrom(1024) is enough for every payload of the course and passes."""
-    run = program.start_server()
-    spies = spy_ports(sandbox, {program.port})
-    peer = UdpPeer(sandbox)
+    server = Server(sandbox, program.start_server(), program.port)
     for payload in ("hello 我爱你".encode(), LONG_LINE.encode()):
-        _echo_once(peer, run, payload, limits.step_s, spies)
+        _echo_once(server, payload, limits.step_s)
 
 
 @check("udp-echo-server", "must", "serves many datagrams in a row", sheet="001 §3.1.3",
        hint="Loop: while True: recvfrom / sendto.")
 def test_udp_echo_server_many(sandbox, program, limits):
-    run = program.start_server()
-    peer = UdpPeer(sandbox)
+    server = Server(sandbox, program.start_server(), program.port, spies=False)
     for i in range(12):
-        _echo_once(peer, run, f"message {i} of 12".encode(), limits.step_s)
+        _echo_once(server, f"message {i} of 12".encode(), limits.step_s)
 
 
 @check("udp-echo-server", "must", "two clients interleaved each get only their own replies", sheet="001 §3.1.3",
        hint="Reply to the address of each datagram, not to the first client's.")
 def test_udp_echo_server_two_clients(sandbox, program, limits):
     run = program.start_server()
+    server = target_of(run.listener)
     a, b = UdpPeer(sandbox, label="client A"), UdpPeer(sandbox, label="client B")
     for i in range(3):
         for peer in (a, b):
             payload = f"{peer.label} #{i}".encode()
-            peer.send(payload, target_of(run.listener))
-            got = peer.recv(limits.step_s, expect_from="the server")
+            peer.send(payload, server)
+            got = peer.recv(limits.step_s, expect_from="the server", source=server)
             other = b if peer is a else a
-            stray = drain(other)
+            stray = drain(other, server)
             if stray:
                 fail(f"the reply to {peer.label} (port {peer.port}) went to {other.label} (port {other.port}): "
                      f"{show_bytes(stray[0])}")
@@ -246,13 +317,14 @@ def test_udp_echo_server_two_clients(sandbox, program, limits):
 @check("udp-echo-server", "should", "keeps datagram boundaries: two datagrams, two replies", sheet="001 §3.1.3")
 def test_udp_echo_server_boundaries(sandbox, program, limits):
     run = program.start_server()
+    server = target_of(run.listener)
     peer = UdpPeer(sandbox)
     first, second = b"first datagram", b"second one"
-    peer.send(first, target_of(run.listener))
-    peer.send(second, target_of(run.listener))
+    peer.send(first, server)
+    peer.send(second, server)
     replies = []
     for _ in range(2):
-        got = peer.recv(limits.step_s, expect_from="the server")
+        got = peer.recv(limits.step_s, expect_from="the server", source=server)
         if got is None:
             break
         replies.append(got[0])
@@ -264,21 +336,18 @@ def test_udp_echo_server_boundaries(sandbox, program, limits):
 @check("udp-echo-server", "should", "echoes an empty datagram", sheet="001 §3.1.3",
        hint="An empty datagram is a real message: recvfrom returns b'' for it; send b'' back.")
 def test_udp_echo_server_empty(sandbox, program, limits):
-    run = program.start_server()
-    _echo_once(UdpPeer(sandbox), run, b"", limits.step_s)
+    _echo_once(Server(sandbox, program.start_server(), program.port, spies=False), b"", limits.step_s)
 
 
 @check("udp-echo-server", "should", "survives a payload that is not valid UTF-8 and goes on serving",
        sheet="001 §3.1.3", hint="Echo the bytes; decode only for printing, with errors='replace'.")
 def test_udp_echo_server_invalid_utf8(sandbox, program, limits):
     run = program.start_server()
-    peer = UdpPeer(sandbox)
-    peer.send(b"\xff\xfe\x80 not utf-8 \xe6\x88", target_of(run.listener))
-    peer.recv(limits.step_s, expect_from="the server")  # the echo itself is the must line's business
+    server = Server(sandbox, run, program.port, spies=False)
+    server.ask(b"\xff\xfe\x80 not utf-8 \xe6\x88", limits.step_s)  # the echo itself is the must line's business
     probe = b"still there?"
-    peer.send(probe, target_of(run.listener))
-    got = peer.recv(limits.step_s, expect_from="the server")
-    if got is None or got[0] != probe:
+    got = server.ask(probe, limits.step_s)
+    if got != probe:
         state = "it ended: " + run.crash_summary() if not run.running else "it is running but did not answer"
         fail(f"after a non-UTF-8 datagram, expected the echo of {show_bytes(probe)}; {state}")
 
@@ -407,31 +476,30 @@ def test_udp_echo_client_with_reference(sandbox, program, reference, limits):
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
-def any_reply(peer: UdpPeer, spies: list[UdpPeer], step: float, request: bytes, run) -> bytes:
+def any_reply(server: Server, step: float, request: bytes) -> bytes:
     """The reply to ``request``, at the sender or misdirected to a spy port.
 
     Where the reply goes is its own check (reply-to-sender); the others judge
     what the reply says.
     """
-    got = peer.recv(step, expect_from="the server")
-    if got is not None:
-        return got[0]
-    stray = stray_reply(spies)
-    if stray is not None:
-        return stray[1]
-    ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
-    fail(f"expected a reply to {show_bytes(request)} within {step:g} s; got none{ended}{run_input_hint(run)}")
+    got = server.ask(request, step)
+    if got is None:
+        stray = server.misdirected()
+        if stray is None:
+            fail(server.why_none(request, step))
+        got = stray[1]
+    server.settle()
+    return got
 
 
 def _area_reply(sandbox, program, radius: str, limits, strict: bool = False) -> tuple[bytes, object]:
     run = program.start_server()
-    peer = UdpPeer(sandbox)
-    spies = spy_ports(sandbox, {program.port})
-    peer.send(radius.encode(), target_of(run.listener))
+    server = Server(sandbox, run, program.port)
     if strict:
-        reply = reply_or_fail(peer, limits.step_s, radius.encode(), spies, run)
+        reply = reply_or_fail(server, limits.step_s, radius.encode())
+        server.settle()
     else:
-        reply = any_reply(peer, spies, limits.step_s, radius.encode(), run)
+        reply = any_reply(server, limits.step_s, radius.encode())
     return reply, run
 
 
@@ -468,30 +536,26 @@ def test_udp_area_server_reply_to_sender(sandbox, program, limits, spec):
        hint="Serve in a loop instead of answering once and exiting.")
 def test_udp_area_server_many(sandbox, program, limits, spec):
     run = program.start_server()
-    peer = UdpPeer(sandbox)
-    spies = spy_ports(sandbox, {program.port})
+    server = Server(sandbox, run, program.port)
     for i, radius in enumerate(("1", "4", "0.5")):
-        peer.send(radius.encode(), target_of(run.listener))
         if i == 0:
-            any_reply(peer, spies, limits.step_s, radius.encode(), run)
+            any_reply(server, limits.step_s, radius.encode())
             continue
-        got = peer.recv(limits.step_s, expect_from="the server")
-        if got is None and stray_reply(spies) is None:
+        if server.ask(radius.encode(), limits.step_s) is None and server.misdirected() is None:
             state = "it had exited" if not run.running else "it is running but did not answer"
-            fail(f"no reply to radius {radius} after {i} earlier request(s); {state}")
+            fail(server.why_none(radius.encode(), limits.step_s) if server.spray else f"no reply to radius {radius} after {i} earlier request(s); {state}")
+    server.settle()
 
 
 @check("udp-area-server", "should", "replies with an error text to a radius that is not a number",
        sheet="000 §3.2.1", hint="Catch ValueError from float() and send an error message back.")
 def test_udp_area_server_not_a_number(sandbox, program, limits, spec):
     run = program.start_server()
-    peer = UdpPeer(sandbox)
-    spies = spy_ports(sandbox, {program.port})
-    peer.send("abc".encode(), target_of(run.listener))
-    got = peer.recv(limits.step_s, expect_from="the server")
-    if got is None and stray_reply(spies) is None:
+    server = Server(sandbox, run, program.port)
+    if server.ask(b"abc", limits.step_s) is None and server.misdirected() is None:
         state = f"it crashed: {run.crash_summary()}" if not run.running else "it is running but sent nothing"
-        fail(f"expected an error reply to the radius 'abc'; {state}")
+        fail(server.why_none(b"abc", limits.step_s) if server.spray else f"expected an error reply to the radius 'abc'; {state}")
+    server.settle()
     no_crash(run, "on a radius that is not a number")
 
 

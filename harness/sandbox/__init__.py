@@ -26,6 +26,10 @@ from .workfolder import WorkFolder
 __all__ = ["Sandbox", "SandboxError", "Listener", "ProgramRun", "new_network", "add_lab_address"]
 
 SIOCSIFADDR, SIOCSIFNETMASK = 0x8916, 0x891C
+#: UDP sockets on ephemeral ports bound for the grader's peers when a sandbox
+#: opens, before any program runs (more than any check makes: TFTP's client,
+#: its stranger, a second client...)
+RESERVED_UDP = 8
 
 
 def add_lab_address(net: NetNS, index: int, address: str) -> None:
@@ -63,6 +67,9 @@ class Sandbox:
         self._workdirs: list[str] = []
         self._sockets: list[socket.socket] = []
         self._closed = False
+        self._reserved_udp: list[socket.socket] = []
+        self._reserved_ports: set[tuple[str, int]] = set()  # (address, port) of those, taken or not
+        self._reserve_udp()
 
     @property
     def isolated(self) -> bool:
@@ -125,7 +132,7 @@ class Sandbox:
             argv, label=label, command=command, env=env,
             cwd=None if self.isolated else seen, pass_fds=fds,
             evidence=self.evidence, output_cap=self.limits.output_kib * 1024,
-            listeners=self.net.listeners, workdir=seen, new_session=True,
+            listeners=self.listeners, workdir=seen, new_session=True,
         )
         run.work = work
         self._started(run)
@@ -162,8 +169,43 @@ class Sandbox:
         self._sockets.append(s)
         return s
 
+    def _reserve_udp(self) -> None:
+        """Bind the peers' ephemeral UDP sockets now, before any program starts.
+
+        A program that binds every port of its sandbox cannot take these; they
+        are bound without SO_REUSEADDR, so no program can share their ports.
+        """
+        for _ in range(RESERVED_UDP):
+            s = self.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind((self.peer_host, 0))
+            self._reserved_udp.append(s)
+            self._reserved_ports.add(s.getsockname()[:2])
+
+    def udp_socket(self, host: str, port: int) -> socket.socket:
+        """A UDP socket bound to ``(host, port)`` for a peer: a reserved one for an ephemeral port.
+
+        Raises OSError when the port cannot be bound (see ``udp_ports_held``).
+        """
+        if port == 0 and host == self.peer_host and self._reserved_udp:
+            return self._reserved_udp.pop(0)
+        s = self.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        if port != 0:  # a fixed port is shared with a program that also sets it (SO_REUSEADDR)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, port))
+        return s
+
+    def udp_ports_held(self) -> tuple[int, int]:
+        """(bound UDP ports in the ephemeral range, size of that range) in this sandbox's network."""
+        with self.net.entered(), open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            text = f.read()
+        low, high = map(int, text.split())
+        held = {lst.port for lst in self.net.listeners() if lst.proto == "udp" and low <= lst.port <= high}
+        return len(held), high - low + 1
+
     def listeners(self) -> list[Listener]:
-        return self.net.listeners()
+        """The socket table of this sandbox's network, without the UDP sockets reserved for the peers."""
+        return [lst for lst in self.net.listeners()
+                if lst.proto != "udp" or (lst.address, lst.port) not in self._reserved_ports]
 
     def enable_catch_all(self, why: str) -> None:
         """Redirect traffic for any address to the grader's peer (see NetNS.enable_catch_all)."""
