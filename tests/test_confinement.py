@@ -19,6 +19,7 @@ import pytest
 
 from harness.evidence import Evidence
 from harness.savedfiles import Baseline, read_capped, scan
+from conftest import ROOT
 from test_sandbox import PY, program, runner  # noqa: F401  (the runner fixture)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the confined view needs root")
@@ -277,3 +278,44 @@ def test_seccomp_filter_refuses_what_a_socket_program_never_needs(runner, tmp_pa
                  "io_uring_setup", "userfaultfd"):
         assert got[call] == "Operation not permitted", (call, got)
     assert got["socket"] == "ok" and got["fork"] == 7 and got["subprocess"] == 0, got
+
+
+# ------------------------------------------------------------------ a grader killed outright
+
+def test_runs_die_with_a_grader_killed_outright(tmp_path):
+    """SIGKILL to the grading process (no cleanup at all): every run it started dies too,
+    although the run switched to a uid of its own (which clears a parent-death signal)."""
+    import psutil
+    token = f"netgrade-orphan-{uuid.uuid4().hex}"
+    src = program(tmp_path, f"""
+        import os, time
+        if os.fork() == 0:
+            os.execv("/bin/sh", ["/bin/sh", "-c", "sleep 300; : {token}"])
+        print("ready", flush=True)
+        time.sleep(300)
+    """)
+    code = (
+        "import sys, time\n"
+        "from harness.evidence import Evidence\nfrom harness.pack import load\n"
+        "from harness.runner import LocalRunner, make_workbase\n"
+        f"box = LocalRunner(make_workbase({str(tmp_path)!r}), load().limits).open_sandbox(Evidence())\n"
+        f"run = box.start([{PY!r}, 'prog.py'], label='p', files_from={str(src)!r})\n"
+        "assert run.wait_output('ready', 20), run.crash_summary()\n"
+        "print('STARTED', flush=True)\n"
+        "time.sleep(300)\n")
+    grader = subprocess.Popen([PY, "-c", code], stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
+    try:
+        assert grader.stdout.readline().strip() == "STARTED"
+
+        def left() -> list:
+            return [p for p in psutil.process_iter(["cmdline"]) if token in " ".join(p.info["cmdline"] or [])]
+        assert left(), "the run's child should be running"
+        grader.kill()
+        grader.wait()
+        deadline = time.monotonic() + 10
+        while left() and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling for the kernel to end the pid namespace, with a deadline
+        assert left() == [], "a run outlived its grader"
+    finally:
+        if grader.poll() is None:
+            grader.kill()

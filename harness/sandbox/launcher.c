@@ -43,6 +43,7 @@
 #include <fcntl.h>
 #include <glob.h>
 #include <grp.h>
+#include <signal.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -434,6 +435,9 @@ int main(int argc, char **argv) {
         if (setgroups(0, NULL) != 0) die("setgroups", NULL);
         if (setgid((gid_t)uid) != 0) die("setgid", NULL);
         if (setuid((uid_t)uid) != 0) die("setuid", NULL);
+        /* a change of uid clears the parent-death signal that `unshare --kill-child` set: set it
+           again, or a run whose grader is killed outright would outlive it */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) die("pdeathsig", NULL);
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("no_new_privs", NULL);
     if (filter) seccomp_filter();

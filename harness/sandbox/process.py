@@ -274,10 +274,15 @@ class ProgramRun:
         """
         deadline = time.monotonic() + timeout
         other_since: float | None = None
+        pause = self.POLL_S
         while True:
             stopped = not self.running
             ending = stopped or time.monotonic() >= deadline
+            looked = time.monotonic()
             found = [lst for lst in self._listeners() if lst.proto == proto]
+            # a program holding thousands of sockets makes each look expensive: look less often, so
+            # polling never costs more than a fifth of a core whatever the program does
+            pause = max(self.POLL_S, 4 * (time.monotonic() - looked))
             exact = [lst for lst in found if lst.port == port]
             if exact:
                 return exact[0]
@@ -289,7 +294,7 @@ class ProgramRun:
             if ending:
                 return None
             with self._cond:
-                self._cond.wait(self.POLL_S)
+                self._cond.wait(pause)
 
     def waiting_for_input(self) -> bool:
         """True when the program is blocked reading its stdin (``read(0, ...)``).
