@@ -35,6 +35,7 @@ from .checks import CheckFailure
 from .evidence import Evidence
 from .programs import ProgramUnderTest, References, unexpected_input_hint
 from .runner import LocalRunner, Runner, memo_path
+from .sandbox import PORTS_TAKEN
 from .submission import Located
 from .text import printable
 
@@ -321,7 +322,11 @@ def _verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) -> tup
 
 
 def reference_crash(ev: Evidence) -> str | None:
-    """How one of our reference programs crashed in this check (it meets the sheet: a crash is the grader's)."""
+    """How one of our reference programs crashed in this check (it meets the sheet: a crash is the grader's),
+    unless the program under test had taken every port our reference could have used: then it is the
+    program's failure."""
+    if any(e["kind"] == "note" and e.get("text", "").startswith(PORTS_TAKEN) for e in ev.events):
+        return None
     for proc in ev.processes:
         label = proc.get("label", "")
         if label.startswith("reference ") and "Traceback (most recent call last)" in proc.get("stderr", ""):
@@ -361,6 +366,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         rec["message"] = (f"grader error: {crash}, so this check could not be graded; not the program's fault"
                           f" (the check saw: {rec['message']})")
     if rec["status"] == "fail" and ev is not None:
+        taken = [e["text"] for e in ev.events if e["kind"] == "note" and e.get("text", "").startswith(PORTS_TAKEN)]
+        if taken and PORTS_TAKEN not in rec["message"]:
+            rec["message"] += f"; {taken[0]}, so our reference program could not get a port"
         hint = prelude_hint(pid, ev, contact)
         if hint and hint[2:] not in rec["message"]:  # a suite may have named it already
             rec["message"] += hint

@@ -30,6 +30,8 @@ SIOCSIFADDR, SIOCSIFNETMASK = 0x8916, 0x891C
 #: opens, before any program runs (more than any check makes: TFTP's client,
 #: its stranger, a second client...)
 RESERVED_UDP = 8
+#: the note a sandbox leaves in the evidence when its programs held (nearly) every ephemeral UDP port
+PORTS_TAKEN = "the program holds every UDP port of its sandbox"
 
 
 def add_lab_address(net: NetNS, index: int, address: str) -> None:
@@ -227,6 +229,13 @@ class Sandbox:
         if self._closed:
             return
         self._closed = True
+        if self.isolated and any(r.returncode not in (None, 0) for r in self.runs):
+            # a run that ended badly beside a program that took every port: our reference's crash is the
+            # program's doing then (it could not get a port), which the plugin must know
+            with contextlib.suppress(OSError, SandboxError):
+                held, size = self.udp_ports_held()
+                if held >= size - 64:
+                    self.evidence.note(f"{PORTS_TAKEN}: {held} of the {size} ephemeral UDP ports were bound")
         for run in self.runs:
             waiting = run.waiting_for_input()  # looked at before the run is ended
             run.kill()
