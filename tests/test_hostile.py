@@ -98,6 +98,21 @@ def test_taking_every_port_fails_checks_not_the_grader(hostile, runner_args, tmp
         assert "Address already in use" not in checks[cid]["message"], checks[cid]["message"]
 
 
+@isolated
+@pytest.mark.timeout(900)
+def test_taking_every_tcp_port_fails_checks_not_the_grader(runner_args, tmp_path):
+    """Every ephemeral TCP port bound before the server listens: the grader's connect() has no local
+    port left; the checks fail saying so, none is a grader error."""
+    sub = submission_with(tmp_path, {"tcp_thanks_server.py": HOSTILE / "tcp-thanks-server" / "takes_every_tcp_port.py"})
+    result, proc = grade(sub, "--program", "tcp-thanks-server", *runner_args, tmp=tmp_path, timeout=600)
+    assert result["status"] == "graded", result.get("message")
+    checks = _statuses(result)
+    errors = {cid: c["message"] for cid, c in checks.items() if c["status"] == "error"}
+    assert not errors, errors
+    assert checks["reply"]["status"] == "fail", checks["reply"]
+    assert "holds every TCP port" in checks["reply"]["message"], checks["reply"]["message"]
+
+
 @pytest.fixture(params=["local", "docker"])
 def sandbox_runner(request, tmp_path):
     pack = load()

@@ -291,6 +291,14 @@ class TcpPeer:
             sandbox.evidence.add("connect", who=label, dst=fmt_addr(addr), text=f"no answer within {timeout:g} s")
             sock.close()
             raise PeerError(errno.ETIMEDOUT, f"connecting to {fmt_addr(addr)}: no answer within {timeout:g} s")
+        except OSError as exc:
+            sock.close()
+            if exc.errno not in (errno.EADDRNOTAVAIL, errno.EADDRINUSE) or not sandbox.isolated \
+                    or not sandbox.tcp_ports_exhausted():
+                raise  # not the program's doing: a grader problem
+            sandbox.evidence.add("connect", who=label, dst=fmt_addr(addr), text="no local port left")
+            raise PeerError(exc.errno, "the program holds every TCP port of its sandbox (no ephemeral port is"
+                                       f" free); the grader could not connect to {fmt_addr(addr)}")
         conn = TcpConn(sandbox, sock, label, addr)
         sandbox.evidence.add("connect", who=label, src=conn.local, dst=conn.remote, text="connected")
         return conn

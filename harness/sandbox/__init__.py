@@ -9,6 +9,7 @@ what each printed, and removes the runs' work folders.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import socket
@@ -203,6 +204,18 @@ class Sandbox:
         low, high = map(int, text.split())
         held = {lst.port for lst in self.net.listeners() if lst.proto == "udp" and low <= lst.port <= high}
         return len(held), high - low + 1
+
+    def tcp_ports_exhausted(self) -> bool:
+        """True when no ephemeral TCP port is free in this sandbox's network (sockets that are only bound
+        appear in no socket table: a bind to port 0 is the one way to ask)."""
+        probe = self.net.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            probe.bind(("127.0.0.1", 0))
+            return False
+        except OSError as exc:
+            return exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL)
+        finally:
+            probe.close()
 
     def listeners(self) -> list[Listener]:
         """The socket table of this sandbox's network, without the UDP sockets reserved for the peers."""
