@@ -38,6 +38,54 @@ def test_references_same_verdicts_as_local(docker_client, exported, tmp_path):
     assert _statuses(docker) == _statuses(local)
 
 
+VARIANTS = Path(__file__).resolve().parent / "variants"
+# Programs that use socket.gethostname(): a server that binds it and a client that sends or connects
+# to it, UDP and TCP (tests/variants/), and the seed notes' own chat pair (000 #1 and #2), unmodified.
+HOSTNAME_VARIANTS = {
+    "udp-echo-server": VARIANTS / "udp-echo-server" / "binds_hostname.py",
+    "udp-echo-client": VARIANTS / "udp-echo-client" / "hostname.py",
+    "tcp-thanks-server": VARIANTS / "tcp-thanks-server" / "binds_hostname.py",
+    "tcp-thanks-client": VARIANTS / "tcp-thanks-client" / "hostname.py",
+}
+HOSTNAME_SEEDS = {"tcp-chat-server": "000 #1", "tcp-chat-client": "000 #2"}
+
+
+def _seed_code(source: str) -> str:
+    import json
+    seeds = json.loads((Path(__file__).resolve().parent.parent / "harness/packs/seed_programs.json").read_text("utf-8"))
+    code = next(s["code"] for s in seeds if s["source"] == source)
+    assert "socket.gethostname()" in code
+    return code
+
+
+def test_gethostname_programs_same_verdicts_as_local(docker_client, tmp_path):
+    """socket.gethostname() resolves in the containers, to an address the grader's peer reaches.
+
+    Docker names a container with no network after its id, which its
+    /etc/hosts does not list: these programs died there with "Temporary
+    failure in name resolution".  Now every check gets the local runner's
+    verdict, the variants full marks with both runners.
+    """
+    files = {_pack_file(pid): path for pid, path in HOSTNAME_VARIANTS.items()}
+    files.update({_pack_file(pid): _seed_code(src) for pid, src in HOSTNAME_SEEDS.items()})
+    sub = submission_with(tmp_path, files)
+    args = [a for pid in (*HOSTNAME_VARIANTS, *HOSTNAME_SEEDS) for a in ("--program", pid)]
+    local, _ = grade(sub, *args, tmp=tmp_path / "l")
+    docker, proc = grade(sub, "--runner", "docker", *args, tmp=tmp_path / "d")
+    assert docker["status"] == "graded", docker.get("message")
+    assert "gaierror" not in repr(docker), proc.stdout[-3000:]
+    assert _statuses(docker) == _statuses(local)
+    for result in (local, docker):
+        by = {p["id"]: p for p in result["programs"]}
+        for pid in HOSTNAME_VARIANTS:  # every check, extra ones (address, interop) included
+            assert {c["status"] for c in by[pid]["checks"]} == {"pass"}, (result["runner"], pid, by[pid]["checks"])
+        for pid in ("udp-echo-server", "tcp-thanks-server", "tcp-chat-server"):
+            assert next(c for c in by[pid]["checks"] if c["id"] == "address")["status"] == "pass"
+        # the seeds' chat pair converses (its should-level faults are its own, under both runners)
+        for pid in HOSTNAME_SEEDS:
+            assert {c["status"] for c in by[pid]["checks"] if c["level"] == "must"} == {"pass"}, (result["runner"], pid)
+
+
 def _rounds() -> list[list[Path]]:
     """Every mutant once: round i holds the i-th mutant of each program (one submission)."""
     by_program: dict[str, list[Path]] = {}
