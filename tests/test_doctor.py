@@ -1,0 +1,127 @@
+"""`netgrade doctor` is right on this machine: as root, as a non-root user, and where user namespaces are refused.
+
+No mocks: the doctor's answers are compared with what the machine really
+does, found here another way (util-linux's `unshare -r -n true` and `unshare
+-n true`, the Docker engine through the test's own client, `/proc/sys`), and
+with what `netgrade check` really does for the same user (its fallback
+notice must give the doctor's reason, word for word).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import netgrade
+
+import nonroot
+
+HERE = Path(__file__).resolve().parent
+
+
+def _runner_lines(stdout: str) -> dict[str, tuple[str, str]]:
+    """runner name -> (works|NO, reason), from the doctor's first table."""
+    out = {}
+    for line in stdout.splitlines():
+        m = re.match(r"^  (local \(host fallback\)|local|docker)\s+(works|NO)\s+(.*)$", line)
+        if m:
+            out[m.group(1)] = (m.group(2), m.group(3))
+    return out
+
+
+def _finding(stdout: str, name: str) -> tuple[str, str]:
+    m = re.search(rf"^  (ok|MISSING)\s+{re.escape(name)}\s+(.*)$", stdout, re.M)
+    assert m, f"no line for {name}:\n{stdout}"
+    return m.group(1), m.group(2)
+
+
+def _fixes_after(stdout: str, name: str) -> str:
+    """The fix lines printed under finding ``name``."""
+    lines = stdout.splitlines()
+    i = next(i for i, l in enumerate(lines) if re.match(rf"^  (ok|MISSING)\s+{re.escape(name)}\s", l))
+    fixes = []
+    for l in lines[i + 1:]:
+        if re.match(r"^\s+fix: ", l):
+            fixes.append(l.strip())
+        else:
+            break
+    return "\n".join(fixes)
+
+
+def _docker_works_for_root() -> bool:
+    from dockerenv import _state
+    client, _tag, _reason = _state()
+    return client is not None
+
+
+def test_doctor_as_root_names_the_runners_that_work():
+    if os.geteuid() != 0:
+        pytest.skip("this test is the root side; test_doctor_as_non_root_user is the other")
+    proc = netgrade("doctor", timeout=120)
+    runners = _runner_lines(proc.stdout)
+    netns = subprocess.run(["unshare", "-n", "true"]).returncode == 0
+    assert runners["local"][0] == ("works" if netns else "NO"), proc.stdout
+    docker = _docker_works_for_root()
+    assert runners["docker"][0] == ("works" if docker else "NO"), proc.stdout
+    assert proc.returncode == (0 if netns or docker else 1), proc.stdout + proc.stderr
+    assert _finding(proc.stdout, "root")[0] == "ok"
+    if docker:
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        assert f"answers at {where}" in _finding(proc.stdout, "docker engine")[1]
+        from harness.docker.image import grader_tag
+        assert grader_tag() in _finding(proc.stdout, "grading image")[1]
+
+
+def test_doctor_as_non_root_user(tmp_path):
+    """The user `ngtest`: what is missing is named, with its fix; `netgrade check` gives the same reason."""
+    proc = nonroot.run_as_user(["netgrade", "doctor"], timeout=180)
+    out = proc.stdout
+    runners = _runner_lines(out)
+    assert set(runners) == {"local", "docker", "local (host fallback)"}, out + proc.stderr
+    state, detail = _finding(out, "root")
+    assert state == "MISSING" and "not root" in detail
+    # user namespaces: the doctor says what util-linux finds for the same user
+    real = nonroot.run_as_user(["unshare", "-r", "-n", "true"]).returncode == 0
+    assert _finding(out, "user namespaces")[0] == ("ok" if real else "MISSING"), out
+    with open("/proc/sys/user/max_user_namespaces") as f:
+        assert _finding(out, "user.max_user_namespaces")[1].startswith(f.read().strip())
+    # docker: a non-root user is refused by the socket or by the runner, and told how to fix it
+    assert runners["docker"][0] == "NO" and "the docker runner needs root" in runners["docker"][1], out
+    if os.path.exists("/var/run/docker.sock") and "DOCKER_HOST" not in os.environ:
+        assert "sudo usermod -aG docker ngtest" in _fixes_after(out, "docker engine"), out
+    # the local sandbox: netgrade check, graded for real as this user, says the doctor's reason
+    sub = nonroot.shared_folder("sub-doctor")
+    grade = nonroot.run_as_user(["sh", "-c", f"netgrade reference export {sub}/refs >/dev/null && "
+                                 f"netgrade check {sub}/refs --program udp-send --json {sub}/r.json"], timeout=300)
+    result = json.loads(Path(sub, "r.json").read_text("utf-8"))
+    notices = [n for n in result["notices"] if n.startswith("network namespaces unavailable")]
+    if runners["local"][0] == "works":
+        assert not notices, notices
+        assert proc.returncode == 0
+    else:
+        assert notices and f"({runners['local'][1]})" in notices[0], (notices, runners["local"], grade.stderr)
+        assert proc.returncode == 1, out  # neither full sandbox works for this user
+        assert "no full sandbox works here" in out
+
+
+def test_doctor_names_the_setting_that_refuses_user_namespaces():
+    """A non-root user for whom user.max_user_namespaces is 0 (set for real, in a user namespace of its own)."""
+    if nonroot.run_as_user(["unshare", "-r", "-n", "true"]).returncode != 0:
+        pytest.skip("user namespaces are refused to non-root users here already")
+    script = HERE / "tools" / "no-user-namespaces.py"
+    s = nonroot.setup()
+    copy = Path(s["base"], script.name)
+    copy.write_bytes(script.read_bytes())
+    copy.chmod(0o644)
+    proc = nonroot.run_as_user([s["python"], str(copy), "netgrade", "doctor"], timeout=180)
+    out = proc.stdout
+    state, detail = _finding(out, "user namespaces")
+    assert state == "MISSING" and "user.max_user_namespaces = 0" in detail, out + proc.stderr
+    assert "sudo sysctl -w user.max_user_namespaces=15000" in _fixes_after(out, "user namespaces")
+    assert _finding(out, "user.max_user_namespaces") == ("MISSING", "0 (forbids user namespaces)")
+    assert "user.max_user_namespaces = 0" in _runner_lines(out)["local"][1]
+    assert proc.returncode == 1
