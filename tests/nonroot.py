@@ -11,6 +11,7 @@ These tests need root to set this up, and skip without it.
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import shlex
@@ -40,6 +41,7 @@ def _setup() -> dict[str, str]:
     if subprocess.run(["id", "-u", USER], capture_output=True).returncode != 0:
         subprocess.run(["useradd", "-m", USER], check=True)
     base = tempfile.mkdtemp(prefix="netgrade-nonroot-")
+    atexit.register(shutil.rmtree, base, True)  # the user's files in it too (this process is root)
     os.chmod(base, 0o755)
     tree = os.path.join(base, "netgrade")
     os.mkdir(tree)
