@@ -150,7 +150,7 @@ def _local_fixes(support: str) -> list[str]:
     if "C compiler" in support:
         fixes.append(CC_FIX)
     if os.geteuid() != 0:
-        ok, _line, fix = userns_line()
+        _ok, _line, fix = userns_line()
         if fix:
             fixes.append(fix)
         fixes.append("sudo netgrade check ...  (as root the full sandbox works)")
@@ -180,9 +180,18 @@ def docker_host() -> str:
     return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
-def _engine_is_here(where: str) -> bool:
-    """Program runs enter the containers' namespaces through /proc: the engine must run on this machine."""
-    return where.startswith("unix://") or "://" not in where
+def _engine_is_here(where: str, client) -> bool:
+    """Program runs enter the containers' namespaces through /proc: the engine must run on this machine.
+
+    A Unix socket is on this machine; an engine reached over tcp:// or ssh:// is here
+    only when it names itself as this machine does (Docker Desktop's is a VM)."""
+    if where.startswith("unix://") or "://" not in where:
+        return True
+    import socket
+    try:
+        return client is not None and client.info().get("Name") == socket.gethostname()
+    except Exception:
+        return False
 
 
 def docker_state(findings: list[Finding]) -> RunnerState:
@@ -211,7 +220,7 @@ def docker_state(findings: list[Finding]) -> RunnerState:
     except Exception as exc:  # an engine that answered the ping but not the version
         findings.append(Finding("docker engine", False, f"{where}: {engine.short_error(exc)}"))
         problems.append(f"the engine at {where} fails: {engine.short_error(exc)}")
-    if not _engine_is_here(where):
+    if client is not None and not _engine_is_here(where, client):
         fix = "unset DOCKER_HOST and use an engine on this machine, or grade with --runner local"
         findings.append(Finding("engine on this machine", False,
                                 f"DOCKER_HOST={where} is a remote engine: program runs enter the containers'"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +125,75 @@ def test_doctor_names_the_setting_that_refuses_user_namespaces():
     assert _finding(out, "user.max_user_namespaces") == ("MISSING", "0 (forbids user namespaces)")
     assert "user.max_user_namespaces = 0" in _runner_lines(out)["local"][1]
     assert proc.returncode == 1
+
+
+def test_doctor_names_a_remote_engine_that_does_not_answer():
+    """DOCKER_HOST=tcp://… on a loopback port where nothing listens: the docker runner is out, named, with why."""
+    if os.geteuid() != 0:
+        pytest.skip("the root side: the local sandbox still works there")
+    with socket.socket() as s:  # a port nothing listens on: bound, never listened, closed
+        s.bind(("127.0.0.1", 0))
+        where = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    proc = netgrade("doctor", env={"DOCKER_HOST": where}, timeout=120)
+    runners = _runner_lines(proc.stdout)
+    state, reason = runners["docker"]
+    assert state == "NO" and f"no engine answers at {where}" in reason, proc.stdout
+    assert _finding(proc.stdout, "docker engine")[0] == "MISSING"
+    assert f"start the engine at {where}, or unset DOCKER_HOST" in _fixes_after(proc.stdout, "docker engine")
+    netns = subprocess.run(["unshare", "-n", "true"]).returncode == 0
+    assert proc.returncode == (0 if netns else 1)  # the local sandbox alone is enough
+
+
+def _forward_to_docker_socket(listener: socket.socket, stop) -> None:
+    """Relay every connection on ``listener`` (loopback) to the engine's Unix socket."""
+    import selectors
+    import threading
+
+    def pipe(a: socket.socket, b: socket.socket) -> None:
+        sel = selectors.DefaultSelector()
+        sel.register(a, selectors.EVENT_READ, b)
+        sel.register(b, selectors.EVENT_READ, a)
+        try:
+            while not stop.is_set():
+                for key, _ in sel.select(0.5):
+                    data = key.fileobj.recv(65536)
+                    if not data:
+                        return
+                    key.data.sendall(data)
+        except OSError:
+            pass
+        finally:
+            a.close()
+            b.close()
+
+    listener.settimeout(0.5)
+    while not stop.is_set():
+        try:
+            conn, _ = listener.accept()
+        except (socket.timeout, OSError):
+            continue
+        up = socket.socket(socket.AF_UNIX)
+        up.connect("/var/run/docker.sock")
+        threading.Thread(target=pipe, args=(conn, up), daemon=True).start()
+
+
+def test_doctor_accepts_an_engine_on_this_machine_over_tcp():
+    """DOCKER_HOST=tcp://127.0.0.1:PORT relayed to this machine's engine: named, and found to be here."""
+    import threading
+    if os.geteuid() != 0 or not _docker_works_for_root() or "DOCKER_HOST" in os.environ:
+        pytest.skip("needs root and this machine's engine on /var/run/docker.sock")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    where = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    stop = threading.Event()
+    relay = threading.Thread(target=_forward_to_docker_socket, args=(listener, stop), daemon=True)
+    relay.start()
+    try:
+        proc = netgrade("doctor", env={"DOCKER_HOST": where}, timeout=120)
+    finally:
+        stop.set()
+        relay.join(5)
+        listener.close()
+    assert f"answers at {where}" in _finding(proc.stdout, "docker engine")[1], proc.stdout
+    assert _runner_lines(proc.stdout)["docker"] == ("works", f"two containers per worker, engine at {where}")
