@@ -123,8 +123,16 @@ def test_doctor_names_the_setting_that_refuses_user_namespaces():
     assert state == "MISSING" and "user.max_user_namespaces = 0" in detail, out + proc.stderr
     assert "sudo sysctl -w user.max_user_namespaces=15000" in _fixes_after(out, "user namespaces")
     assert _finding(out, "user.max_user_namespaces") == ("MISSING", "0 (forbids user namespaces)")
-    assert "user.max_user_namespaces = 0" in _runner_lines(out)["local"][1]
+    local = _runner_lines(out)["local"]
+    assert "user.max_user_namespaces = 0" in local[1]
     assert proc.returncode == 1
+    # netgrade check, graded for real in the same conditions, names the same setting in its note
+    sub = nonroot.shared_folder("sub-no-userns")
+    nonroot.run_as_user(["netgrade", "reference", "export", f"{sub}/refs"])
+    nonroot.run_as_user([s["python"], str(copy), "netgrade", "check", f"{sub}/refs", "--program", "udp-send",
+                         "--json", f"{sub}/r.json"], timeout=300)
+    notices = json.loads(Path(sub, "r.json").read_text("utf-8"))["notices"]
+    assert f"network namespaces unavailable ({local[1]})" in " ".join(notices), (notices, local)
 
 
 def test_doctor_names_a_remote_engine_that_does_not_answer():
