@@ -180,18 +180,53 @@ def docker_host() -> str:
     return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
-def _engine_is_here(where: str, client) -> bool:
-    """Program runs enter the containers' namespaces through /proc: the engine must run on this machine.
-
-    A Unix socket is on this machine; an engine reached over tcp:// or ssh:// is here
-    only when it names itself as this machine does (Docker Desktop's is a VM)."""
-    if where.startswith("unix://") or "://" not in where:
-        return True
-    import socket
+def _engine_name(client) -> str | None:
     try:
-        return client is not None and client.info().get("Name") == socket.gethostname()
+        return client.info().get("Name")
     except Exception:
-        return False
+        return None
+
+
+def engine_is_here(client) -> tuple[bool, str]:
+    """Whether the engine's containers run on this machine, where program runs enter them through
+    ``/proc`` (Docker Desktop's run in a VM, a remote engine's elsewhere, and a host's engine seen
+    from inside a container in a pid namespace netgrade is not in); (answer, how it was found).
+
+    Tried for real: a container (no network, ``sleep``) is started from an image already here and
+    its process looked for in this machine's ``/proc``.  With no image to start, the engine's own
+    name is compared with this machine's."""
+    import socket
+    import uuid
+
+    from .docker import engine, image
+    candidates = [image.grader_tag(), image.DEFAULT_BASE, image.BOOTSTRAP_BASE]
+    tag = next((t for t in candidates if image.have(client, t)), None)
+    if tag is None:
+        name = _engine_name(client)
+        return name == socket.gethostname(), f"the engine names itself {name!r}, this machine is {socket.gethostname()!r}"
+    marker = f"{uuid.uuid4().int % 100000 + 100000}"
+    container = None
+    try:
+        container = client.containers.run(tag, ["sleep", marker], detach=True, network_mode="none",
+                                          labels=engine.labels(f"doctor-{marker}", "doctor", os.getpid()),
+                                          cap_drop=["ALL"], user="65534:65534")
+        container.reload()
+        pid = int(container.attrs["State"]["Pid"])
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                seen = f.read()
+        except OSError:
+            seen = b""
+        here = pid > 0 and seen == f"sleep\0{marker}\0".encode()
+        return here, (f"a container's process (pid {pid}) is {'' if here else 'not '}in this machine's /proc")
+    except Exception as exc:
+        return False, f"cannot start a test container from {tag}: {engine.short_error(exc)}"
+    finally:
+        if container is not None:
+            try:
+                container.remove(force=True)
+            except Exception:
+                pass
 
 
 def docker_state(findings: list[Finding]) -> RunnerState:
@@ -220,13 +255,15 @@ def docker_state(findings: list[Finding]) -> RunnerState:
     except Exception as exc:  # an engine that answered the ping but not the version
         findings.append(Finding("docker engine", False, f"{where}: {engine.short_error(exc)}"))
         problems.append(f"the engine at {where} fails: {engine.short_error(exc)}")
-    if client is not None and not _engine_is_here(where, client):
-        fix = "unset DOCKER_HOST and use an engine on this machine, or grade with --runner local"
-        findings.append(Finding("engine on this machine", False,
-                                f"DOCKER_HOST={where} is a remote engine: program runs enter the containers'"
-                                " namespaces from this machine, which a remote engine's are not on", fix))
-        problems.append(f"the engine at {where} is not on this machine")
-        fixes.append(fix)
+    if client is not None:
+        here, how = engine_is_here(client)
+        fix = None if here else ("use an engine on this machine (unset DOCKER_HOST; Linux: apt-get install"
+                                 " docker.io), or --runner local")
+        findings.append(Finding("engine on this machine", here, how + ("" if here else
+                                ": program runs enter the containers' namespaces from here"), fix))
+        if not here:
+            problems.append(f"the engine at {where} is not on this machine ({how})")
+            fixes.append(fix)
     if os.geteuid() != 0:
         fix = "sudo netgrade check --runner docker ...  (program runs enter the containers' namespaces)"
         findings.append(Finding("root for docker", False, "the docker runner needs root", fix))

@@ -13,6 +13,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,18 @@ def test_doctor_accepts_an_engine_on_this_machine_over_tcp():
         listener.close()
     assert f"answers at {where}" in _finding(proc.stdout, "docker engine")[1], proc.stdout
     assert _runner_lines(proc.stdout)["docker"] == ("works", f"two containers per worker, engine at {where}")
+
+
+def test_doctor_finds_the_engine_containers_out_of_reach():
+    """Run in a pid namespace of its own (as netgrade in a container handed the host's socket would
+    be), the doctor starts a container, does not find its process, and says the runner cannot work."""
+    if os.geteuid() != 0 or not _docker_works_for_root():
+        pytest.skip("needs root and a Docker engine")
+    proc = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-m", "harness", "doctor"],
+                          capture_output=True, text=True, timeout=120, cwd=str(HERE.parent))
+    state, detail = _finding(proc.stdout, "engine on this machine")
+    assert state == "MISSING" and "not in this machine's /proc" in detail, proc.stdout + proc.stderr
+    assert _runner_lines(proc.stdout)["docker"][0] == "NO"
+    # the same doctor outside that namespace finds the engine's containers
+    out = netgrade("doctor", timeout=120).stdout
+    assert _finding(out, "engine on this machine")[0] == "ok", out
