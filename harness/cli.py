@@ -278,6 +278,18 @@ def demo_sticky(gap) -> None:
     sys.exit(sticky_demo(sys.stdout, gap=gap))
 
 
+@main.command()
+def doctor() -> None:
+    """Which runners work on this machine, why the others do not, and the fix for each missing piece.
+
+    Everything is tried for real (a user and a network namespace, the kernel's
+    settings, the sandbox launcher, the Docker engine and the grading image).
+    Exit 0 when at least one full sandbox works here, 1 when none does.
+    """
+    from .doctor import report
+    sys.exit(report())
+
+
 from .batch_cli import batch  # noqa: E402 - defined in its own module, registered here
 
 main.add_command(batch)

@@ -271,6 +271,9 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
         support = namespace_support() if opts.namespaces is None else ("netns" if opts.namespaces else "disabled by option")
         parallel = support == "netns"
         if not parallel:
+            if opts.namespaces is None:  # the doctor's line for the local sandbox (`netgrade doctor`)
+                from .doctor import fallback_reason
+                support = fallback_reason(support)
             result.notices.append(f"network namespaces unavailable ({support}): graded on the host's loopback,"
                                   " one check at a time; programs that need a lab address are skipped")
     else:

@@ -5,6 +5,7 @@ hostile-program tests of tests/test_sandbox.py run on the Docker runner too.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -36,6 +37,98 @@ def test_references_same_verdicts_as_local(docker_client, exported, tmp_path):
     assert docker["runner"] == "docker"
     assert docker["score"] == docker["max_score"] > 0, proc.stdout[-3000:]
     assert _statuses(docker) == _statuses(local)
+
+
+VARIANTS = Path(__file__).resolve().parent / "variants"
+# Programs that use socket.gethostname(): a server that binds it and a client that sends or connects
+# to it, UDP and TCP (tests/variants/), and the seed notes' own chat pair (000 #1 and #2), unmodified.
+HOSTNAME_VARIANTS = {
+    "udp-echo-server": VARIANTS / "udp-echo-server" / "binds_hostname.py",
+    "udp-echo-client": VARIANTS / "udp-echo-client" / "hostname.py",
+    "tcp-thanks-server": VARIANTS / "tcp-thanks-server" / "binds_hostname.py",
+    "tcp-thanks-client": VARIANTS / "tcp-thanks-client" / "hostname.py",
+}
+HOSTNAME_SEEDS = {"tcp-chat-server": "000 #1", "tcp-chat-client": "000 #2"}
+
+
+def _seed_code(source: str) -> str:
+    import json
+    seeds = json.loads((Path(__file__).resolve().parent.parent / "harness/packs/seed_programs.json").read_text("utf-8"))
+    code = next(s["code"] for s in seeds if s["source"] == source)
+    assert "socket.gethostname()" in code
+    return code
+
+
+def _gethostname_submission(tmp_path: Path) -> tuple[Path, list[str]]:
+    files = {_pack_file(pid): path for pid, path in HOSTNAME_VARIANTS.items()}
+    files.update({_pack_file(pid): _seed_code(src) for pid, src in HOSTNAME_SEEDS.items()})
+    args = [a for pid in (*HOSTNAME_VARIANTS, *HOSTNAME_SEEDS) for a in ("--program", pid)]
+    return submission_with(tmp_path, files), args
+
+
+def _assert_gethostname_verdicts(local: dict, docker: dict, proc, levels=("must", "should", "extra")) -> None:
+    assert docker["status"] == "graded", docker.get("message")
+    assert "gaierror" not in repr(docker), proc.stdout[-3000:]
+    assert _statuses(docker) == _statuses(local)
+    for result in (local, docker):
+        by = {p["id"]: p for p in result["programs"]}
+        for pid in HOSTNAME_VARIANTS:  # every check of these levels (extra: address, interop)
+            got = {c["status"] for c in by[pid]["checks"] if c["level"] in levels}
+            assert got == {"pass"}, (result["runner"], pid, by[pid]["checks"])
+        for pid in ("udp-echo-server", "tcp-thanks-server", "tcp-chat-server"):
+            assert next(c for c in by[pid]["checks"] if c["id"] == "address")["status"] == "pass"
+        # the seeds' chat pair converses (its should-level faults are its own, under both runners)
+        for pid in HOSTNAME_SEEDS:
+            assert {c["status"] for c in by[pid]["checks"] if c["level"] == "must"} == {"pass"}, (result["runner"], pid)
+
+
+def test_gethostname_programs_same_verdicts_as_local(docker_client, tmp_path):
+    """socket.gethostname() resolves in the containers, to an address the grader's peer reaches.
+
+    Docker names a container with no network after its id, which its
+    /etc/hosts does not list: these programs died there with "Temporary
+    failure in name resolution".  Now every check gets the local runner's
+    verdict, the variants full marks with both runners.
+    """
+    sub, args = _gethostname_submission(tmp_path)
+    local, _ = grade(sub, *args, tmp=tmp_path / "l")
+    docker, proc = grade(sub, "--runner", "docker", *args, tmp=tmp_path / "d")
+    _assert_gethostname_verdicts(local, docker, proc)
+
+
+LAN_HOST, LAN_ADDRESS = "ng-lab-host", "10.20.30.40"
+
+
+def test_gethostname_on_a_lan_address_same_verdicts_as_local(docker_client, tmp_path):
+    """Where the machine's name resolves to a LAN address (as on many lab machines), not loopback.
+
+    The grader runs in UTS and mount namespaces of its own, named ng-lab-host,
+    with an /etc/hosts (bound over the machine's, in that mount namespace only)
+    that gives the name 10.20.30.40: no DNS is asked, nothing changes outside.
+    Both runners put that address on the sandbox's loopback only (it exists
+    nowhere else), and the programs get the same verdicts with each.
+    """
+    sub, args = _gethostname_submission(tmp_path)
+    hosts = tmp_path / "hosts"
+    hosts.write_text(Path("/etc/hosts").read_text() + f"\n{LAN_ADDRESS} {LAN_HOST}\n")
+
+    def grade_as_lan_host(*extra: str) -> tuple[dict, subprocess.CompletedProcess]:
+        out = tmp_path / f"result-{len(extra)}.json"
+        script = 'hostname "$1" && mount --bind "$2" /etc/hosts && shift 2 && exec "$@"'
+        proc = subprocess.run(["unshare", "--uts", "--mount", "--propagation", "private", "--", "sh", "-c", script,
+                               "sh", LAN_HOST, str(hosts), sys.executable, "-m", "harness", "check", str(sub),
+                               "--json", str(out), *extra, *args], capture_output=True, text=True, timeout=600)
+        assert out.exists(), proc.stderr
+        return json.loads(out.read_text("utf-8")), proc
+
+    local, lproc = grade_as_lan_host()
+    docker, proc = grade_as_lan_host("--runner", "docker")
+    # must, should and the address check pass with both runners; the extra interop checks of the two
+    # servers do not with either (our reference client sends to 127.0.0.1, where a server bound to the
+    # LAN address does not listen): the same verdict, an open gap of those checks, not of a runner
+    _assert_gethostname_verdicts(local, docker, proc, levels=("must", "should"))
+    for result in (local, docker):  # the LAN address really was the one bound and reached
+        assert f"{LAN_ADDRESS} added to the sandbox's loopback" in json.dumps(result), result["runner"]
 
 
 def _rounds() -> list[list[Path]]:

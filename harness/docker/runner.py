@@ -131,6 +131,26 @@ class RunCgroup:
                 os.rmdir(d)
 
 
+# The containers' host name.  Docker gives a container with no network a host name (its id) that
+# its /etc/hosts does not list, so ``socket.gethostbyname(socket.gethostname())`` (the seeds' way,
+# which the sheet accepts) fails there with "Temporary failure in name resolution".  The grader
+# container gets this name, listed in its /etc/hosts; the student container shares both with it
+# (``network_mode="container:…"`` takes the other container's host name and hosts file).
+CONTAINER_HOSTNAME = "netgrade"
+
+
+def container_hosts() -> tuple[str, dict[str, str]]:
+    """(host name, extra /etc/hosts entries) for a grading container.
+
+    The name resolves to the address the machine's own host name resolves to
+    here, as it does for the local runner's programs (``programs.hostname_address``;
+    the sandbox puts that address on its loopback when a program uses the host
+    name), or to 127.0.0.1 where the machine's name resolves to nothing.
+    """
+    from ..programs import hostname_address
+    return CONTAINER_HOSTNAME, {CONTAINER_HOSTNAME: hostname_address() or "127.0.0.1"}
+
+
 def create_pair(client, image: str, run_id: str, owner: int, limits: Limits) -> dict[str, object]:
     """Start a grader and a student container; returns their ids and host pids.
 
@@ -139,9 +159,11 @@ def create_pair(client, image: str, run_id: str, owner: int, limits: Limits) -> 
     needs another (see ``DockerRunner.open_sandbox``).
     """
     made = []
+    hostname, extra_hosts = container_hosts()
     try:
         grader = client.containers.run(
             image, ["sleep", "infinity"], detach=True, network_mode="none",
+            hostname=hostname, extra_hosts=extra_hosts,
             labels=engine.labels(run_id, "grader", owner), read_only=True,
             tmpfs={WORK: "mode=0711,size=256m", "/tmp": "mode=1777,size=64m"},
             cap_drop=["ALL"], security_opt=["no-new-privileges"], user="65534:65534",
