@@ -431,6 +431,10 @@ def _worker_main(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] != "grade":
         print("usage: python -m harness.batch grade SPEC.json", file=sys.stderr)
         return 2
+    spec_ = json.loads(Path(argv[1]).read_text("utf-8"))
+    if spec_.get("runner", "local") == "local":  # not root: the full sandbox in a user namespace of our own
+        from .sandbox import userns
+        userns.enter("harness.batch", argv)
     interrupts.install()  # the batch stops this process with SIGINT, whatever it inherited
     from .grading import BadInput, Options, error_result, grade, load_pack
     spec = json.loads(Path(argv[1]).read_text("utf-8"))

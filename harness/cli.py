@@ -84,6 +84,9 @@ def main() -> None:
 def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
           markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces) -> None:
     """Grade the submission at PATH (a folder, .zip or .tar.gz)."""
+    if runner == "local" and not no_namespaces:  # not root: the full sandbox in a user namespace of our own
+        from .sandbox import userns
+        userns.enter("harness", sys.argv[1:])
     # first: Ctrl-C and SIGTERM (a cancelled CI job) end the run with its cleanup, even when SIGINT
     # was inherited as ignored (a background job of a script)
     interrupts.install()

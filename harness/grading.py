@@ -276,6 +276,13 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
                 support = fallback_reason(support)
             result.notices.append(f"network namespaces unavailable ({support}): graded on the host's loopback,"
                                   " one check at a time; programs that need a lab address are skipped")
+        else:
+            from .sandbox import userns
+            if userns.single_uid():
+                result.notices.append(
+                    "graded without root: the full sandbox in a user namespace of its own; programs run under"
+                    " the grader's uid (no uid of their own), so a client's traffic from a port of its own is"
+                    " not redirected to the peer")
     else:
         parallel = True
     jobs = opts.jobs or default_jobs()

@@ -25,7 +25,7 @@ import pytest
 
 USER = "ngtest"
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("harness", "reference", "suites", "reports", "examples", "pyproject.toml")
+COPIED = ("harness", "reference", "suites", "reports", "examples", "tests", "pyproject.toml")
 
 
 def _user_can_read(path: str) -> bool:

@@ -17,6 +17,7 @@ import pytest
 from harness.evidence import Evidence
 from harness.pack import load
 from harness.runner import LocalRunner, make_workbase
+from harness.sandbox import userns
 from harness.sandbox.netns import namespace_support
 
 pytestmark = pytest.mark.skipif(namespace_support() != "netns",
@@ -234,6 +235,8 @@ def test_lab_address_exists_only_inside(runner, tmp_path):
         assert "bound ('192.168.1.15', 8090)" in run.out
     finally:
         box.close()
+    if os.environ.get(userns.MARK):
+        return  # inside netgrade's own user namespace the grader's network is an empty private one
     host = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     with pytest.raises(OSError):  # not an address of the host
         host.bind(("192.168.1.15", 0))
@@ -321,7 +324,10 @@ def test_server_that_runs_what_the_peer_sends_is_contained(runner, tmp_path):
             n = struct.unpack("!I", s.recv(4, socket.MSG_WAITALL))[0]
             return s.recv(n, socket.MSG_WAITALL).decode(errors="replace") if n else ""
 
-        assert shell("id -u").strip() not in ("0", "")
+        if userns.single_uid():  # one uid only (a non-root grader): the program's is the grader's, powerless
+            assert shell("grep CapEff /proc/self/status").split() == ["CapEff:", "0000000000000000"]
+        else:
+            assert shell("id -u").strip() not in ("0", "")
         assert "PWNED" not in shell(f"echo PWNED > {marker} && cat {marker}")
         assert not marker.exists()
         assert "root:" not in shell("cat /etc/shadow")

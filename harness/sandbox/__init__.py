@@ -21,6 +21,7 @@ from ..pack import Limits
 from .launch import WORK, Isolation, build_argv, child_env
 from .netns import HostNet, Listener, NetNS, SandboxError
 from .process import ProgramRun
+from . import userns
 from .uids import next_uid
 from .workfolder import WorkFolder
 
@@ -118,7 +119,7 @@ class Sandbox:
             raise SandboxError("sandbox already closed")
         # A user id of its own needs root, and the mount namespace that lets it
         # reach the interpreter; without namespaces the program keeps ours.
-        own_uid = os.geteuid() == 0 and self.isolated
+        own_uid = os.geteuid() == 0 and self.isolated and not userns.single_uid()
         uid = next_uid() if own_uid else None
         confined = self.isolated and not (trusted or host_view)
         work = self._new_workdir(files_from, files, uid, trusted, detached=confined).at(cwd)

@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #define MAX_PATHS 64
+#define MAX_HIDDEN 256
 #define STAGE "/tmp"         /* where the new root is assembled (a private tmpfs over it) */
 #define WORK "/work"         /* the work folder inside the confined view */
 
@@ -260,6 +261,16 @@ static void build_root(struct root_plan *p) {
         keep_fds[i] = open(p->keeps[i], O_PATH | O_CLOEXEC);
         if (keep_fds[i] < 0) die("open", p->keeps[i]);
     }
+    /* what to hide, found before the stage covers /tmp (an interpreter may live there) */
+    char *hidden[MAX_HIDDEN];
+    int nhidden = 0;
+    for (int g = 0; g < p->nhides; g++) {
+        glob_t found;
+        memset(&found, 0, sizeof found);
+        if (glob(p->hides[g], GLOB_NOSORT, NULL, &found) == 0)
+            for (size_t h = 0; h < found.gl_pathc && nhidden < MAX_HIDDEN; h++) hidden[nhidden++] = strdup(found.gl_pathv[h]);
+        globfree(&found);
+    }
     if (p->work_dir) {
         work_dir_fd = open(p->work_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (work_dir_fd < 0) die("open", p->work_dir);
@@ -272,6 +283,12 @@ static void build_root(struct root_plan *p) {
 
     /* the new root: a small tmpfs, read-only once assembled */
     tmpfs(STAGE, "0755", 1, 0);
+    /* scratch folders of this run only, first: what is bound below them (an interpreter in /tmp) stays */
+    static const char *scratch[] = {"/tmp", "/var/tmp"};
+    for (int i = 0; i < 2; i++) {
+        mkdirs(staged(scratch[i]), 1);
+        tmpfs(staged(scratch[i]), "1777", p->mib, 0);
+    }
     for (int i = 0; i < p->nbinds; i++) {
         if (links[i]) {
             mkdirs(staged(p->binds[i]), 1);
@@ -286,12 +303,9 @@ static void build_root(struct root_plan *p) {
         bind_fd(bind_fds[i], staged(p->binds[i]), 0);
     }
     /* hidden folders: an empty tmpfs over each, with the kept paths under it bound back */
-    for (int g = 0; g < p->nhides; g++) {
-        glob_t hidden;
-        memset(&hidden, 0, sizeof hidden);
-        if (glob(p->hides[g], GLOB_NOSORT, NULL, &hidden) != 0) { globfree(&hidden); continue; }
-        for (size_t h = 0; h < hidden.gl_pathc; h++) hide(hidden.gl_pathv[h], p, keep_fds);
-        globfree(&hidden);
+    for (int h = 0; h < nhidden; h++) {
+        hide(hidden[h], p, keep_fds);
+        free(hidden[h]);
     }
 
     /* /dev */
@@ -316,12 +330,6 @@ static void build_root(struct root_plan *p) {
     if (mount(NULL, staged("/dev"), NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k") != 0)
         die("read-only", "/dev");
 
-    /* scratch folders of this run only */
-    static const char *scratch[] = {"/tmp", "/var/tmp"};
-    for (int i = 0; i < 2; i++) {
-        mkdirs(staged(scratch[i]), 1);
-        tmpfs(staged(scratch[i]), "1777", p->mib, 0);
-    }
     mkdirs(staged("/proc"), 1);
     mkdirs(staged("/sys"), 1);
     if (mount("proc", staged("/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) die("mount", "/proc");
