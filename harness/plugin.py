@@ -32,7 +32,7 @@ import pytest
 
 from . import pack as packmod
 from .checks import CheckFailure
-from .evidence import Evidence
+from .evidence import CONTACT_KINDS, Evidence
 from .programs import ProgramUnderTest, References, unexpected_input_hint
 from .runner import LocalRunner, Runner, memo_path
 from .submission import Located
@@ -238,7 +238,6 @@ def spec(request: pytest.FixtureRequest, netgrade_session: Session) -> packmod.P
     return netgrade_session.pack.programs[info["program"]]
 
 
-CONTACT_KINDS = {"received", "accept"}  # evidence of a client reaching the peer
 HUNG_CLIENT_STEP_S = 0.5
 _short_step_key = pytest.StashKey[float]()
 
