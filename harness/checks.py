@@ -5,14 +5,20 @@ title)``.  The level is the sheet's (must / should / extra).  A check fails by
 raising :class:`CheckFailure` (``fail(...)`` or a plain ``assert``): its
 message says what was expected and what was seen.  Any other exception is a
 grader error, reported as such, never as the student's fault.
+
+A check made once per program of a role (the port and address checks) is
+declared with ``@per_program(...)``: its programs, titles and hints are
+made from the pack the run merged (``--pack``), when the suite is collected,
+never from the default pack at import time.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, NoReturn
 
 import pytest
 
-from .pack import LEVELS
+from .pack import LEVELS, Pack, Program
 
 
 class CheckFailure(AssertionError):
@@ -53,3 +59,43 @@ def check_mark(program: str, level: str, title: str, id: str, *, sheet: str | No
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
     return pytest.mark.netgrade(program=program, level=level, title=title, id=id, sheet=sheet or "", hint=hint or "")
+
+
+@dataclass(frozen=True)
+class PerProgram:
+    """A check of every program of one role; see :func:`per_program`."""
+
+    argname: str
+    role: str
+    level: str
+    id: str
+    title: Callable[[Program], str]
+    hint: Callable[[Program], str]
+
+    def params(self, pack: Pack) -> list[Any]:
+        """One ``pytest.param`` per program of ``pack`` with the role, marked as that program's check."""
+        return [pytest.param(p.id, id=p.id, marks=check_mark(p.id, self.level, self.title(p), self.id,
+                                                             sheet=p.sheet, hint=self.hint(p)))
+                for p in pack.programs.values() if p.role == self.role]
+
+
+#: the attribute ``per_program`` sets on a test function (read by the plugin's pytest_generate_tests)
+PER_PROGRAM_ATTR = "_netgrade_per_program"
+
+
+def per_program(argname: str, role: str, level: str, title: Callable[[Program], str], *, id: str,
+                hint: Callable[[Program], str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a test function as one check per program whose role is ``role`` ("server" or "client").
+
+    The function takes the program's id as ``argname``; ``title(program)`` and
+    ``hint(program)`` are made from the run's pack, so a pack that moves a
+    program to another port is titled, hinted and graded on that port.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(func, PER_PROGRAM_ATTR, PerProgram(argname, role, level, id, title, hint))
+        return func
+
+    return decorate

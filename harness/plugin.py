@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from . import pack as packmod
-from .checks import CheckFailure
+from .checks import PER_PROGRAM_ATTR, CheckFailure
 from .evidence import CONTACT_KINDS, Evidence
 from .programs import ProgramUnderTest, References, unexpected_input_hint
 from .runner import LocalRunner, Runner, memo_path
@@ -111,6 +111,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     s = config.stash.get(_session_key, None)
     if s is not None and s._runner is not None:
         s._runner.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Checks made per program (``@per_program``) from the pack this run merged (the default one to list)."""
+    each = getattr(metafunc.function, PER_PROGRAM_ATTR, None)
+    if each is None:
+        return
+    s = metafunc.config.stash.get(_session_key, None)
+    metafunc.parametrize(each.argname, each.params(s.pack if s is not None else packmod.load()))
 
 
 def _session(config: pytest.Config) -> Session:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import netgrade
+from conftest import grade, netgrade
 from harness.pack import PackError, load
 
 
@@ -60,3 +60,20 @@ def test_a_check_can_be_switched_on_and_off(tmp_path, exported):
     result, _ = grade(exported, "--program", "udp-recv", "--pack", str(f), tmp=tmp_path)
     ids = {c["id"] for c in result["programs"][0]["checks"]}
     assert "exits" not in ids and "prints" in ids
+
+
+def test_port_checks_use_the_port_of_the_merged_pack(tmp_path, exported):
+    # issue 16: suites/test_ports.py once built its checks from the default pack at import time,
+    # so a class pack that moves a program to another port was graded, titled and hinted on the old one
+    f = tmp_path / "ports.toml"
+    f.write_text('[programs.tcp-thanks-server]\nport = 9099\n[programs.udp-send]\nport = 9080\n', "utf-8")
+    result, _ = grade(exported, "--program", "tcp-thanks-server", "--program", "udp-send", "--pack", str(f),
+                      "--run", "tcp-thanks-server={python} {file} --port 9099", tmp=tmp_path)
+    port = {p["id"]: next(c for c in p["checks"] if c["id"] == "port") for p in result["programs"]}
+    server, client = port["tcp-thanks-server"], port["udp-send"]
+    # the server, run on the pack's port, passes a check that names that port
+    assert server["status"] == "pass", server["message"]
+    assert server["title"] == "listens on TCP port 9099" and "9099" in server["hint"] and "8088" not in server["hint"]
+    # the reference client still sends to the sheet's 8080: the pack's 9080 is what it is graded on
+    assert client["title"] == "sends to UDP port 9080" and "9080" in client["hint"]
+    assert client["status"] == "fail" and "sent to UDP port 8080; the sheet says port 9080" in client["message"]
