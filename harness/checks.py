@@ -1,7 +1,12 @@
 """The vocabulary of suite files: ``@check`` and ``fail``.
 
 A check is a pytest test function decorated with ``@check(program, level,
-title)``.  The level is the sheet's (must / should / extra).  A check fails by
+title, id=...)``.  The id is what a pack (``[checks."PROGRAM/ID"]``), a
+translation and ``netgrade.result/1`` name, so renaming the function changes
+none of them; two checks of a program cannot share one.  Every check of
+``suites/`` gives its id (a test sees to it); an instructor's own suite
+(``--suites``) may leave it out, and the id is then the function's name
+without ``test_``, the program's prefix and underscores (``check_id``).  The level is the sheet's (must / should / extra).  A check fails by
 raising :class:`CheckFailure` (``fail(...)`` or a plain ``assert``): its
 message says what was expected and what was seen.  Any other exception is a
 grader error, reported as such, never as the student's fault.
@@ -40,7 +45,8 @@ def check(program: str, level: str, title: str, *, id: str | None = None, sheet:
           hint: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a test function as a check of ``program`` at ``level``.
 
-    ``title`` is the sheet's line in a few words; ``sheet`` points into the
+    ``id`` names the check within its program (``"one-datagram"``; see the
+    module's docstring); ``title`` is the sheet's line in a few words; ``sheet`` points into the
     notes (``"001 §3.1.3"``); ``hint`` is what a student should look at when
     the check fails.  A level that is not the sheet's raises ValueError
     (in ``check_mark``) when the suite is imported.
@@ -48,9 +54,23 @@ def check(program: str, level: str, title: str, *, id: str | None = None, sheet:
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         cid = id or check_id(func.__name__, program)
+        _register(program, cid, func)
         return check_mark(program, level, title, cid, sheet=sheet, hint=hint)(func)
 
     return decorate
+
+
+#: (program, id) -> the function that checks it (its file and name), for the one-id-one-check rule
+_CHECKS: dict[tuple[str, str], str] = {}
+
+
+def _register(program: str, cid: str, func: Callable[..., Any]) -> None:
+    """Refuse a second check of ``program`` with the id ``cid``: a pack could not say which one it means."""
+    where = f"{func.__code__.co_filename}::{func.__qualname__}"
+    first = _CHECKS.setdefault((program, cid), where)
+    if first != where:  # the same function imported again is the same check
+        raise ValueError(f"two checks of a program share an id: {program}/{cid} "
+                         f"({first.rpartition('/')[2]} and {where.rpartition('/')[2]})")
 
 
 def check_mark(program: str, level: str, title: str, id: str, *, sheet: str | None = None,

@@ -124,7 +124,7 @@ def _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_
         _die(message)
 
     try:
-        pack = load_pack(pack_file)
+        pack = load_pack(pack_file, [os.path.abspath(p) for p in suites])
     except BadInput as exc:
         bad(str(exc))
         return
@@ -160,7 +160,7 @@ def list_checks(pack_file, suites) -> None:
     from .grading import BadInput, load_pack
 
     try:
-        pack = load_pack(pack_file)
+        pack = load_pack(pack_file, [os.path.abspath(p) for p in suites])
     except BadInput as exc:
         _die(str(exc))
     try:

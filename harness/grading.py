@@ -343,9 +343,17 @@ def error_result(submission: str, pack_name: str, runner: str, message: str) -> 
                   status="error", message=message, netgrade_version=__version__)
 
 
-def load_pack(path: str | None) -> Pack:
+def load_pack(path: str | None, suites: list[str] | None = None, *, checks: bool = True) -> Pack:
+    """The default pack merged with ``path``; BadInput (one line: file and key) if malformed or if it
+    names a check that neither our suites nor ``suites`` define (``checks=False``: a batch's grading
+    process, whose batch checked them once)."""
     from . import pack as packmod
+    from .catalog import unknown_check_keys
     try:
-        return packmod.load(path)
+        pack = packmod.load(path)
     except PackError as exc:
         raise BadInput(str(exc)) from None
+    problem = unknown_check_keys(pack, suites) if path and checks else None
+    if problem:
+        raise BadInput(problem)
+    return pack

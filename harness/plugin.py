@@ -138,7 +138,20 @@ def check_info(item: pytest.Item) -> dict[str, Any] | None:
 SAME_WORKER_CHECKS = {"port", "address"}
 
 
+def duplicate_ids(items: list[pytest.Item]) -> list[str]:
+    """``PROGRAM/ID (a, b)`` for every check id that more than one collected test of a program carries."""
+    seen: dict[str, list[str]] = {}
+    for item in items:
+        info = check_info(item)
+        if info is not None:
+            seen.setdefault(f"{info['program']}/{info['id']}", []).append(item.nodeid)
+    return [f"{key} ({', '.join(ids)})" for key, ids in seen.items() if len(ids) > 1]
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    dup = duplicate_ids(items)
+    if dup:  # a pack or a translation naming the id could not say which check it means
+        raise pytest.UsageError("two checks of a program share an id: " + "; ".join(dup))
     s = config.stash.get(_session_key, None)
     if s is None:
         return
