@@ -53,7 +53,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__, interrupts
-from .results import Result, atomic_write, score_program, total
+from .atomicfile import atomic_write
+from .results import Result, score_program, total
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
 META = "batch.json"

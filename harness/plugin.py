@@ -31,10 +31,12 @@ from typing import Any
 import pytest
 
 from . import pack as packmod
+from .atomicfile import atomic_write
 from .checks import PER_PROGRAM_ATTR, CheckFailure
 from .evidence import CONTACT_KINDS, Evidence
 from .programs import ProgramUnderTest, References, unexpected_input_hint
-from .runner import LocalRunner, Runner, memo_path
+from . import runner as runners
+from .runner import Runner, memo_path
 from .submission import Located
 from .text import printable
 
@@ -84,15 +86,7 @@ class Session:
 
 
 def make_runner(plan: Plan, pack: packmod.Pack) -> Runner:
-    if plan.runner == "local":
-        return LocalRunner(plan.workbase, pack.limits, pack.lab_addresses,
-                           use_namespaces=plan.extra.get("namespaces"))
-    if plan.runner == "docker":
-        from .docker.runner import DockerRunner  # noqa: PLC0415 - only when asked for
-        extra = plan.extra
-        return DockerRunner(plan.workbase, extra["docker_image"], extra["docker_run"], extra["docker_owner"],
-                            pack.limits, pack.lab_addresses, pairs_dir=extra.get("docker_pairs"))
-    raise ValueError(f"unknown runner {plan.runner!r}")
+    return runners.make_runner(plan.runner, plan.workbase, pack.limits, pack.lab_addresses, plan.extra)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -199,14 +193,8 @@ def _write_check_index(s: "Session", items: list[pytest.Item]) -> None:
     writes the same index, each through a rename, so a reader never sees half.
     """
     index = {item.nodeid: _base_record(item, s, check_info(item)) for item in items}
-    path = check_index_path(s.plan.workbase)
-    part = f"{path}.{os.getpid()}"
-    try:
-        Path(part).write_text(json.dumps(index, ensure_ascii=False), "utf-8")
-        os.replace(part, path)
-    except OSError:  # a full disk: the grader falls back to naming the crash in a notice
-        with contextlib.suppress(OSError):
-            os.unlink(part)
+    with contextlib.suppress(OSError):  # a full disk: the grader falls back to naming the crash in a notice
+        atomic_write(check_index_path(s.plan.workbase), json.dumps(index, ensure_ascii=False))
 
 
 def _base_record(item: pytest.Item, s: "Session", info: dict[str, Any]) -> dict[str, Any]:
