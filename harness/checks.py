@@ -18,20 +18,19 @@ never from the default pack at import time.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable
 
 import pytest
 
+from .failure import CheckFailure, fail
 from .pack import LEVELS, Pack, Program
+from .text import describe_encoding_mismatch, describe_misdecoded_output
+
+__all__ = ["CheckFailure", "PerProgram", "check", "check_mark", "fail", "naming_encoding_faults", "per_program"]
 
 
-class CheckFailure(AssertionError):
-    """The program did not do what the sheet says."""
-
-
-def fail(message: str) -> NoReturn:
-    raise CheckFailure(message)
 
 
 def check_id(func_name: str, program: str) -> str:
@@ -119,3 +118,27 @@ def per_program(argname: str, role: str, level: str, title: Callable[[Program], 
         return func
 
     return decorate
+
+
+@contextlib.contextmanager
+def naming_encoding_faults(expected: str | list[str], *, wire=None, output=None):
+    """Inside the block, a check failure gets the encoding fault named, when one explains it.
+
+    ``expected``: the text(s) the check looked for; ``wire``: a callable giving
+    the bytes the program sent; ``output``: a callable giving its output.  Both
+    are read only after a failure.  For failures raised by shared helpers
+    (``prints``, ``Dialogue``) that compare text without knowing why it differs.
+    """
+    try:
+        yield
+    except CheckFailure as exc:
+        message = str(exc)
+        for text in [expected] if isinstance(expected, str) else expected:
+            hint = None
+            if wire is not None:
+                hint = describe_encoding_mismatch(text, wire())
+            if hint is None and output is not None:
+                hint = describe_misdecoded_output(text, output())
+            if hint and hint not in message:
+                raise CheckFailure(f"{message}: {hint}") from None
+        raise

@@ -26,13 +26,13 @@ import re
 import struct
 import sys
 
-from harness.checks import check, fail
+from harness.checks import check, fail, naming_encoding_faults
 from harness.expect import exits_zero, no_crash, prints, target_of
 from harness.peers.shaped import ShapedPeer, plural
 from harness.peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer
 from harness.programs import run_input_hint
 from harness.protocols.framing import FrameDecoder, FrameTooLarge, encode
-from harness.text import describe_encoding_mismatch, naming_encoding_faults, short, show_bytes
+from harness.text import describe_encoding_mismatch, short, show_bytes
 
 MIB = 1024 * 1024
 

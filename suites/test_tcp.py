@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import time
 
-from harness.checks import CheckFailure, check, fail
+from harness.checks import CheckFailure, check, fail, naming_encoding_faults
 from harness.dialogue import Dialogue
 from harness.expect import exits_zero, no_crash, prints, target_of
 from harness.peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer, tcp_states
@@ -23,7 +23,6 @@ from harness.programs import run_input_hint
 from harness.text import (
     describe_encoding_mismatch,
     describe_misdecoded_output,
-    naming_encoding_faults,
     short,
     show_bytes,
 )

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 import re
 
-from harness.checks import check, fail
+from harness.checks import check, fail, naming_encoding_faults
 from harness.expect import exits_zero, no_crash, prints, target_of
 from harness.peers.udp import UdpPeer, fmt_addr
 from harness.programs import run_input_hint
-from harness.text import describe_encoding_mismatch, naming_encoding_faults, show_bytes
+from harness.text import describe_encoding_mismatch, show_bytes
 
 # ------------------------------------------------------------------ helpers
 
