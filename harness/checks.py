@@ -1,26 +1,36 @@
 """The vocabulary of suite files: ``@check`` and ``fail``.
 
 A check is a pytest test function decorated with ``@check(program, level,
-title)``.  The level is the sheet's (must / should / extra).  A check fails by
+title, id=...)``.  The id is what a pack (``[checks."PROGRAM/ID"]``), a
+translation and ``netgrade.result/1`` name, so renaming the function changes
+none of them; two checks of a program cannot share one.  Every check of
+``suites/`` gives its id (a test sees to it); an instructor's own suite
+(``--suites``) may leave it out, and the id is then the function's name
+without ``test_``, the program's prefix and underscores (``check_id``).  The level is the sheet's (must / should / extra).  A check fails by
 raising :class:`CheckFailure` (``fail(...)`` or a plain ``assert``): its
 message says what was expected and what was seen.  Any other exception is a
 grader error, reported as such, never as the student's fault.
+
+A check made once per program of a role (the port and address checks) is
+declared with ``@per_program(...)``: its programs, titles and hints are
+made from the pack the run merged (``--pack``), when the suite is collected,
+never from the default pack at import time.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NoReturn
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import pytest
 
-from .pack import LEVELS
+from .failure import CheckFailure, fail
+from .pack import LEVELS, Pack, Program
+from .text import describe_encoding_mismatch, describe_misdecoded_output
+
+__all__ = ["CheckFailure", "PerProgram", "check", "check_mark", "fail", "naming_encoding_faults", "per_program"]
 
 
-class CheckFailure(AssertionError):
-    """The program did not do what the sheet says."""
-
-
-def fail(message: str) -> NoReturn:
-    raise CheckFailure(message)
 
 
 def check_id(func_name: str, program: str) -> str:
@@ -34,7 +44,8 @@ def check(program: str, level: str, title: str, *, id: str | None = None, sheet:
           hint: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a test function as a check of ``program`` at ``level``.
 
-    ``title`` is the sheet's line in a few words; ``sheet`` points into the
+    ``id`` names the check within its program (``"one-datagram"``; see the
+    module's docstring); ``title`` is the sheet's line in a few words; ``sheet`` points into the
     notes (``"001 §3.1.3"``); ``hint`` is what a student should look at when
     the check fails.  A level that is not the sheet's raises ValueError
     (in ``check_mark``) when the suite is imported.
@@ -42,9 +53,23 @@ def check(program: str, level: str, title: str, *, id: str | None = None, sheet:
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         cid = id or check_id(func.__name__, program)
+        _register(program, cid, func)
         return check_mark(program, level, title, cid, sheet=sheet, hint=hint)(func)
 
     return decorate
+
+
+#: (program, id) -> the function that checks it (its file and name), for the one-id-one-check rule
+_CHECKS: dict[tuple[str, str], str] = {}
+
+
+def _register(program: str, cid: str, func: Callable[..., Any]) -> None:
+    """Refuse a second check of ``program`` with the id ``cid``: a pack could not say which one it means."""
+    where = f"{func.__code__.co_filename}::{func.__qualname__}"
+    first = _CHECKS.setdefault((program, cid), where)
+    if first != where:  # the same function imported again is the same check
+        raise ValueError(f"two checks of a program share an id: {program}/{cid} "
+                         f"({first.rpartition('/')[2]} and {where.rpartition('/')[2]})")
 
 
 def check_mark(program: str, level: str, title: str, id: str, *, sheet: str | None = None,
@@ -53,3 +78,67 @@ def check_mark(program: str, level: str, title: str, id: str, *, sheet: str | No
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
     return pytest.mark.netgrade(program=program, level=level, title=title, id=id, sheet=sheet or "", hint=hint or "")
+
+
+@dataclass(frozen=True)
+class PerProgram:
+    """A check of every program of one role; see :func:`per_program`."""
+
+    argname: str
+    role: str
+    level: str
+    id: str
+    title: Callable[[Program], str]
+    hint: Callable[[Program], str]
+
+    def params(self, pack: Pack) -> list[Any]:
+        """One ``pytest.param`` per program of ``pack`` with the role, marked as that program's check."""
+        return [pytest.param(p.id, id=p.id, marks=check_mark(p.id, self.level, self.title(p), self.id,
+                                                             sheet=p.sheet, hint=self.hint(p)))
+                for p in pack.programs.values() if p.role == self.role]
+
+
+#: the attribute ``per_program`` sets on a test function (read by the plugin's pytest_generate_tests)
+PER_PROGRAM_ATTR = "_netgrade_per_program"
+
+
+def per_program(argname: str, role: str, level: str, title: Callable[[Program], str], *, id: str,
+                hint: Callable[[Program], str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a test function as one check per program whose role is ``role`` ("server" or "client").
+
+    The function takes the program's id as ``argname``; ``title(program)`` and
+    ``hint(program)`` are made from the run's pack, so a pack that moves a
+    program to another port is titled, hinted and graded on that port.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(func, PER_PROGRAM_ATTR, PerProgram(argname, role, level, id, title, hint))
+        return func
+
+    return decorate
+
+
+@contextlib.contextmanager
+def naming_encoding_faults(expected: str | list[str], *, wire=None, output=None):
+    """Inside the block, a check failure gets the encoding fault named, when one explains it.
+
+    ``expected``: the text(s) the check looked for; ``wire``: a callable giving
+    the bytes the program sent; ``output``: a callable giving its output.  Both
+    are read only after a failure.  For failures raised by shared helpers
+    (``prints``, ``Dialogue``) that compare text without knowing why it differs.
+    """
+    try:
+        yield
+    except CheckFailure as exc:
+        message = str(exc)
+        for text in [expected] if isinstance(expected, str) else expected:
+            hint = None
+            if wire is not None:
+                hint = describe_encoding_mismatch(text, wire())
+            if hint is None and output is not None:
+                hint = describe_misdecoded_output(text, output())
+            if hint and hint not in message:
+                raise CheckFailure(f"{message}: {hint}") from None
+        raise

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from .runner import RUNNERS
+
 from . import __version__, interrupts
 
 EXIT_BAD_INPUT = 2
@@ -53,7 +55,7 @@ def main() -> None:
               help="Grade only this program (repeatable). Default: every program of the pack.")
 @click.option("--pack", "pack_file", type=click.Path(), default=None,
               help="A TOML file merged over the default pack (points, texts, ports, limits...).")
-@click.option("--runner", type=click.Choice(["local", "docker"]), default="local", show_default=True,
+@click.option("--runner", type=click.Choice(list(RUNNERS)), default="local", show_default=True,
               help="local: a network namespace per check on this machine. docker: the student's programs in a"
                    " container sharing only loopback with the grader's (needs an engine and root; see"
                    " `netgrade image --help`).")
@@ -127,7 +129,7 @@ def _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_
         _die(message)
 
     try:
-        pack = load_pack(pack_file)
+        pack = load_pack(pack_file, [os.path.abspath(p) for p in suites])
     except BadInput as exc:
         bad(str(exc))
         return
@@ -163,7 +165,7 @@ def list_checks(pack_file, suites) -> None:
     from .grading import BadInput, load_pack
 
     try:
-        pack = load_pack(pack_file)
+        pack = load_pack(pack_file, [os.path.abspath(p) for p in suites])
     except BadInput as exc:
         _die(str(exc))
     try:

@@ -4,9 +4,15 @@ Peers log every datagram, segment and connection event; program runs log
 their stdin, output and exit.  The record is plain data (it travels from
 pytest workers to the grader as JSON) and is bounded in size whatever a
 program does: at most MAX_EVENTS events and PREVIEW bytes of each payload.
+
+Every event has a ``kind`` from :class:`Kind`, the one registry of evidence
+kinds: a peer cannot record a kind that is not listed there, and every
+renderer of evidence (the HTML sequence diagram, ``outputs/html.DRAWERS``)
+has an entry for each (``tests/test_outputs.py`` fails when one is missing).
 """
 from __future__ import annotations
 
+import enum
 import time
 from typing import Any
 
@@ -14,6 +20,41 @@ from .text import decode, hexdump, printable
 
 MAX_EVENTS = 400
 PREVIEW = 512
+
+
+class Kind(enum.StrEnum):
+    """What an evidence event records; the value is the ``kind`` string of ``netgrade.result/1``."""
+
+    # payloads (``Evidence.packet``): direction as seen from the grader's peer
+    SENT = "sent"                  # the peer sent a datagram or segment
+    RECEIVED = "received"          # the peer received one
+    DROPPED = "dropped"            # a fault-injecting peer withheld a packet on purpose
+    ICMP = "icmp"                  # ICMP port unreachable came back (nothing listened)
+    # TCP connections (peers/tcp.py)
+    LISTEN = "listen"              # the peer listens
+    CONNECT = "connect"            # the peer connected (or was refused / got no answer)
+    ACCEPT = "accept"              # the peer accepted the program's connection
+    FIN = "fin"                    # the program closed in order (FIN)
+    RST = "rst"                    # the connection was reset by the program's side (RST)
+    SHUTDOWN = "shutdown"          # the peer half-closed (FIN, still reading)
+    CLOSE = "close"                # the peer closed (FIN)
+    ABORT = "abort"                # the peer reset (RST)
+    TIMEOUT = "timeout"            # the peer waited in vain
+    # program runs (sandbox/process.py) and dialogues
+    START = "start"
+    EXIT = "exit"
+    STDIN = "stdin"
+    STDIN_CLOSED = "stdin-closed"
+    STDOUT = "stdout"
+    STDERR = "stderr"
+    DIALOGUE = "dialogue"          # a turn of a scripted dialogue (dialogue.py)
+    NOTE = "note"                  # a remark of the check
+
+
+#: kinds that carry a payload (the packet table)
+PACKET_KINDS = frozenset({Kind.SENT, Kind.RECEIVED, Kind.DROPPED})
+#: kinds that show a client reached the grader's peer
+CONTACT_KINDS = frozenset({Kind.RECEIVED, Kind.ACCEPT})
 
 
 def payload_fields(data: bytes) -> dict[str, Any]:
@@ -36,7 +77,9 @@ class Evidence:
     def now(self) -> float:
         return round(time.monotonic() - self.t0, 4)
 
-    def add(self, kind: str, **fields: Any) -> None:
+    def add(self, kind: Kind | str, **fields: Any) -> None:
+        """Record one event; a ``kind`` that is not a :class:`Kind` raises ValueError."""
+        kind = Kind(kind).value  # plain str in the record: the JSON is unchanged
         if len(self.events) >= MAX_EVENTS:
             self.dropped += 1
             return
@@ -44,10 +87,10 @@ class Evidence:
 
     def packet(self, direction: str, proto: str, src: str, dst: str, data: bytes, **extra: Any) -> None:
         """direction: 'sent' (by the peer) or 'received' (by the peer)."""
-        self.add(direction, proto=proto, src=src, dst=dst, **payload_fields(data), **extra)
+        self.add(Kind(direction), proto=proto, src=src, dst=dst, **payload_fields(data), **extra)
 
     def note(self, text: str) -> None:
-        self.add("note", text=text)
+        self.add(Kind.NOTE, text=text)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"events": self.events, "processes": self.processes}

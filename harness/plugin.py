@@ -31,10 +31,12 @@ from typing import Any
 import pytest
 
 from . import pack as packmod
-from .checks import CheckFailure
-from .evidence import Evidence
+from .atomicfile import atomic_write
+from .checks import PER_PROGRAM_ATTR, CheckFailure
+from .evidence import CONTACT_KINDS, Evidence
 from .programs import ProgramUnderTest, References, unexpected_input_hint
-from .runner import LocalRunner, Runner, memo_path
+from . import runner as runners
+from .runner import Runner, memo_path
 from .sandbox import PORTS_TAKEN
 from .submission import Located
 from .text import printable
@@ -85,15 +87,7 @@ class Session:
 
 
 def make_runner(plan: Plan, pack: packmod.Pack) -> Runner:
-    if plan.runner == "local":
-        return LocalRunner(plan.workbase, pack.limits, pack.lab_addresses,
-                           use_namespaces=plan.extra.get("namespaces"))
-    if plan.runner == "docker":
-        from .docker.runner import DockerRunner  # noqa: PLC0415 - only when asked for
-        extra = plan.extra
-        return DockerRunner(plan.workbase, extra["docker_image"], extra["docker_run"], extra["docker_owner"],
-                            pack.limits, pack.lab_addresses, pairs_dir=extra.get("docker_pairs"))
-    raise ValueError(f"unknown runner {plan.runner!r}")
+    return runners.make_runner(plan.runner, plan.workbase, pack.limits, pack.lab_addresses, plan.extra)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -114,6 +108,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         s._runner.close()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Checks made per program (``@per_program``) from the pack this run merged (the default one to list)."""
+    each = getattr(metafunc.function, PER_PROGRAM_ATTR, None)
+    if each is None:
+        return
+    s = metafunc.config.stash.get(_session_key, None)
+    metafunc.parametrize(each.argname, each.params(s.pack if s is not None else packmod.load()))
+
+
 def _session(config: pytest.Config) -> Session:
     s = config.stash.get(_session_key, None)
     if s is None:
@@ -130,7 +133,20 @@ def check_info(item: pytest.Item) -> dict[str, Any] | None:
 SAME_WORKER_CHECKS = {"port", "address"}
 
 
+def duplicate_ids(items: list[pytest.Item]) -> list[str]:
+    """``PROGRAM/ID (a, b)`` for every check id that more than one collected test of a program carries."""
+    seen: dict[str, list[str]] = {}
+    for item in items:
+        info = check_info(item)
+        if info is not None:
+            seen.setdefault(f"{info['program']}/{info['id']}", []).append(item.nodeid)
+    return [f"{key} ({', '.join(ids)})" for key, ids in seen.items() if len(ids) > 1]
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    dup = duplicate_ids(items)
+    if dup:  # a pack or a translation naming the id could not say which check it means
+        raise pytest.UsageError("two checks of a program share an id: " + "; ".join(dup))
     s = config.stash.get(_session_key, None)
     if s is None:
         return
@@ -178,14 +194,8 @@ def _write_check_index(s: "Session", items: list[pytest.Item]) -> None:
     writes the same index, each through a rename, so a reader never sees half.
     """
     index = {item.nodeid: _base_record(item, s, check_info(item)) for item in items}
-    path = check_index_path(s.plan.workbase)
-    part = f"{path}.{os.getpid()}"
-    try:
-        Path(part).write_text(json.dumps(index, ensure_ascii=False), "utf-8")
-        os.replace(part, path)
-    except OSError:  # a full disk: the grader falls back to naming the crash in a notice
-        with contextlib.suppress(OSError):
-            os.unlink(part)
+    with contextlib.suppress(OSError):  # a full disk: the grader falls back to naming the crash in a notice
+        atomic_write(check_index_path(s.plan.workbase), json.dumps(index, ensure_ascii=False))
 
 
 def _base_record(item: pytest.Item, s: "Session", info: dict[str, Any]) -> dict[str, Any]:
@@ -239,7 +249,6 @@ def spec(request: pytest.FixtureRequest, netgrade_session: Session) -> packmod.P
     return netgrade_session.pack.programs[info["program"]]
 
 
-CONTACT_KINDS = {"received", "accept"}  # evidence of a client reaching the peer
 HUNG_CLIENT_STEP_S = 0.5
 _short_step_key = pytest.StashKey[float]()
 

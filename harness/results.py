@@ -7,13 +7,12 @@ contract; keys are only ever added.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import RESULT_SCHEMA
+from .atomicfile import atomic_write
 
 CHECK_STATUSES = ("pass", "fail", "error", "skip")
 PROGRAM_STATUSES = ("graded", "missing", "error")
@@ -106,19 +105,6 @@ class Result:
     def write_json(self, path: str | Path) -> None:
         """Write atomically: a reader never sees half a file."""
         atomic_write(Path(path), json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n")
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename; an interrupt leaves neither half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def score_program(p: ProgramResult) -> None:

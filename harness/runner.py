@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any, Callable
 
-from .evidence import Evidence
-from .pack import Limits
-from .sandbox import Sandbox, new_network
-from .sandbox.netns import namespace_support
-
-RUNNERS = ("local", "docker")
-
+if TYPE_CHECKING:  # the CLI imports RUNNERS for its choices: the sandbox is imported only to open one
+    from .evidence import Evidence
+    from .pack import Limits
+    from .sandbox import Sandbox
 
 class Runner(ABC):
     name: str
@@ -46,6 +44,7 @@ class LocalRunner(Runner):
         self.workbase = workbase
         self.limits = limits
         self.lab_addresses = lab_addresses
+        from .sandbox.netns import namespace_support
         support = namespace_support() if use_namespaces is None else ("netns" if use_namespaces else "disabled")
         self.use_namespaces = support == "netns"
         self.parallel = self.use_namespaces
@@ -54,8 +53,36 @@ class LocalRunner(Runner):
                            " one check at a time, without lab addresses")
 
     def open_sandbox(self, evidence: Evidence) -> Sandbox:
+        from .sandbox import Sandbox, new_network
         net = new_network(self.use_namespaces, self.lab_addresses if self.use_namespaces else ())
         return Sandbox(net, evidence, self.workbase, self.limits)
+
+
+def _local(workbase: str, limits: Limits, lab_addresses: tuple[str, ...], extra: dict[str, Any]) -> Runner:
+    return LocalRunner(workbase, limits, lab_addresses, use_namespaces=extra.get("namespaces"))
+
+
+def _docker(workbase: str, limits: Limits, lab_addresses: tuple[str, ...], extra: dict[str, Any]) -> Runner:
+    from .docker.runner import DockerRunner  # noqa: PLC0415 - only when asked for (it needs the docker SDK)
+    return DockerRunner(workbase, extra["docker_image"], extra["docker_run"], extra["docker_owner"],
+                        limits, lab_addresses, pairs_dir=extra.get("docker_pairs"))
+
+
+#: every runner, by the name ``--runner`` takes: the CLI's and the batch's choices, the plugin's factory
+RUNNERS: dict[str, Callable[[str, Limits, tuple[str, ...], dict[str, Any]], Runner]] = {
+    "local": _local,
+    "docker": _docker,
+}
+
+
+def make_runner(name: str, workbase: str, limits: Limits, lab_addresses: tuple[str, ...],
+                extra: dict[str, Any]) -> Runner:
+    """The runner called ``name`` (a key of RUNNERS; ValueError otherwise) for one pytest process."""
+    try:
+        factory = RUNNERS[name]
+    except KeyError:
+        raise ValueError(f"unknown runner {name!r}") from None
+    return factory(workbase, limits, lab_addresses, extra)
 
 
 def make_workbase(parent: str) -> str:

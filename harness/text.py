@@ -9,7 +9,6 @@ prints can move the cursor, recolour the terminal or ring the bell.
 """
 from __future__ import annotations
 
-import contextlib
 import re
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -214,28 +213,3 @@ def describe_misdecoded_output(expected: str, output: str) -> str | None:
             return (f"it printed {moj!r} for {sample!r}: the UTF-8 bytes it received were decoded as GBK; "
                     "decode with .decode('utf-8')")
     return None
-
-
-@contextlib.contextmanager
-def naming_encoding_faults(expected: str | list[str], *, wire=None, output=None):
-    """Inside the block, a check failure gets the encoding fault named, when one explains it.
-
-    ``expected``: the text(s) the check looked for; ``wire``: a callable giving
-    the bytes the program sent; ``output``: a callable giving its output.  Both
-    are read only after a failure.  For failures raised by shared helpers
-    (``prints``, ``Dialogue``) that compare text without knowing why it differs.
-    """
-    from .checks import CheckFailure  # the suites' vocabulary, imported only where it is used
-    try:
-        yield
-    except CheckFailure as exc:
-        message = str(exc)
-        for text in [expected] if isinstance(expected, str) else expected:
-            hint = None
-            if wire is not None:
-                hint = describe_encoding_mismatch(text, wire())
-            if hint is None and output is not None:
-                hint = describe_misdecoded_output(text, output())
-            if hint and hint not in message:
-                raise CheckFailure(f"{message}: {hint}") from None
-        raise

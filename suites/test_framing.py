@@ -26,13 +26,13 @@ import re
 import struct
 import sys
 
-from harness.checks import check, fail
+from harness.checks import check, fail, naming_encoding_faults
 from harness.expect import exits_zero, no_crash, prints, target_of
 from harness.peers.shaped import ShapedPeer, plural
 from harness.peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer
 from harness.programs import run_input_hint
 from harness.protocols.framing import FrameDecoder, FrameTooLarge, encode
-from harness.text import describe_encoding_mismatch, naming_encoding_faults, short, show_bytes
+from harness.text import describe_encoding_mismatch, short, show_bytes
 
 MIB = 1024 * 1024
 
@@ -222,7 +222,8 @@ TWO = [b"first message", "第二条消息".encode()]
 SPLIT = [b"frame C", "帧 D".encode()]
 
 
-@check("framed-server", "must", "two messages written in one send give two replies", sheet="001 §4",
+@check("framed-server", "must", "two messages written in one send give two replies", id="two-in-one-write",
+       sheet="001 §4",
        hint="Keep a buffer: after each recv(), cut out every complete frame (header + length bytes), "
             "keep the rest for the next one.")
 def test_framed_server_two_in_one_write(sandbox, program, limits):
@@ -242,7 +243,7 @@ def test_framed_server_two_in_one_write(sandbox, program, limits):
 PIECES = "one message in several pieces: 分几次到达的一条消息".encode()
 
 
-@check("framed-server", "must", "one message written in several pieces gives one reply", sheet="001 §4",
+@check("framed-server", "must", "one message written in several pieces gives one reply", id="pieces", sheet="001 §4",
        hint="recv(n) may return fewer than n bytes: read the header, then loop until all n payload bytes "
             "are in.")
 def test_framed_server_pieces(sandbox, program, limits):
@@ -265,6 +266,7 @@ TRICKLE = "黏 bytes".encode()
 
 
 @check("framed-server", "must", "one message written one byte at a time (header included) gives one reply",
+       id="byte-by-byte",
        sheet="001 §4",
        hint="The header can arrive in pieces too: read exactly 4 bytes (looping), then exactly n bytes.")
 def test_framed_server_byte_by_byte(sandbox, program, limits):
@@ -277,7 +279,7 @@ def test_framed_server_byte_by_byte(sandbox, program, limits):
     expect_replies(peer, run, [TRICKLE], limits.step_s, sent)
 
 
-@check("framed-server", "must", "a 1 MiB message comes back whole", sheet="001 §4",
+@check("framed-server", "must", "a 1 MiB message comes back whole", id="one-mib", sheet="001 §4",
        hint="Loop on recv() until all n bytes are in (one recv() returns at most what has arrived), "
             "and reply with sendall().")
 def test_framed_server_one_mib(sandbox, program, limits):
@@ -300,7 +302,7 @@ def test_framed_server_one_mib(sandbox, program, limits):
          f"payload was in (reply: {peer.describe_replies(got)}){ended}")
 
 
-@check("framed-server", "must", "a zero-length message gives a zero-length reply", sheet="001 §4",
+@check("framed-server", "must", "a zero-length message gives a zero-length reply", id="zero-length", sheet="001 §4",
        hint="An empty payload is a message (header 00 00 00 00); only an empty recv() means the client "
             "closed.")
 def test_framed_server_zero_length(sandbox, program, limits):
@@ -325,7 +327,7 @@ def test_framed_server_zero_length(sandbox, program, limits):
 PIPELINED = [f"pipelined #{i:03d} 第{i}条 ".encode() + b"x" * (i * 7 % 40) for i in range(100)]
 
 
-@check("framed-server", "must", "100 pipelined messages give 100 replies in order", sheet="001 §4",
+@check("framed-server", "must", "100 pipelined messages give 100 replies in order", id="pipelined", sheet="001 §4",
        hint="After one recv(), handle every complete frame in the buffer, not just the first one or two.")
 def test_framed_server_pipelined(sandbox, program, limits):
     run = program.start_server()
@@ -346,6 +348,7 @@ def test_framed_server_pipelined(sandbox, program, limits):
 
 
 @check("framed-server", "should", "a client that closes mid-frame is dropped; the next client is served",
+       id="mid-frame-close",
        sheet="001 §4",
        hint="An empty recv() in the middle of a frame means the client left: close that connection and "
             "go back to accept(); don't loop on b'' or unpack a short header.")
@@ -382,7 +385,8 @@ def test_framed_server_mid_frame_close(sandbox, program, limits):
 ORDER_PROBE = "大端 big-endian".encode()
 
 
-@check("framed-server", "must", "reads and writes the sheet's big-endian length header", sheet="001 §4",
+@check("framed-server", "must", "reads and writes the sheet's big-endian length header", id="big-endian",
+       sheet="001 §4",
        hint="struct.unpack('!I', header) and struct.pack('!I', n): '!' is network (big-endian) order; "
             "'i' or 'I' alone is the machine's order, little-endian on a PC.")
 def test_framed_server_big_endian(sandbox, program, limits):
@@ -420,7 +424,7 @@ def test_framed_server_big_endian(sandbox, program, limits):
          "second run)")
 
 
-@check("framed-server", "extra", "interop: the reference client gets its replies", sheet="001 §4")
+@check("framed-server", "extra", "interop: the reference client gets its replies", id="with-reference", sheet="001 §4")
 def test_framed_server_with_reference(sandbox, program, reference, limits):
     program.start_server()
     client = reference.start("framed-client", stdin=["参考客户端 interop", "second line", "exit"])
@@ -514,7 +518,7 @@ def start_client(sandbox, program, lines: list[str], close: bool = False):
     return listener, run
 
 
-@check("framed-client", "must", "each header equals the payload's UTF-8 byte length (Chinese too)",
+@check("framed-client", "must", "each header equals the payload's UTF-8 byte length (Chinese too)", id="header-length",
        sheet="001 §4",
        hint="data = line.encode('utf-8'); send struct.pack('!I', len(data)) + data.")
 def test_framed_client_header_length(sandbox, program, limits):
@@ -564,6 +568,7 @@ def printed_once(run, payload: str, how: str) -> None:
 
 
 @check("framed-client", "must", "a reply in pieces (header alone, payload in parts) is printed once, whole",
+       id="reply-in-pieces",
        sheet="001 §4",
        hint="After the header, loop until all n payload bytes are in; decode and print once.")
 def test_framed_client_reply_in_pieces(sandbox, program, limits):
@@ -590,7 +595,8 @@ def test_framed_client_reply_in_pieces(sandbox, program, limits):
         printed_once(run, line, how)
 
 
-@check("framed-client", "must", "a reply delivered one byte at a time is printed once, whole", sheet="001 §4",
+@check("framed-client", "must", "a reply delivered one byte at a time is printed once, whole", id="reply-byte-by-byte",
+       sheet="001 §4",
        hint="The header can arrive in pieces too: read exactly 4 bytes (looping), then exactly n bytes.")
 def test_framed_client_reply_byte_by_byte(sandbox, program, limits):
     line = "trickled reply"
@@ -604,7 +610,7 @@ def test_framed_client_reply_byte_by_byte(sandbox, program, limits):
     printed_once(run, line, how)
 
 
-@check("framed-client", "must", "a 1 MiB reply is printed once, whole", sheet="001 §4",
+@check("framed-client", "must", "a 1 MiB reply is printed once, whole", id="one-mib-reply", sheet="001 §4",
        hint="Loop until all n bytes are in, then decode the whole payload once (a character can be split "
             "between two reads).")
 def test_framed_client_one_mib_reply(sandbox, program, limits):
@@ -646,7 +652,7 @@ def test_framed_client_one_mib_reply(sandbox, program, limits):
                 if more > 0 else "part of the payload is missing") + ended)
 
 
-@check("framed-client", "must", "exits 0 after end of input or 'exit' (which is not sent)", sheet="001 §4",
+@check("framed-client", "must", "exits 0 after end of input or 'exit' (which is not sent)", id="exits", sheet="001 §4",
        hint="Stop on '' from readline() / EOFError from input(), and on 'exit' before sending it; close "
             "the socket and return.")
 def test_framed_client_exits(sandbox, program, limits):
@@ -671,7 +677,7 @@ def test_framed_client_exits(sandbox, program, limits):
              f"{what}")
 
 
-@check("framed-client", "extra", "interop: prints the reference server's replies", sheet="001 §4")
+@check("framed-client", "extra", "interop: prints the reference server's replies", id="with-reference", sheet="001 §4")
 def test_framed_client_with_reference(sandbox, program, reference, limits):
     reference.start("framed-server")
     run = program.start(stdin=["互通 interop", "exit"])

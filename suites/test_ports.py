@@ -30,35 +30,24 @@ import socket
 import struct
 import time
 
-import pytest
-
-from harness.checks import check_mark, fail
-from harness.pack import load
+from harness.checks import fail, per_program
 from harness.peers.tcp import TcpListener
 from harness.peers.udp import UdpPeer, fmt_addr
 from harness.programs import original_destination, run_input_hint, sheet_address, sheet_addresses_text
 
-SERVERS = [p for p in load().programs.values() if p.role == "server"]
-CLIENTS = [p for p in load().programs.values() if p.role == "client"]
 CLIENT_LINES = ["hello", "hello", "hello"]
 
 
-@pytest.mark.parametrize("server", [
-    pytest.param(p.id, id=p.id, marks=check_mark(
-        p.id, "must", f"listens on {p.transport.upper()} port {p.port}", "port", sheet=p.sheet,
-        hint=f"bind(('', {p.port})): the port the sheet gives, which clients use."))
-    for p in SERVERS])
+@per_program("server", "server", "must", lambda p: f"listens on {p.transport.upper()} port {p.port}", id="port",
+             hint=lambda p: f"bind(('', {p.port})): the port the sheet gives, which clients use.")
 def test_server_port(server, sandbox, program):
     run = program.start_server()  # fails, saying why, when it listens nowhere
     if run.listener.port != program.port:
         fail(f"listening on {run.listener}; the sheet says {program.spec.transport.upper()} port {program.port}")
 
 
-@pytest.mark.parametrize("client", [
-    pytest.param(p.id, id=p.id, marks=check_mark(
-        p.id, "must", f"sends to {p.transport.upper()} port {p.port}", "port", sheet=p.sheet,
-        hint=f"Send to ('127.0.0.1', {p.port}): the port the sheet gives, where the server listens."))
-    for p in CLIENTS])
+@per_program("client", "client", "must", lambda p: f"sends to {p.transport.upper()} port {p.port}", id="port",
+             hint=lambda p: f"Send to ('127.0.0.1', {p.port}): the port the sheet gives, where the server listens.")
 def test_client_port(client, sandbox, program, limits):
     proto = program.spec.transport
     udp = UdpPeer(sandbox, program.port) if proto == "udp" else None
@@ -140,12 +129,9 @@ def _tcp_destination(listener: TcpListener, timeout: float) -> tuple[str, int] |
     return dest
 
 
-@pytest.mark.parametrize("client", [
-    pytest.param(p.id, id=p.id, marks=check_mark(
-        p.id, "extra", "sends to 127.0.0.1 (or the address given)", "address", sheet=p.sheet,
-        hint="Use ('127.0.0.1', port), or the lab address your class was told; a LAN address of your own "
-             "machine reaches nobody elsewhere."))
-    for p in CLIENTS])
+@per_program("client", "client", "extra", lambda p: "sends to 127.0.0.1 (or the address given)", id="address",
+             hint=lambda p: "Use ('127.0.0.1', port), or the lab address your class was told; a LAN address of "
+                            "your own machine reaches nobody elsewhere.")
 def test_client_address(client, sandbox, program, limits):
     proto = program.spec.transport
     # the grader's socket exists before the client starts, so nothing it sends is lost
@@ -166,12 +152,9 @@ def test_client_address(client, sandbox, program, limits):
              " (graded there only because the sandbox delivers any address to the grader)")
 
 
-@pytest.mark.parametrize("server", [
-    pytest.param(p.id, id=p.id, marks=check_mark(
-        p.id, "extra", "binds all interfaces, 127.0.0.1 or the host name's address", "address", sheet=p.sheet,
-        hint="bind(('', port)): all interfaces, so clients reach it on 127.0.0.1 and on every address of "
-             "the machine."))
-    for p in SERVERS])
+@per_program("server", "server", "extra", lambda p: "binds all interfaces, 127.0.0.1 or the host name's address",
+             id="address", hint=lambda p: "bind(('', port)): all interfaces, so clients reach it on 127.0.0.1 "
+                                          "and on every address of the machine.")
 def test_server_address(server, sandbox, program):
     run = program.start_server()  # fails, saying why, when it listens nowhere
     lst = run.listener

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import time
 
-from harness.checks import CheckFailure, check, fail
+from harness.checks import CheckFailure, check, fail, naming_encoding_faults
 from harness.dialogue import Dialogue
 from harness.expect import exits_zero, no_crash, prints, target_of
 from harness.peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer, tcp_states
@@ -23,7 +23,6 @@ from harness.programs import run_input_hint
 from harness.text import (
     describe_encoding_mismatch,
     describe_misdecoded_output,
-    naming_encoding_faults,
     short,
     show_bytes,
 )
@@ -152,7 +151,7 @@ CHAT_MSGS = ["hello server", "第二条消息 ok"]
 CHAT_REPLIES = ["hi client", "收到，谢谢"]
 
 
-@check("tcp-chat-server", "must", "every client message is printed", sheet="000 §3.1.1",
+@check("tcp-chat-server", "must", "every client message is printed", id="prints-messages", sheet="000 §3.1.1",
        hint="Print each message recv() returns (decoded), every turn.")
 def test_tcp_chat_server_prints_messages(sandbox, program, limits):
     run = program.start_server(stdin=CHAT_REPLIES)
@@ -163,7 +162,8 @@ def test_tcp_chat_server_prints_messages(sandbox, program, limits):
         conn.recv(limits.step_s)  # its reply (checked by the next check) lets the turn pass
 
 
-@check("tcp-chat-server", "must", "every stdin line reaches the client, in order", sheet="000 §3.1.1",
+@check("tcp-chat-server", "must", "every stdin line reaches the client, in order", id="sends-replies",
+       sheet="000 §3.1.1",
        hint="After each message, input() a reply and send(reply.encode()) on the accepted socket.")
 def test_tcp_chat_server_sends_replies(sandbox, program, limits):
     run = program.start_server(stdin=CHAT_REPLIES)
@@ -176,7 +176,7 @@ def test_tcp_chat_server_sends_replies(sandbox, program, limits):
         says(talk, reply)
 
 
-@check("tcp-chat-server", "must", "the client's bye ends it: close, exit 0", sheet="000 §3.1.1",
+@check("tcp-chat-server", "must", "the client's bye ends it: close, exit 0", id="client-bye", sheet="000 §3.1.1",
        hint="while info != 'see you': ...; then close both sockets.")
 def test_tcp_chat_server_client_bye(sandbox, program, spec, limits):
     bye = spec.expect["bye"]
@@ -190,7 +190,8 @@ def test_tcp_chat_server_client_bye(sandbox, program, spec, limits):
     exits_zero(run, limits.step_s, f"after the client sent {bye!r}")
 
 
-@check("tcp-chat-server", "must", "the operator's bye is sent, then it closes and exits 0", sheet="000 §3.1.1",
+@check("tcp-chat-server", "must", "the operator's bye is sent, then it closes and exits 0", id="operator-bye",
+       sheet="000 §3.1.1",
        hint="Send the reply first; if it was 'see you', break, close and exit.")
 def test_tcp_chat_server_operator_bye(sandbox, program, spec, limits):
     bye = spec.expect["bye"]
@@ -204,6 +205,7 @@ def test_tcp_chat_server_operator_bye(sandbox, program, spec, limits):
 
 
 @check("tcp-chat-server", "should", "exits cleanly (no traceback, no busy loop) when the client just disconnects",
+       id="client-disconnects",
        sheet="000 §3.1.1", hint="recv() returns b'' when the client closed: leave the loop then.")
 def test_tcp_chat_server_client_disconnects(sandbox, program, limits):
     run = program.start_server(stdin=CHAT_REPLIES)
@@ -214,7 +216,8 @@ def test_tcp_chat_server_client_disconnects(sandbox, program, limits):
     ends_cleanly(run, "after the client disconnected (FIN, without the bye)", limits, zero=False)
 
 
-@check("tcp-chat-server", "extra", "interop: a conversation with the reference chat client", sheet="000 §3.1")
+@check("tcp-chat-server", "extra", "interop: a conversation with the reference chat client", id="with-reference",
+       sheet="000 §3.1")
 def test_tcp_chat_server_with_reference(sandbox, program, reference, spec, limits):
     run = program.start_server(stdin=["参考回复"])
     client = reference.start("tcp-chat-client", stdin=["来自参考客户端", spec.expect["bye"]])
@@ -235,7 +238,7 @@ def _chat_client(sandbox, program, spec, lines):
     return listener, run
 
 
-@check("tcp-chat-client", "must", "each stdin line is sent, in order", sheet="000 §3.1.2",
+@check("tcp-chat-client", "must", "each stdin line is sent, in order", id="sends-lines", sheet="000 §3.1.2",
        hint="send(line.encode()) exactly the line, one per turn.")
 def test_tcp_chat_client_sends_lines(sandbox, program, spec, limits):
     bye = spec.expect["bye"]
@@ -248,7 +251,7 @@ def test_tcp_chat_client_sends_lines(sandbox, program, spec, limits):
     says(talk, bye)
 
 
-@check("tcp-chat-client", "must", "each reply is printed", sheet="000 §3.1.2",
+@check("tcp-chat-client", "must", "each reply is printed", id="prints-replies", sheet="000 §3.1.2",
        hint="After sending, recv() the reply and print it.")
 def test_tcp_chat_client_prints_replies(sandbox, program, spec, limits):
     listener, run = _chat_client(sandbox, program, spec, CLIENT_LINES + [spec.expect["bye"]])
@@ -260,7 +263,7 @@ def test_tcp_chat_client_prints_replies(sandbox, program, spec, limits):
         hears(talk, reply, what="the server's reply")
 
 
-@check("tcp-chat-client", "must", "exits 0 after the bye", sheet="000 §3.1.2",
+@check("tcp-chat-client", "must", "exits 0 after the bye", id="exits-after-bye", sheet="000 §3.1.2",
        hint="After sending 'see you', close the socket and leave the loop.")
 def test_tcp_chat_client_exits_after_bye(sandbox, program, spec, limits):
     bye = spec.expect["bye"]
@@ -272,7 +275,8 @@ def test_tcp_chat_client_exits_after_bye(sandbox, program, spec, limits):
     exits_zero(run, limits.step_s, f"after sending {bye!r}")
 
 
-@check("tcp-chat-client", "should", "exits cleanly with a message when the server closes", sheet="000 §3.1.2",
+@check("tcp-chat-client", "should", "exits cleanly with a message when the server closes", id="server-closes",
+       sheet="000 §3.1.2",
        hint="recv() returns b'' when the server closed: print a message and stop.")
 def test_tcp_chat_client_server_closes(sandbox, program, spec, limits):
     listener, run = _chat_client(sandbox, program, spec, CLIENT_LINES)
@@ -286,7 +290,7 @@ def test_tcp_chat_client_server_closes(sandbox, program, spec, limits):
         fail("the client ended after the server closed, but printed no message saying so")
 
 
-@check("tcp-chat-client", "should", "exits cleanly with a message when the server cannot be reached",
+@check("tcp-chat-client", "should", "exits cleanly with a message when the server cannot be reached", id="unreachable",
        sheet="000 §3.1.2", hint="Catch ConnectionRefusedError around connect() and print a message.")
 def test_tcp_chat_client_unreachable(sandbox, program, limits):
     run = program.start(stdin=CLIENT_LINES)
@@ -295,7 +299,8 @@ def test_tcp_chat_client_unreachable(sandbox, program, limits):
         fail(f"the client ended when nothing listened on port {program.port}, but printed no message")
 
 
-@check("tcp-chat-client", "extra", "interop: a conversation with the reference chat server", sheet="000 §3.1")
+@check("tcp-chat-client", "extra", "interop: a conversation with the reference chat server", id="with-reference",
+       sheet="000 §3.1")
 def test_tcp_chat_client_with_reference(sandbox, program, reference, spec, limits):
     server = reference.start("tcp-chat-server", stdin=["参考服务器回复"])
     run = program.start(stdin=["学生客户端", spec.expect["bye"]])
@@ -318,7 +323,7 @@ def _thanks_exchange(sandbox, program, spec, limits):
     return run, conn, got
 
 
-@check("tcp-thanks-server", "must", "the reply equals the pack's text", sheet="001 §3.3.1; 003 §3",
+@check("tcp-thanks-server", "must", "the reply equals the pack's text", id="reply", sheet="001 §3.3.1; 003 §3",
        hint="send(<the expected text>.encode('utf-8')) exactly, nothing more.")
 def test_tcp_thanks_server_reply(sandbox, program, spec, limits):
     run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
@@ -331,14 +336,14 @@ def test_tcp_thanks_server_reply(sandbox, program, spec, limits):
              + encoding_note(spec.expect["reply"], got + extra))
 
 
-@check("tcp-thanks-server", "must", "the message is printed", sheet="001 §3.3.1",
+@check("tcp-thanks-server", "must", "the message is printed", id="prints-message", sheet="001 §3.3.1",
        hint="print(data.decode('utf-8')) after recv().")
 def test_tcp_thanks_server_prints_message(sandbox, program, spec, limits):
     run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
     prints_text(run, THANKS_MSG, limits.step_s, "the message it received")
 
 
-@check("tcp-thanks-server", "must", "the server closes the connection", sheet="001 §3.3.1",
+@check("tcp-thanks-server", "must", "the server closes the connection", id="closes", sheet="001 §3.3.1",
        hint="new_socket.close() after sending the reply.")
 def test_tcp_thanks_server_closes(sandbox, program, spec, limits):
     run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
@@ -347,7 +352,7 @@ def test_tcp_thanks_server_closes(sandbox, program, spec, limits):
         fail("expected the server to close first; the grader's side closed before it")
 
 
-@check("tcp-thanks-server", "must", "exits 0 after serving the client", sheet="001 §3.3.1")
+@check("tcp-thanks-server", "must", "exits 0 after serving the client", id="exits", sheet="001 §3.3.1")
 def test_tcp_thanks_server_exits(sandbox, program, spec, limits):
     run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
     conn.wait_close(limits.step_s)
@@ -355,7 +360,7 @@ def test_tcp_thanks_server_exits(sandbox, program, spec, limits):
     exits_zero(run, limits.step_s, "after serving one client")
 
 
-@check("tcp-thanks-server", "should", "starts again at once while the old connection is in TIME_WAIT",
+@check("tcp-thanks-server", "should", "starts again at once while the old connection is in TIME_WAIT", id="restart",
        sheet="003 §7", hint="server_socket.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1) before bind().")
 def test_tcp_thanks_server_restart(sandbox, program, spec, limits):
     run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
@@ -379,7 +384,8 @@ def test_tcp_thanks_server_restart(sandbox, program, spec, limits):
         fail(f"the restarted server accepted a connection but sent no reply{ended_note(second)}")
 
 
-@check("tcp-thanks-server", "extra", "interop: the reference client prints the reply", sheet="001 §3.3")
+@check("tcp-thanks-server", "extra", "interop: the reference client prints the reply", id="with-reference",
+       sheet="001 §3.3")
 def test_tcp_thanks_server_with_reference(sandbox, program, reference, spec, limits):
     program.start_server()
     client = reference.start("tcp-thanks-client", stdin="参考客户端 thanks?")
@@ -403,7 +409,7 @@ def _reply_and_close(conn: TcpConn, spec) -> None:
     conn.close()
 
 
-@check("tcp-thanks-client", "must", "the line arrives whole", sheet="001 §3.3.2",
+@check("tcp-thanks-client", "must", "the line arrives whole", id="line-arrives", sheet="001 §3.3.2",
        hint="send(line.encode('utf-8')): the whole line, no newline added.")
 def test_tcp_thanks_client_line_arrives(sandbox, program, spec, limits):
     conn, run = _thanks_client(sandbox, program, limits)
@@ -417,7 +423,7 @@ def test_tcp_thanks_client_line_arrives(sandbox, program, spec, limits):
     _reply_and_close(conn, spec)
 
 
-@check("tcp-thanks-client", "must", "the reply is printed", sheet="001 §3.3.2",
+@check("tcp-thanks-client", "must", "the reply is printed", id="prints-reply", sheet="001 §3.3.2",
        hint="recv() the reply and print it, decoded.")
 def test_tcp_thanks_client_prints_reply(sandbox, program, spec, limits):
     conn, run = _thanks_client(sandbox, program, limits)
@@ -426,7 +432,7 @@ def test_tcp_thanks_client_prints_reply(sandbox, program, spec, limits):
     prints_text(run, spec.expect["reply"], limits.step_s, "the server's reply")
 
 
-@check("tcp-thanks-client", "must", "exits 0", sheet="001 §3.3.2")
+@check("tcp-thanks-client", "must", "exits 0", id="exits", sheet="001 §3.3.2")
 def test_tcp_thanks_client_exits(sandbox, program, spec, limits):
     conn, run = _thanks_client(sandbox, program, limits)
     conn.recv(limits.step_s)
@@ -434,7 +440,8 @@ def test_tcp_thanks_client_exits(sandbox, program, spec, limits):
     exits_zero(run, limits.step_s, "after printing the reply")
 
 
-@check("tcp-thanks-client", "extra", "interop: works with the reference thanks server", sheet="001 §3.3")
+@check("tcp-thanks-client", "extra", "interop: works with the reference thanks server", id="with-reference",
+       sheet="001 §3.3")
 def test_tcp_thanks_client_with_reference(sandbox, program, reference, spec, limits):
     server = reference.start("tcp-thanks-server")
     run = program.start(stdin="学生 thanks client")
@@ -463,7 +470,7 @@ def _served(run, conn: TcpConn, msg: str, limits, who: str) -> None:
              + ended_note(run))
 
 
-@check("tcp-qq-server", "must", "a conversation of several turns works", sheet="001 §3.3.3",
+@check("tcp-qq-server", "must", "a conversation of several turns works", id="conversation", sheet="001 §3.3.3",
        hint="Loop: recv, print, input() a reply, send it.")
 def test_tcp_qq_server_conversation(sandbox, program, limits):
     run = program.start_server(stdin=QQ_REPLIES)
@@ -471,7 +478,8 @@ def test_tcp_qq_server_conversation(sandbox, program, limits):
     _qq_turns(Dialogue(run, conn, limits.step_s, "the server"), conn, QQ_MSGS, QQ_REPLIES)
 
 
-@check("tcp-qq-server", "must", "after one client sends exit, a second client is served", sheet="001 §3.3.3",
+@check("tcp-qq-server", "must", "after one client sends exit, a second client is served", id="second-client",
+       sheet="001 §3.3.3",
        hint="Outer loop around accept(); on 'exit' close this client's socket and accept the next.")
 def test_tcp_qq_server_second_client(sandbox, program, spec, limits):
     run = program.start_server(stdin=[QQ_REPLIES[0], QQ_REPLIES[1]])
@@ -485,6 +493,7 @@ def test_tcp_qq_server_second_client(sandbox, program, spec, limits):
 
 
 @check("tcp-qq-server", "should", "a client that leaves without exit (FIN or RST): no crash, no spin, next served",
+       id="client-leaves",
        sheet="001 §3.3.3", hint="recv() returns b'' (or raises ConnectionResetError): close it, accept the next.")
 def test_tcp_qq_server_client_leaves(sandbox, program, limits):
     run = program.start_server(stdin=QQ_REPLIES)
@@ -502,7 +511,8 @@ def test_tcp_qq_server_client_leaves(sandbox, program, limits):
     _served(run, three, QQ_MSGS[2], limits, "client 3, after two clients left without 'exit'")
 
 
-@check("tcp-qq-server", "extra", "interop: the reference QQ client talks to it", sheet="001 §3.3.3")
+@check("tcp-qq-server", "extra", "interop: the reference QQ client talks to it", id="with-reference",
+       sheet="001 §3.3.3")
 def test_tcp_qq_server_with_reference(sandbox, program, reference, spec, limits):
     run = program.start_server(stdin=["参考回复 qq"])
     client = reference.start("tcp-qq-client", stdin=["参考 QQ 客户端", spec.expect["bye"]])
@@ -515,7 +525,8 @@ def test_tcp_qq_server_with_reference(sandbox, program, reference, spec, limits)
 QQ_LINES = ["hello qq server", "第二句"]
 
 
-@check("tcp-qq-client", "must", "each line is sent and each reply printed, in order", sheet="001 §3.3.3",
+@check("tcp-qq-client", "must", "each line is sent and each reply printed, in order", id="conversation",
+       sheet="001 §3.3.3",
        hint="Loop: input, send, recv, print('服务器：', reply).")
 def test_tcp_qq_client_conversation(sandbox, program, spec, limits):
     bye = spec.expect["bye"]
@@ -529,7 +540,7 @@ def test_tcp_qq_client_conversation(sandbox, program, spec, limits):
     says(talk, bye)
 
 
-@check("tcp-qq-client", "must", "exits 0 after exit", sheet="001 §3.3.3",
+@check("tcp-qq-client", "must", "exits 0 after exit", id="exits-after-exit", sheet="001 §3.3.3",
        hint="After sending 'exit', close and break.")
 def test_tcp_qq_client_exits_after_exit(sandbox, program, spec, limits):
     bye = spec.expect["bye"]
@@ -542,7 +553,8 @@ def test_tcp_qq_client_exits_after_exit(sandbox, program, spec, limits):
     exits_zero(run, limits.step_s, f"after sending {bye!r}")
 
 
-@check("tcp-qq-client", "should", "an empty line is not sent and does not leave it waiting", sheet="001 §3.3.3",
+@check("tcp-qq-client", "should", "an empty line is not sent and does not leave it waiting", id="empty-line",
+       sheet="001 §3.3.3",
        hint="if not line: continue  (before recv(), not only before send()).")
 def test_tcp_qq_client_empty_line(sandbox, program, spec, limits):
     listener = TcpListener(sandbox, program.port)
@@ -566,7 +578,7 @@ def test_tcp_qq_client_empty_line(sandbox, program, spec, limits):
              + encoding_note(QQ_LINES[1], got))
 
 
-@check("tcp-qq-client", "extra", "interop: works with the reference QQ server", sheet="001 §3.3.3")
+@check("tcp-qq-client", "extra", "interop: works with the reference QQ server", id="with-reference", sheet="001 §3.3.3")
 def test_tcp_qq_client_with_reference(sandbox, program, reference, spec, limits):
     server = reference.start("tcp-qq-server", stdin=["参考服务器 qq"])
     run = program.start(stdin=["学生 qq", spec.expect["bye"]])
@@ -591,7 +603,7 @@ def _sink_session(sandbox, program, limits):
     return run, conn
 
 
-@check("tcp-sink-server", "must", "every byte the client sent is printed, in order", sheet="004 §5",
+@check("tcp-sink-server", "must", "every byte the client sent is printed, in order", id="prints-all", sheet="004 §5",
        hint="Loop on recv() and print every chunk; one connection carries many messages.")
 def test_tcp_sink_server_prints_all(sandbox, program, limits):
     run, conn = _sink_session(sandbox, program, limits)
@@ -608,7 +620,8 @@ def test_tcp_sink_server_prints_all(sandbox, program, limits):
     conn.close()
 
 
-@check("tcp-sink-server", "must", "exits 0 soon after the client closes, without a busy loop", sheet="004 §5, §7",
+@check("tcp-sink-server", "must", "exits 0 soon after the client closes, without a busy loop", id="exits-on-close",
+       sheet="004 §5, §7",
        hint="if not recv_data: break  — b'' means the client closed; then close and exit.")
 def test_tcp_sink_server_exits_on_close(sandbox, program, limits):
     run, conn = _sink_session(sandbox, program, limits)
@@ -617,7 +630,8 @@ def test_tcp_sink_server_exits_on_close(sandbox, program, limits):
     ends_cleanly(run, "after the client closed the connection (FIN)", limits)
 
 
-@check("tcp-sink-server", "extra", "interop: prints what the reference sink client sent", sheet="004 §5")
+@check("tcp-sink-server", "extra", "interop: prints what the reference sink client sent", id="with-reference",
+       sheet="004 §5")
 def test_tcp_sink_server_with_reference(sandbox, program, reference, limits):
     run = program.start_server()
     reference.start("tcp-sink-client", stdin=["参考 sink 1", "参考 sink 2", "exit"])
@@ -640,7 +654,7 @@ def _sink_client(sandbox, program, spec, limits):
     return run, conn, how, data
 
 
-@check("tcp-sink-client", "must", "every line before exit arrives, in order", sheet="004 §5",
+@check("tcp-sink-client", "must", "every line before exit arrives, in order", id="lines-arrive", sheet="004 §5",
        hint="send(line.encode()) for each line until 'exit'.")
 def test_tcp_sink_client_lines_arrive(sandbox, program, spec, limits):
     run, conn, how, data = _sink_client(sandbox, program, spec, limits)
@@ -651,7 +665,7 @@ def test_tcp_sink_client_lines_arrive(sandbox, program, spec, limits):
              + encoding_note("".join(SINK_LINES), data) + ended_note(run))
 
 
-@check("tcp-sink-client", "must", "exit is not sent", sheet="004 §5",
+@check("tcp-sink-client", "must", "exit is not sent", id="exit-not-sent", sheet="004 §5",
        hint="Test for 'exit' before send(), and break.")
 def test_tcp_sink_client_exit_not_sent(sandbox, program, spec, limits):
     run, conn, how, data = _sink_client(sandbox, program, spec, limits)
@@ -660,7 +674,8 @@ def test_tcp_sink_client_exit_not_sent(sandbox, program, spec, limits):
         fail(f"expected {show_bytes(bye)} not to be sent; received {show_bytes(data)}")
 
 
-@check("tcp-sink-client", "must", "the connection is closed with FIN (an orderly close)", sheet="004 §5",
+@check("tcp-sink-client", "must", "the connection is closed with FIN (an orderly close)", id="closes-with-fin",
+       sheet="004 §5",
        hint="tcp_client_socket.close() after the loop.")
 def test_tcp_sink_client_closes_with_fin(sandbox, program, spec, limits):
     run, conn, how, data = _sink_client(sandbox, program, spec, limits)
@@ -671,13 +686,14 @@ def test_tcp_sink_client_closes_with_fin(sandbox, program, spec, limits):
         fail("expected an orderly close (FIN); the connection was reset (RST, an abortive close)")
 
 
-@check("tcp-sink-client", "must", "exits 0 after exit", sheet="004 §5")
+@check("tcp-sink-client", "must", "exits 0 after exit", id="exits", sheet="004 §5")
 def test_tcp_sink_client_exits(sandbox, program, spec, limits):
     run, conn, how, data = _sink_client(sandbox, program, spec, limits)
     exits_zero(run, limits.step_s, f"after {spec.expect['bye']!r}")
 
 
-@check("tcp-sink-client", "extra", "interop: the reference sink server prints its lines", sheet="004 §5")
+@check("tcp-sink-client", "extra", "interop: the reference sink server prints its lines", id="with-reference",
+       sheet="004 §5")
 def test_tcp_sink_client_with_reference(sandbox, program, reference, spec, limits):
     server = reference.start("tcp-sink-server")
     run = program.start(stdin=["学生 sink a", "学生 sink b", spec.expect["bye"]])

@@ -196,7 +196,7 @@ def _first_reply(sandbox, run, request: bytes, limits, label="client"):
 SMALL = "one.txt"  # one block: a single ACK ends its transfer
 
 
-@check("tftp-server", "must", "answers an RRQ from a new port (a new transfer ID), not from 69",
+@check("tftp-server", "must", "answers an RRQ from a new port (a new transfer ID), not from 69", id="new-port",
        sheet="001 §3.2; RFC 1350 §4",
        hint="Create a new socket for each download and send the DATA from it; port 69 only takes requests.")
 def test_tftp_server_new_port(sandbox, program, limits):
@@ -230,7 +230,7 @@ def test_tftp_server_new_port(sandbox, program, limits):
 
 
 @check("tftp-server", "must", "DATA blocks of 512 bytes numbered 1, 2, 3…, each after the previous ACK; "
-       "the last shorter, empty for a multiple of 512", sheet="001 §3.2; RFC 1350 §5-6",
+       "the last shorter, empty for a multiple of 512", id="blocks", sheet="001 §3.2; RFC 1350 §5-6",
        hint="Send block n+1 only after ACK n arrives; when the size is a multiple of 512 an empty block ends it.")
 def test_tftp_server_blocks(sandbox, program, limits):
     run = program.start_server(files={"three.txt": _text(1300), "two.txt": _text(1024)})
@@ -249,6 +249,7 @@ def test_tftp_server_blocks(sandbox, program, limits):
 
 
 @check("tftp-server", "must", "the bytes received equal the file (0, 1, 511, 512, 513 bytes, multi-block, binary)",
+       id="content",
        sheet="001 §3.2; RFC 1350 §5", hint="Open the file in 'rb' and send f.read(512) per block, unchanged.")
 def test_tftp_server_content(sandbox, program, limits):
     run = program.start_server(files=FILES)
@@ -272,6 +273,7 @@ def _missing(sandbox, run, limits):
 
 
 @check("tftp-server", "must", "a missing file gets an ERROR packet (opcode 5) with a NUL-terminated message",
+       id="missing-file",
        sheet="001 §3.2; RFC 1350 §5", hint="struct.pack('!HH', 5, 1) + message.encode() + b'\\x00'.")
 def test_tftp_server_missing_file(sandbox, program, limits):
     run = program.start_server(files=FILES)
@@ -280,7 +282,7 @@ def test_tftp_server_missing_file(sandbox, program, limits):
         fail(f"the ERROR packet's message must end with a NUL byte; got {show_bytes(raw)} ({raw[:24].hex(' ')})")
 
 
-@check("tftp-server", "should", "the error code for a missing file is 1 (File not found)",
+@check("tftp-server", "should", "the error code for a missing file is 1 (File not found)", id="error-code",
        sheet="RFC 1350 appendix")
 def test_tftp_server_error_code(sandbox, program, limits):
     run = program.start_server(files=FILES)
@@ -290,7 +292,7 @@ def test_tftp_server_error_code(sandbox, program, limits):
         fail(f"expected error code 1 (File not found); got {code} ({r.describe()})")
 
 
-@check("tftp-server", "should", "the mode is matched case-insensitively (OCTET)", sheet="RFC 1350 §5",
+@check("tftp-server", "should", "the mode is matched case-insensitively (OCTET)", id="mode-case", sheet="RFC 1350 §5",
        hint="Compare mode.lower() == 'octet'.")
 def test_tftp_server_mode_case(sandbox, program, limits):
     run = program.start_server(files=FILES)
@@ -302,7 +304,7 @@ def test_tftp_server_mode_case(sandbox, program, limits):
         fail(f"RRQ in mode 'OCTET': {_diff(bytes(log.content), FILES['hello.txt'])}")
 
 
-@check("tftp-server", "should", "a lost ACK makes the server send the block again after a timeout",
+@check("tftp-server", "should", "a lost ACK makes the server send the block again after a timeout", id="retransmit",
        sheet="RFC 1350 §2; RFC 1123 §4.2.3.2",
        hint="settimeout() on the transfer socket; on timeout send the same DATA again (a few times at most).")
 def test_tftp_server_retransmit(sandbox, program, limits):
@@ -321,6 +323,7 @@ def test_tftp_server_retransmit(sandbox, program, limits):
 
 
 @check("tftp-server", "should", "a duplicated ACK does not send the next block twice (Sorcerer's Apprentice)",
+       id="duplicate-ack",
        sheet="RFC 1123 §4.2.3.1", hint="On an ACK for an older block, do nothing; only a timeout sends again.")
 def test_tftp_server_duplicate_ack(sandbox, program, limits):
     run = program.start_server(files=FILES)
@@ -341,6 +344,7 @@ def test_tftp_server_duplicate_ack(sandbox, program, limits):
 
 
 @check("tftp-server", "should", "a packet from a wrong port gets ERROR 5 and does not disturb the transfer",
+       id="wrong-port",
        sheet="RFC 1350 §4", hint="Compare recvfrom()'s address with the client's; answer others with ERROR 5.")
 def test_tftp_server_wrong_port(sandbox, program, limits):
     run = program.start_server(files=FILES)
@@ -368,7 +372,8 @@ def test_tftp_server_wrong_port(sandbox, program, limits):
         fail(f"expected ERROR 5 (Unknown transfer ID) for the packet from the wrong port; got {r.describe()}")
 
 
-@check("tftp-server", "should", "two clients downloading at once both get correct files", sheet="RFC 1350 §4",
+@check("tftp-server", "should", "two clients downloading at once both get correct files", id="two-clients",
+       sheet="RFC 1350 §4",
        hint="Serve each request in its own thread with its own socket.")
 def test_tftp_server_two_clients(sandbox, program, limits):
     run = program.start_server(files=FILES)
@@ -391,6 +396,7 @@ ESCAPES = ("../../../../../../../../../../etc/passwd", "/etc/passwd", "sub/../..
 
 
 @check("tftp-server", "should", "a filename with .. or an absolute path is refused (ERROR 2), nothing outside served",
+       id="path-safety",
        sheet="RFC 1350 §8; RFC 1123 §4.2.3.4",
        hint="os.path.realpath() the joined path and check it is still inside the served folder.")
 def test_tftp_server_path_safety(sandbox, program, limits):
@@ -414,7 +420,7 @@ MALFORMED = (
 )
 
 
-@check("tftp-server", "should", "a malformed request gets an ERROR, never a crash", sheet="RFC 1350 §5",
+@check("tftp-server", "should", "a malformed request gets an ERROR, never a crash", id="malformed", sheet="RFC 1350 §5",
        hint="Parse inside try/except; answer what cannot be parsed with ERROR 4 and keep serving.")
 def test_tftp_server_malformed(sandbox, program, limits):
     run = program.start_server(files=FILES)
@@ -434,7 +440,7 @@ def test_tftp_server_malformed(sandbox, program, limits):
 
 # ------------------------------------------------------------------ server extras
 
-@check("tftp-server", "extra", "write requests (WRQ, upload) are stored", sheet="RFC 1350 §4-5")
+@check("tftp-server", "extra", "write requests (WRQ, upload) are stored", id="upload", sheet="RFC 1350 §4-5")
 def test_tftp_server_upload(sandbox, program, limits):
     run = program.start_server(files=FILES)
     content = _binary(1300)
@@ -462,7 +468,8 @@ def test_tftp_server_upload(sandbox, program, limits):
     fail(f"the uploaded file differs: {_diff(got, content, size)}")
 
 
-@check("tftp-server", "extra", "netascii mode: LF → CR LF, CR → CR NUL", sheet="RFC 1350 §5; RFC 1123 §4.2.4")
+@check("tftp-server", "extra", "netascii mode: LF → CR LF, CR → CR NUL", id="netascii",
+       sheet="RFC 1350 §5; RFC 1123 §4.2.4")
 def test_tftp_server_netascii(sandbox, program, limits):
     local = b"line one\nline two\rbare\n" * 30
     run = program.start_server(files={"text.txt": local})
@@ -475,7 +482,8 @@ def test_tftp_server_netascii(sandbox, program, limits):
         fail(f"netascii: {_diff(bytes(log.content), want)}")
 
 
-@check("tftp-server", "extra", "files over 65535 blocks: the block number wraps to 0", sheet="RFC 1350 §5 (practice)")
+@check("tftp-server", "extra", "files over 65535 blocks: the block number wraps to 0", id="block-wrap",
+       sheet="RFC 1350 §5 (practice)")
 def test_tftp_server_block_wrap(sandbox, program, limits):
     size = 65536 * 512 + 100
     content = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
@@ -493,7 +501,8 @@ def test_tftp_server_block_wrap(sandbox, program, limits):
         fail(f"a {size}-byte file: {_diff(bytes(log.content), content)}")
 
 
-@check("tftp-server", "extra", "options blksize, tsize, timeout answered with an OACK", sheet="RFC 2347/2348/2349")
+@check("tftp-server", "extra", "options blksize, tsize, timeout answered with an OACK", id="options",
+       sheet="RFC 2347/2348/2349")
 def test_tftp_server_options(sandbox, program, limits):
     content = _binary(3000)
     run = program.start_server(files={"opt.bin": content})
@@ -511,7 +520,7 @@ def test_tftp_server_options(sandbox, program, limits):
         fail(f"after the OACK: expected blocks [1024, 1024, 952]; saw {_sizes(log)} {why}")
 
 
-@check("tftp-server", "extra", "interop: the reference client downloads a file", sheet="001 §3.2")
+@check("tftp-server", "extra", "interop: the reference client downloads a file", id="with-reference", sheet="001 §3.2")
 def test_tftp_server_with_reference(sandbox, program, reference, limits):
     program.start_server(files=FILES)
     client = reference.start("tftp-client", stdin="binary.bin")
@@ -651,7 +660,8 @@ def _saved_bytes(c: ClientRun, want: bytes) -> tuple[bytes | None, str]:
     return found.data, label
 
 
-@check("tftp-client", "must", "the RRQ is opcode 1, the filename, NUL, 'octet', NUL", sheet="001 §3.2.3; RFC 1350 §5",
+@check("tftp-client", "must", "the RRQ is opcode 1, the filename, NUL, 'octet', NUL", id="rrq",
+       sheet="001 §3.2.3; RFC 1350 §5",
        hint="struct.pack('!H', 1) + name.encode() + b'\\x00' + b'octet' + b'\\x00', with the name read by input().")
 def test_tftp_client_rrq(sandbox, program, limits):
     c = _expect_rrq(sandbox, program, limits, NAME)
@@ -670,6 +680,7 @@ def test_tftp_client_rrq(sandbox, program, limits):
 
 
 @check("tftp-client", "must", "every DATA block is ACKed (the last included), with ACK n to the server's new port",
+       id="acks",
        sheet="001 §3.2.3; RFC 1350 §4-6",
        hint="After each DATA, sendto(struct.pack('!HH', 4, block), addr) with the addr the DATA came from; "
             "the short last block too, before the loop ends.")
@@ -706,7 +717,7 @@ def _stale_copy(got: bytes | None, want: bytes) -> str:
 
 
 @check("tftp-client", "must", "the saved file equals the served file (0, 511, 512, 513 bytes, multi, binary "
-       "over a stale copy) and the client exits 0", sheet="001 §3.2.3",
+       "over a stale copy) and the client exits 0", id="content", sheet="001 §3.2.3",
        hint="Open the file in 'wb' (never 'ab'), write each block's data[4:], stop after a block shorter than 512.")
 def test_tftp_client_content(sandbox, program, limits):
     before: tuple[str, str] | None = None  # (the name typed, the name saved) of the previous size
@@ -740,7 +751,7 @@ def test_tftp_client_content(sandbox, program, limits):
         before = (name, found.name)
 
 
-@check("tftp-client", "must", "the download is saved as client_<filename>", sheet="001 §3.2.3",
+@check("tftp-client", "must", "the download is saved as client_<filename>", id="saved-name", sheet="001 §3.2.3",
        hint="open('client_' + filename, 'wb'), in the folder the client runs in.")
 def test_tftp_client_saved_name(sandbox, program, limits):
     want = FILES[NAME]
@@ -763,7 +774,8 @@ def _answer_error(sandbox, program, limits, name: str):
     return c, before
 
 
-@check("tftp-client", "must", "on ERROR it prints a message and exits without hanging", sheet="001 §3.2.3",
+@check("tftp-client", "must", "on ERROR it prints a message and exits without hanging", id="error-exits",
+       sheet="001 §3.2.3",
        hint="If the opcode is 5, print the message and break out of the loop.")
 def test_tftp_client_error_exits(sandbox, program, limits):
     c, before = _answer_error(sandbox, program, limits, "missing.txt")
@@ -778,7 +790,8 @@ def test_tftp_client_error_exits(sandbox, program, limits):
         fail("the client exited after ERROR 1 'File not found' but printed no message")
 
 
-@check("tftp-client", "should", "a duplicated DATA block is ACKed again but written once", sheet="RFC 1350 §2",
+@check("tftp-client", "should", "a duplicated DATA block is ACKed again but written once", id="duplicate-data",
+       sheet="RFC 1350 §2",
        hint="Keep the next expected block number; a repeat of the previous block is re-ACKed, not written.")
 def test_tftp_client_duplicate_data(sandbox, program, limits):
     want = _ascii(1300)
@@ -793,6 +806,7 @@ def test_tftp_client_duplicate_data(sandbox, program, limits):
 
 
 @check("tftp-client", "should", "a packet from a wrong port is ignored (or gets ERROR 5); the transfer goes on",
+       id="wrong-port",
        sheet="RFC 1350 §4", hint="Remember the address of the first DATA; drop packets from any other.")
 def test_tftp_client_wrong_port(sandbox, program, limits):
     want = _ascii(1300)
@@ -836,6 +850,7 @@ def _recovery_fault(c: ClientRun, block: int) -> str:
 
 
 @check("tftp-client", "should", "a lost DATA block is recovered by sending the last ACK again after a timeout",
+       id="lost-data",
        sheet="RFC 1350 §2", hint="settimeout() on the socket; on timeout send the last ACK again (a few times), "
                                  "to the server's transfer port, from the same socket.")
 def test_tftp_client_lost_data(sandbox, program, limits):
@@ -857,7 +872,8 @@ def test_tftp_client_lost_data(sandbox, program, limits):
         fail("after the lost block " + (label if got is None else f"{label}: {_diff(got, want)}"))
 
 
-@check("tftp-client", "should", "on ERROR no empty client_<name> is left behind", sheet="RFC 1350 §7",
+@check("tftp-client", "should", "on ERROR no empty client_<name> is left behind", id="no-empty-file",
+       sheet="RFC 1350 §7",
        hint="Open the output file only when the first DATA arrives (or delete it on ERROR).")
 def test_tftp_client_no_empty_file(sandbox, program, limits):
     c, _ = _answer_error(sandbox, program, limits, "missing.txt")
@@ -867,7 +883,7 @@ def test_tftp_client_no_empty_file(sandbox, program, limits):
             fail(f"after ERROR 1 'File not found' the client left {name!r} ({st.size} bytes) behind")
 
 
-@check("tftp-client", "extra", "interop: downloads from the reference server", sheet="001 §3.2")
+@check("tftp-client", "extra", "interop: downloads from the reference server", id="with-reference", sheet="001 §3.2")
 def test_tftp_client_with_reference(sandbox, program, reference, limits):
     reference.start("tftp-server", files=FILES)
     run = program.start(stdin="multi.txt")

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 import re
 
-from harness.checks import check, fail
+from harness.checks import check, fail, naming_encoding_faults
 from harness.expect import exits_zero, no_crash, prints, target_of
 from harness.peers.udp import UdpPeer, fmt_addr
 from harness.programs import run_input_hint
-from harness.text import describe_encoding_mismatch, naming_encoding_faults, show_bytes
+from harness.text import describe_encoding_mismatch, show_bytes
 
 # ------------------------------------------------------------------ helpers
 
@@ -180,21 +180,23 @@ def _expect_one(got: list[bytes], line: str, run) -> None:
              f"({len(got[0])} bytes){hint}{encoding_note(line, got[0])}")
 
 
-@check("udp-send", "must", "sends exactly one datagram: the line's UTF-8 bytes, no newline", sheet="001 §3.1.1",
+@check("udp-send", "must", "sends exactly one datagram: the line's UTF-8 bytes, no newline", id="one-datagram",
+       sheet="001 §3.1.1",
        hint="One sendto() per line, with input().encode('utf-8'); no '\\n'.")
 def test_udp_send_one_datagram(sandbox, program, limits):
     got, run = _sent_datagrams(sandbox, program, limits, SEND_LINE)
     _expect_one(got, SEND_LINE, run)
 
 
-@check("udp-send", "must", "exits with status 0 on its own", sheet="001 §3.1.1")
+@check("udp-send", "must", "exits with status 0 on its own", id="exits", sheet="001 §3.1.1")
 def test_udp_send_exits(sandbox, program, limits):
     UdpPeer(sandbox, program.port)
     run = program.start(stdin=SEND_LINE)
     exits_zero(run, limits.step_s, "after sending its line")
 
 
-@check("udp-send", "should", "works for a non-ASCII line and a 1000-byte line", sheet="001 §3.1.1",
+@check("udp-send", "should", "works for a non-ASCII line and a 1000-byte line", id="non-ascii-and-long",
+       sheet="001 §3.1.1",
        hint="Encode with UTF-8 and send the whole line in one datagram.")
 def test_udp_send_non_ascii_and_long(sandbox, program, limits):
     for line in ("我爱你，网络编程", "x" * 990 + "我爱你ab"[:4]):
@@ -202,7 +204,7 @@ def test_udp_send_non_ascii_and_long(sandbox, program, limits):
         _expect_one(got, line, run)
 
 
-@check("udp-send", "extra", "interop: the reference receiver gets the line", sheet="001 §3.1")
+@check("udp-send", "extra", "interop: the reference receiver gets the line", id="with-reference", sheet="001 §3.1")
 def test_udp_send_with_reference(sandbox, program, reference, limits):
     recv = reference.start("udp-recv", args=["--port", str(program.port)])
     program.start(stdin="来自学生 hello")
@@ -237,7 +239,7 @@ RECV_MAX = sized_text(1024, "你好 netgrade 8090 ")
 LONG_LINE = sized_text(1000, "a 1000-byte line ")
 
 
-@check("udp-recv", "must", "prints the datagram's text", sheet="001 §3.1.2",
+@check("udp-recv", "must", "prints the datagram's text", id="prints", sheet="001 §3.1.2",
        hint="recvfrom(1024), then print data.decode('utf-8').")
 def test_udp_recv_prints(sandbox, program, limits):
     """Sheet: "receives one datagram (up to 1024 bytes), prints its decoded text"; must: "the printed output
@@ -249,14 +251,14 @@ def test_udp_recv_prints(sandbox, program, limits):
     prints_text(run, RECV_MAX, limits.step_s, f"the text of the {len(RECV_MAX.encode())}-byte datagram it received")
 
 
-@check("udp-recv", "must", "exits with status 0 after the one datagram", sheet="001 §3.1.2")
+@check("udp-recv", "must", "exits with status 0 after the one datagram", id="exits", sheet="001 §3.1.2")
 def test_udp_recv_exits(sandbox, program, limits):
     run = program.start_server()
     UdpPeer(sandbox).send(RECV_TEXT.encode(), target_of(run.listener))
     exits_zero(run, limits.step_s, "after receiving one datagram")
 
 
-@check("udp-recv", "extra", "interop: prints what the reference sender sent", sheet="001 §3.1")
+@check("udp-recv", "extra", "interop: prints what the reference sender sent", id="with-reference", sheet="001 §3.1")
 def test_udp_recv_with_reference(sandbox, program, reference, limits):
     run = program.start_server()
     reference.start("udp-send", stdin="参考 sender", args=["--port", str(program.port)])
@@ -272,7 +274,8 @@ def _echo_once(server: Server, payload: bytes, step: float) -> None:
              f"got {show_bytes(reply)} ({len(reply)} bytes){encoding_note(payload, reply)}")
 
 
-@check("udp-echo-server", "must", "echoes byte for byte, to the sender's address and port", sheet="001 §3.1.3",
+@check("udp-echo-server", "must", "echoes byte for byte, to the sender's address and port", id="echo",
+       sheet="001 §3.1.3",
        hint="sendto(data, addr) with the addr that recvfrom() returned.")
 def test_udp_echo_server_echo(sandbox, program, limits):
     """Sheet: "the reply equals the request, byte for byte, and goes to the sender's address and port".
@@ -284,7 +287,7 @@ def test_udp_echo_server_echo(sandbox, program, limits):
         _echo_once(server, payload, limits.step_s)
 
 
-@check("udp-echo-server", "must", "serves many datagrams in a row", sheet="001 §3.1.3",
+@check("udp-echo-server", "must", "serves many datagrams in a row", id="many", sheet="001 §3.1.3",
        hint="Loop: while True: recvfrom / sendto.")
 def test_udp_echo_server_many(sandbox, program, limits):
     server = Server(sandbox, program.start_server(), program.port, spies=False)
@@ -292,7 +295,8 @@ def test_udp_echo_server_many(sandbox, program, limits):
         _echo_once(server, f"message {i} of 12".encode(), limits.step_s)
 
 
-@check("udp-echo-server", "must", "two clients interleaved each get only their own replies", sheet="001 §3.1.3",
+@check("udp-echo-server", "must", "two clients interleaved each get only their own replies", id="two-clients",
+       sheet="001 §3.1.3",
        hint="Reply to the address of each datagram, not to the first client's.")
 def test_udp_echo_server_two_clients(sandbox, program, limits):
     run = program.start_server()
@@ -314,7 +318,8 @@ def test_udp_echo_server_two_clients(sandbox, program, limits):
                 fail(f"{peer.label} expected {show_bytes(payload)}, got {show_bytes(got[0])}")
 
 
-@check("udp-echo-server", "should", "keeps datagram boundaries: two datagrams, two replies", sheet="001 §3.1.3")
+@check("udp-echo-server", "should", "keeps datagram boundaries: two datagrams, two replies", id="boundaries",
+       sheet="001 §3.1.3")
 def test_udp_echo_server_boundaries(sandbox, program, limits):
     run = program.start_server()
     server = target_of(run.listener)
@@ -333,13 +338,13 @@ def test_udp_echo_server_boundaries(sandbox, program, limits):
              + (", ".join(show_bytes(r) for r in replies) or "none"))
 
 
-@check("udp-echo-server", "should", "echoes an empty datagram", sheet="001 §3.1.3",
+@check("udp-echo-server", "should", "echoes an empty datagram", id="empty", sheet="001 §3.1.3",
        hint="An empty datagram is a real message: recvfrom returns b'' for it; send b'' back.")
 def test_udp_echo_server_empty(sandbox, program, limits):
     _echo_once(Server(sandbox, program.start_server(), program.port, spies=False), b"", limits.step_s)
 
 
-@check("udp-echo-server", "should", "survives a payload that is not valid UTF-8 and goes on serving",
+@check("udp-echo-server", "should", "survives a payload that is not valid UTF-8 and goes on serving", id="invalid-utf8",
        sheet="001 §3.1.3", hint="Echo the bytes; decode only for printing, with errors='replace'.")
 def test_udp_echo_server_invalid_utf8(sandbox, program, limits):
     run = program.start_server()
@@ -352,7 +357,8 @@ def test_udp_echo_server_invalid_utf8(sandbox, program, limits):
         fail(f"after a non-UTF-8 datagram, expected the echo of {show_bytes(probe)}; {state}")
 
 
-@check("udp-echo-server", "extra", "interop: the reference echo client gets its replies", sheet="001 §3.1.3")
+@check("udp-echo-server", "extra", "interop: the reference echo client gets its replies", id="with-reference",
+       sheet="001 §3.1.3")
 def test_udp_echo_server_with_reference(sandbox, program, reference, limits):
     program.start_server()
     client = reference.start("udp-echo-client", stdin=["参考客户端", "exit"])
@@ -390,7 +396,7 @@ def _serve_echo(peer: UdpPeer, run, lines: list[str], step: float, check_print: 
 ECHO_LINES = ["hello", "我爱你", "exit"]
 
 
-@check("udp-echo-client", "must", "one datagram per line, in order; each reply printed", sheet="001 §3.1.3")
+@check("udp-echo-client", "must", "one datagram per line, in order; each reply printed", id="lines", sheet="001 §3.1.3")
 def test_udp_echo_client_lines(sandbox, program, limits):
     """Sheet: "one datagram per line, in order; each reply printed".  The lines: ASCII, Chinese, a 1000-byte
     line (the longest the sheet gives a UDP client, udp-send's should line) and exit; each echoed whole and
@@ -402,7 +408,7 @@ def test_udp_echo_client_lines(sandbox, program, limits):
     _serve_echo(peer, run, lines, limits.step_s, check_print=True)
 
 
-@check("udp-echo-client", "must", "exits with status 0 after 'exit' and its echo", sheet="001 §3.1.3")
+@check("udp-echo-client", "must", "exits with status 0 after 'exit' and its echo", id="exits", sheet="001 §3.1.3")
 def test_udp_echo_client_exits(sandbox, program, limits):
     peer = UdpPeer(sandbox, program.port)
     run = program.start(stdin=ECHO_LINES)
@@ -410,7 +416,7 @@ def test_udp_echo_client_exits(sandbox, program, limits):
     exits_zero(run, limits.step_s, "after 'exit' and its echo")
 
 
-@check("udp-echo-client", "should", "uses one socket (one source port) for the whole session",
+@check("udp-echo-client", "should", "uses one socket (one source port) for the whole session", id="one-socket",
        sheet="001 §3.1.3", hint="Create the socket once, before the loop.")
 def test_udp_echo_client_one_socket(sandbox, program, limits):
     peer = UdpPeer(sandbox, program.port)
@@ -421,7 +427,7 @@ def test_udp_echo_client_one_socket(sandbox, program, limits):
         fail(f"expected every datagram from one source port; saw ports {ports}")
 
 
-@check("udp-echo-client", "should", "exits cleanly at the end of input", sheet="001 §3.1.3",
+@check("udp-echo-client", "should", "exits cleanly at the end of input", id="eof", sheet="001 §3.1.3",
        hint="input() raises EOFError at the end of input: catch it and exit.")
 def test_udp_echo_client_eof(sandbox, program, limits):
     peer = UdpPeer(sandbox, program.port)
@@ -434,7 +440,7 @@ def test_udp_echo_client_eof(sandbox, program, limits):
 LOST_REPLY_BUDGET = 6.0  # students choose timers of 1-5 s
 
 
-@check("udp-echo-client", "should", "does not hang when a reply is lost (a timeout and a message)",
+@check("udp-echo-client", "should", "does not hang when a reply is lost (a timeout and a message)", id="lost-reply",
        sheet="001 §3.1.3", hint="settimeout() on the socket, catch socket.timeout, print a message.")
 def test_udp_echo_client_lost_reply(sandbox, program, limits):
     peer = UdpPeer(sandbox, program.port)
@@ -463,7 +469,8 @@ def test_udp_echo_client_lost_reply(sandbox, program, limits):
         fail("the client went on after the lost reply without printing any message about it")
 
 
-@check("udp-echo-client", "extra", "interop: works with the reference echo server", sheet="001 §3.1.3")
+@check("udp-echo-client", "extra", "interop: works with the reference echo server", id="with-reference",
+       sheet="001 §3.1.3")
 def test_udp_echo_client_with_reference(sandbox, program, reference, limits):
     reference.start("udp-echo-server")
     run = program.start(stdin=["参考服务器", "exit"])
@@ -518,7 +525,7 @@ def _check_area(raw: bytes, radius: str, spec) -> None:
         fail(f"area {want:g} expected for r={radius} ({pi} * r * r), got {m.group(0)}")
 
 
-@check("udp-area-server", "must", "replies 圆的面积为： and 3.14·r² (within 1e-6 relative)", sheet="000 §3.2.1",
+@check("udp-area-server", "must", "replies 圆的面积为： and 3.14·r² (within 1e-6 relative)", id="value", sheet="000 §3.2.1",
        hint="area = 3.14 * r * r with r = float(text); reply '圆的面积为：' + str(area).")
 def test_udp_area_server_value(sandbox, program, limits, spec):
     for radius in ("3", "2.5"):
@@ -526,13 +533,14 @@ def test_udp_area_server_value(sandbox, program, limits, spec):
         _check_area(reply, radius, spec)
 
 
-@check("udp-area-server", "must", "the reply goes to the sender's address and port", sheet="000 §3.2.1",
+@check("udp-area-server", "must", "the reply goes to the sender's address and port", id="reply-to-sender",
+       sheet="000 §3.2.1",
        hint="sendto(reply, addr) with the addr that recvfrom() returned.")
 def test_udp_area_server_reply_to_sender(sandbox, program, limits, spec):
     _area_reply(sandbox, program, "1", limits, strict=True)
 
 
-@check("udp-area-server", "should", "answers more than one request", sheet="000 §3.2.1",
+@check("udp-area-server", "should", "answers more than one request", id="many", sheet="000 §3.2.1",
        hint="Serve in a loop instead of answering once and exiting.")
 def test_udp_area_server_many(sandbox, program, limits, spec):
     run = program.start_server()
@@ -547,7 +555,7 @@ def test_udp_area_server_many(sandbox, program, limits, spec):
     server.settle()
 
 
-@check("udp-area-server", "should", "replies with an error text to a radius that is not a number",
+@check("udp-area-server", "should", "replies with an error text to a radius that is not a number", id="not-a-number",
        sheet="000 §3.2.1", hint="Catch ValueError from float() and send an error message back.")
 def test_udp_area_server_not_a_number(sandbox, program, limits, spec):
     run = program.start_server()
@@ -559,7 +567,8 @@ def test_udp_area_server_not_a_number(sandbox, program, limits, spec):
     no_crash(run, "on a radius that is not a number")
 
 
-@check("udp-area-server", "extra", "interop: the reference area client gets the area", sheet="000 §3.2")
+@check("udp-area-server", "extra", "interop: the reference area client gets the area", id="with-reference",
+       sheet="000 §3.2")
 def test_udp_area_server_with_reference(sandbox, program, reference, limits, spec):
     program.start_server()
     client = reference.start("udp-area-client", stdin="3")
@@ -580,7 +589,7 @@ def _area_exchange(sandbox, program, limits, radius="3", reply=AREA_REPLY):
     return run, got
 
 
-@check("udp-area-client", "must", "sends the radius text as typed", sheet="000 §3.2.2")
+@check("udp-area-client", "must", "sends the radius text as typed", id="sends", sheet="000 §3.2.2")
 def test_udp_area_client_sends(sandbox, program, limits):
     run, got = _area_exchange(sandbox, program, limits, radius="2.5")
     if got is None:
@@ -590,7 +599,7 @@ def test_udp_area_client_sends(sandbox, program, limits):
         fail(f"expected the radius as typed, b'2.5'; got {show_bytes(got[0])}")
 
 
-@check("udp-area-client", "must", "prints the server's reply", sheet="000 §3.2.2")
+@check("udp-area-client", "must", "prints the server's reply", id="prints", sheet="000 §3.2.2")
 def test_udp_area_client_prints(sandbox, program, limits):
     run, got = _area_exchange(sandbox, program, limits)
     if got is None:
@@ -598,7 +607,7 @@ def test_udp_area_client_prints(sandbox, program, limits):
     prints_text(run, AREA_REPLY, limits.step_s, "the server's reply")
 
 
-@check("udp-area-client", "must", "exits with status 0 after printing the reply", sheet="000 §3.2.2")
+@check("udp-area-client", "must", "exits with status 0 after printing the reply", id="exits", sheet="000 §3.2.2")
 def test_udp_area_client_exits(sandbox, program, limits):
     run, got = _area_exchange(sandbox, program, limits)
     if got is None:
@@ -606,7 +615,8 @@ def test_udp_area_client_exits(sandbox, program, limits):
     exits_zero(run, limits.step_s, "after printing the reply")
 
 
-@check("udp-area-client", "extra", "interop: works with the reference area server", sheet="000 §3.2")
+@check("udp-area-client", "extra", "interop: works with the reference area server", id="with-reference",
+       sheet="000 §3.2")
 def test_udp_area_client_with_reference(sandbox, program, reference, limits, spec):
     reference.start("udp-area-server")
     run = program.start(stdin="3")

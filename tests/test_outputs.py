@@ -491,3 +491,35 @@ def test_reports_show_the_command_as_the_student_types_it():
         assert real[0] not in text and "/.cache/netgrade" not in text, name
     # the JSON keeps the real command
     assert json.dumps(r.to_dict()).count(real[0]) > 0
+
+
+# ---------------------------------------------------------------- evidence kinds (issue 16)
+
+def test_tcp_reset_recorded_by_the_peer_is_a_red_rst_arrow():
+    # peers/tcp.py records a reset the program caused as kind "rst" (mark_end); it is an arrow, not a remark
+    ev = {"events": [{"t": 0.1, "kind": "rst", "who": "peer", "src": "127.0.0.1:8088", "dst": "127.0.0.1:5000",
+                      "text": "the connection was reset (RST, abortive close)"}], "processes": []}
+    d = html.diagram(ev, lambda key, **kw: t(key, "en", **kw))
+    (row,) = d["rows"]
+    assert row["type"] == "arrow" and row["cls"] == "rst" and row["label"] == "RST"
+    assert (row["x1"], row["x2"]) == (html.PROG_X, html.PEER_X)  # from the program to the peer
+
+
+def test_every_evidence_kind_has_a_rendering():
+    from harness.evidence import Kind
+    missing = [k.value for k in Kind if k not in html.DRAWERS]
+    assert not missing, f"evidence kinds with no drawing in the HTML diagram: {missing}"
+    tr = lambda key, **kw: t(key, "en", **kw)  # noqa: E731
+    for k in Kind:
+        ev = {"events": [{"t": 0.0, "kind": k.value, "who": "peer", "text": "x", "len": 1, "waited_s": 1.0,
+                          "command": ["python3", "x.py"], "status": "exited"}], "processes": []}
+        (row,) = html.diagram(ev, tr)["rows"]
+        assert row["cls"] != "remark" or k is Kind.NOTE, k  # "remark" is the fallback for unknown kinds
+
+
+def test_peers_record_only_registered_kinds():
+    from harness.evidence import Evidence
+    ev = Evidence()
+    ev.add("rst", text="reset")
+    with pytest.raises(ValueError):
+        ev.add("rst-typo", text="a kind no renderer knows")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import netgrade
+from conftest import grade, netgrade
 from harness.pack import PackError, load
 
 
@@ -60,3 +60,58 @@ def test_a_check_can_be_switched_on_and_off(tmp_path, exported):
     result, _ = grade(exported, "--program", "udp-recv", "--pack", str(f), tmp=tmp_path)
     ids = {c["id"] for c in result["programs"][0]["checks"]}
     assert "exits" not in ids and "prints" in ids
+
+
+def test_port_checks_use_the_port_of_the_merged_pack(tmp_path, exported):
+    # issue 16: suites/test_ports.py once built its checks from the default pack at import time,
+    # so a class pack that moves a program to another port was graded, titled and hinted on the old one
+    f = tmp_path / "ports.toml"
+    f.write_text('[programs.tcp-thanks-server]\nport = 9099\n[programs.udp-send]\nport = 9080\n', "utf-8")
+    result, _ = grade(exported, "--program", "tcp-thanks-server", "--program", "udp-send", "--pack", str(f),
+                      "--run", "tcp-thanks-server={python} {file} --port 9099", tmp=tmp_path)
+    port = {p["id"]: next(c for c in p["checks"] if c["id"] == "port") for p in result["programs"]}
+    server, client = port["tcp-thanks-server"], port["udp-send"]
+    # the server, run on the pack's port, passes a check that names that port
+    assert server["status"] == "pass", server["message"]
+    assert server["title"] == "listens on TCP port 9099" and "9099" in server["hint"] and "8088" not in server["hint"]
+    # the reference client still sends to the sheet's 8080: the pack's 9080 is what it is graded on
+    assert client["title"] == "sends to UDP port 9080" and "9080" in client["hint"]
+    assert client["status"] == "fail" and "sent to UDP port 8080; the sheet says port 9080" in client["message"]
+
+
+def test_a_pack_naming_a_check_that_does_not_exist_is_refused(tmp_path, exported):
+    f = tmp_path / "typo.toml"
+    f.write_text('[checks."udp-send/one-datagrams"]\nlevel = "extra"\n', "utf-8")
+    for args in (("check", str(exported)), ("list",)):
+        proc = netgrade(*args, "--pack", str(f))
+        assert proc.returncode == 2, proc.stderr
+        line = proc.stderr.strip()
+        assert "\n" not in line and f"{f}: checks.udp-send/one-datagrams: no such check" in line
+        assert "one-datagram," in line  # the program's real ids are named
+
+
+def test_the_default_pack_names_only_checks_that_exist():
+    from harness.catalog import collect_checks
+    known = {f"{c['program']}/{c['id']}" for c in collect_checks()}
+    assert set(load().checks) <= known, set(load().checks) - known
+
+
+def test_every_check_of_the_suites_names_its_id():
+    # ids are what packs and translations refer to: renaming a test function must change none of them
+    import ast
+    from pathlib import Path
+    for f in sorted((Path(__file__).parent.parent / "suites").glob("test_*.py")):
+        for node in ast.walk(ast.parse(f.read_text("utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("check", "per_program"):
+                assert any(k.arg == "id" for k in node.keywords), f"{f.name}:{node.lineno}: @check without id="
+
+
+def test_two_checks_of_a_program_sharing_an_id_are_refused(tmp_path, exported):
+    extra = tmp_path / "test_mine.py"
+    extra.write_text('from harness.checks import check\n\n'
+                     '@check("udp-send", "extra", "one", id="twice")\ndef test_one(): pass\n\n'
+                     '@check("udp-send", "extra", "two", id="twice")\ndef test_two(): pass\n', "utf-8")
+    proc = netgrade("list", "--suites", str(extra))
+    assert proc.returncode != 0 and "share an id: udp-send/twice" in proc.stderr
+    result, proc = grade(exported, "--program", "udp-send", "--suites", str(extra), tmp=tmp_path)
+    assert result["status"] == "error" and "share an id: udp-send/twice" in result["message"]

@@ -42,6 +42,7 @@ import sys
 import time
 from typing import Callable
 
+from ..atomicfile import atomic_write
 from ..evidence import Evidence
 from ..pack import Limits
 from ..runner import Runner
@@ -211,10 +212,7 @@ def start_pairs(client, image: str, run_id: str, owner: int, limits: Limits, cou
             name = f"{i}.json"
         except SandboxError as exc:
             info, name = {"error": str(exc)}, f"{i}.error"
-        tmp = os.path.join(folder, f".{name}")
-        with open(tmp, "w") as f:
-            json.dump(info, f)
-        os.replace(tmp, os.path.join(folder, name))  # appears whole
+        atomic_write(os.path.join(folder, name), json.dumps(info), prefix=".pair-")  # appears whole
 
     os.makedirs(folder, exist_ok=True)
     with ThreadPoolExecutor(max_workers=count) as pool:

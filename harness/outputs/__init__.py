@@ -8,9 +8,9 @@ anything or changes the result: they all read the same statuses and scores.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
+from ..atomicfile import atomic_write
 
 
 def write_text(path: str | Path, text: str, append: bool = False) -> None:
@@ -21,18 +21,7 @@ def write_text(path: str | Path, text: str, append: bool = False) -> None:
         with open(path, "a", encoding="utf-8") as f:
             f.write(text)
         return
-    fd, tmp = tempfile.mkstemp(prefix=".report-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, text, mode=0o644, prefix=".report-")
 
 
 def write_all(result, lang: str | None = "en", *, html: str | None = None, junit: str | None = None,

@@ -20,6 +20,7 @@ import jinja2
 from markupsafe import Markup
 
 from .. import __version__
+from ..evidence import PACKET_KINDS, Kind
 from ..i18n import check_title, norm_lang, t, translator
 from ..results import Result
 from . import write_text
@@ -144,52 +145,87 @@ def _note(y: int, side: str, text: str, cls: str, title: str = "") -> dict[str, 
             "title": title or text}
 
 
+@dataclass(frozen=True)
+class _Ctx:
+    """What a drawer needs besides the event: the translator, the label prefix, tooltip parts."""
+    tr: Any
+    pre: str
+    side: str
+    text: str
+    tip: str
+    lim: Limits
+
+
+def _draw_packet(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
+    kind = e["kind"]
+    proto = (e.get("proto") or "").upper()
+    title = f"{proto} {c.tip}\n{c.text[:c.lim.tooltip]}\n{str(e.get('hex', ''))[:c.lim.tooltip]}".strip()
+    return _arrow(y, kind == Kind.SENT, c.pre + _payload_label(e), "sent" if kind == Kind.SENT else "recv", title)
+
+
+def _draw_dropped(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
+    return _arrow(y, True, c.tr("diagram.dropped", what=e.get("tftp") or c.text), "drop", c.text, half=True)
+
+
+def _draw_timeout(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
+    secs = e.get("waited_s")
+    label = c.tr("diagram.timeout", seconds=f"{secs:.2g}") if isinstance(secs, (int, float)) else c.text
+    return _note(y, "peer", c.pre + label, "timeout", c.text)
+
+
+def _draw_abort(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
+    from_peer = "program" not in c.text.lower()
+    return _arrow(y, from_peer, c.pre + c.tr("diagram.rst"), "rst", f"{c.text} {c.tip}")
+
+
+def _control(from_peer: bool, key: str, cls: str):
+    """A control arrow (connect, FIN, RST): the label is a fixed text, the tooltip the event's."""
+    def draw(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
+        return _arrow(y, from_peer, c.pre + c.tr(key), cls, f"{c.text} {c.tip}")
+    return draw
+
+
+def _who(e: dict[str, Any]) -> str:
+    return str(e.get("who") or "")
+
+
+#: how each evidence kind is drawn: one entry per :class:`harness.evidence.Kind` (a test checks it)
+DRAWERS: dict[Kind, Any] = {
+    Kind.SENT: _draw_packet,
+    Kind.RECEIVED: _draw_packet,
+    Kind.DROPPED: _draw_dropped,
+    Kind.ICMP: lambda e, y, c: _arrow(y, False, c.pre + "ICMP: " + c.text, "drop", c.text),
+    Kind.LISTEN: lambda e, y, c: _note(y, "peer", c.pre + c.text, "peernote"),
+    Kind.CONNECT: _control(True, "diagram.connect", "ctl"),
+    Kind.ACCEPT: _control(False, "diagram.accept", "ctl"),
+    Kind.FIN: _control(False, "diagram.fin", "fin"),    # the program closed
+    Kind.RST: _control(False, "diagram.rst", "rst"),    # the program's side reset the connection
+    Kind.SHUTDOWN: _control(True, "diagram.fin", "fin"),  # the peer half-closed
+    Kind.CLOSE: _control(True, "diagram.fin", "fin"),
+    Kind.ABORT: _draw_abort,
+    Kind.TIMEOUT: _draw_timeout,
+    Kind.NOTE: lambda e, y, c: _note(y, "middle", c.text, "remark"),
+    Kind.DIALOGUE: lambda e, y, c: _note(y, "peer", c.pre + c.text, "peernote"),
+    Kind.START: lambda e, y, c: _note(y, c.side, f"▶ {_who(e)}: {safe(shown_command(e.get('command')), False)}",
+                                      "proc"),
+    Kind.EXIT: lambda e, y, c: _note(y, c.side, f"■ {_who(e)}: {safe(str(e.get('status', '')), False)}", "proc"),
+    Kind.STDIN: lambda e, y, c: _note(y, c.side, f"stdin ← {c.text}", "stdin", c.text),
+    Kind.STDIN_CLOSED: lambda e, y, c: _note(y, c.side, "stdin ← EOF", "stdin"),
+    Kind.STDOUT: lambda e, y, c: _note(y, c.side, f"stdout → {c.text}", "stdout", c.text),
+    Kind.STDERR: lambda e, y, c: _note(y, c.side, f"stderr → {c.text}", "stderr", c.text),
+}
+
+
 def _row(e: dict[str, Any], y: int, tr, many: bool, lim: Limits) -> dict[str, Any] | None:
     kind = e.get("kind")
-    pre = _who_prefix(e, many)
-    side = "peer" if _is_reference(e) else "program"
     text = safe(str(e.get("text", "")), keep_newlines=False)
+    try:
+        draw = DRAWERS[Kind(kind)]
+    except (ValueError, TypeError):  # a kind from another version's result: shown as a remark
+        return _note(y, "middle", f"{kind}: {text}", "remark")
     tip = " · ".join(x for x in (e.get("src", ""), "→" if e.get("src") else "", e.get("dst", "")) if x)
-    if kind in ("sent", "received"):
-        label = pre + _payload_label(e)
-        proto = (e.get("proto") or "").upper()
-        title = f"{proto} {tip}\n{text[:lim.tooltip]}\n{str(e.get('hex', ''))[:lim.tooltip]}".strip()
-        return _arrow(y, kind == "sent", label, "sent" if kind == "sent" else "recv", title)
-    if kind == "dropped":
-        what = e.get("tftp") or text
-        return _arrow(y, True, tr("diagram.dropped", what=what), "drop", text, half=True)
-    if kind == "connect":
-        return _arrow(y, True, pre + tr("diagram.connect"), "ctl", f"{text} {tip}")
-    if kind == "accept":
-        return _arrow(y, False, pre + tr("diagram.accept"), "ctl", f"{text} {tip}")
-    if kind == "fin":
-        return _arrow(y, False, pre + tr("diagram.fin"), "fin", f"{text} {tip}")
-    if kind == "close":
-        return _arrow(y, True, pre + tr("diagram.fin"), "fin", f"{text} {tip}")
-    if kind == "abort":
-        from_peer = "program" not in text.lower()
-        return _arrow(y, from_peer, pre + tr("diagram.rst"), "rst", f"{text} {tip}")
-    if kind == "timeout":
-        secs = e.get("waited_s")
-        label = tr("diagram.timeout", seconds=f"{secs:.2g}") if isinstance(secs, (int, float)) else text
-        return _note(y, "peer", pre + label, "timeout", text)
-    if kind == "note":
-        return _note(y, "middle", text, "remark")
-    if kind in ("listen", "dialogue"):
-        return _note(y, "peer", pre + text, "peernote")
-    who = e.get("who") or ""
-    if kind == "start":
-        cmd = shown_command(e.get("command"))
-        return _note(y, side, f"▶ {who}: {safe(cmd, False)}", "proc")
-    if kind == "exit":
-        return _note(y, side, f"■ {who}: {safe(str(e.get('status', '')), False)}", "proc")
-    if kind == "stdin":
-        return _note(y, side, f"stdin ← {text}", "stdin", text)
-    if kind == "stdin-closed":
-        return _note(y, side, "stdin ← EOF", "stdin")
-    if kind in ("stdout", "stderr"):
-        return _note(y, side, f"{kind} → {text}", kind, text)
-    return _note(y, "middle", f"{kind}: {text}", "remark")
+    side = "peer" if _is_reference(e) else "program"
+    return draw(e, y, _Ctx(tr, _who_prefix(e, many), side, text, tip, lim))
 
 
 def diagram(evidence: dict[str, Any], tr, lim: Limits = LIMITS) -> dict[str, Any] | None:
@@ -237,7 +273,7 @@ def packets(evidence: dict[str, Any], lim: Limits = LIMITS) -> dict[str, Any]:
     rows = []
     total = 0
     for e in evidence.get("events") or []:
-        if not isinstance(e, dict) or e.get("kind") not in ("sent", "received", "dropped"):
+        if not isinstance(e, dict) or e.get("kind") not in PACKET_KINDS:
             continue
         total += 1
         if len(rows) >= lim.packets:

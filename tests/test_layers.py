@@ -1,0 +1,24 @@
+"""The layers of ARCHITECTURE.md hold: import-linter's contracts (pyproject.toml) are kept.
+
+An import from a layer into one above it (or from the engine's lower layers
+into the course content) breaks a contract, and this test names it.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_import_contracts_are_kept():
+    exe = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
+    if not Path(exe).exists():
+        pytest.fail("lint-imports is not installed: pip install -e '.[test]' (import-linter)")
+    proc = subprocess.run([exe, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "0 broken" in proc.stdout
