@@ -17,6 +17,7 @@ from .checks import fail
 from .pack import Pack, Program
 from .runner import memo_path
 from .sandbox import ProgramRun, Sandbox, SandboxError
+from .sandbox.netns import hostname_address
 from .submission import Located
 
 
@@ -45,15 +46,6 @@ def off_loopback_addresses(source: bytes) -> list[str]:
         if not (addr.is_loopback or addr.is_unspecified) and str(addr) not in found:
             found.append(str(addr))
     return found
-
-
-@functools.lru_cache(maxsize=1)
-def hostname_address() -> str | None:
-    """The IPv4 address ``socket.gethostname()`` resolves to here (the seeds bind and connect to it)."""
-    try:
-        return socket.gethostbyname(socket.gethostname())
-    except OSError:
-        return None
 
 
 def sheet_address(address: str, pack: Pack, given: tuple[str, ...] = ()) -> bool:

@@ -144,11 +144,11 @@ def container_hosts() -> tuple[str, dict[str, str]]:
     """(host name, extra /etc/hosts entries) for a grading container.
 
     The name resolves to the address the machine's own host name resolves to
-    here, as it does for the local runner's programs (``programs.hostname_address``;
+    here, as it does for the local runner's programs (``sandbox.netns.hostname_address``;
     the sandbox puts that address on its loopback when a program uses the host
     name), or to 127.0.0.1 where the machine's name resolves to nothing.
     """
-    from ..programs import hostname_address
+    from ..sandbox.netns import hostname_address
     return CONTAINER_HOSTNAME, {CONTAINER_HOSTNAME: hostname_address() or "127.0.0.1"}
 
 

@@ -14,6 +14,7 @@ loopback, one program at a time, and no lab addresses.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ctypes
 import fcntl
 import ipaddress
@@ -349,6 +350,15 @@ _CATCH_ALL_RULES = ("table ip netgrade {\n"
                     f"{_NAT_REPLY_CHAINS}}}\n")
 
 _support: str | None = None
+
+
+@functools.lru_cache(maxsize=1)
+def hostname_address() -> str | None:
+    """The IPv4 address ``socket.gethostname()`` resolves to here (the seeds bind and connect to it)."""
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return None
 
 
 def namespace_support() -> str:
