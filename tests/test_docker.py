@@ -161,7 +161,9 @@ def test_mutants_same_verdicts_as_local(docker_client, index, tmp_path):
     result, _ = grade(sub, "--runner", "docker", *args, tmp=tmp_path)
     assert result["status"] == "graded", result.get("message")
     by = checks_by_status(result)
-    assert not by.get("error"), f"grader errors: {by.get('error')}"
+    errors = {f"{p['id']}/{c['id']}": c["message"] for p in result["programs"] for c in p["checks"]
+              if c["status"] == "error"}
+    assert not errors, f"grader errors: {errors}"
     failing = by.get("fail", set())
     for m in mutants:
         pid = m.parent.name

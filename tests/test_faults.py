@@ -295,8 +295,9 @@ def test_no_usable_temporary_folder_is_error_with_a_result(tmp_path, refs):
         sub = submission_with(shm, {"udp_send.py": refs / "udp_send.py"})
         ro = shm / "ro"
         ro.mkdir()
-        script = ('for d in /tmp /var/tmp "$TMPDIR"; do mount -t tmpfs -o ro,size=64k netgrade-ro "$d" || exit 99;'
-                  ' done; cd "$TMPDIR" && exec "$@"')
+        # read-only binds of the folders themselves: what is in them (a checkout under /tmp) stays readable
+        script = ('for d in /tmp /var/tmp "$TMPDIR"; do mount --bind "$d" "$d" && mount -o remount,bind,ro "$d"'
+                  ' || exit 99; done; cd "$TMPDIR" && exec "$@"')
         g = Grader(tmp_path, tmpdir=ro, wrap=["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"])
         g.out = shm / "result.json"
         result, done = g.check(sub, "--program", "udp-send")
