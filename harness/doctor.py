@@ -140,7 +140,17 @@ def local_state() -> RunnerState:
     if support == "netns" and not missing:
         who = "root" if os.geteuid() == 0 else f"uid {os.geteuid()}"
         return RunnerState("local", True, f"a network namespace per check and the launcher, as {who}")
+    if os.geteuid() != 0 and not missing and rootless_works():
+        return RunnerState("local", True, f"as uid {os.geteuid()}: the full sandbox in a user namespace of netgrade's"
+                                          " own (programs run under your uid, without capabilities)")
     return RunnerState("local", False, fallback_reason(support, missing), fixes + _local_fixes(support))
+
+
+def rootless_works() -> bool:
+    """True when a non-root ``netgrade check`` will start itself in a user namespace with the full sandbox."""
+    from .sandbox import userns
+    from .sandbox.launch import launcher_binary
+    return userns.possible() and launcher_binary() is not None
 
 
 def _local_fixes(support: str) -> list[str]:
@@ -325,8 +335,11 @@ def examine() -> tuple[list[Finding], list[RunnerState]]:
     """Everything the doctor looks at, and each runner's state."""
     findings: list[Finding] = []
     uid = os.geteuid()
-    findings.append(Finding("root", uid == 0, "running as root" if uid == 0 else f"running as uid {uid}, not root",
-                            None if uid == 0 else "sudo netgrade ...  (the full sandbox needs root today)"))
+    rootless = uid != 0 and rootless_works()
+    findings.append(Finding("root", uid == 0 or rootless, "running as root" if uid == 0 else (
+        f"running as uid {uid}, not root: the local sandbox runs in a user namespace of its own" if rootless else
+        f"running as uid {uid}, not root"),
+        None if uid == 0 or rootless else "sudo netgrade ...  (or allow user namespaces: see below)"))
     ok, line, fix = userns_line()
     findings.append(Finding("user namespaces", ok, line, fix))
     for key, value, bad, kfix in userns_settings():
