@@ -50,9 +50,12 @@ def test_references_get_full_marks_as_a_non_root_user(user_ns):
 def test_containment_inside_the_users_namespace(user_ns):
     """The local runner's containment tests (fixed ports in parallel, double fork and setsid, output
     flood, no route off loopback, no signal or write outside, fork bomb and memory hog, lab address,
-    catch-all, remote shell), run by the non-root user inside its own user namespace."""
+    catch-all, remote shell) and the confined view's (links the grader would follow, state kept or
+    left behind, no grader code or classmate visible, the disk limit, the seccomp filter, a grader
+    killed outright), run by the non-root user inside its own user namespace."""
     tree = user_ns["tree"]
-    r = nonroot.run_as_user([*userns.UNSHARE, "env", f"{userns.MARK}=1", user_ns["python"], "-m", "pytest", "tests/test_sandbox.py", "-k", "local",
+    r = nonroot.run_as_user([*userns.UNSHARE, "env", f"{userns.MARK}=1", user_ns["python"], "-m", "pytest",
+                             "tests/test_sandbox.py", "tests/test_confinement.py", "-k", "local or killed_outright",
                              "-p", "no:cacheprovider", "-p", "no:randomly", "-n", "0", "-q",
                              "-o", "addopts=", "--rootdir", tree], cwd=tree, timeout=900)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
