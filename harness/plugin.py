@@ -330,11 +330,17 @@ def _verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) -> tup
     return "error", f"grader error in {rep.when}: {tb}"
 
 
+def ports_taken(ev: Evidence) -> str | None:
+    """The sandbox's note that the program held every ephemeral port (see Sandbox.close), if any."""
+    return next((e["text"] for e in ev.events if e["kind"] == "note" and e.get("text", "").startswith(PORTS_TAKEN)),
+                None)
+
+
 def reference_crash(ev: Evidence) -> str | None:
     """How one of our reference programs crashed in this check (it meets the sheet: a crash is the grader's),
     unless the program under test had taken every port our reference could have used: then it is the
     program's failure."""
-    if any(e["kind"] == "note" and e.get("text", "").startswith(PORTS_TAKEN) for e in ev.events):
+    if ports_taken(ev):
         return None
     for proc in ev.processes:
         label = proc.get("label", "")
@@ -375,9 +381,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         rec["message"] = (f"grader error: {crash}, so this check could not be graded; not the program's fault"
                           f" (the check saw: {rec['message']})")
     if rec["status"] == "fail" and ev is not None:
-        taken = [e["text"] for e in ev.events if e["kind"] == "note" and e.get("text", "").startswith(PORTS_TAKEN)]
+        taken = ports_taken(ev)
         if taken and PORTS_TAKEN not in rec["message"]:
-            rec["message"] += f"; {taken[0]}, so our reference program could not get a port"
+            rec["message"] += f"; {taken}, so our reference program could not get a port"
         hint = prelude_hint(pid, ev, contact)
         if hint and hint[2:] not in rec["message"]:  # a suite may have named it already
             rec["message"] += hint

@@ -6,7 +6,6 @@ import functools
 import ipaddress
 import os
 import re
-import socket
 from pathlib import Path
 
 import pytest

@@ -68,3 +68,31 @@ def submission_with(tmp: Path, files: dict[str, str | bytes | Path]) -> Path:
         else:
             target.write_text(content, "utf-8")
     return d
+
+
+@pytest.fixture(params=["local", "docker"])
+def runner(request, tmp_path):
+    """A runner of each kind, for tests that open sandboxes themselves: the local runner, and the Docker
+    runner (skipped, saying why, where no engine answers); no container may be left behind."""
+    import uuid
+
+    from harness.pack import load
+    from harness.runner import LocalRunner, make_workbase
+    if request.param == "docker":
+        from dockerenv import netgrade_containers, require_docker
+
+        from harness.docker.runner import DockerRunner
+        client, tag = require_docker()
+        pack = load()
+        run_id = f"test-{uuid.uuid4().hex[:8]}"
+        r = DockerRunner(make_workbase(str(tmp_path)), tag, run_id, os.getpid(), pack.limits, pack.lab_addresses)
+
+        def done():
+            r.close()
+            assert netgrade_containers(client, run_id) == [], "containers left behind"
+        request.addfinalizer(done)
+        return r
+    pack = load()
+    r = LocalRunner(make_workbase(str(tmp_path)), pack.limits, pack.lab_addresses)
+    request.addfinalizer(r.close)
+    return r

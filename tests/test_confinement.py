@@ -7,7 +7,6 @@ where no engine answers).
 """
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import shutil
@@ -20,7 +19,7 @@ import pytest
 from harness.evidence import Evidence
 from harness.savedfiles import Baseline, read_capped, scan
 from conftest import ROOT
-from test_sandbox import PY, program, runner  # noqa: F401  (the runner fixture)
+from test_sandbox import PY, program
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the confined view needs root")
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,6 @@ from harness.checks import CheckFailure
 from harness.evidence import Evidence
 from harness.pack import load
 from harness.peers.udp import UdpPeer
-from harness.runner import LocalRunner, make_workbase
 from harness.sandbox import RESERVED_UDP
 from harness.sandbox.netns import namespace_support
 
@@ -113,29 +111,13 @@ def test_taking_every_tcp_port_fails_checks_not_the_grader(runner_args, tmp_path
     assert "holds every TCP port" in checks["reply"]["message"], checks["reply"]["message"]
 
 
-@pytest.fixture(params=["local", "docker"])
-def sandbox_runner(request, tmp_path):
-    pack = load()
-    if request.param == "docker":
-        from dockerenv import require_docker
-
-        from harness.docker.runner import DockerRunner
-        _client, tag = require_docker()
-        r = DockerRunner(make_workbase(str(tmp_path)), tag, f"test-{uuid.uuid4().hex[:8]}", os.getpid(),
-                         pack.limits, pack.lab_addresses)
-    else:
-        r = LocalRunner(make_workbase(str(tmp_path)), pack.limits, pack.lab_addresses)
-    yield r
-    r.close()
-
-
 @isolated
-def test_a_peer_the_program_made_impossible_is_a_failure_that_says_so(sandbox_runner, tmp_path):
+def test_a_peer_the_program_made_impossible_is_a_failure_that_says_so(runner, tmp_path):
     """Past the sockets reserved before the program started, binding fails: the check says why."""
     src = tmp_path / "src"
     src.mkdir()
     (src / "prog.py").write_bytes((HOSTILE / "udp-echo-server" / "takes_every_port.py").read_bytes())
-    box = sandbox_runner.open_sandbox(Evidence())
+    box = runner.open_sandbox(Evidence())
     try:
         run = box.start([PY, "prog.py"], label="hostile", files_from=src)
         assert run.wait_listening("udp", 8090, 60) is not None, run.crash_summary()

@@ -15,35 +15,12 @@ import psutil
 import pytest
 
 from harness.evidence import Evidence
-from harness.pack import load
-from harness.runner import LocalRunner, make_workbase
 from harness.sandbox import userns
 from harness.sandbox.netns import namespace_support
 
 pytestmark = pytest.mark.skipif(namespace_support() != "netns",
                                 reason=f"network namespaces unavailable: {namespace_support()}")
 PY = os.path.realpath(__import__("sys").executable)
-
-
-@pytest.fixture(params=["local", "docker"])
-def runner(request, tmp_path):
-    """The local runner and the Docker runner."""
-    if request.param == "docker":
-        from dockerenv import netgrade_containers, require_docker
-
-        from harness.docker.runner import DockerRunner
-        client, tag = require_docker()
-        pack = load()
-        run_id = f"test-{uuid.uuid4().hex[:8]}"
-        r = DockerRunner(make_workbase(str(tmp_path)), tag, run_id, os.getpid(), pack.limits, pack.lab_addresses)
-
-        def done():
-            r.close()
-            assert netgrade_containers(client, run_id) == [], "containers left behind"
-        request.addfinalizer(done)
-        return r
-    pack = load()
-    return LocalRunner(make_workbase(str(tmp_path)), pack.limits, pack.lab_addresses)
 
 
 def program(tmp_path, source: str, name: str = "prog.py"):

@@ -295,7 +295,7 @@ class DockerSandbox(Sandbox):
         return f"/proc/{self._pid(trusted)}/root{WORK}"
 
     def _launch(self, command: list[str], work, iso: Isolation,
-                trusted: bool) -> tuple[list[str], tuple[int, ...], dict[str, str]]:
+                trusted: bool) -> tuple[list[str], tuple[int, ...], dict[str, str], str]:
         if command and command[0] in _host_pythons():
             command = ["python3", *command[1:]]
         fds: tuple[int, ...] = ()
@@ -304,10 +304,12 @@ class DockerSandbox(Sandbox):
                 raise SandboxError("the docker runner needs detached mounts (fsmount, Linux 5.2) for work folders")
             options = confined_options(iso, work.cwd, work.mount_fd, None)
             fds = (work.mount_fd,)
-            home = os.path.normpath(os.path.join(SANDBOX_WORK, work.cwd))
+            home = SANDBOX_WORK
         else:
-            home = os.path.normpath(os.path.join(WORK, os.path.basename(work.path), work.cwd))
-            options = host_view_options(home, iso, [("/tmp", "1777")])
+            home = os.path.join(WORK, os.path.basename(work.path))
+        seen = os.path.normpath(os.path.join(home, work.cwd))
+        if not iso.confined:
+            options = host_view_options(seen, iso, [("/tmp", "1777")])
         launcher = [LAUNCHER, *options]
         self._pending = None
         if not trusted and self.pair.cgroups:
@@ -321,7 +323,7 @@ class DockerSandbox(Sandbox):
         if self._pending:
             fds += tuple(self._pending.fds)
         env = child_env(home, pythonpath=LIB, path=CONTAINER_PATH, confined=iso.confined)
-        return argv, fds, env
+        return argv, fds, env, seen
 
     def _started(self, run) -> None:
         """The run holds its cgroup now: close our ends, and let the run ask it why it ended."""

@@ -68,7 +68,7 @@ class Sandbox:
         self.workbase = workbase
         self.limits = limits
         self.runs: list[ProgramRun] = []
-        self._workdirs: list[str] = []
+        self._workdirs: list[WorkFolder] = []
         self._sockets: list[socket.socket] = []
         self._closed = False
         self._reserved_udp: list[socket.socket] = []
@@ -130,8 +130,7 @@ class Sandbox:
             except SandboxError as exc:
                 self.evidence.note(f"ports are not redirected: {exc}")
         iso = Isolation(limits=self.limits, uid=uid, namespaces=self.isolated, confined=confined)
-        argv, fds, env = self._launch(command, work, iso, trusted)
-        seen = os.path.normpath(os.path.join(WORK, cwd)) if confined else os.path.join(work.path or "", cwd)
+        argv, fds, env, seen = self._launch(command, work, iso, trusted)
         run = ProgramRun(
             argv, label=label, command=command, env=env,
             cwd=None if self.isolated else seen, pass_fds=fds,
@@ -149,12 +148,14 @@ class Sandbox:
         return self.workbase
 
     def _launch(self, command: list[str], work: WorkFolder, iso: Isolation,
-                trusted: bool) -> tuple[list[str], tuple[int, ...], dict[str, str]]:
-        """(argv, fds to pass, environment) that start ``command`` in ``work``."""
+                trusted: bool) -> tuple[list[str], tuple[int, ...], dict[str, str], str]:
+        """(argv, fds to pass, environment, the working folder as the program sees it) that start
+        ``command`` in ``work``; HOME is the work folder itself."""
         prefix, net_fds = self.net.prefix()
         argv, fds = build_argv(command, work, iso, prefix)
-        home = WORK if iso.confined else os.path.join(work.path or "", work.cwd)
-        return argv, (*net_fds, *fds), child_env(home, confined=iso.confined)
+        home = WORK if iso.confined else work.path
+        seen = os.path.normpath(os.path.join(home, work.cwd))
+        return argv, (*net_fds, *fds), child_env(home, confined=iso.confined), seen
 
     def _started(self, run: ProgramRun) -> None:
         """Called once ``run`` has started (what was passed to it may be closed here)."""

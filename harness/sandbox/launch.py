@@ -35,7 +35,6 @@ was in them, go with it.
 from __future__ import annotations
 
 import functools
-import glob
 import os
 import stat
 import sys
