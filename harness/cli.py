@@ -88,7 +88,7 @@ def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_f
     """Grade the submission at PATH (a folder, .zip or .tar.gz)."""
     if runner == "local" and not no_namespaces:  # not root: the full sandbox in a user namespace of our own
         from .sandbox import userns
-        userns.enter("harness", sys.argv[1:])
+        userns.enter("netgrade", sys.argv[1:])
     # first: Ctrl-C and SIGTERM (a cancelled CI job) end the run with its cleanup, even when SIGINT
     # was inherited as ignored (a background job of a script)
     interrupts.install()
@@ -204,8 +204,7 @@ def reference_export(directory, force) -> None:
     runs with Python's standard library alone (the TFTP and framing codecs it
     uses are written beside it).
     """
-    import reference as refs
-
+    from . import reffiles as refs
     from .grading import BadInput, load_pack
     try:
         pack = load_pack(None)
@@ -241,9 +240,9 @@ def reference_run(ctx, program_id, args, pack_file) -> None:
     files there).  Extra ARGS go to the program; `netgrade reference run ID --help`
     lists them.  Stop a server with Ctrl-C.
     """
-    import reference as refs
-
+    from . import reffiles as refs
     from .grading import BadInput, load_pack
+    from .sandbox.python import cache_dir
     if program_id in ("-h", "--help"):
         click.echo(ctx.get_help())
         return
@@ -255,7 +254,7 @@ def reference_run(ctx, program_id, args, pack_file) -> None:
         _die(f"unknown program {program_id!r} (see `netgrade list`)")
     if not refs.available(program_id):
         _die(f"no reference program for {program_id} yet")
-    argv = refs.command(pack.programs[program_id]) + list(args)
+    argv = refs.command(pack.programs[program_id], sys.executable, refs.exported(cache_dir())) + list(args)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     try:
         code = subprocess.call(argv, env=env)

@@ -1,6 +1,6 @@
 """Near-copies: a program against netgrade's reference, and students against each other.
 
-Both use :mod:`harness.similarity` (winnowed fingerprints of normalized
+Both use :mod:`netgrade.similarity` (winnowed fingerprints of normalized
 tokens).  Neither changes a verdict or a score: a near-copy is a notice for the
 instructor, who decides.
 
@@ -16,9 +16,9 @@ instructor, who decides.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
+from . import reffiles
 from . import similarity as sim
 from .pack import Pack
 from .results import Result
@@ -41,8 +41,8 @@ def reference_name(pack: Pack, pid: str) -> str:
 
 def reference_source(pack: Pack, pid: str) -> str | None:
     try:
-        return resources.files("reference").joinpath(reference_name(pack, pid)).read_text("utf-8")
-    except (FileNotFoundError, OSError):
+        return (reffiles.source_folder() / reference_name(pack, pid)).read_text("utf-8")
+    except (FileNotFoundError, OSError, RuntimeError):
         return None
 
 

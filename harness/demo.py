@@ -71,9 +71,10 @@ def _naive_reads(peer: ShapedPeer, sent: int, timeout: float) -> list[bytes]:
 def sticky_demo(out: TextIO = sys.stdout, gap: float = 0.05) -> int:
     """Run the demo, writing what each server received to ``out``.  Returns 0 (1 if it could not run)."""
     from . import pack as packmod
+    from . import reffiles
     from .sandbox import Sandbox, new_network
     from .sandbox.netns import namespace_support
-    import reference
+    from .sandbox.python import cache_dir, program_python
 
     pack = packmod.load()
     isolated = namespace_support() == "netns"
@@ -83,7 +84,7 @@ def sticky_demo(out: TextIO = sys.stdout, gap: float = 0.05) -> int:
     w = out.write
     try:
         naive = box.start([sys.executable, "-c", NAIVE_SERVER, str(NAIVE_PORT)], label="naive server", trusted=True)
-        framed = box.start(reference.command(pack.programs["framed-server"]), label="framed server", trusted=True)
+        framed = box.start(reffiles.command(pack.programs["framed-server"], program_python(), reffiles.exported(cache_dir())), label="framed server", trusted=True)
         for run, port in ((naive, NAIVE_PORT), (framed, FRAMED_PORT)):
             if run.wait_listening("tcp", port, 10.0) is None:
                 w(f"could not start the {run.label} on port {port}: {run.crash_summary()}\n")

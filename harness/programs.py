@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import reference
+from . import reffiles
 
 from .checks import fail
 from .pack import Pack, Program
@@ -329,8 +329,9 @@ class References:
         """Start our reference ``program_id``; ``args`` are added to its command line."""
         spec = self.pack.programs[program_id]
         host_mode_guard(self.sandbox, spec)
-        from .sandbox.python import program_python
-        run = self.sandbox.start(reference.command(spec, program_python()) + list(args or []),
+        from .sandbox.python import cache_dir, program_python
+        command = reffiles.command(spec, program_python(), reffiles.exported(cache_dir()))
+        run = self.sandbox.start(command + list(args or []),
                                  label=f"reference {program_id}", files=files, trusted=True)
         if stdin is not None:
             for line in [stdin] if isinstance(stdin, str) else stdin:

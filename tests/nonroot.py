@@ -1,7 +1,8 @@
 """Running netgrade as a real non-root user, for the tests that must see what such a user sees.
 
 The user is ``ngtest`` (made with ``useradd -m`` where it is missing, as
-``.ci/run`` would).  It gets a world-readable copy of this tree in a
+``.ci/run`` would).  It gets a world-readable copy of this tree (and of
+netgrade laid out as installed, on its PYTHONPATH) in a
 temporary folder and the test's own Python: where that Python lives in a
 folder the user cannot enter (``/root/.pyenv``), it is bound, read-only, at a
 readable path inside a private mount namespace made for the command alone
@@ -22,10 +23,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from layout import install_layout
 
 USER = "ngtest"
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("harness", "reference", "suites", "reports", "examples", "tests", "pyproject.toml")
+COPIED = ("harness", "reference", "suites", "reports", "examples", "tests", "pyproject.toml")  # the checkout
 
 
 def _user_can_read(path: str) -> bool:
@@ -51,6 +53,7 @@ def _setup() -> dict[str, str]:
             shutil.copytree(src, os.path.join(tree, name), ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         elif src.exists():
             shutil.copy(src, tree)
+    lib = str(install_layout(Path(base, "lib")))  # what the user imports: netgrade, laid out as pip installs it
     prefix = sys.prefix
     python = sys.executable
     mount = None
@@ -65,10 +68,10 @@ def _setup() -> dict[str, str]:
     bindir = os.path.join(base, "bin")
     os.mkdir(bindir)
     with open(os.path.join(bindir, "netgrade"), "w") as f:
-        f.write(f"#!/bin/sh\nexec {shlex.quote(python)} -m harness \"$@\"\n")
+        f.write(f"#!/bin/sh\nexec {shlex.quote(python)} -m netgrade \"$@\"\n")
     os.chmod(os.path.join(bindir, "netgrade"), 0o755)
     subprocess.run(["chmod", "-R", "a+rX", base], check=True)
-    return {"base": base, "tree": tree, "python": python, "prefix": os.path.realpath(prefix),
+    return {"base": base, "tree": tree, "lib": lib, "python": python, "prefix": os.path.realpath(prefix),
             "mount": mount or "", "bin": bindir}
 
 
@@ -94,7 +97,7 @@ def run_as_user(argv: list[str], cwd: str | None = None, env: dict[str, str] | N
     lib = os.path.join(s["mount"] or s["prefix"], "lib")
     user_env = {"HOME": home, "USER": USER, "LOGNAME": USER, "LANG": "C.UTF-8",
                 "PATH": f"{s['bin']}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
-                "PYTHONPATH": s["tree"], "LD_LIBRARY_PATH": lib, "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONPATH": s["lib"], "LD_LIBRARY_PATH": lib, "PYTHONDONTWRITEBYTECODE": "1",
                 **(env or {})}
     inner = ["runuser", "-u", USER, "--", "env", "-i", *[f"{k}={v}" for k, v in user_env.items()]]
     inner += ["sh", "-ec", argv[0]] if shell else argv

@@ -3,9 +3,10 @@
 It is a base image with Python 3 and util-linux (``setpriv``, ``unshare``,
 ``prlimit``: Debian and the official ``python`` images have them), plus:
 
-- ``/opt/netgrade/lib``: netgrade's ``harness`` and ``reference`` packages,
-  for the reference programs that run in the grader's container;
-- ``/opt/netgrade/launcher``: the run launcher (``harness/sandbox/launcher.c``)
+- ``/opt/netgrade/reference``: our reference programs as standalone files
+  (``netgrade.reffiles.export_files``), run in the grader's container with
+  the base's Python and its standard library alone;
+- ``/opt/netgrade/launcher``: the run launcher (``netgrade/sandbox/launcher.c``)
   built statically on this machine, so it runs on any base.
 
 Its tag carries a hash of what was copied in (``netgrade-grader:<hash>``), so
@@ -34,22 +35,18 @@ DEFAULT_BASE = "python:3.12-slim"
 BOOTSTRAP_SUITE = "bookworm"
 BOOTSTRAP_BASE = f"netgrade-base:{BOOTSTRAP_SUITE}"
 GRADER_REPO = "netgrade-grader"
-LIB = "/opt/netgrade/lib"
+REFERENCES = "/opt/netgrade/reference"
 LAUNCHER = "/opt/netgrade/launcher"
-PACKAGES = ("harness", "reference")
 
 Log = Callable[[str], None]
 
 
 def _sources() -> list[tuple[str, Path]]:
-    """(path inside lib/, file) for every file the image carries."""
-    import harness
-    root = Path(harness.__file__).resolve().parent.parent
-    out = []
-    for pkg in PACKAGES:
-        for f in sorted((root / pkg).rglob("*")):
-            if f.is_file() and "__pycache__" not in f.parts and f.suffix in (".py", ".c", ".toml"):
-                out.append((str(f.relative_to(root)), f))
+    """(path inside the build context, file) for every file the image carries or is built from."""
+    from .. import reffiles
+    from ..sandbox import launch
+    out = [(f"reference/{name}", src) for name, src in reffiles.export_files().items()]
+    out.append(("launcher.c", Path(launch.__file__).with_name("launcher.c")))
     return out
 
 
@@ -62,7 +59,7 @@ def grader_tag() -> str:
 
 
 def _build_launcher(target: Path) -> None:
-    from harness.sandbox import launch
+    from netgrade.sandbox import launch
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise EngineError("building the grading image needs a C compiler (cc) for the run launcher")
@@ -76,11 +73,11 @@ def _build_launcher(target: Path) -> None:
 
 DOCKERFILE = """\
 FROM {base}
-COPY lib {lib}
+COPY reference {references}
 COPY launcher {launcher}
 RUN for t in python3 setpriv unshare prlimit sleep; do \\
       command -v $t >/dev/null || {{ echo "the base image lacks $t" >&2; exit 1; }}; done \\
- && python3 -m compileall -q {lib}
+ && python3 -m compileall -q {references}
 LABEL netgrade.base="{base}"
 """
 
@@ -90,11 +87,12 @@ def build(client, base: str = DEFAULT_BASE, log: Log = print) -> str:
     tag = grader_tag()
     with tempfile.TemporaryDirectory(prefix="netgrade-image-") as ctx:
         for rel, f in _sources():
-            target = Path(ctx, "lib", rel)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(f, target)
+            if rel.startswith("reference/"):  # launcher.c is built below, not copied
+                target = Path(ctx, rel)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, target)
         _build_launcher(Path(ctx, "launcher"))
-        Path(ctx, "Dockerfile").write_text(DOCKERFILE.format(base=base, lib=LIB, launcher=LAUNCHER))
+        Path(ctx, "Dockerfile").write_text(DOCKERFILE.format(base=base, references=REFERENCES, launcher=LAUNCHER))
         log(f"building {tag} on {base}")
         try:
             # no network while building: nothing is fetched, a base that is not

@@ -4,9 +4,9 @@ The same interpreter as netgrade's, in a clean virtual environment without
 packages of its own: starting it skips the ``.pth`` files of the grader's
 environment (editable installs, certificate hooks...), which made every
 program start two to three times slower.  Nothing importable is lost: the
-folder that holds netgrade (and whatever is installed beside it) is on the
-program's ``PYTHONPATH``, so reference programs import ``harness.protocols``
-and a student's import of an installed package still works.
+interpreter's site-packages folder is on a trusted program's ``PYTHONPATH``
+(an instructor's ``--run`` command may import what is installed there); a
+confined run gets none.
 
 The environment is made once per interpreter and kept in the user's cache
 folder (``$NETGRADE_CACHE`` or ``~/.cache/netgrade``).
@@ -28,9 +28,12 @@ def cache_dir() -> Path:
 
 
 def packages_dir() -> str:
-    """The folder that holds the ``harness`` package (site-packages, or the checkout)."""
-    import harness
-    return str(Path(harness.__file__).resolve().parent.parent)
+    """The interpreter's site-packages: what a trusted run (an instructor's ``--run``) may import.
+
+    Our reference programs need none of it: they run as standalone files (``netgrade.reffiles.exported``).
+    """
+    import sysconfig
+    return sysconfig.get_paths()["purelib"]
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,0 +1,97 @@
+"""netgrade installs as one package, ``netgrade``, and shadows nobody.
+
+PyPI has packages called ``harness`` and ``reports`` (and a ``reference``
+would be just as easy to meet): a fresh virtual environment that already
+holds PyPI's ``harness`` and ``reports`` gets netgrade installed beside them
+with ``pip install``; afterwards the two still import as themselves, netgrade
+put nothing into site-packages but its package and its metadata, and it
+still grades.
+
+Everything is installed offline from a wheelhouse that ``.ci/run`` fills
+(``$NETGRADE_WHEELS``: netgrade's dependencies and the two PyPI packages), so
+the test itself sends nothing off this machine.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WHEELS = os.environ.get("NETGRADE_WHEELS", "/opt/netgrade-wheels")
+PYPI_NEIGHBOURS = ("harness==0.1.0", "reports==0.4.1")
+
+
+def _pip(venv: Path, *args: str, timeout: float = 600) -> None:
+    proc = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
+                           "--find-links", WHEELS, "--disable-pip-version-check", *args],
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PIP_CONSTRAINT": "", "PIP_CONFIG_FILE": os.devnull})
+    assert proc.returncode == 0, f"pip install {' '.join(args)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory) -> Path:
+    if not Path(WHEELS).is_dir():
+        if os.environ.get("CI") or "NETGRADE_WHEELS" in os.environ:
+            pytest.fail(f"the wheelhouse {WHEELS} is missing (.ci/run fills it)")
+        pytest.skip(f"no wheelhouse at {WHEELS} (.ci/run fills it; set NETGRADE_WHEELS)")
+    d = tmp_path_factory.mktemp("packaging") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(d)], check=True, timeout=120)
+    _pip(d, *PYPI_NEIGHBOURS)          # the neighbours first, with their own dependencies
+    _pip(d, str(ROOT))                 # then netgrade, as a user would: pip install .
+    return d
+
+
+def _site_packages(venv: Path) -> Path:
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    return Path(out)
+
+
+def test_only_the_netgrade_package_is_installed(venv):
+    site = _site_packages(venv)
+    dist = next(site.glob("netgrade-*.dist-info"))
+    top = {Path(line.split(",")[0]).parts[0] for line in (dist / "RECORD").read_text().splitlines() if line}
+    top = {t for t in top if not t.startswith("..")}  # the console script lives in bin/, outside site-packages
+    assert top == {"netgrade", dist.name}, f"netgrade installed more than its package into site-packages: {sorted(top)}"
+    for sub in ("reference", "suites", "reports", "packs", "sandbox"):
+        assert (site / "netgrade" / sub).is_dir(), f"netgrade/{sub} is missing from the installed package"
+    assert (site / "netgrade" / "packs" / "default.toml").is_file()
+    assert (site / "netgrade" / "sandbox" / "launcher.c").is_file()
+    assert list((site / "netgrade" / "reports" / "templates").iterdir()), "the report templates were not installed"
+
+
+def test_pypi_neighbours_still_import_as_themselves(venv):
+    code = ("import json, harness, reports, netgrade, netgrade.reference, netgrade.suites, netgrade.reports\n"
+            "print(json.dumps({'harness': harness.__file__, 'harness_version': harness.__version__,\n"
+            "  'reports': reports.__file__, 'report_class': hasattr(reports, 'Report'),\n"
+            "  'netgrade': netgrade.__file__}))")
+    proc = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd="/")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    site = str(_site_packages(venv))
+    assert got["harness"] == f"{site}/harness/__init__.py" and got["harness_version"] == "0.1.0", got
+    assert got["reports"] == f"{site}/reports/__init__.py" and got["report_class"], got
+    assert got["netgrade"] == f"{site}/netgrade/__init__.py", got
+
+
+def test_installed_netgrade_grades(venv, tmp_path):
+    exe = venv / "bin" / "netgrade"
+    sub = tmp_path / "sub"
+    proc = subprocess.run([str(exe), "reference", "export", str(sub)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "r.json"
+    proc = subprocess.run([str(exe), "check", str(sub), "--program", "udp-echo-server", "--program", "tftp-client",
+                           "--json", str(out)], capture_output=True, text=True, timeout=300, cwd="/")
+    assert out.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert result["score"] == result["max_score"] > 0, proc.stdout[-3000:]
+    proc = subprocess.run([str(venv / "bin" / "python"), "-m", "netgrade", "--help"], capture_output=True, text=True,
+                          timeout=60, cwd="/")
+    assert proc.returncode == 0 and "Usage" in proc.stdout, proc.stderr
