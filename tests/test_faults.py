@@ -37,17 +37,19 @@ ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (namespaces
 class Grader:
     """One grading subprocess with its own TMPDIR and a tag to find what it leaves."""
 
-    def __init__(self, tmp: Path, *, tmpdir: Path | None = None, wrap: list[str] | None = None) -> None:
+    def __init__(self, tmp: Path, *, tmpdir: Path | None = None, wrap: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.tag = uuid.uuid4().hex
         self.tmpdir = tmpdir or (tmp / f"tmp-{self.tag[:8]}")
         self.tmpdir.mkdir(parents=True, exist_ok=True)
         self.out = tmp / f"result-{self.tag[:8]}.json"
         self.wrap = wrap or []
+        self.extra_env = env or {}
         self.proc: subprocess.Popen | None = None
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "TMPDIR": str(self.tmpdir), "NETGRADE_FAULT_TAG": self.tag,
-                "PYTHONPATH": str(ROOT)}
+                "PYTHONPATH": str(ROOT), **self.extra_env}
 
     def start(self, *args: str) -> subprocess.Popen:
         self.proc = subprocess.Popen([*self.wrap, PY, "-m", "harness", *args], cwd=ROOT, env=self.env(),
