@@ -480,3 +480,42 @@ def test_a_missing_cgroup_controller_is_named_never_skipped(tmp_path):
     assert gone and "memory cgroup" in gone and "is not there" in gone
     (tmp_path / "memory").mkdir()
     assert cgroup_problem({"pids": str(pids), "memory": str(tmp_path / "memory")}, 4242) is None
+
+
+# ------------------------------------------------------------------ a run the sandbox cannot set up
+
+NO_SETUP_SUITE = """
+from harness.checks import check, fail
+
+@check("udp-echo-server", "must", "a server whose run the sandbox cannot set up", id="no-setup")
+def test_no_setup(sandbox, limits):
+    # a working folder that is not there: the launcher stops before the program runs (exit 125)
+    run = sandbox.start(["python3", "-c", "pass"], label="udp-echo-server", files={"x.py": b""},
+                        cwd="no/such/folder")
+    if run.wait_listening("udp", 8090, limits.ready_s) is None:
+        fail("nothing listens on UDP 8090")
+"""
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("runner_name", ["local", "docker"])
+def test_a_server_the_sandbox_cannot_start_is_error_not_fail(tmp_path, refs, runner_name):
+    """The launcher fails to set a server's run up: the check saw no server, but that is the grader's
+    failure (it was the server's ``fail``: only a client's run was ever waited for and asked why)."""
+    if runner_name == "docker":
+        from dockerenv import require_docker
+        require_docker()
+    suite = tmp_path / "no_setup_checks.py"
+    suite.write_text(NO_SETUP_SUITE, "utf-8")
+    sub = submission_with(tmp_path, {"udp_echo_server.py": refs / "udp_echo_server.py"})
+    g = Grader(tmp_path)
+    result, done = g.check(sub, "--runner", runner_name, "--program", "udp-echo-server", "--suites", str(suite))
+    got = statuses(result)
+    st, msg = got["udp-echo-server/no-setup"]
+    assert st == "error", (st, msg)
+    assert msg.startswith("grader error: the sandbox could not start udp-echo-server: netgrade-sandbox: setup failed:"
+                          " chdir"), msg
+    assert "not the program's fault (the check saw: fail: nothing listens on UDP 8090)" in msg, msg
+    assert all(st == "pass" for k, (st, _) in got.items() if k != "udp-echo-server/no-setup"), got  # as usual
+    assert done.returncode == 1
+    assert_clean(g)
