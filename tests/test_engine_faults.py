@@ -41,7 +41,7 @@ from privateengine import (EngineUnavailable, PrivateEngine, cgroup_folders, nam
                            pair_files)
 from test_faults import ROOT_ONLY, Grader, assert_clean, statuses
 
-from harness.docker import engine as engine_mod
+from netgrade.docker import engine as engine_mod
 
 PAUSE_AT = 3  # the two checks before it are graded while the engine runs
 CHECKS = 9    # udp-echo-server's checks
