@@ -225,6 +225,7 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
                     docker["maker"].join(timeout=120)
                 # after a normal end every worker has removed its own; otherwise some may still be coming
                 engine.remove_run(docker["client"], docker["run"], settle_s=0.0 if finished else 1.5)
+                _without_engine(docker, result)
         result.duration_s = round(time.monotonic() - started, 3)
         return result
     finally:
@@ -246,6 +247,27 @@ def _temp_fault(exc: OSError) -> str:
     where = os.environ.get("TMPDIR") or "/tmp"
     return (f"no usable temporary folder for the grading run ({exc.strerror or exc}; TMPDIR={where});"
             " set TMPDIR to a writable folder with free space")
+
+
+def _without_engine(docker: dict[str, Any], result: Result) -> None:
+    """When the engine stopped answering during grading, the run's containers could not be removed
+    through it: stop their processes here (the ones this process made; each worker stops its own),
+    and say so in the result."""
+    from .docker import engine
+    gone = engine.unreachable()
+    if gone is None:
+        return
+    made = []
+    for path in Path(docker.get("pairs") or os.devnull).glob("*.json"):
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            info = json.loads(path.read_text("utf-8"))
+            made += [(info["grader"], int(info["grader_pid"])), (info["student"], int(info["student_pid"]))]
+    stopped = engine.stop_without_engine(made)
+    result.notices.append(
+        f"the Docker engine stopped answering during grading ({gone}): this run's containers could not be"
+        " removed through it; " + (f"netgrade stopped the processes of {stopped} of them itself, and "
+                                   if stopped else "none of them still runs, and ")
+        + "the engine removes what is left of them when it runs again (or `netgrade image clean`)")
 
 
 def _docker_preflight(opts: Options) -> dict[str, Any]:
@@ -300,7 +322,7 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
                "only_checks": list(opts.only_checks)},
     )
     if docker is not None:
-        pairs = os.path.join(tmp, "pairs")
+        pairs = docker["pairs"] = os.path.join(tmp, "pairs")
         plan.extra.update(docker_image=docker["image"], docker_run=docker["run"], docker_owner=docker["owner"],
                           docker_pairs=pairs)
         # the workers' containers come up while pytest starts the workers

@@ -16,19 +16,24 @@ whatever it inherited:
   143 (SIGTERM) (:func:`exit_code`).
 
 Debug hook for tests: ``NETGRADE_PAUSE_AT=NAME:FILE`` makes :func:`pause`
-at the point ``NAME`` create ``FILE`` and then wait (up to 60 s, or until
-``stop`` is set) so a test can send a signal at exactly that moment.  The
-points: ``check-started`` (``netgrade check``, before grading), and in a
-batch ``discovered`` (before anything is graded), ``grader-started-1`` and
+at the point ``NAME`` create ``FILE`` and then wait (up to 60 s, until
+``stop`` is set, or until the test removes ``FILE``) so a test can act at
+exactly that moment (send a signal, stop the Docker engine).  The points:
+``check-started`` (``netgrade check``, before grading), and in a batch
+``discovered`` (before anything is graded), ``grader-started-1`` and
 ``grader-started-2`` (a grading process, or the flaky retry's, has just
 started), ``storing`` (``result.json`` written, ``batch.json`` not yet) and
-``stored`` (a submission is recorded; the next one comes).
+``stored`` (a submission is recorded; the next one comes); in a pytest
+worker of the Docker runner, ``docker-check-N`` (the worker's N-th check has
+its containers, before any of its programs starts) and ``docker-run-N`` (the
+worker's N-th program run has just started).
 """
 from __future__ import annotations
 
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 PAUSE_ENV = "NETGRADE_PAUSE_AT"
@@ -77,8 +82,10 @@ def pause(name: str, stop: threading.Event | None = None) -> None:
     want, sep, path = os.environ.get(PAUSE_ENV, "").partition(":")
     if not sep or want != name:
         return
-    Path(path).touch()
-    if stop is not None:
-        stop.wait(60)
-    else:
-        threading.Event().wait(60)  # interruptible in the main thread (a signal raises here)
+    flag = Path(path)
+    flag.touch()
+    wait = (stop or threading.Event()).wait  # interruptible in the main thread (a signal raises here)
+    deadline = time.monotonic() + 60
+    # the test releases the pause by removing the file: no event crosses processes, so look for it
+    while flag.exists() and time.monotonic() < deadline and not wait(0.02):
+        pass

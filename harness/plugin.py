@@ -37,7 +37,7 @@ from .evidence import CONTACT_KINDS, Evidence
 from .programs import ProgramUnderTest, References, unexpected_input_hint
 from . import runner as runners
 from .runner import Runner, memo_path
-from .sandbox import PORTS_TAKEN
+from .sandbox import GRADER_FAULT, PORTS_TAKEN, SandboxError
 from .submission import Located
 from .text import printable
 
@@ -326,6 +326,8 @@ def _verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) -> tup
         # a refusal of the student's own port is the suites' fail; one that reaches here is the grader's
         return "error", (f"grader error in {rep.when}: the grader's peer could not bind its port ({exc.value.strerror}):"
                          " something of the grading machine holds it, not the program under test")
+    if exc.errisinstance(SandboxError):  # the sandbox's own words: what of the grader's side failed
+        return "error", f"grader error in {rep.when}: {_message_of(exc)}; not the program's fault"
     tb = "".join(traceback.format_exception_only(exc.type, exc.value)).strip()
     return "error", f"grader error in {rep.when}: {tb}"
 
@@ -334,6 +336,13 @@ def ports_taken(ev: Evidence) -> str | None:
     """The sandbox's note that the program held every ephemeral port (see Sandbox.close), if any."""
     return next((e["text"] for e in ev.events if e["kind"] == "note" and e.get("text", "").startswith(PORTS_TAKEN)),
                 None)
+
+
+def grader_fault(ev: Evidence) -> str | None:
+    """Why the check's sandbox failed on the grader's side (see Sandbox.grader_fault), if it did."""
+    prefix = f"{GRADER_FAULT}: "
+    return next((e["text"][len(prefix):] for e in ev.events
+                 if e["kind"] == "note" and e.get("text", "").startswith(prefix)), None)
 
 
 def reference_crash(ev: Evidence) -> str | None:
@@ -375,6 +384,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     pid = info["program"]
     ev = item.stash.get(_evidence_key, None)
     contact = ev is not None and any(e["kind"] in CONTACT_KINDS for e in ev.events)
+    fault = grader_fault(ev) if rec["status"] != "skip" and ev is not None else None
+    if fault and not (rec["status"] == "error" and fault in rec["message"]):
+        # a run that could not be set up, containers gone mid-check: a pass or a fail seen there says
+        # nothing about the program
+        seen = f" (the check saw: {rec['status']}{': ' + rec['message'] if rec['message'] else ''})"
+        rec["status"] = "error"
+        rec["message"] = f"grader error: {fault}, so this check could not be graded; not the program's fault{seen}"
     crash = reference_crash(ev) if rec["status"] == "fail" and ev is not None else None
     if crash:
         rec["status"] = "error"

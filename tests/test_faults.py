@@ -37,17 +37,19 @@ ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (namespaces
 class Grader:
     """One grading subprocess with its own TMPDIR and a tag to find what it leaves."""
 
-    def __init__(self, tmp: Path, *, tmpdir: Path | None = None, wrap: list[str] | None = None) -> None:
+    def __init__(self, tmp: Path, *, tmpdir: Path | None = None, wrap: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.tag = uuid.uuid4().hex
         self.tmpdir = tmpdir or (tmp / f"tmp-{self.tag[:8]}")
         self.tmpdir.mkdir(parents=True, exist_ok=True)
         self.out = tmp / f"result-{self.tag[:8]}.json"
         self.wrap = wrap or []
+        self.extra_env = env or {}
         self.proc: subprocess.Popen | None = None
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "TMPDIR": str(self.tmpdir), "NETGRADE_FAULT_TAG": self.tag,
-                "PYTHONPATH": str(ROOT)}
+                "PYTHONPATH": str(ROOT), **self.extra_env}
 
     def start(self, *args: str) -> subprocess.Popen:
         self.proc = subprocess.Popen([*self.wrap, PY, "-m", "netgrade", *args], cwd=ROOT, env=self.env(),
@@ -405,5 +407,115 @@ def test_peer_port_taken_by_the_grading_machine_is_error(tmp_path, refs):
             "not the program" in msg, (key, msg)
     assert "Address already in use" in send["udp-send/with-reference"][1]
     assert all(st == "pass" for k, (st, _) in got.items() if k.startswith("udp-recv/")), got
+    assert done.returncode == 1
+    assert_clean(g)
+
+
+# ------------------------------------------------------------------ the cgroup file system unavailable
+
+# Run the grader in a mount namespace of its own where /sys/fs/cgroup is an empty tmpfs, or where every
+# cgroup mount is read-only (a per-mount flag, in that namespace only: the machine's stay as they are).
+NO_CGROUPS = {
+    "empty": 'mount -t tmpfs -o size=1m netgrade-nocgroup /sys/fs/cgroup || exit 99; exec "$@"',
+    "read-only": 'for m in $(findmnt -rn -t cgroup,cgroup2 -o TARGET); do mount -o remount,bind,ro "$m" || exit 99;'
+                 ' done; exec "$@"',
+}
+
+
+def without_cgroups(how: str) -> list[str]:
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", NO_CGROUPS[how], "sh"]
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("how", sorted(NO_CGROUPS))
+def test_no_cgroups_is_error_with_the_docker_runner(tmp_path, refs, how):
+    """The Docker runner holds every student run to a cgroup of its own (the pack's memory and process
+    limits): where none can be made, no run is started and the checks are ``error`` saying so, never a
+    run without its limits, never ``fail``."""
+    from dockerenv import netgrade_containers, require_docker
+    client, _tag = require_docker()
+    sub = submission_with(tmp_path, {"udp_echo_server.py": refs / "udp_echo_server.py"})
+    g = Grader(tmp_path, wrap=without_cgroups(how))
+    result, done = g.check(sub, "--runner", "docker", "--program", "udp-echo-server", "--program", "udp-recv")
+    got = statuses(result)
+    echo = {k: v for k, v in got.items() if k.startswith("udp-echo-server/")}
+    assert echo and all(st == "error" for st, _ in echo.values()), got
+    for key, (_, msg) in echo.items():
+        assert "the run's cgroup could not be made: " in msg, (key, msg)
+        assert "its memory and process limits cannot be enforced; not the program's fault" in msg, (key, msg)
+        assert ("is not there" if how == "empty" else "Read-only file system") in msg, (key, msg)
+    recv = [p for p in result["programs"] if p["id"] == "udp-recv"][0]  # missing: graded as usual
+    assert recv["status"] == "missing" and all(c["status"] == "skip" for c in recv["checks"]), recv
+    assert result["status"] == "graded" and done.returncode == 1
+    assert_clean(g)
+    left = [c.short_id for c in netgrade_containers(client)
+            if (c.attrs.get("Labels") or {}).get("netgrade.owner") == str(g.proc.pid)]
+    assert left == [], f"containers left behind: {left}"
+
+
+@ROOT_ONLY
+def test_no_cgroups_costs_the_local_runner_nothing(tmp_path, refs):
+    """The local runner needs no cgroup: a run's limits are rlimits (CPU, address space, file size,
+    processes, set by the launcher) and its processes end with its pid namespace.  With /sys/fs/cgroup
+    empty, a correct submission gets full marks."""
+    sub = submission_with(tmp_path, {"udp_echo_server.py": refs / "udp_echo_server.py",
+                                     "udp_send.py": refs / "udp_send.py"})
+    g = Grader(tmp_path, wrap=without_cgroups("empty"))
+    result, done = g.check(sub, "--program", "udp-echo-server", "--program", "udp-send")
+    bad = {k: v for k, v in statuses(result).items() if v[0] != "pass"}
+    assert not bad, bad
+    assert result["score"] == result["max_score"] > 0 and done.returncode == 0
+    assert_clean(g)
+
+
+def test_a_missing_cgroup_controller_is_named_never_skipped(tmp_path):
+    """A student container without a memory (or pids) cgroup must not get runs without that limit:
+    the reason names what is missing (before, runs went on without limits when no folder was found)."""
+    from netgrade.docker.runner import cgroup_problem
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    assert cgroup_problem({"pids": str(pids)}, 4242) == "the student container has no memory cgroup (/proc/4242/cgroup)"
+    assert "has no memory or pids cgroup" in cgroup_problem({}, 4242)
+    gone = cgroup_problem({"pids": str(pids), "memory": str(tmp_path / "memory")}, 4242)
+    assert gone and "memory cgroup" in gone and "is not there" in gone
+    (tmp_path / "memory").mkdir()
+    assert cgroup_problem({"pids": str(pids), "memory": str(tmp_path / "memory")}, 4242) is None
+
+
+# ------------------------------------------------------------------ a run the sandbox cannot set up
+
+NO_SETUP_SUITE = """
+from netgrade.checks import check, fail
+
+@check("udp-echo-server", "must", "a server whose run the sandbox cannot set up", id="no-setup")
+def test_no_setup(sandbox, limits):
+    # a working folder that is not there: the launcher stops before the program runs (exit 125)
+    run = sandbox.start(["python3", "-c", "pass"], label="udp-echo-server", files={"x.py": b""},
+                        cwd="no/such/folder")
+    if run.wait_listening("udp", 8090, limits.ready_s) is None:
+        fail("nothing listens on UDP 8090")
+"""
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("runner_name", ["local", "docker"])
+def test_a_server_the_sandbox_cannot_start_is_error_not_fail(tmp_path, refs, runner_name):
+    """The launcher fails to set a server's run up: the check saw no server, but that is the grader's
+    failure (it was the server's ``fail``: only a client's run was ever waited for and asked why)."""
+    if runner_name == "docker":
+        from dockerenv import require_docker
+        require_docker()
+    suite = tmp_path / "no_setup_checks.py"
+    suite.write_text(NO_SETUP_SUITE, "utf-8")
+    sub = submission_with(tmp_path, {"udp_echo_server.py": refs / "udp_echo_server.py"})
+    g = Grader(tmp_path)
+    result, done = g.check(sub, "--runner", runner_name, "--program", "udp-echo-server", "--suites", str(suite))
+    got = statuses(result)
+    st, msg = got["udp-echo-server/no-setup"]
+    assert st == "error", (st, msg)
+    assert msg.startswith("grader error: the sandbox could not start udp-echo-server: netgrade-sandbox: setup failed:"
+                          " chdir"), msg
+    assert "not the program's fault (the check saw: fail: nothing listens on UDP 8090)" in msg, msg
+    assert all(st == "pass" for k, (st, _) in got.items() if k != "udp-echo-server/no-setup"), got  # as usual
     assert done.returncode == 1
     assert_clean(g)

@@ -21,6 +21,16 @@ class EngineError(Exception):
     """No usable Docker engine or image: a one-line reason for the user."""
 
 
+def where() -> str:
+    """The engine's address, as the docker SDK reads it."""
+    return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+
+
+def _no_answer(exc: Exception) -> str:
+    reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return f"no Docker engine answers at {where()} ({reason})"
+
+
 def connect(timeout: float = 30.0):
     """A docker SDK client whose engine answered a ping; EngineError otherwise."""
     try:
@@ -31,11 +41,57 @@ def connect(timeout: float = 30.0):
         client = docker.from_env(timeout=timeout)
         client.ping()
     except Exception as exc:  # DockerException, requests' connection errors...
-        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise EngineError(f"no Docker engine answers at {where} ({reason}); start dockerd,"
-                          " or grade with --runner local") from None
+        raise EngineError(f"{_no_answer(exc)}; start dockerd, or grade with --runner local") from None
     return client
+
+
+def unreachable(timeout: float = 10.0) -> str | None:
+    """None when the engine answers a ping now; otherwise why not, in one line.
+
+    For telling a grader error's reason: containers that vanished, or a
+    request that failed, because the engine stopped (or was stopped) while
+    grading went on.
+    """
+    try:
+        import docker
+        client = docker.from_env(timeout=timeout)
+    except Exception as exc:  # noqa: BLE001 - the SDK asks the engine for its version here
+        return _no_answer(exc)
+    try:
+        client.ping()
+    except Exception as exc:  # noqa: BLE001
+        return _no_answer(exc)
+    finally:
+        client.close()
+    return None
+
+
+def container_alive(cid: str, pid: int) -> bool:
+    """True while ``pid`` is still the init process of container ``cid`` (its cgroup names the id)."""
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            return cid in f.read()
+    except OSError:
+        return False
+
+
+def stop_without_engine(containers: list[tuple[str, int]]) -> int:
+    """SIGKILL the init process of each (container id, host pid) that still runs; returns how many.
+
+    For containers the engine can no longer remove because it stopped
+    answering: their processes (and the namespaces they hold) do not outlive
+    the grading run.  The engine removes what is left of them (its records,
+    its shims) when it runs again.  A pid is killed only while its cgroup
+    still names the container, so a reused pid is never hit.
+    """
+    import signal
+    stopped = 0
+    for cid, pid in containers:
+        if container_alive(cid, pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                stopped += 1
+    return stopped
 
 
 def short_error(exc: Exception) -> str:

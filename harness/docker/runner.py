@@ -34,6 +34,7 @@ runner's namespace per check.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import json
 import os
@@ -42,6 +43,7 @@ import sys
 import time
 from typing import Callable
 
+from .. import interrupts
 from ..atomicfile import atomic_write
 from ..evidence import Evidence
 from ..pack import Limits
@@ -64,6 +66,12 @@ from .image import LAUNCHER, REFERENCES
 CONTAINER_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 WORK = "/work"
 _runs = itertools.count()
+_started_runs = itertools.count(1)  # program runs started by this process (the tests' pause points count them)
+#: the controllers that hold a student run to the pack's limits (memory_mb, processes)
+CONTROLLERS = ("memory", "pids")
+#: how a check's error begins when a run's limits cannot be applied: such a run is never started
+CGROUP_UNUSABLE = "the run's cgroup could not be made"
+LIMITS_LOST = "its memory and process limits cannot be enforced"
 
 
 def _cgroup_dirs(pid: int, controllers: tuple[str, ...]) -> dict[str, str]:
@@ -81,8 +89,28 @@ def _cgroup_dirs(pid: int, controllers: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+def cgroup_problem(dirs: dict[str, str], pid: int) -> str | None:
+    """Why runs cannot be given cgroups under these folders of process ``pid``, or None.
+
+    Every controller of CONTROLLERS must be there: without one of them a run
+    would go on without that limit, silently.
+    """
+    missing = [c for c in CONTROLLERS if c not in dirs]
+    if missing:
+        return f"the student container has no {' or '.join(missing)} cgroup (/proc/{pid}/cgroup)"
+    for ctrl in CONTROLLERS:
+        if not os.path.isdir(dirs[ctrl]):
+            return (f"the student container's {ctrl} cgroup {dirs[ctrl]} is not there"
+                    " (no cgroup file system at /sys/fs/cgroup?)")
+    return None
+
+
 class RunCgroup:
-    """A cgroup for one program run, under the student container's cgroup."""
+    """A cgroup for one program run, under the student container's cgroup.
+
+    Raises SandboxError (``CGROUP_UNUSABLE``) when it cannot be made in full:
+    a run is never started with only some of its limits.
+    """
 
     def __init__(self, parent: dict[str, str], name: str, limits: Limits) -> None:
         self.dirs: dict[str, str] = {}
@@ -91,14 +119,19 @@ class RunCgroup:
         self.processes = limits.processes
         settings = {"memory": {"memory.limit_in_bytes": str(limits.memory_mb * 1024 * 1024)},
                     "pids": {"pids.max": str(limits.processes)}}
-        for ctrl, base in parent.items():
-            d = os.path.join(base, name)
-            os.mkdir(d)
-            self.dirs[ctrl] = d
-            for key, value in settings.get(ctrl, {}).items():
-                with open(os.path.join(d, key), "w") as f:
-                    f.write(value)
-            self.fds.append(os.open(os.path.join(d, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC))
+        try:
+            for ctrl, base in parent.items():
+                d = os.path.join(base, name)
+                os.mkdir(d)
+                self.dirs[ctrl] = d
+                for key, value in settings.get(ctrl, {}).items():
+                    with open(os.path.join(d, key), "w") as f:
+                        f.write(value)
+                self.fds.append(os.open(os.path.join(d, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC))
+        except OSError as exc:
+            self.remove()
+            raise SandboxError(f"{CGROUP_UNUSABLE}: {exc.filename or base}: {exc.strerror or exc}; {LIMITS_LOST}"
+                               ) from None
 
     def _read(self, ctrl: str, name: str) -> dict[str, int]:
         d = self.dirs.get(ctrl)
@@ -126,11 +159,24 @@ class RunCgroup:
                 os.close(fd)
         self.fds = []
 
-    def remove(self) -> None:
+    def remove(self, settle_s: float = 2.0) -> None:
+        """Remove the run's cgroups, once the last of its processes has left them.
+
+        A killed run's processes leave their cgroup a little after its first
+        process is reaped (the kernel ends the rest of its pid namespace on its
+        own); until then ``rmdir`` says EBUSY.
+        """
         self.close_fds()
+        deadline = time.monotonic() + settle_s
         for d in self.dirs.values():
-            with contextlib.suppress(OSError):
-                os.rmdir(d)
+            while True:
+                try:
+                    os.rmdir(d)
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.EBUSY or time.monotonic() >= deadline:
+                        break
+                time.sleep(0.005)  # the kernel tells no one when a cgroup empties (v1)
 
 
 # The containers' host name.  Docker gives a container with no network a host name (its id) that
@@ -163,8 +209,9 @@ def create_pair(client, image: str, run_id: str, owner: int, limits: Limits) -> 
     made = []
     hostname, extra_hosts = container_hosts()
     try:
+        # ``sleep`` as pid 1 ignores SIGTERM: a stopping engine would wait 10 s for each container
         grader = client.containers.run(
-            image, ["sleep", "infinity"], detach=True, network_mode="none",
+            image, ["sleep", "infinity"], detach=True, network_mode="none", stop_signal="SIGKILL",
             hostname=hostname, extra_hosts=extra_hosts,
             labels=engine.labels(run_id, "grader", owner), read_only=True,
             tmpfs={WORK: "mode=0711,size=256m", "/tmp": "mode=1777,size=64m"},
@@ -172,7 +219,7 @@ def create_pair(client, image: str, run_id: str, owner: int, limits: Limits) -> 
         )
         made.append(grader)
         student = client.containers.run(
-            image, ["sleep", "infinity"], detach=True, network_mode=f"container:{grader.id}",
+            image, ["sleep", "infinity"], detach=True, network_mode=f"container:{grader.id}", stop_signal="SIGKILL",
             labels=engine.labels(run_id, "student", owner), read_only=True,
             tmpfs={WORK: f"mode=0711,size={max(64, limits.file_mb * 8)}m", "/tmp": "mode=1777,size=64m"},
             cap_drop=["ALL"], security_opt=["no-new-privileges"], user="65534:65534",
@@ -187,6 +234,10 @@ def create_pair(client, image: str, run_id: str, owner: int, limits: Limits) -> 
         for c in made:
             with contextlib.suppress(Exception):
                 c.remove(force=True)
+        gone = engine.unreachable()
+        if gone:
+            raise SandboxError(f"the Docker engine stopped answering ({gone}): no grading containers could be"
+                               " made") from None
         raise SandboxError(f"cannot start the grading containers: {engine.short_error(exc)}") from None
     return {"grader": grader.id, "student": student.id, "grader_pid": pids[0], "student_pid": pids[1]}
 
@@ -250,7 +301,8 @@ class ContainerPair:
             for i, addr in enumerate(lab_addresses, start=1):
                 add_lab_address(self.net, i, addr)
             self.base_addresses = len(self.net.addresses)
-            self.cgroups = _cgroup_dirs(self.student_pid, ("memory", "pids"))
+            self.cgroups = _cgroup_dirs(self.student_pid, CONTROLLERS)
+            self.cgroup_problem = cgroup_problem(self.cgroups, self.student_pid)
         except Exception as exc:
             self.remove()
             if isinstance(exc, SandboxError):
@@ -260,14 +312,22 @@ class ContainerPair:
     def alive(self) -> bool:
         return all(os.path.exists(f"/proc/{pid}/ns/net") for pid in (self.grader_pid, self.student_pid))
 
+    def processes(self) -> list[tuple[str, int]]:
+        return list(zip(self.ids, (self.grader_pid, self.student_pid)))
+
     def remove(self) -> None:
         if self.net is not None:
             self.net.close()
             self.net = None
         if self.owned_by is not None:
+            failed = False
             for cid in self.ids:
-                with contextlib.suppress(Exception):
+                try:
                     self.owned_by.api.remove_container(cid, force=True)
+                except Exception:  # noqa: BLE001 - gone already, or the engine is
+                    failed = True
+            if failed and engine.unreachable():
+                engine.stop_without_engine(self.processes())
 
 
 def _host_pythons() -> set[str]:
@@ -286,6 +346,14 @@ class DockerSandbox(Sandbox):
         self._cgroups: list[RunCgroup] = []
         self._pending: RunCgroup | None = None  # the cgroup of the run being started
         self._on_close = on_close
+
+    def _containers_gone(self) -> str:
+        """Why the pair's containers stopped running: the engine stopped, or someone stopped them."""
+        gone = engine.unreachable()
+        if gone:
+            return f"the Docker engine stopped answering during the check ({gone}) and its grading containers are gone"
+        return (f"the grading containers stopped during the check (the engine at {engine.where()} answers:"
+                " they were stopped or removed from outside netgrade)")
 
     def _pid(self, trusted: bool) -> int:
         return self.pair.grader_pid if trusted else self.pair.student_pid
@@ -317,7 +385,11 @@ class DockerSandbox(Sandbox):
             options = host_view_options(seen, iso, [("/tmp", "1777")])
         launcher = [LAUNCHER, *options]
         self._pending = None
-        if not trusted and self.pair.cgroups:
+        if not self.pair.alive():
+            raise SandboxError(self._containers_gone())
+        if not trusted:  # a run held to the pack's limits, or no run at all
+            if self.pair.cgroup_problem:
+                raise SandboxError(f"{CGROUP_UNUSABLE}: {self.pair.cgroup_problem}; {LIMITS_LOST}")
             self._pending = RunCgroup(self.pair.cgroups, f"run-{os.getpid()}-{next(_runs)}", iso.limits)
             self._cgroups.append(self._pending)
             for fd in self._pending.fds:
@@ -336,12 +408,21 @@ class DockerSandbox(Sandbox):
             self._pending.close_fds()
             run.limit_probe = self._pending.probe
             self._pending = None
+        interrupts.pause(f"docker-run-{next(_started_runs)}")
 
     def _end_network(self) -> None:
         for cg in self._cgroups:
             cg.remove()
-        self.pair.net.reset(self.pair.base_addresses)
-        if self._on_close is not None:  # the pair is ready for the next check
+        if self.pair.alive():
+            self.pair.net.reset(self.pair.base_addresses)
+        else:  # whatever the check saw, it saw it without its containers: the plugin makes it an error
+            self.grader_fault(self._containers_gone())
+            # the engine could not remove the student container's cgroup while a run's was in it: with
+            # the runs gone, it is empty, and nothing else would ever remove it
+            for d in self.pair.cgroups.values():
+                with contextlib.suppress(OSError):
+                    os.rmdir(d)
+        if self._on_close is not None:  # the pair is ready for the next check (or found dead by it)
             self._on_close(self.pair)
 
 
@@ -360,6 +441,7 @@ class DockerRunner(Runner):
         self._client = None
         self._pairs: list[ContainerPair] = []
         self._free: list[ContainerPair] = []  # pairs whose last sandbox has closed
+        self._checks = 0  # sandboxes opened by this worker (the tests' pause points count them)
 
     @property
     def client(self):
@@ -373,8 +455,13 @@ class DockerRunner(Runner):
             # the first pair of this worker was made by the main process while the workers started
             info = wait_for_pair(self.pairs_dir, int(worker[2:]), self.READY_S)
             return ContainerPair(info, self.lab_addresses)
-        info = create_pair(self.client, self.image, self.run_id, self.owner, self.limits)
-        return ContainerPair(info, self.lab_addresses, owned_by=self.client)
+        try:
+            client = self.client
+        except engine.EngineError as exc:  # it answered when grading began
+            raise SandboxError(f"the Docker engine stopped answering during grading ({engine.unreachable() or exc}):"
+                               " no grading containers could be made") from None
+        info = create_pair(client, self.image, self.run_id, self.owner, self.limits)
+        return ContainerPair(info, self.lab_addresses, owned_by=client)
 
     def open_sandbox(self, evidence: Evidence) -> Sandbox:
         """A sandbox on a free container pair (a worker runs one check at a time: one pair)."""
@@ -388,6 +475,8 @@ class DockerRunner(Runner):
         if pair is None:
             pair = self._new_pair()
             self._pairs.append(pair)
+        self._checks += 1
+        interrupts.pause(f"docker-check-{self._checks}")
         return DockerSandbox(pair, evidence, self.workbase, self.limits, on_close=self._free.append)
 
     def close(self) -> None:

@@ -34,6 +34,9 @@ SIOCSIFADDR, SIOCSIFNETMASK = 0x8916, 0x891C
 RESERVED_UDP = 8
 #: the note a sandbox leaves in the evidence when its programs held (nearly) every ephemeral UDP port
 PORTS_TAKEN = "the program holds every UDP port of its sandbox"
+#: the note a sandbox leaves when its own side failed during the check (a run's setup, its containers):
+#: whatever the check then saw, the plugin makes its verdict the grader's ``error``
+GRADER_FAULT = "the sandbox failed on the grader's side"
 
 
 def add_lab_address(net: NetNS, index: int, address: str) -> None:
@@ -240,6 +243,12 @@ class Sandbox:
             self.evidence.note(f"{address} added to the sandbox's loopback: a program bound it")
 
     # ------------------------------------------------------------ end
+    def grader_fault(self, why: str) -> None:
+        """Record that this sandbox failed on the grader's side during the check (see GRADER_FAULT)."""
+        text = f"{GRADER_FAULT}: {why}"
+        if not any(e.get("text") == text for e in self.evidence.events if e["kind"] == "note"):
+            self.evidence.note(text)
+
     def close(self) -> None:
         if self._closed:
             return
@@ -255,6 +264,9 @@ class Sandbox:
             waiting = run.waiting_for_input()  # looked at before the run is ended
             run.kill()
             report = run.report(waiting_for_input=waiting)
+            failed = run.setup_failure()
+            if failed:  # the launcher could not build the run (a server's check may not have waited for it)
+                self.grader_fault(f"the sandbox could not start {run.label}: {failed}")
             ports = self.redirected_ports(run)
             if ports:
                 report["redirected_ports"] = ports

@@ -218,14 +218,21 @@ class ProgramRun:
         self._finish()
         return code
 
+    def setup_failure(self) -> str | None:
+        """The launcher's reason when it could not set the run up (the program never ran), else None."""
+        if self.proc.poll() == SANDBOX_EXIT and "netgrade-sandbox:" in self.err:
+            return self.err.strip()[-300:]
+        return None
+
     def _finish(self) -> None:
         if self.ended is None:
             self.ended = time.monotonic()
             for t in self._threads:
                 t.join(timeout=1.0)
-            if self.proc.returncode == SANDBOX_EXIT and "netgrade-sandbox:" in self.err:
+            failed = self.setup_failure()
+            if failed:
                 from .netns import SandboxError
-                raise SandboxError(f"the sandbox could not start {self.label}: {self.err.strip()[-300:]}")
+                raise SandboxError(f"the sandbox could not start {self.label}: {failed}")
             self.evidence.add("exit", who=self.label, status=self.describe_exit())
 
     def describe_exit(self) -> str:
