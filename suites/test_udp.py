@@ -22,6 +22,7 @@ from netgrade.text import describe_encoding_mismatch, show_bytes
 
 SPY_PORTS = (8080, 8090, 8000, 8888, 9090, 6666)
 PER_REQUEST = 2  # datagrams a server may send per request (an answer, and a note or a repeat)
+NEIGHBOUR_WINDOW = 0.05  # s: how long, after a reply, the controls beside the client are watched
 
 
 class Server:
@@ -35,7 +36,11 @@ class Server:
     says, only when it is the server's one datagram after the request.  A
     control socket that never sends must hear nothing: a server that sends to
     it, or sends more than ``PER_REQUEST`` datagrams per request (any before
-    the first), is spraying, and nothing it sends counts as a reply.
+    the first), is spraying, and nothing it sends counts as a reply.  Two more
+    controls sit on the ports just below and above the client's: a program
+    sweeping the port range reaches one of them one datagram after the
+    client's, so its junk at the client is told from a reply at once, however
+    slowly the sweep runs.
     """
 
     def __init__(self, sandbox, run, port: int, spies: bool = True) -> None:
@@ -43,6 +48,12 @@ class Server:
         self.address = target_of(run.listener)
         self.peer = UdpPeer(sandbox)
         self.control = UdpPeer(sandbox, label="control (never sends)")
+        self.controls = [self.control]
+        for near in (self.peer.port - 1, self.peer.port + 1):
+            try:
+                self.controls.append(UdpPeer(sandbox, near, label="control (never sends)"))
+            except OSError:  # taken (by the program, or the port range ends): the others still watch
+                pass
         self.spies = []
         for spy_port in SPY_PORTS if spies else ():
             if spy_port != port:
@@ -55,7 +66,7 @@ class Server:
         self.strays: list[tuple[int, bytes]] = []  # (spy port, payload) from the server
         self._last_strays: list[tuple[int, bytes]] = []
         self.spray = ""  # why the server's datagrams are not replies, once it is seen spraying
-        early = [d for p in (self.peer, self.control) for d, a in p.early if a[0] == self.address[0]]
+        early = [d for p in (self.peer, *self.controls) for d, a in p.early if a[0] == self.address[0]]
         if early:
             self.spray = (f"the program sent {len(early)} datagram(s) to sockets of the grader before any request "
                           f"({show_bytes(early[0], 40)}): a spray, not replies")
@@ -66,7 +77,11 @@ class Server:
         for spy in self.spies:
             mine += [(spy.port, d) for d, a in spy.recv_quiet(window if spy is self.spies[0] else 0.0)
                      if a == self.address]
-        heard = [d for d, a in self.control.recv_quiet(0.0) if a[0] == self.address[0]]
+        # the window is spent on the first spy (or on the first control when there is no spy); then every
+        # control is read at once
+        wait_on_control = window if not self.spies else 0.0
+        heard = [d for c in self.controls for d, a in c.recv_quiet(wait_on_control if c is self.control else 0.0)
+                 if a[0] == self.address[0]]
         self.sent += len(mine)
         self.strays += mine
         if heard and not self.spray:
@@ -87,7 +102,9 @@ class Server:
         got = self.peer.recv(step, expect_from="the server", source=self.address)
         if got is not None:
             self.sent += 1
-        fresh = self._sweep()
+        # a sweep that just reached the client reaches a neighbour control next: give it a moment to show
+        # (where spies watch, i.e. where a reply's address is judged apart from what it says)
+        fresh = self._sweep(NEIGHBOUR_WINDOW if got is not None and self.spies else 0.0)
         if self.spray:
             return None
         self._last_strays = fresh

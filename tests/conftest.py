@@ -96,3 +96,41 @@ def runner(request, tmp_path):
     r = LocalRunner(make_workbase(str(tmp_path)), pack.limits, pack.lab_addresses)
     request.addfinalizer(r.close)
     return r
+
+
+# ------------------------------------------------------------------ mutants in rounds (other runners, other users)
+
+def mutant_rounds() -> list[list[Path]]:
+    """Every mutant once: round i holds the i-th mutant of each program (one submission per round)."""
+    by_program: dict[str, list[Path]] = {}
+    for p in sorted(MUTANTS.glob("*/*.py")):
+        if not p.name.startswith("_"):
+            by_program.setdefault(p.parent.name, []).append(p)
+    n = max(len(v) for v in by_program.values())
+    return [[v[i] for v in by_program.values() if i < len(v)] for i in range(n)]
+
+
+def round_submission(tmp: Path, mutants: list[Path]) -> tuple[Path, list[str], dict[str, set[str]]]:
+    """(submission folder, netgrade check arguments, {program: the lines its mutant declares it fails})."""
+    from test_mutants import _declared, _pack_file
+    files, args, expected = {}, [], {}
+    for m in mutants:
+        pid = m.parent.name
+        fails, runs, file = _declared(m)
+        files[file or _pack_file(pid)] = m
+        args += ["--program", pid] + [a for r in runs for a in ("--run", f"{pid}={r}")]
+        expected[pid] = fails
+    return submission_with(tmp, files), args, expected
+
+
+def round_mismatches(result: dict, mutants: list[Path], expected: dict[str, set[str]]) -> list[str]:
+    """What differs from the declarations: grader errors, and each mutant whose failing lines are not its own."""
+    problems = [f"grader error {p['id']}/{c['id']}: {c['message'][:300]}" for p in result["programs"]
+                for c in p["checks"] if c["status"] == "error"]
+    failing = checks_by_status(result).get("fail", set())
+    for m in mutants:
+        pid = m.parent.name
+        got = {k for k in failing if k.startswith(pid + "/")}
+        if got != expected[pid]:
+            problems.append(f"{pid}/{m.name}: expected {sorted(expected[pid])}, failed {sorted(got)}")
+    return problems

@@ -15,9 +15,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import MUTANTS, checks_by_status, grade, netgrade, submission_with
+from conftest import (grade, mutant_rounds, netgrade, round_mismatches, round_submission,
+                      submission_with)
 from dockerenv import netgrade_containers, require_docker
-from test_mutants import _declared, _pack_file
+from test_mutants import _pack_file
 
 
 @pytest.fixture
@@ -131,17 +132,7 @@ def test_gethostname_on_a_lan_address_same_verdicts_as_local(docker_client, tmp_
         assert f"{LAN_ADDRESS} added to the sandbox's loopback" in json.dumps(result), result["runner"]
 
 
-def _rounds() -> list[list[Path]]:
-    """Every mutant once: round i holds the i-th mutant of each program (one submission)."""
-    by_program: dict[str, list[Path]] = {}
-    for p in sorted(MUTANTS.glob("*/*.py")):
-        if not p.name.startswith("_"):
-            by_program.setdefault(p.parent.name, []).append(p)
-    n = max(len(v) for v in by_program.values())
-    return [[v[i] for v in by_program.values() if i < len(v)] for i in range(n)]
-
-
-@pytest.mark.parametrize("index", range(len(_rounds())), ids=lambda i: f"round{i}")
+@pytest.mark.parametrize("index", range(len(mutant_rounds())), ids=lambda i: f"round{i}")
 def test_mutants_same_verdicts_as_local(docker_client, index, tmp_path):
     """Each mutant fails, under Docker, exactly the lines it fails under the local runner.
 
@@ -149,26 +140,11 @@ def test_mutants_same_verdicts_as_local(docker_client, index, tmp_path):
     fails exactly its declared lines; here the same declarations must hold
     with --runner docker, several programs' mutants graded in one submission.
     """
-    mutants = _rounds()[index]
-    files, args, expected = {}, [], {}
-    for m in mutants:
-        pid = m.parent.name
-        fails, runs, file = _declared(m)
-        files[file or _pack_file(pid)] = m
-        args += ["--program", pid] + [a for r in runs for a in ("--run", f"{pid}={r}")]
-        expected[pid] = fails
-    sub = submission_with(tmp_path, files)
+    mutants = mutant_rounds()[index]
+    sub, args, expected = round_submission(tmp_path, mutants)
     result, _ = grade(sub, "--runner", "docker", *args, tmp=tmp_path)
     assert result["status"] == "graded", result.get("message")
-    by = checks_by_status(result)
-    errors = {f"{p['id']}/{c['id']}": c["message"] for p in result["programs"] for c in p["checks"]
-              if c["status"] == "error"}
-    assert not errors, f"grader errors: {errors}"
-    failing = by.get("fail", set())
-    for m in mutants:
-        pid = m.parent.name
-        got = {k for k in failing if k.startswith(pid + "/")}
-        assert got == expected[pid], f"{pid}/{m.name}: expected {sorted(expected[pid])}, docker failed {sorted(got)}"
+    assert round_mismatches(result, mutants, expected) == []
 
 
 def test_memory_limit_is_reported_and_contained(docker_client, tmp_path):

@@ -45,7 +45,9 @@ from netgrade.docker import engine as engine_mod
 
 PAUSE_AT = 3  # the two checks before it are graded while the engine runs
 CHECKS = 9    # udp-echo-server's checks
-pytestmark = ROOT_ONLY
+# one private engine for the module, in one xdist worker: several engines at once (one per worker) starve each
+# other on two cores, and the tests share the module's engine anyway
+pytestmark = [ROOT_ONLY, pytest.mark.xdist_group("private-docker-engine")]
 
 
 @pytest.fixture(scope="module")

@@ -2,17 +2,20 @@
 
 As the non-root user ``ngtest`` (see ``nonroot.py``): the exported references
 get full marks with the namespace sandbox (port 69, the confined view,
-tmpfs work folders), the result says how it was graded, and the sandbox's
-containment tests pass inside such a user namespace.
+tmpfs work folders), the result says how it was graded, every mutant fails
+exactly the lines it declares, and the sandbox's containment tests pass
+inside such a user namespace.
 """
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import pytest
 
 import nonroot
+from conftest import mutant_rounds, round_mismatches, round_submission
 from netgrade.sandbox import userns
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="making a non-root user and running as it needs root")
@@ -57,3 +60,20 @@ def test_containment_inside_the_users_namespace(user_ns):
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert " passed" in r.stdout and "failed" not in r.stdout, r.stdout[-2000:]
     assert "skipped" not in r.stdout.splitlines()[-1], r.stdout[-2000:]
+
+
+@pytest.mark.parametrize("index", range(len(mutant_rounds())), ids=lambda i: f"round{i}")
+def test_mutants_fail_their_lines_as_a_non_root_user(user_ns, index, tmp_path):
+    """Every mutant fails exactly its declared lines when a non-root user grades it (the root runs of
+    tests/test_mutants.py prove the same declarations), several programs' mutants in one submission."""
+    mutants = mutant_rounds()[index]
+    d = nonroot.shared_folder(f"rootless-round{index}")
+    sub, args, expected = round_submission(d, mutants)
+    subprocess.run(["chown", "-R", f"{nonroot.USER}:{nonroot.USER}", str(d)], check=True)
+    r = nonroot.run_as_user(["netgrade", "check", str(sub), "--json", str(d / "r.json"), *args],
+                            cwd=str(d), timeout=900)
+    assert (d / "r.json").exists(), r.stdout[-2000:] + r.stderr[-2000:]
+    result = json.loads((d / "r.json").read_text("utf-8"))
+    assert result["status"] == "graded", result.get("message")
+    assert any("user namespace" in n for n in result["notices"]), result["notices"]
+    assert round_mismatches(result, mutants, expected) == []

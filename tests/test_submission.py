@@ -83,10 +83,12 @@ def test_missing_program_is_reported_and_others_graded(tmp_path, exported):
     assert proc.returncode == 1
 
 
-def test_run_option_replaces_the_command(tmp_path):
-    sub = submission_with(tmp_path, {"README.txt": "no python here"})
+def test_run_option_replaces_the_command(tmp_path, exported):
+    """An instructor's command runs instead of the file the sheet names (here there is none): our exported
+    reference echo server, kept under another name."""
+    sub = submission_with(tmp_path, {"README.txt": "no python here", "tools/echo.py": exported / "udp_echo_server.py"})
     result, proc = grade(sub, "--program", "udp-echo-server",
-                         "--run", "udp-echo-server={python} -m netgrade.reference.udp_echo_server", tmp=tmp_path)
+                         "--run", "udp-echo-server={python} tools/echo.py", tmp=tmp_path)
     assert result["programs"][0]["status"] == "graded"
     assert set(checks_by_status(result)) == {"pass"}, proc.stdout
 
