@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import reffiles
 from . import similarity as sim
+from .atomicfile import atomic_write
 from .pack import Pack
 from .results import Result
 
@@ -217,9 +218,7 @@ def batch_similarity(out: Path, entries, program_ids: list[str], pack: Pack, ena
         return
     pairs = class_pairs(_batch_sources(Path(out), entries, program_ids), pack)
     data = {"pair_threshold": pack.similarity["pair_threshold"], "pairs": [p.to_dict() for p in pairs]}
-    tmp = path.with_name(".similarity.json.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")
-    tmp.replace(path)
+    atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
 def stored_pairs(out: Path) -> list[dict] | None:

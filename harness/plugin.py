@@ -34,9 +34,11 @@ from . import pack as packmod
 from .atomicfile import atomic_write
 from .checks import PER_PROGRAM_ATTR, CheckFailure
 from .evidence import CONTACT_KINDS, Evidence
-from .programs import ProgramUnderTest, References, unexpected_input_hint
+from .hints import unexpected_input_hint
+from .memos import NO_CONTACT, has_memo, leave_memo
+from .programs import ProgramUnderTest, References
 from . import runner as runners
-from .runner import Runner, memo_path
+from .runner import Runner
 from .sandbox import GRADER_FAULT, PORTS_TAKEN, SandboxError
 from .submission import Located
 from .text import printable
@@ -253,10 +255,6 @@ HUNG_CLIENT_STEP_S = 0.5
 _short_step_key = pytest.StashKey[float]()
 
 
-def _no_contact_memo(s: "Session", program_id: str) -> str:
-    return memo_path(s.plan.workbase, "no-contact", program_id)
-
-
 @pytest.fixture
 def limits(request: pytest.FixtureRequest, netgrade_session: Session) -> packmod.Limits:
     """The pack's limits; shorter steps for a client that reached nobody in an earlier check.
@@ -269,7 +267,7 @@ def limits(request: pytest.FixtureRequest, netgrade_session: Session) -> packmod
     if info is None:
         return lim
     spec = netgrade_session.pack.programs[info["program"]]
-    if spec.role == "client" and os.path.exists(_no_contact_memo(netgrade_session, spec.id)):
+    if spec.role == "client" and has_memo(netgrade_session.plan.workbase, NO_CONTACT, spec.id):
         short = min(lim.step_s, HUNG_CLIENT_STEP_S)
         request.node.stash[_short_step_key] = lim.step_s
         return dataclasses.replace(lim, step_s=short)
@@ -290,7 +288,7 @@ def reference(netgrade_session: Session, sandbox) -> References:
 # ------------------------------------------------------------------ verdicts
 
 def prelude_hint(program_id: str, ev: Evidence, contact: bool = True) -> str:
-    """A hint when the program asked for input the sheet never mentions (programs.unexpected_input_hint)."""
+    """A hint when the program asked for input the sheet never mentions (hints.unexpected_input_hint)."""
     for proc in ev.processes:
         if proc.get("label") == program_id:
             hint = unexpected_input_hint(program_id, proc, contact)
@@ -408,8 +406,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             rec["message"] += (f" (it reached no peer within {item.stash[_short_step_key]:g} s in an earlier"
                                " check either, so this check waited less)")
         elif not contact:
-            with contextlib.suppress(OSError):
-                open(_no_contact_memo(s, pid), "a").close()
+            leave_memo(s.plan.workbase, NO_CONTACT, pid)
     final = {
         **_base_record(item, s, info),
         "status": rec["status"] or "error",

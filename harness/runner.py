@@ -92,12 +92,3 @@ def make_workbase(parent: str) -> str:
     os.chmod(parent, 0o711)
     os.chmod(path, 0o711)
     return path
-
-
-def memo_path(workbase: str, kind: str, program_id: str) -> str:
-    """A marker file shared by every check (and worker) of one grading run.
-
-    It lives beside the work folders, outside any program's reach, and goes
-    with the grading run's temporary folder.
-    """
-    return os.path.join(os.path.dirname(workbase), f"{kind}.{program_id}")

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import MUTANTS, ROOT
 
-from netgrade.batch import BatchOptions, Entry, discover, grade_task, merge_retry, run_batch, store
+from netgrade.batch import BatchOptions, Entry, GradingSpec, discover, grade_task, merge_retry, run_batch, store
 from netgrade.lms import LayoutError, split_export
 from netgrade.results import CheckResult, ProgramResult, Result
 
@@ -98,6 +98,18 @@ def test_discover_names_entries_and_skips_others(tmp_path):
     entries, skipped = discover(d)
     assert [e.name for e in entries] == ["alice", "alice.zip", "bob"]
     assert skipped == ["notes.txt: not a folder, .zip, .tar.gz or .tgz"]
+
+
+def test_grading_spec_is_one_json_both_ways():
+    spec = GradingSpec(path="/class/alice", out="/tmp/result-2.json", programs=["udp-send"], jobs=2,
+                       only_checks=["udp-send/port"])
+    text = spec.to_json()
+    assert json.loads(text)["only_checks"] == ["udp-send/port"]  # the keys a stand-in grading process reads
+    assert GradingSpec.from_json(text) == spec
+    loose = GradingSpec.from_json('{"path": "p", "out": "o", "programs": null, "only_checks": null}')
+    assert loose.programs == [] and loose.only_checks == [] and loose.runner == "local"
+    with pytest.raises(ValueError, match="prgrams"):
+        GradingSpec.from_json('{"path": "p", "out": "o", "prgrams": []}')
 
 
 # ------------------------------------------------------------------ end to end, cache

@@ -95,3 +95,8 @@ def test_installed_netgrade_grades(venv, tmp_path):
     proc = subprocess.run([str(venv / "bin" / "python"), "-m", "netgrade", "--help"], capture_output=True, text=True,
                           timeout=60, cwd="/")
     assert proc.returncode == 0 and "Usage" in proc.stdout, proc.stderr
+    # a subpackage (pyproject's package list must name it): the batch's grading process answers
+    proc = subprocess.run([str(venv / "bin" / "python"), "-m", "netgrade.batch"], capture_output=True, text=True,
+                          timeout=60, cwd="/")
+    assert proc.returncode == 2 and "usage: python -m netgrade.batch grade" in proc.stderr, \
+        f"expected the usage line and exit 2, got exit {proc.returncode}: {proc.stderr[-2000:]}"

@@ -189,7 +189,7 @@ def test_display_decodes_line_by_line():
 
 
 def test_input_the_sheet_never_mentions_is_named():
-    from netgrade.programs import unexpected_input_hint
+    from netgrade.hints import unexpected_input_hint
     waits = {"stdout": "收到 hi\n给客户端发送>>>", "stdin": "", "waiting_for_input": True, "exit": "still running"}
     assert "asks for input the sheet never mentions" in unexpected_input_hint("udp-echo-server", waits)
     asked = {"stdout": "请输入服务器ip:请输入服务器port:", "stdin": "hello\nhello\n", "waiting_for_input": False,
@@ -204,8 +204,8 @@ def test_input_the_sheet_never_mentions_is_named():
 
 
 def test_sheet_addresses():
+    from netgrade.addresses import sheet_address, sheet_addresses_text
     from netgrade.pack import load
-    from netgrade.programs import sheet_address, sheet_addresses_text
     pack = load()
     assert all(sheet_address(a, pack) for a in ("127.0.0.1", "127.0.1.1", "0.0.0.0", "::", *pack.lab_addresses))
     assert not sheet_address("192.168.0.101", pack)
@@ -214,7 +214,7 @@ def test_sheet_addresses():
 
 
 def test_arguments_from_the_command_line_are_named():
-    from netgrade.programs import unexpected_input_hint
+    from netgrade.hints import unexpected_input_hint
     proc = {"stdout": "", "stdin": "test.txt\n", "exit": "exited with status 1", "waiting_for_input": False,
             "stderr": 'Traceback (most recent call last):\n  File "c.py", line 3, in <module>\n'
                       "    name = sys.argv[1]\nIndexError: list index out of range\n"}

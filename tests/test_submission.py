@@ -115,7 +115,7 @@ def test_host_mode_never_runs_a_program_that_names_a_lan_address(tmp_path):
 
 
 def test_off_loopback_literals():
-    from netgrade.programs import off_loopback_addresses
+    from netgrade.addresses import off_loopback_addresses
     src = b"a=('127.0.0.1',1); b='0.0.0.0'; c=('192.168.1.15',2); d='10.0.0.7'; v='1.2.3.4.5'"
     assert off_loopback_addresses(src) == ["192.168.1.15", "10.0.0.7"]
 

@@ -128,6 +128,15 @@ def udp_listeners(proc_net_dir: str) -> list[Listener]:
     return out
 
 
+def unprivileged_port_start() -> int:
+    """The first port a program without privileges may bind, in the calling thread's network namespace."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 1024
+
+
 def _open_low_ports() -> None:
     """Programs run without capabilities; let them bind the sheet's low ports
     (TFTP's 69) in the calling thread's namespace, and only there."""
