@@ -519,3 +519,33 @@ def test_a_server_the_sandbox_cannot_start_is_error_not_fail(tmp_path, refs, run
     assert all(st == "pass" for k, (st, _) in got.items() if k != "udp-echo-server/no-setup"), got  # as usual
     assert done.returncode == 1
     assert_clean(g)
+
+
+FORGED_SETUP_FAILURE = """\
+import sys
+# a program that pretends the sandbox failed, hoping for a grader error (and a regrade) instead of its fail
+sys.stderr.write("netgrade-sandbox: setup failed: mount tmpfs /work: No space left on device\\n")
+sys.exit(125)
+"""
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("runner_name", ["local", "docker"])
+def test_a_program_cannot_fake_a_setup_failure(tmp_path, runner_name):
+    """Only the launcher writes to the run's status pipe (closed when the program starts): a program that
+    prints the launcher's words and exits 125 fails its checks as itself, it is never a grader error."""
+    if runner_name == "docker":
+        from dockerenv import require_docker
+        require_docker()
+    sub = submission_with(tmp_path, {"udp_echo_server.py": FORGED_SETUP_FAILURE,
+                                     "tcp_thanks_client.py": FORGED_SETUP_FAILURE})
+    g = Grader(tmp_path)
+    result, done = g.check(sub, "--runner", runner_name, "--program", "udp-echo-server",
+                           "--program", "tcp-thanks-client")
+    got = statuses(result)
+    errors = {k: m for k, (st, m) in got.items() if st == "error"}
+    assert not errors, errors
+    assert got["udp-echo-server/port"][0] == "fail" and "exited with status 125" in got["udp-echo-server/port"][1], got
+    assert got["tcp-thanks-client/line-arrives"][0] == "fail", got
+    assert done.returncode == 1
+    assert_clean(g)

@@ -399,6 +399,8 @@ class DockerSandbox(Sandbox):
                 *OWN_PID_AND_MOUNTS, *launcher, "--", *command]
         if self._pending:
             fds += tuple(self._pending.fds)
+        if iso.status_fd is not None:
+            fds += (iso.status_fd,)
         env = child_env(home, pythonpath="", path=CONTAINER_PATH, confined=iso.confined)
         return argv, fds, env, seen
 

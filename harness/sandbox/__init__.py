@@ -132,14 +132,23 @@ class Sandbox:
                 table = self.net.redirect_ports(uid, redirect[0], redirect[1])
             except SandboxError as exc:
                 self.evidence.note(f"ports are not redirected: {exc}")
-        iso = Isolation(limits=self.limits, uid=uid, namespaces=self.isolated, confined=confined)
-        argv, fds, env, seen = self._launch(command, work, iso, trusted)
-        run = ProgramRun(
-            argv, label=label, command=command, env=env,
-            cwd=None if self.isolated else seen, pass_fds=fds,
-            evidence=self.evidence, output_cap=self.limits.output_kib * 1024,
-            listeners=self.listeners, workdir=seen, new_session=True,
-        )
+        status_r, status_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK) if self.isolated else (None, None)
+        iso = Isolation(limits=self.limits, uid=uid, namespaces=self.isolated, confined=confined, status_fd=status_w)
+        try:
+            argv, fds, env, seen = self._launch(command, work, iso, trusted)
+            run = ProgramRun(
+                argv, label=label, command=command, env=env,
+                cwd=None if self.isolated else seen, pass_fds=fds,
+                evidence=self.evidence, output_cap=self.limits.output_kib * 1024,
+                listeners=self.listeners, workdir=seen, new_session=True, status_fd=status_r,
+            )
+        except BaseException:
+            if status_r is not None:
+                os.close(status_r)
+            raise
+        finally:
+            if status_w is not None:
+                os.close(status_w)  # the launcher holds it now (the program never does)
         run.work = work
         self._started(run)
         run.redirect_table = table

@@ -103,6 +103,9 @@ class Isolation:
     uid: int | None  # run as this user id; None keeps the grader's (no root)
     namespaces: bool  # pid + mount + IPC namespaces (needs CAP_SYS_ADMIN)
     confined: bool = True  # the confined view and the seccomp filter (programs under test)
+    #: the write end of the run's status pipe: the launcher writes why its setup failed there, and the
+    #: program never holds it (closed on exec), so a program cannot pass its own exit for a setup failure
+    status_fd: int | None = None
 
 
 #: the program's work folder inside the confined view
@@ -200,6 +203,8 @@ def _common_options(cwd_path: str, iso: Isolation) -> list[str]:
             "-l", f"{lim.cpu_s},{lim.memory_mb * 1024 * 1024},{lim.file_mb * 1024 * 1024},{lim.processes}"]
     if iso.uid is not None:
         args += ["-u", str(iso.uid)]
+    if iso.status_fd is not None:
+        args += ["-F", str(iso.status_fd)]
     return args
 
 
@@ -295,4 +300,6 @@ def build_argv(command: list[str], work, iso: Isolation, net_prefix: list[str]) 
         opts = host_view_options(os.path.join(path, work.cwd), iso, [(m, _mask_mode(m)) for m in masks],
                                  (*exposes, path))
         fds = ()
+    if iso.status_fd is not None:
+        fds += (iso.status_fd,)
     return head + net_prefix + unshare + [launcher, *opts, "--", *command], fds

@@ -35,8 +35,8 @@
  *
  * usage: netgrade-launch [-u UID] [-c DIR] [-l cpu,as,fsize,nproc] [-g FD]... [-S]
  *                        [-R MIB [-b PATH]... [-H GLOB]... [-k PATH]... (-W FD | -w DIR)]
- *                        [-m MASK:MODE]... [-e PATH]... -- PROGRAM [ARGS...]
- * Exits 125 with "netgrade-sandbox: ..." on stderr if the setup fails.
+ *                        [-m MASK:MODE]... [-e PATH]... [-F FD] -- PROGRAM [ARGS...]
+ * Exits 125 with "netgrade-sandbox: ..." on stderr, and on FD (-F, closed on exec) if the setup fails.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -69,8 +69,18 @@
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
 
+/* -F FD: the grader's status pipe.  Why the setup failed goes there (and to stderr); the fd is
+   closed on exec, so the program never holds it and cannot fake a setup failure of its own. */
+static int status_fd = -1;
+
 static void die(const char *what, const char *arg) {
-    fprintf(stderr, "netgrade-sandbox: setup failed: %s %s: %s\n", what, arg ? arg : "", strerror(errno));
+    char msg[1024];
+    int n = snprintf(msg, sizeof msg, "netgrade-sandbox: setup failed: %s %s: %s\n", what, arg ? arg : "",
+                     strerror(errno));
+    if (n < 0) n = 0;
+    if ((size_t)n >= sizeof msg) n = sizeof msg - 1;
+    if (status_fd >= 0 && write(status_fd, msg, (size_t)n) < 0) { /* the grader is gone: nothing to tell */ }
+    if (write(2, msg, (size_t)n) < 0) { /* no stderr either */ }
     _exit(125);
 }
 
@@ -386,6 +396,12 @@ int main(int argc, char **argv) {
     long uid = -1;
     const char *cwd = NULL, *limits = NULL;
 
+    /* the status fd first, so that every failure below is reported on it */
+    for (i = 1; i + 1 < argc && strcmp(argv[i], "--") != 0; i++)
+        if (!strcmp(argv[i], "-F")) {
+            status_fd = (int)strtol(argv[i + 1], NULL, 10);
+            if (fcntl(status_fd, F_SETFD, FD_CLOEXEC) != 0) { status_fd = -1; die("status fd", argv[i + 1]); }
+        }
     for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
         if (!strcmp(argv[i], "-S")) { filter = 1; continue; }
         if (i + 1 >= argc) { errno = EINVAL; die("option without value", argv[i]); }
@@ -407,6 +423,7 @@ int main(int argc, char **argv) {
             masks[nmasks] = val;
             modes[nmasks++] = colon + 1;
         } else if (!strcmp(opt, "-e") && nexposes < MAX_PATHS) exposes[nexposes++] = val;
+        else if (!strcmp(opt, "-F")) continue;  /* read above */
         else { errno = EINVAL; die("bad option", opt); }
     }
     if (i >= argc - 1) { errno = EINVAL; die("no program", NULL); }
@@ -425,7 +442,8 @@ int main(int argc, char **argv) {
         mask_host(masks, modes, nmasks, exposes, nexposes);
     }
     /* nothing the grader had open (namespace and mount fds) reaches the program */
-    for (int fd = 3; fd < 1024; fd++) close(fd);
+    for (int fd = 3; fd < 1024; fd++)
+        if (fd != status_fd) close(fd);
     if (cwd && chdir(cwd) != 0) die("chdir", cwd);
 
     if (limits) {  /* cpu,as,fsize,nproc */

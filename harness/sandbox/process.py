@@ -23,7 +23,6 @@ import psutil
 
 from ..evidence import Evidence, payload_fields
 from ..text import decode, printable, traceback_tail
-from .launch import SANDBOX_EXIT
 from .netns import Listener
 
 
@@ -68,9 +67,12 @@ class ProgramRun:
 
     def __init__(self, argv: list[str], *, label: str, command: list[str], env: dict[str, str],
                  cwd: str | None, pass_fds: tuple[int, ...], evidence: Evidence, output_cap: int,
-                 listeners: Callable[[], list[Listener]], workdir: str, new_session: bool) -> None:
+                 listeners: Callable[[], list[Listener]], workdir: str, new_session: bool,
+                 status_fd: int | None = None) -> None:
         self.label = label
         self.command = command
+        self._status_fd = status_fd  # read end of the launcher's status pipe (see setup_failure)
+        self._setup_failure: str | None = None
         self.workdir = workdir  # as the program sees it
         self.work = None  # its WorkFolder, as the grader reaches it (set by Sandbox.start)
         self.evidence = evidence
@@ -219,10 +221,27 @@ class ProgramRun:
         return code
 
     def setup_failure(self) -> str | None:
-        """The launcher's reason when it could not set the run up (the program never ran), else None."""
-        if self.proc.poll() == SANDBOX_EXIT and "netgrade-sandbox:" in self.err:
-            return self.err.strip()[-300:]
-        return None
+        """The launcher's reason when it could not set the run up (the program never ran), else None.
+
+        Only the launcher writes to the status pipe; the program never holds it (it is closed when the
+        program is executed), so whatever the program prints or exits with, it cannot pass for this.
+        """
+        if self._status_fd is not None and self.proc.poll() is not None:
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(self._status_fd, 4096)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+            os.close(self._status_fd)
+            self._status_fd = None
+            text = b"".join(chunks).decode("utf-8", "replace").strip()
+            if text:
+                self._setup_failure = text[-300:]
+        return self._setup_failure
 
     def _finish(self) -> None:
         if self.ended is None:
