@@ -9,7 +9,15 @@ evidence, decoded ("DATA #3 (512 B)") with its first bytes in hex.
 
 Timers: a retransmission is awaited at most RETRANSMIT_BUDGET seconds
 (students choose timeouts of 1-5 s); everything else waits ``step_s``, which a
-correct program never comes near.
+correct program never comes near.  Where a line says "after a timeout", a copy
+counts as a retransmission only when it arrives TIMER_GAP or more after the
+copy before it (the kernel's arrival stamps): a program that sends every
+packet twice at once has no timer for that.
+
+Edges: every line is tried where it is easiest to get wrong (see
+docs/sheet-audit.md, TFTP): the empty file and a multiple of 512, a Chinese
+filename, a second transfer or run, an ERROR in the middle of a download, a
+duplicate that comes late, a stranger on the client's own port number.
 
 The server checks are run against tftpd-hpa too (tests/test_tftp_interop.py):
 it passes every must check; the should checks where it differs from the sheet
