@@ -44,7 +44,7 @@ def _declared(path: Path) -> tuple[set[str], list[str], str | None]:
 def _pack_file(program_id: str) -> str:
     import tomllib
     from importlib import resources
-    data = tomllib.loads(resources.files("harness.packs").joinpath("default.toml").read_text("utf-8"))
+    data = tomllib.loads(resources.files("netgrade.packs").joinpath("default.toml").read_text("utf-8"))
     return data["programs"][program_id]["file"]
 
 
