@@ -15,9 +15,9 @@ import socket
 import sys
 
 try:  # run by netgrade
-    from netgrade.protocols.framing import FrameDecoder, encode
+    from netgrade.protocols.framing import FrameDecoder, FrameTooLarge, encode
 except ImportError:  # exported (`netgrade reference export`): the codec is written beside this program
-    from framing_codec import FrameDecoder, encode
+    from framing_codec import FrameDecoder, FrameTooLarge, encode
 
 RECV_SIZE = 65536
 
@@ -51,7 +51,11 @@ def main(argv=None):
             if line == "exit":
                 break
             sock.sendall(encode(line.encode("utf-8")))  # one write: header and payload together
-            reply = read_reply(sock, decoder, ready)
+            try:
+                reply = read_reply(sock, decoder, ready)
+            except FrameTooLarge as exc:  # not a length a server would send: its stream is not framed
+                print(f"the server's reply is not a frame: {exc}", file=sys.stderr)
+                return 1
             if reply is None:
                 print("server closed the connection", file=sys.stderr)
                 return 1

@@ -11,10 +11,24 @@ Byte order.  Most real programs that get framing wrong pack the length
 little-endian (``struct.pack('i', n)``, native order on x86), on both sides.
 Such a program is graded in its own byte order, so the one deviation costs
 one check, not all of them: a server whose source reads its lengths only
-little-endian is spoken to little-endian in the shape checks, and the
-"big-endian" check grades the sheet's order; a client whose request headers
-are little-endian and whose source reads little-endian gets little-endian
-replies, and the "header-length" check grades what it sends.
+little-endian is spoken to little-endian in the shape checks, one whose
+source writes them only little-endian has its replies read little-endian
+there (a server may get one side right and the other wrong), and the
+"big-endian" check grades the sheet's order both ways; a client whose request
+headers are little-endian and whose source reads little-endian gets
+little-endian replies, and the "header-length" check grades what it sends.
+
+Sizes.  Students read with recv(512), recv(1024), recv(4096) or recv(65536);
+a frame that ends just past such a read is split by the program's own
+buffer, whatever the peer's writes.  The shape checks carry frames of 2 bytes
+under each of those sizes (so header and payload cross it by 2), 64 KiB and
+1 MiB; the client's header check types lines of those lengths up to 4094
+bytes (every line is typed at once: a pipe holds 64 KiB).
+
+Time.  A frame's pieces come 40 ms apart (20 ms one byte at a time), and in
+the pieces checks one part comes late, LATE_S after the one before: a
+program that takes a second's silence inside a frame for its end has not
+read the frame the header announced.
 The grader's peer is a TCP socket inside the check's sandbox; every write it
 made, how it was shaped, and what came back are in the evidence.  Each program
 also gets one "interop" check (level extra) against our reference counterpart.
@@ -60,6 +74,19 @@ def big_payload(size: int = MIB) -> bytes:
 
 
 BIG = big_payload()
+BUFFERS = (512, 1024, 4096, 65536)  # the recv() sizes students pick
+# one payload per size, 2 bytes short of it: its frame is 2 bytes longer than that size on the wire
+SIZED = [big_payload(b - 2) for b in BUFFERS]
+LATE_S = 1.0  # the pause before a late piece
+
+
+def shown(payload: bytes | str, limit: int = 48) -> str:
+    """A payload in a message: whole when short, else its start and its length."""
+    text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
+    if len(text) <= limit:
+        return repr(text)
+    size = f"{len(payload)} bytes" if isinstance(payload, bytes) else f"{len(text.encode())} UTF-8 bytes"
+    return f"{text[:limit // 2]!r}… ({size})"
 
 
 def first_difference(a: bytes, b: bytes) -> int:
@@ -143,14 +170,23 @@ class LittleEndianDecoder(FrameDecoder):
 
 
 class FramePeer(ShapedPeer):
-    """A ShapedPeer that frames (and reads frames) in a chosen header byte order."""
+    """A ShapedPeer that frames in one header byte order and reads the program's frames in another
+    (``reply_order``, by default the same)."""
 
-    def __init__(self, conn: TcpConn, order: str = BE, adapt: bool = False) -> None:
+    def __init__(self, conn: TcpConn, order: str = BE, adapt: bool = False, reply_order: str | None = None) -> None:
         super().__init__(conn)
         self.order = BE
         self.adapt = adapt  # may switch to little-endian once the client's first header shows it
-        if order == LE:
+        if order == LE and reply_order in (None, LE):
             self.use_little_endian("its source reads lengths only little-endian")
+        elif order == LE:
+            self.order = LE
+            self.note("writing little-endian length headers: its source reads lengths only little-endian; "
+                      "its replies are read big-endian; the byte order itself is graded by one check only")
+        elif reply_order == LE:
+            self.decoder = LittleEndianDecoder(self.decoder.max_payload)
+            self.note("reading its replies' length headers little-endian: its source writes lengths only "
+                      "little-endian; the byte order itself is graded by one check only")
 
     def use_little_endian(self, why: str) -> None:
         if self.order != LE:
@@ -172,7 +208,16 @@ def server_order(program) -> str:
     return LE if reads_little_endian(program) else BE
 
 
-def connect(sandbox, run, limits, label: str = "client", after: str = "", order: str = BE) -> FramePeer:
+def server_orders(program) -> dict[str, str]:
+    """The header orders to speak to a server in the shape checks: what it reads, and what it writes
+    (the one order its source writes lengths in; else, as one that echoes headers would, what it reads)."""
+    order = server_order(program)
+    writes = byte_orders(program_source(program), reading=False)
+    return {"order": order, "reply_order": writes.pop() if len(writes) == 1 else order}
+
+
+def connect(sandbox, run, limits, label: str = "client", after: str = "", order: str = BE,
+            reply_order: str | None = None) -> FramePeer:
     try:
         conn = TcpPeer.connect(sandbox, target_of(run.listener), limits.step_s, label=label)
     except PeerError as exc:
@@ -180,7 +225,7 @@ def connect(sandbox, run, limits, label: str = "client", after: str = "", order:
         if not run.running:
             fail(f"{after}the server crashed: {run.crash_summary()}")
         fail(f"could not connect to the server: {exc}")
-    return FramePeer(conn, order)
+    return FramePeer(conn, order, reply_order=reply_order)
 
 
 def expect_replies(peer: ShapedPeer, run, want: list[bytes], timeout: float, sent: str) -> None:
@@ -228,7 +273,7 @@ SPLIT = [b"frame C", "帧 D".encode()]
             "keep the rest for the next one.")
 def test_framed_server_two_in_one_write(sandbox, program, limits):
     run = program.start_server()
-    peer = connect(sandbox, run, limits, order=server_order(program))
+    peer = connect(sandbox, run, limits, **server_orders(program))
     wire = peer.frames(TWO)
     peer.write(wire, "2 frames")
     expect_replies(peer, run, TWO, limits.step_s, f"2 frames in one write ({len(wire)} bytes)")
@@ -238,6 +283,13 @@ def test_framed_server_two_in_one_write(sandbox, program, limits):
     expect_replies(peer, run, SPLIT, limits.step_s,
                    f"a frame plus the first 2 bytes of the next header in one write ({len(c) + 2} bytes), "
                    f"then the remaining {len(d) - 2} bytes")
+    for pair in (SIZED[:2], SIZED[2:]):  # two by two: more in one write is the pipelined line's
+        wire = peer.frames(pair)
+        sizes = " and ".join(str(len(p)) for p in pair)
+        peer.write(wire, f"2 frames of {sizes} payload bytes")
+        expect_replies(peer, run, pair, limits.step_s,
+                       f"2 frames of {sizes} payload bytes in one write ({len(wire)} bytes; each frame 2 bytes "
+                       "longer than a recv() size students pick, 512, 1024, 4096 or 65536)")
 
 
 PIECES = "one message in several pieces: 分几次到达的一条消息".encode()
@@ -248,7 +300,7 @@ PIECES = "one message in several pieces: 分几次到达的一条消息".encode(
             "are in.")
 def test_framed_server_pieces(sandbox, program, limits):
     run = program.start_server()
-    peer = connect(sandbox, run, limits, order=server_order(program))
+    peer = connect(sandbox, run, limits, **server_orders(program))
     wire = peer.frame(PIECES)
     cuts = [4, 4 + 10, 4 + 25, len(wire)]  # the header alone, then the payload in three parts
     parts = [wire[a:b] for a, b in zip([0] + cuts[:-1], cuts)]
@@ -260,6 +312,29 @@ def test_framed_server_pieces(sandbox, program, limits):
     extra = peer.read_replies(1, 0.05)
     if extra:
         fail(f"sent {sent}; expected one reply, got more: {describe_payloads([PIECES] + extra)}")
+    late_pieces(peer, run, SIZED[2], limits)
+
+
+def late_pieces(peer: FramePeer, run, payload: bytes, limits) -> None:
+    """``payload`` framed, in three writes: the header and 1000 bytes, 2000 bytes, and LATE_S later
+    the rest; exactly one reply, none before the last part."""
+    wire = peer.frame(payload)
+    parts = [wire[:1004], wire[1004:3004], wire[3004:]]
+    sent = (f"one {len(wire)}-byte frame in 3 writes ({sizes_of(parts)} bytes), the last one {LATE_S:g} s after "
+            "the one before (a late piece)")
+    peer.write_pieces(parts, "one frame, its last part late", gaps=[0.04, LATE_S])
+    if peer.early:
+        fail(f"sent {sent}; during the pause the server sent {peer.early} bytes back, before the frame was "
+             f"complete: it took {LATE_S:g} s of silence for the end of the message; the header says how many "
+             "bytes to wait for")
+    expect_replies(peer, run, [payload], limits.step_s, sent)
+    extra = peer.read_replies(1, 0.05)
+    if extra:
+        fail(f"sent {sent}; expected one reply, got more: {describe_payloads([payload] + extra)}")
+
+
+def sizes_of(parts: list[bytes]) -> str:
+    return ", ".join(str(len(p)) for p in parts)
 
 
 TRICKLE = "黏 bytes".encode()
@@ -271,11 +346,18 @@ TRICKLE = "黏 bytes".encode()
        hint="The header can arrive in pieces too: read exactly 4 bytes (looping), then exactly n bytes.")
 def test_framed_server_byte_by_byte(sandbox, program, limits):
     run = program.start_server()
-    peer = connect(sandbox, run, limits, order=server_order(program))
+    peer = connect(sandbox, run, limits, **server_orders(program))
     wire = peer.frame(TRICKLE)
     sent = f"one {len(wire)}-byte frame one byte per write"
     peer.trickle(wire, "one frame")
     no_early_reply(peer, sent)
+    got = peer.read_replies(1, limits.step_s)
+    if not got and peer.conn.ended:
+        fail(f"sent {sent}; the server closed the connection ({peer.conn.ended.upper()}) without a reply: the "
+             "frame came one byte per read, its 4-byte header in 4 reads; read the header, then the payload, in "
+             "a loop until every byte is in, however many reads that takes"
+             + (f"; the server ended: {run.crash_summary()}" if not run.running else ""))
+    peer.replies[:0] = got  # give it back to expect_replies
     expect_replies(peer, run, [TRICKLE], limits.step_s, sent)
 
 
@@ -284,7 +366,10 @@ def test_framed_server_byte_by_byte(sandbox, program, limits):
             "and reply with sendall().")
 def test_framed_server_one_mib(sandbox, program, limits):
     run = program.start_server()
-    peer = connect(sandbox, run, limits, order=server_order(program))
+    peer = connect(sandbox, run, limits, **server_orders(program))
+    k64 = big_payload(65536)
+    peer.write(peer.frame(k64), "one frame of 65536 payload bytes")
+    expect_replies(peer, run, [k64], limits.step_s, "one frame of 65536 payload bytes (64 KiB) in one write")
     wire = peer.frame(BIG)
     sent = f"one frame of {len(BIG)} bytes (1 MiB, sha256 {hashlib.sha256(BIG).hexdigest()[:12]}…)"
     if not peer.send_big(wire, "one 1 MiB frame", limits.step_s):
@@ -307,7 +392,7 @@ def test_framed_server_one_mib(sandbox, program, limits):
             "closed.")
 def test_framed_server_zero_length(sandbox, program, limits):
     run = program.start_server()
-    peer = connect(sandbox, run, limits, order=server_order(program))
+    peer = connect(sandbox, run, limits, **server_orders(program))
     peer.write(peer.frame(b""), "a zero-length frame")
     got = peer.read_replies(1, limits.step_s)
     if got != [b""]:
@@ -322,6 +407,16 @@ def test_framed_server_zero_length(sandbox, program, limits):
     if got != [after]:
         fail(f"after the zero-length message, sent {show_bytes(after)}; expected its reply; got "
              f"{peer.describe_replies(got)}")
+    pair = [b"", "之后 after".encode()]  # two frames: more in one write is the pipelined line's
+    wire = peer.frames(pair)
+    peer.write(wire, "a zero-length frame and a frame")
+    got = peer.read_replies(2, limits.step_s)
+    if got != pair:
+        alone = (": an empty message alone in its read is answered, one that shares a read with the next is not"
+                 if got == pair[1:] else "")
+        fail(f"sent a zero-length frame and a frame in one write ({wire.hex(' ')}); expected 2 replies "
+             f"{describe_payloads(pair)}; got {peer.describe_replies(got)}"
+             + (f": {describe_payloads(got)}" if got else "") + alone)
 
 
 PIPELINED = [f"pipelined #{i:03d} 第{i}条 ".encode() + b"x" * (i * 7 % 40) for i in range(100)]
@@ -331,7 +426,7 @@ PIPELINED = [f"pipelined #{i:03d} 第{i}条 ".encode() + b"x" * (i * 7 % 40) for
        hint="After one recv(), handle every complete frame in the buffer, not just the first one or two.")
 def test_framed_server_pipelined(sandbox, program, limits):
     run = program.start_server()
-    peer = connect(sandbox, run, limits, order=server_order(program))
+    peer = connect(sandbox, run, limits, **server_orders(program))
     wire = peer.frames(PIPELINED)
     peer.write(wire, "100 frames")
     got = peer.read_replies(100, limits.step_s)
@@ -354,29 +449,40 @@ def test_framed_server_pipelined(sandbox, program, limits):
             "go back to accept(); don't loop on b'' or unpack a short header.")
 def test_framed_server_mid_frame_close(sandbox, program, limits):
     run = program.start_server()
-    order = server_order(program)
+    orders = server_orders(program)
+    order = orders["order"]
     shapes = [
         ("half a header (2 bytes)", struct.pack(order + "I", 14)[:2]),
         ("a header announcing 100 bytes and only 10 of them", struct.pack(order + "I", 100) + b"0123456789"),
     ]
     for what, data in shapes:
-        quitter = connect(sandbox, run, limits, label="quitter", order=order)
+        quitter = connect(sandbox, run, limits, label="quitter", **orders)
         quitter.write(data, what)
         quitter.conn.close()
+        what = f"{what} and closed"
         # the next client is served: proof that the server is neither dead nor stuck
-        peer = connect(sandbox, run, limits, label="next client", after=f"a client sent {what} and closed; ",
-                       order=order)
+        peer = connect(sandbox, run, limits, label="next client", after=f"a client sent {what}; ",
+                       **orders)
         probe = "下一个 client".encode()
         peer.write(peer.frame(probe), "one frame")
         got = peer.read_replies(1, limits.step_s)
+        if got and got != [probe]:
+            try:  # the quitter's bytes and this frame as one stream, read the way the server reads
+                kept = (LittleEndianDecoder() if order == LE else FrameDecoder()).feed(data + peer.frame(probe))
+            except FrameTooLarge:
+                kept = []
+            if kept and got == kept[:len(got)]:
+                fail(f"a client sent {what}; the next client sent {show_bytes(probe)} and got "
+                     f"{describe_payloads(got)}: what the quitter's leftover bytes followed by this frame decode "
+                     "to; the buffer was kept from the client before: start an empty one for each connection")
         if got != [probe]:
             if peer.conn.ended:
                 run.wait_exit(0.5)  # closed on us: give a crashing server time to finish
             if not run.running:
-                fail(f"a client sent {what} and closed; the server crashed: {run.crash_summary()}")
+                fail(f"a client sent {what}; the server crashed: {run.crash_summary()}")
             share = run.cpu_share(0.2)
             how = f", spinning at {share:.0%} CPU (looping on recv() returning b'')" if share > 0.5 else ""
-            fail(f"a client sent {what} and closed; the next client sent {show_bytes(probe)} and got "
+            fail(f"a client sent {what}; the next client sent {show_bytes(probe)} and got "
                  f"{peer.describe_replies(got)}{how}")
         peer.conn.close()
     no_crash(run, "after clients closed in the middle of a frame")
@@ -451,7 +557,7 @@ def header_problem(header: bytes, line: str, payload: bytes | None = None) -> st
     if header == struct.pack("!I", want):
         return ""
     big, little = struct.unpack("!I", header)[0], struct.unpack("<I", header)[0]
-    base = (f"for the line {line!r} ({len(line)} characters, {want} UTF-8 bytes) the header should be "
+    base = (f"for the line {shown(line)} ({len(line)} characters, {want} UTF-8 bytes) the header should be "
             f"{struct.pack('!I', want).hex(' ')} (= {want}, big-endian '!I'); the client sent "
             f"{header.hex(' ')}")
     if little == want:
@@ -473,7 +579,7 @@ def header_problem(header: bytes, line: str, payload: bytes | None = None) -> st
 QUIET_S = 0.3  # after a wrong header: how long the rest of the frame may take to come
 
 
-def take_request(peer: FramePeer, run, line: str, limits) -> bytes:
+def take_request(peer: FramePeer, run, line: str, limits, unsent: str = "") -> bytes:
     """The frame the client sends for ``line`` (header + payload); the header is checked elsewhere.
 
     Read by the expected size when the header announces it, in either byte
@@ -503,9 +609,9 @@ def take_request(peer: FramePeer, run, line: str, limits) -> bytes:
         got = bytes(conn.pending)
         ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
         closed = "; it closed the connection" if conn.ended else ""
-        fail(f"expected the client to send the line {line!r} as a {len(want)}-byte frame "
+        fail(f"expected the client to send the line {shown(line)} as a {len(want)}-byte frame "
              f"({want[:4].hex(' ')} + {len(want) - 4} bytes); got {len(got)} bytes "
-             f"{show_bytes(got, 60)}{closed}{ended}")
+             f"{show_bytes(got, 60)}{closed}{ended}{unsent if not got else ''}")
     if peer.adapt and data[:4] == struct.pack("<I", len(want) - 4) != want[:4]:
         peer.use_little_endian("its request headers are little-endian and its source reads lengths "
                                "little-endian")
@@ -522,7 +628,12 @@ def start_client(sandbox, program, lines: list[str], close: bool = False):
        sheet="001 §4",
        hint="data = line.encode('utf-8'); send struct.pack('!I', len(data)) + data.")
 def test_framed_client_header_length(sandbox, program, limits):
-    lines = ["hello", "你好，黏包问题", "mixed 中文 text"]
+    """Sheet (framed-client, must): "each frame's length header equals the payload's UTF-8 byte length
+    (Chinese text included)".  Typed: ASCII, Chinese and mixed lines, then lines of 510, 1022 and 4094
+    UTF-8 bytes (Chinese among them; lengths that need two header bytes, around the recv() sizes; all
+    lines are typed at once, so they stay within a pipe's 64 KiB).  Accepted: header ==
+    struct.pack('!I', len(line.encode())), payload == the line's bytes."""
+    lines = ["hello", "你好，黏包问题", "mixed 中文 text"] + [p.decode() for p in SIZED[:3]]
     listener, run = start_client(sandbox, program, lines + ["exit"])
     peer = accept(listener, run, limits, program)
     for line in lines:
@@ -530,13 +641,14 @@ def test_framed_client_header_length(sandbox, program, limits):
         problem = header_problem(data[:4], line, data[4:])
         encoding = describe_encoding_mismatch(line, data[4:])
         if encoding:
-            fail(f"for the line {line!r} the client {encoding}" + (f"; and {problem}" if problem else ""))
+            fail(f"for the line {shown(line)} the client {encoding}" + (f"; and {problem}" if problem else ""))
         if problem:
             fail(problem)
         if data[4:] != line.encode("utf-8"):
-            fail(f"for the line {line!r} the payload should be {show_bytes(line.encode())}; "
+            fail(f"for the line {shown(line)} the payload should be {show_bytes(line.encode())}; "
                  f"got {show_bytes(data[4:])}")
-        peer.write(peer.frame(line.encode()), "the reply")
+        short_reply = line.encode() if len(line.encode()) < 256 else b"ok"  # replies are other checks' business
+        peer.write(peer.frame(short_reply), "the reply")
 
 
 def printed_whole(run, payload: str, limits, how: str) -> None:
@@ -548,23 +660,32 @@ def printed_whole(run, payload: str, limits, how: str) -> None:
 def _printed_whole(run, payload: str, limits, how: str) -> None:
     if not run.wait_output(payload + "\n", limits.step_s):
         lines = [ln for ln in run.out.splitlines() if ln.strip()]
-        parts = [ln for ln in lines if ln.strip() in payload and ln.strip() != payload]
+        parts = [ln for ln in lines if is_piece(ln, payload)]
         ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
         if parts:
-            fail(f"the reply {payload!r} was delivered {how}; the client printed pieces of it: "
-                 + ", ".join(repr(p) for p in parts[:6]) + ended)
-        fail(f"the reply {payload!r} was delivered {how}; expected it printed whole on its own line; "
+            fail(f"the reply {shown(payload)} was delivered {how}; the client printed pieces of it: "
+                 + ", ".join(shown(p) for p in parts[:6]) + ended)
+        fail(f"the reply {shown(payload)} was delivered {how}; expected it printed whole on its own line; "
              f"output was: {short(run.out.strip(), 300) or '(nothing)'}{ended}")
+
+
+def is_piece(line: str, payload: str) -> bool:
+    """Is the output ``line`` a piece of ``payload`` printed on its own?  Of a long payload, a line of a
+    character or three (a prompt such as '> ' left on the last line) is not taken for one."""
+    text = line.strip()
+    if not text or text == payload or text not in payload:
+        return False
+    return len(payload) <= 64 or len(text) >= 4
 
 
 def printed_once(run, payload: str, how: str) -> None:
     n = run.out.count(payload)
     if n != 1:
-        fail(f"the reply {payload!r} was delivered {how}; expected it printed once, it was printed {n} times")
-    parts = [ln for ln in run.out.splitlines() if ln.strip() and ln.strip() in payload and len(ln.strip()) < len(payload)]
+        fail(f"the reply {shown(payload)} was delivered {how}; expected it printed once, it was printed {n} times")
+    parts = [ln for ln in run.out.splitlines() if is_piece(ln, payload)]
     if parts:
-        fail(f"the reply {payload!r} was delivered {how}; besides the whole payload the client printed "
-             f"pieces of it: " + ", ".join(repr(p) for p in parts[:6]))
+        fail(f"the reply {shown(payload)} was delivered {how}; besides the whole payload the client printed "
+             f"pieces of it: " + ", ".join(shown(p) for p in parts[:6]))
 
 
 @check("framed-client", "must", "a reply in pieces (header alone, payload in parts) is printed once, whole",
@@ -572,7 +693,11 @@ def printed_once(run, payload: str, how: str) -> None:
        sheet="001 §4",
        hint="After the header, loop until all n payload bytes are in; decode and print once.")
 def test_framed_client_reply_in_pieces(sandbox, program, limits):
-    lines = ["reply in pieces: 回复分几次到达", "second reply: 头和第一部分一起, the rest later"]
+    """Sheet (framed-client, must): "each reply is printed once, whole, even when the server delivers it in
+    pieces (the header alone, the payload in several parts ...)".  Replies: the header alone then the
+    payload in 3 parts; the header with 14 payload bytes then the rest; a 4098-byte frame in 3 parts, the
+    last LATE_S s after the one before (a late piece).  Accepted: each printed once, whole, on its line."""
+    lines = ["reply in pieces: 回复分几次到达", "second reply: 头和第一部分一起, the rest later", SIZED[2].decode()]
     listener, run = start_client(sandbox, program, lines + ["exit"])
     peer = accept(listener, run, limits, program)
     shapes = []
@@ -580,14 +705,19 @@ def test_framed_client_reply_in_pieces(sandbox, program, limits):
         take_request(peer, run, line, limits)
         p = line.encode()
         wire = peer.frame(p)
+        gaps = None
         if i == 0:  # the header alone, then the payload in three parts (cut between characters)
             cuts = [0, 8, 20, len(p)]
             parts = [wire[:4]] + [p[a:b] for a, b in zip(cuts, cuts[1:])]
             how = "as the header alone, then the payload in 3 parts"
-        else:  # the header with the start of the payload, then the rest
+        elif i == 1:  # the header with the start of the payload, then the rest
             parts = [wire[:4 + 14], wire[4 + 14:]]
             how = "as the header plus 14 payload bytes, then the rest"
-        peer.write_pieces(parts, "the reply " + how.removeprefix("as "))
+        else:  # a late piece: the last part after a pause of LATE_S
+            parts, gaps = [wire[:1004], wire[1004:3004], wire[3004:]], [0.04, LATE_S]
+            how = (f"in 3 parts of {sizes_of(parts)} bytes, the last one {LATE_S:g} s after the one before "
+                   "(a late piece)")
+        peer.write_pieces(parts, "the reply " + how.removeprefix("as "), gaps=gaps)
         printed_whole(run, line, limits, how)
         shapes.append((line, how))
     run.wait_exit(limits.step_s)
@@ -666,7 +796,8 @@ def test_framed_client_exits(sandbox, program, limits):
     # 2) 'exit', with stdin left open: the word alone must end it, and is not sent
     run = program.start(stdin=["before exit", "exit"])
     peer = accept(listener, run, limits, program)
-    take_request(peer, run, "before exit", limits)
+    take_request(peer, run, "before exit", limits,
+                 unsent=": the line holds 'exit' but is not 'exit'; only the line 'exit' itself ends the client")
     peer.write(peer.frame(b"before exit"), "the reply")
     exits_zero(run, limits.step_s, "after the line 'exit' (stdin still open)")
     peer.conn.wait_close(limits.step_s)

@@ -82,14 +82,19 @@ class ShapedPeer:
                 break
         self.early += len(self.conn.pending) - before
 
-    def write_pieces(self, parts: list[bytes], what: str, gap: float = GAP_S) -> bool:
-        """Each of ``parts`` in its own write, with a pause of ``gap`` s between them."""
+    def write_pieces(self, parts: list[bytes], what: str, gap: float = GAP_S,
+                     gaps: list[float] | None = None) -> bool:
+        """Each of ``parts`` in its own write, with a pause of ``gap`` s between them (``gaps``: one
+        pause before each part but the first, instead)."""
+        pauses = list(gaps) if gaps is not None else [gap] * (len(parts) - 1)
+        apart = (f"{gap * 1000:.0f} ms apart" if gaps is None else
+                 "after pauses of " + ", ".join(f"{g * 1000:.0f}" for g in pauses) + " ms")
         self.note(f"wrote {what} in {plural(len(parts), 'write')} of {sizes(parts)} bytes, "
-                  f"{gap * 1000:.0f} ms apart (TCP_NODELAY: each leaves as its own segment)")
+                  f"{apart} (TCP_NODELAY: each leaves as its own segment)")
         self.early = 0
         for i, part in enumerate(parts):
             if i:
-                self._pause(gap)
+                self._pause(pauses[i - 1])
             if not self.conn.send(part):
                 return False
         return True

@@ -9,16 +9,28 @@ The peer plays either side of a transfer:
   (the peer's transfer ID).
 
 Both take :class:`Faults` that bend the peer's own packets, keyed by block
-number: withhold (drop) one the first time, send one twice, delay it, or have
-a *stranger* (a second socket, so a wrong port) send something to the program
-first.  Every datagram is logged to the evidence decoded ("DATA #3 (512 B)")
-with the first bytes in hex; bulk transfers stop logging after
-``log_limit`` packets and say how many were left out.
+number: withhold (drop) one the first time (or the first few times), send one
+twice, send an old block again late, delay it, or have a *stranger* (a second
+socket, so a wrong port) send something to the program first.  Every datagram
+is logged to the evidence decoded ("DATA #3 (512 B)") with the first bytes in
+hex; bulk transfers stop logging after ``log_limit`` packets and say how many
+were left out.
+
+Timers.  Every datagram carries the time the kernel received it
+(``SO_TIMESTAMPNS``), so the gap between two copies of a packet is measured
+where it arrived, not when a busy grader got round to reading it.  Where the
+peer withholds a packet to see the program retransmit, ``echo_window`` says
+how soon a copy of the program's last packet is still "the same send" (a copy
+sent together with it, before any timer could fire) rather than a
+retransmission: such a copy is logged and does not count.
 """
 from __future__ import annotations
 
 import collections
 import select
+import socket
+import struct
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +41,30 @@ from .udp import UdpPeer, fmt_addr
 
 Addr = tuple[str, int]
 
+# SO_TIMESTAMPNS in <asm-generic/socket.h> (x86, arm64 and most others): the kernel's receive time
+# of each datagram as a struct timespec in the ancillary data.  Where it is missing, the time of
+# reading stands in.
+_SO_TIMESTAMPNS = 35 if sys.platform.startswith("linux") else None
+_TIMESPEC = struct.Struct("@ll")
+
+
+def _enable_stamps(sock) -> bool:
+    if _SO_TIMESTAMPNS is None:
+        return False
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+        return True
+    except OSError:
+        return False
+
+
+def _stamp(ancdata) -> float | None:
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            sec, nsec = _TIMESPEC.unpack_from(data)
+            return sec + nsec / 1e9
+    return None
+
 
 @dataclass
 class Received:
@@ -37,6 +73,7 @@ class Received:
     packet: tftp.Packet | None  # None: malformed
     why: str = ""  # why it is malformed
     to: str = ""  # the label of the peer socket that got it
+    at: float = 0.0  # when it arrived (epoch seconds; the kernel's receive time where it is known)
 
     def describe(self) -> str:
         return tftp.describe(self.raw)
@@ -54,15 +91,35 @@ class Faults:
     """What the peer does to its own packets, by block number.
 
     ``drop``: the packet for that block is withheld the first time (a lost
-    DATA when serving, a lost ACK when fetching).  ``duplicate``: sent twice.
+    DATA when serving, a lost ACK when fetching); ``drop_times`` makes it the
+    first n times (when fetching: the ACK of the retransmitted block is lost
+    too).  ``duplicate``: sent twice.  ``late``: when serving, ``{k: j}``
+    sends DATA #j again just before DATA #k (a copy the network delayed).
     ``delay``: seconds to wait before sending it.  ``stranger``: bytes a
     second socket (another port) sends to the program just before it.
     """
 
     drop: set[int] = field(default_factory=set)
+    drop_times: dict[int, int] = field(default_factory=dict)
     duplicate: set[int] = field(default_factory=set)
+    late: dict[int, int] = field(default_factory=dict)
     delay: dict[int, float] = field(default_factory=dict)
     stranger: dict[int, bytes] = field(default_factory=dict)
+
+    def withholds(self, block: int) -> int:
+        """How many times the packet for ``block`` is withheld."""
+        return self.drop_times.get(block, 1) if block in self.drop else 0
+
+
+@dataclass
+class AfterWithheld:
+    """A packet (or None: nothing in time) the program sent while the peer withheld ``block``."""
+
+    block: int
+    waited: float  # seconds from withholding to this packet (or to giving up)
+    packet: Received | None
+    gap: float | None = None  # seconds since the packet that the withheld one answered arrived
+    echo: bool = False  # a copy of that packet sent together with it: not a retransmission
 
 
 @dataclass
@@ -77,13 +134,17 @@ class Transfer:
     error: tftp.Error | None = None
     strays: list[Received] = field(default_factory=list)  # packets from a wrong address, or to a wrong socket
     repeats: list[int] = field(default_factory=list)  # blocks received again (retransmissions)
+    # fetch: (block, seconds since the copy before it) of every retransmission counted, and of
+    # every copy that came within the echo window (not counted)
+    repeat_gaps: list[tuple[int, float]] = field(default_factory=list)
+    echoes: list[tuple[int, float]] = field(default_factory=list)
     early: list[str] = field(default_factory=list)  # lock-step violations
     problem: str = ""  # the first thing that stopped the transfer
     complete: bool = False
     unacked_last: bool = False  # serve: the final DATA got no ACK
-    # serve: for each withheld DATA, (its block, seconds from withholding it to
-    # the client's next packet, that packet or None if none came in time)
-    after_withheld: list[tuple[int, float, Received | None]] = field(default_factory=list)
+    # serve: for each withheld DATA, the client's packets until one made the
+    # peer send the block (or None: nothing in time), echoes included
+    after_withheld: list[AfterWithheld] = field(default_factory=list)
 
 
 class TftpPeer(UdpPeer):
@@ -97,6 +158,7 @@ class TftpPeer(UdpPeer):
         self.unlogged = 0
         self._pending: collections.deque[Received] = collections.deque()
         self._stranger: TftpPeer | None = None
+        self._stamped = _enable_stamps(self.sock)
 
     # ------------------------------------------------------------ logging
     def _log(self, direction: str, src: Addr, dst: Addr, data: bytes, note: str = "") -> None:
@@ -124,15 +186,16 @@ class TftpPeer(UdpPeer):
 
     def _read_one(self) -> Received | None:
         try:
-            raw, addr = self.sock.recvfrom(65536)
+            raw, anc, _, addr = self.sock.recvmsg(65536, socket.CMSG_SPACE(_TIMESPEC.size) if self._stamped else 0)
         except (BlockingIOError, InterruptedError):
             return None
         except ConnectionRefusedError:
             self.sandbox.evidence.add("icmp", who=self.label, text="port unreachable (nothing listens there)")
             return None
+        at = _stamp(anc) or time.time()
         self._log("received", addr, self.addr, raw)
         pkt, why = tftp.try_decode(raw)
-        return Received(raw, addr, pkt, why, self.label)
+        return Received(raw, addr, pkt, why, self.label, at)
 
     def recv_packet(self, timeout: float, expect_from: str = "the program",
                     stop: Callable[[], bool] | None = None) -> Received | None:
@@ -178,17 +241,24 @@ class TftpPeer(UdpPeer):
             self._stranger = TftpPeer(self.sandbox, label=f"stranger (not {self.label})")
         return self._stranger
 
-    def _send_faulty(self, packet: bytes, block: int, to: Addr, faults: Faults, dropped: set[int]) -> bool:
+    def _withhold(self, packet: bytes, block: int, faults: Faults, dropped: dict[int, int]) -> bool:
+        """True (and logged) when our packet for ``block`` is to be withheld this time."""
+        if dropped.get(block, 0) >= faults.withholds(block):
+            return False
+        dropped[block] = dropped.get(block, 0) + 1
+        times = f" (time {dropped[block]} of {faults.withholds(block)})" if faults.withholds(block) > 1 else ""
+        self.sandbox.evidence.add("dropped", who=self.label, tftp=tftp.describe(packet),
+                                  text=f"withheld {tftp.describe(packet)} (a lost packet){times}")
+        return True
+
+    def _send_faulty(self, packet: bytes, block: int, to: Addr, faults: Faults, dropped: dict[int, int]) -> bool:
         """Send our packet for ``block`` as the faults say; False if it was withheld."""
         if block in faults.stranger:
             self.stranger().send(faults.stranger[block], to, note="from a wrong port")
         if block in faults.delay:
             self.sandbox.evidence.note(f"{self.label} delays {tftp.describe(packet)} by {faults.delay[block]:g} s")
             time.sleep(faults.delay[block])  # the delay is the shape of the traffic under test
-        if block in faults.drop and block not in dropped:
-            dropped.add(block)
-            self.sandbox.evidence.add("dropped", who=self.label, tftp=tftp.describe(packet),
-                                      text=f"withheld {tftp.describe(packet)} (a lost packet)")
+        if self._withhold(packet, block, faults, dropped):
             return False
         self.send(packet, to)
         if block in faults.duplicate:
@@ -198,27 +268,34 @@ class TftpPeer(UdpPeer):
     # ------------------------------------------------------------ client role
     def fetch(self, server: Addr, filename: str, *, mode: str = "octet", options: dict[str, str] | None = None,
               faults: Faults | None = None, step: float = 3.0, retransmit_wait: float = 6.0,
-              lockstep_window: float = 0.0, blksize: int = tftp.BLOCK_SIZE, max_blocks: int | None = None,
+              lockstep_window: float = 0.0, lockstep_all: bool = False, echo_window: float = 0.0,
+              blksize: int = tftp.BLOCK_SIZE, max_blocks: int | None = None,
               request: bytes | None = None) -> Transfer:
         """Download ``filename`` from ``server`` as a client would; ACK every block.
 
         ``lockstep_window``: seconds to watch for the next block before ACKing
-        the first one (a server that does not wait for ACKs is caught).
+        the first one (every one with ``lockstep_all``): a server that does not
+        wait for ACKs is caught.  ``echo_window``: while an ACK is withheld, a
+        copy of the block that arrives this soon after the copy before it is
+        logged in ``echoes`` and not taken for a retransmission.
         """
         faults = faults or Faults()
         log = Transfer()
-        dropped: set[int] = set()
+        dropped: dict[int, int] = {}
         self.send(request if request is not None else tftp.rrq(filename, mode, options), server)
         index = 1  # the block we wait for (1-based, unwrapped)
         waiting_retransmit = False
+        deadline = 0.0  # while waiting for a retransmission: until when
+        last_copy: Received | None = None  # the last copy of the block whose ACK is withheld
         while True:
-            wait = retransmit_wait if waiting_retransmit else step
+            wait = max(0.0, deadline - time.monotonic()) if waiting_retransmit else step
             what = f"DATA #{tftp.block_number(index)}"
             r = self.recv_packet(wait, expect_from="the server")
             if r is None:
                 if waiting_retransmit:
-                    log.problem = (f"after ACK #{tftp.block_number(index - 1)} was withheld, no DATA came again "
-                                   f"within {wait:g} s (no retransmission)")
+                    again = " again" if dropped.get(tftp.block_number(index - 1), 0) > 1 else ""
+                    log.problem = (f"after ACK #{tftp.block_number(index - 1)} was withheld{again}, no DATA came "
+                                   f"again within {retransmit_wait:g} s (no retransmission)")
                 else:
                     log.problem = f"no {what} within {wait:g} s"
                 break
@@ -246,10 +323,21 @@ class TftpPeer(UdpPeer):
                 log.problem = f"expected {what}, got {tftp.describe(pkt)}"
                 break
             if pkt.block == tftp.block_number(index - 1) and index > 1:
-                log.repeats.append(pkt.block)  # a retransmission: acknowledge again
                 log.data.append(r)
+                if waiting_retransmit and last_copy is not None:
+                    gap = r.at - last_copy.at
+                    if gap < echo_window:  # sent together with the copy before it: no timer did that
+                        log.echoes.append((pkt.block, gap))
+                        continue
+                    log.repeat_gaps.append((pkt.block, gap))
+                    last_copy = r
+                log.repeats.append(pkt.block)  # a retransmission: acknowledge again
+                ack = tftp.ack(pkt.block)
+                if waiting_retransmit and self._withhold(ack, pkt.block, faults, dropped):
+                    deadline = time.monotonic() + retransmit_wait  # this ACK is lost too: wait for the next
+                    continue
                 waiting_retransmit = False
-                self.send(tftp.ack(pkt.block), log.tid, note="again")
+                self.send(ack, log.tid, note="again")
                 if log.complete:
                     break
                 continue
@@ -259,7 +347,7 @@ class TftpPeer(UdpPeer):
                 break
             log.data.append(r)
             log.content += pkt.data
-            window = lockstep_window if index == 1 else 0.0
+            window = lockstep_window if index == 1 or lockstep_all else 0.0
             for later in self.peek(window):
                 if (later.addr == log.tid and isinstance(later.packet, tftp.Data)
                         and later.packet.block == tftp.block_number(index + 1)):
@@ -267,6 +355,9 @@ class TftpPeer(UdpPeer):
             last = len(pkt.data) < blksize
             sent = self._send_faulty(tftp.ack(pkt.block), pkt.block, log.tid, faults, dropped)
             waiting_retransmit = not sent
+            if not sent:
+                deadline = time.monotonic() + retransmit_wait
+                last_copy = r
             index += 1
             if last:
                 log.complete = True
@@ -342,36 +433,52 @@ class TftpPeer(UdpPeer):
     # ------------------------------------------------------------ server role
     def serve(self, client: Addr, content: bytes, *, faults: Faults | None = None, step: float = 3.0,
               retransmit_wait: float = 6.0, strict: bool = True, also: list[TftpPeer] | None = None,
-              done: Callable[[], bool] | None = None) -> Transfer:
+              done: Callable[[], bool] | None = None, echo_window: float = 0.0) -> Transfer:
         """Send ``content`` to ``client`` from this socket, one block per ACK.
 
         ``strict``: only ``ACK #n`` from the client's address lets block n+1
         go; otherwise any datagram from the client's host to this socket or to
         ``also`` (e.g. port 69) does, so that a check about the file's bytes
         does not also grade the ACKs.  ``done()`` true (the client exited)
-        ends the wait for the final ACK early.
+        ends the wait for the final ACK early.  ``echo_window``: while a DATA
+        is withheld, a copy of the packet that released it (the same bytes from
+        the same socket to the same socket) arriving this soon after it is an
+        echo, logged in ``after_withheld`` and not taken for the client sending
+        again.
         """
         faults = faults or Faults()
         log = Transfer(tid=client)
-        dropped: set[int] = set()
+        dropped: dict[int, int] = {}
         socks = [self, *(also or [])]
         chunks = tftp.blocks(content)
+        late_acks: set[int] = set()  # old blocks sent again late: an ACK naming one is its answer
+        trigger: Received | None = None  # the packet that released the block being sent
         for index, payload in enumerate(chunks, start=1):
             block = tftp.block_number(index)
             packet = tftp.data(block, payload)
+            if index in faults.late:
+                j = faults.late[index]
+                self.send(tftp.data(tftp.block_number(j), chunks[j - 1]), client,
+                          note=f"DATA #{j} again, late (a copy the network delayed)")
+                late_acks.add(tftp.block_number(j))
             sent = self._send_faulty(packet, block, client, faults, dropped)
             withheld_at = None if sent else time.monotonic()
             final = index == len(chunks)
             while True:
-                wait = step if sent else retransmit_wait
+                wait = step if sent else max(0.0, withheld_at + retransmit_wait - time.monotonic())
                 r = _recv_any(socks, wait, stop=done if final else None)
-                if withheld_at is not None:
-                    log.after_withheld.append((block, time.monotonic() - withheld_at, r))
-                    withheld_at = None
+                if not sent:
+                    gap = r.at - trigger.at if r is not None and trigger is not None else None
+                    echo = (gap is not None and gap < echo_window and r.raw == trigger.raw
+                            and r.addr == trigger.addr and r.to == trigger.to)
+                    log.after_withheld.append(AfterWithheld(block, time.monotonic() - withheld_at, r, gap, echo))
+                    if echo:
+                        log.acks.append(r)
+                        continue
                 if r is None:
                     if not sent:
                         log.problem = (f"after DATA #{block} was withheld, the client did not send "
-                                       f"ACK #{tftp.block_number(index - 1)} again within {wait:g} s")
+                                       f"ACK #{tftp.block_number(index - 1)} again within {retransmit_wait:g} s")
                     elif final:
                         log.unacked_last = True
                         log.complete = True
@@ -395,6 +502,9 @@ class TftpPeer(UdpPeer):
                 acked = r.packet.block if ok else None
                 if not strict and len(r.raw) == 4:  # lenient: an ACK with a wrong opcode still names its block
                     acked = int.from_bytes(r.raw[2:4], "big")
+                if acked is not None and acked in late_acks and acked != block:
+                    late_acks.discard(acked)  # the answer to the late copy: it moves nothing
+                    continue
                 if acked is not None and index > 1 and acked == tftp.block_number(index - 1):
                     log.repeats.append(acked)
                     if not sent:
@@ -413,6 +523,7 @@ class TftpPeer(UdpPeer):
                 log.problem = f"expected ACK #{block}; got {r.wrong_opcode(tftp.ACK) or r.describe()}"
                 self._flush_all(socks)
                 return log
+            trigger = r
             log.content += payload
         log.complete = True
         self._flush_all(socks)
@@ -448,3 +559,8 @@ def _recv_any(peers: list[TftpPeer], timeout: float, stop: Callable[[], bool] | 
                 got = p._read_one()
                 if got is not None:
                     return got
+
+
+def recv_any(peers: list[TftpPeer], timeout: float) -> Received | None:
+    """The next packet on any of ``peers`` within ``timeout`` s, or None."""
+    return _recv_any(peers, timeout)

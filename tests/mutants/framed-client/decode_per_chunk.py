@@ -1,4 +1,5 @@
 # fails: framed-client/one-mib-reply
+# edge: framed-client/one-mib-reply
 # Decodes each recv() on its own: a Chinese character split between two reads breaks it.
 import socket
 import struct

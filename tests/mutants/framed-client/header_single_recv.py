@@ -1,4 +1,5 @@
 # fails: framed-client/reply-byte-by-byte
+# edge: framed-client/reply-byte-by-byte
 # Assumes the 4 header bytes arrive in one recv(4).
 import socket
 import struct

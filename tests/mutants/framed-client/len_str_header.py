@@ -1,4 +1,5 @@
 # fails: framed-client/header-length
+# edge: framed-client/header-length
 # The header counts characters (len(str)), not UTF-8 bytes: wrong for Chinese text.
 import socket
 import struct

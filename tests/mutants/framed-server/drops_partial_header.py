@@ -1,4 +1,5 @@
 # fails: framed-server/two-in-one-write
+# edge: framed-server/two-in-one-write
 # Buffers correctly, but throws away a leftover shorter than a header after a frame ("garbage").
 import socket
 import struct

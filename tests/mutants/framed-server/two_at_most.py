@@ -1,4 +1,5 @@
 # fails: framed-server/pipelined
+# edge: framed-server/pipelined
 # "Fixes" sticky packets for the case seen in class: at most two messages per recv().
 import socket
 import struct

@@ -1,4 +1,5 @@
 # fails: tftp-client/content
+# edge: tftp-client/content
 # A student client that opens the saved file in append mode ('ab'): a first download is right, a second
 # one where the file already exists grows it to old + new bytes.  The content check downloads once more
 # over a stale copy and names the mode.

@@ -1,4 +1,5 @@
 # fails: tftp-client/lost-data
+# edge: tftp-client/lost-data
 # Recovers from a lost DATA block by another route: on a timeout it sends its RRQ to port 69
 # again instead of the last ACK to the transfer port (the file still arrives whole).
 from socket import *

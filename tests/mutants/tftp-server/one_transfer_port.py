@@ -1,4 +1,5 @@
 # fails: tftp-server/new-port
+# edge: tftp-server/new-port
 # Correct but for the transfer ID: answers from a port other than 69, but from ONE transfer socket made at
 # start-up, so every download comes from the same port (routed by client address); the sheet asks a NEW port.
 import os
