@@ -55,6 +55,7 @@ from pathlib import Path
 from . import __version__, interrupts
 from .atomicfile import atomic_write
 from .results import Result, score_program, total
+from .verdicts import ProgramStatus, RunStatus, Status
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
 META = "batch.json"
@@ -189,8 +190,8 @@ def _placeholder_report(result: Result) -> str:
             flag = " (flaky)" if c.flaky else ""
             rows.append(f"<tr><td>{esc(p.id)}</td><td>{esc(c.title)}</td><td>{esc(c.level)}</td>"
                         f"<td>{esc(c.status)}{flag}</td><td>{c.score:g}/{c.max_score:g}</td>"
-                        f"<td>{esc(c.message if c.status != 'pass' or c.flaky else '')}</td></tr>")
-    note = f"<p>grading failed: {esc(result.message)}</p>" if result.status != "graded" else ""
+                        f"<td>{esc(c.message if c.status != Status.PASS or c.flaky else '')}</td></tr>")
+    note = f"<p>grading failed: {esc(result.message)}</p>" if result.status != RunStatus.GRADED else ""
     return ("<!doctype html><meta charset=utf-8><title>netgrade: " + esc(result.submission) + "</title>"
             f"<h1>{esc(result.submission)}: {result.score:g}/{result.max_score:g}</h1>{note}"
             "<table><tr><th>program<th>check<th>level<th>status<th>points<th>message</tr>"
@@ -336,10 +337,10 @@ def failing_checks(result: Result) -> list[str]:
     """The checks worth a second try: failed or in error, of programs that were found."""
     keys = []
     for p in result.programs:
-        if p.status == "missing":
+        if p.status == ProgramStatus.MISSING:
             continue
         for c in p.checks:
-            if c.status in ("fail", "error"):
+            if c.status.went_wrong:
                 keys.append(f"{p.id}/{c.id}")
     return keys
 
@@ -356,7 +357,7 @@ def merge_retry(first: Result, retry: Result) -> list[str]:
         changed = False
         for i, c in enumerate(p.checks):
             r = again.get((p.id, c.id))
-            if r is None or c.status not in ("fail", "error") or r.status != "pass":
+            if r is None or not c.status.went_wrong or r.status != Status.PASS:
                 continue
             r.flaky = True
             first_msg = c.message.strip() or c.status
@@ -367,8 +368,8 @@ def merge_retry(first: Result, retry: Result) -> list[str]:
             flaky.append(f"{p.id}/{c.id}")
             changed = True
         if changed:
-            if p.status == "error" and not any(c.status == "error" for c in p.checks):
-                p.status = "graded"
+            if p.status == ProgramStatus.ERROR and not any(c.status == Status.ERROR for c in p.checks):
+                p.status = ProgramStatus.GRADED
             score_program(p)
     if flaky:
         total(first)
@@ -414,10 +415,10 @@ def grade_task(task: dict, registry: ProcessRegistry | None = None) -> dict:
         result = Result.from_dict(data)
         flaky: list[str] = []
         note = ""
-        keys = failing_checks(result) if result.status == "graded" and task.get("retry_failed", True) else []
+        keys = failing_checks(result) if result.status == RunStatus.GRADED and task.get("retry_failed", True) else []
         if keys:
             again = Result.from_dict(_run_grader(path, task, keys, tmp, "2", registry))
-            if again.status == "graded":
+            if again.status == RunStatus.GRADED:
                 flaky = merge_retry(result, again)
             else:
                 note = f"the retry of failing checks could not run: {again.message}"
@@ -468,7 +469,7 @@ def _one_line(text: str, limit: int = 300) -> str:
 
 
 def _status_text(meta: dict) -> str:
-    if meta.get("status") == "graded":
+    if meta.get("status") == RunStatus.GRADED:
         text = "graded"
         if meta.get("flaky"):
             text += "; flaky: " + " ".join(meta["flaky"])
@@ -489,8 +490,8 @@ def store(out: Path, entry: Entry, key: dict, outcome: dict, lang: str) -> dict:
     result = Result.from_dict(outcome["result"])
     now = datetime.now(UTC).isoformat(timespec="seconds")
     old = _read_json(folder / META)
-    good_before = (old is not None and old.get("status") == "graded" and (folder / "result.json").is_file())
-    if result.status != "graded" and good_before:
+    good_before = (old is not None and old.get("status") == RunStatus.GRADED and (folder / "result.json").is_file())
+    if result.status != RunStatus.GRADED and good_before:
         # Never replace a good grade with a failed regrade: keep it, record the failure beside it.
         result.write_json(folder / "failed-regrade.json")
         meta = dict(old)
@@ -514,7 +515,7 @@ def cached_meta(out: Path, entry: Entry, key: dict) -> dict | None:
     """The stored record when the submission need not be graded again."""
     folder = out / entry.name
     meta = _read_json(folder / META)
-    if meta is None or meta.get("status") != "graded" or not (folder / "result.json").is_file():
+    if meta is None or meta.get("status") != RunStatus.GRADED or not (folder / "result.json").is_file():
         return None
     return meta if meta.get("key") == key else None
 
@@ -543,7 +544,7 @@ def write_aggregates(out: Path, entries: list[Entry], program_ids: list[str], la
         links[e.name] = urllib.parse.quote(e.name) + "/report.html"
         by_id = {p.id: p for p in r.programs}
         status = _status_text(meta)
-        if r.status == "graded":
+        if r.status == RunStatus.GRADED:
             cells = [f"{by_id[pid].score:g}" if pid in by_id else "" for pid in program_ids]
             w.writerow([e.name, f"{r.score:g}", f"{r.max_score:g}", *cells, status, reference_cell(r),
                         similar.get(e.name, "")])
@@ -707,7 +708,7 @@ def run_batch(directory: str, opts: BatchOptions,
         meta = store(out, entry, key, outcome, pack.lang)
         if meta.get("regrade_failed") and meta["regrade_failed"].get("key") == key:
             summary.regrade_failed.append(entry.name)
-        elif meta["status"] == "graded":
+        elif meta["status"] == RunStatus.GRADED:
             summary.graded.append(entry.name)
         else:
             summary.errors.append(entry.name)

@@ -25,12 +25,19 @@ from typing import Any, Callable
 import pytest
 
 from .failure import CheckFailure, fail
-from .pack import LEVELS, Pack, Program
+from .pack import Pack, Program
 from .text import describe_encoding_mismatch, describe_misdecoded_output
+from .verdicts import Level
 
-__all__ = ["CheckFailure", "PerProgram", "check", "check_mark", "fail", "naming_encoding_faults", "per_program"]
+__all__ = ["CheckFailure", "Level", "PerProgram", "check", "check_mark", "fail", "naming_encoding_faults", "per_program"]
 
 
+def sheet_level(level: str) -> Level:
+    """``level`` (a suite writes the sheet's word, ``"must"``) as a Level; ValueError if it is not one."""
+    try:
+        return Level(level)
+    except ValueError:
+        raise ValueError(f"level must be one of {', '.join(Level)}, not {level!r}") from None
 
 
 def check_id(func_name: str, program: str) -> str:
@@ -75,9 +82,8 @@ def _register(program: str, cid: str, func: Callable[..., Any]) -> None:
 def check_mark(program: str, level: str, title: str, id: str, *, sheet: str | None = None,
                hint: str | None = None) -> pytest.MarkDecorator:
     """The mark behind ``@check``: for checks made per program with ``pytest.param(..., marks=...)``."""
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
-    return pytest.mark.netgrade(program=program, level=level, title=title, id=id, sheet=sheet or "", hint=hint or "")
+    return pytest.mark.netgrade(program=program, level=sheet_level(level), title=title, id=id, sheet=sheet or "",
+                                hint=hint or "")
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ class PerProgram:
 
     argname: str
     role: str
-    level: str
+    level: Level
     id: str
     title: Callable[[Program], str]
     hint: Callable[[Program], str]
@@ -110,8 +116,7 @@ def per_program(argname: str, role: str, level: str, title: Callable[[Program], 
     ``hint(program)`` are made from the run's pack, so a pack that moves a
     program to another port is titled, hinted and graded on that port.
     """
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+    level = sheet_level(level)
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         setattr(func, PER_PROGRAM_ATTR, PerProgram(argname, role, level, id, title, hint))

@@ -31,6 +31,7 @@ from .results import CheckResult, ProgramResult, Result, score_program, total
 from .runner import RUNNERS, make_workbase
 from .sandbox.netns import namespace_support
 from .submission import Submission, SubmissionError, locate, open_submission
+from .verdicts import Presence, ProgramStatus, RunStatus, Status
 
 
 class BadInput(Exception):
@@ -95,7 +96,7 @@ class Collector:
         base = self.index().get(nodeid)
         if base is None:
             return None
-        return {**base, "status": "error", "message": message, "duration_s": 0.0,
+        return {**base, "status": Status.ERROR, "message": message, "duration_s": 0.0,
                 "evidence": {"events": [], "processes": []}}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -216,7 +217,7 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
             finished = True
             _reference_notices(result, sub, pack)
         except Exception as exc:  # the grader failed: say so, never blame the student
-            result.status = "error"
+            result.status = RunStatus.ERROR
             result.message = f"grader error: {type(exc).__name__}: {exc}"
         finally:
             if docker is not None:  # whatever happened (Ctrl-C included), no container is left
@@ -333,11 +334,11 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
         if not recs:
             without_checks.append(pid)
             continue
-        prog = ProgramResult(id=pid, file=loc.file, status="graded" if loc.status == "found" else "missing",
+        prog = ProgramResult(id=pid, file=loc.file, status=ProgramStatus.GRADED if loc.status == Presence.FOUND else ProgramStatus.MISSING,
                              score=0.0, max_score=0.0, title=spec.title, message=loc.note,
                              checks=[_check_from_record(r) for r in recs])
-        if any(c.status == "error" for c in prog.checks):
-            prog.status = "error" if prog.status == "graded" else prog.status
+        if any(c.status == Status.ERROR for c in prog.checks):
+            prog.status = ProgramStatus.ERROR if prog.status == ProgramStatus.GRADED else prog.status
         score_program(prog)
         result.programs.append(prog)
     if without_checks:
@@ -354,7 +355,7 @@ def error_result(submission: str, pack_name: str, runner: str, message: str) -> 
     """A result that records why nothing could be graded."""
     return Result(submission=submission, pack=pack_name, runner=runner, score=0.0, max_score=0.0,
                   started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), duration_s=0.0,
-                  status="error", message=message, netgrade_version=__version__)
+                  status=RunStatus.ERROR, message=message, netgrade_version=__version__)
 
 
 def load_pack(path: str | None, suites: list[str] | None = None, *, checks: bool = True) -> Pack:

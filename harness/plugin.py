@@ -40,6 +40,7 @@ from .runner import Runner, memo_path
 from .sandbox import PORTS_TAKEN
 from .submission import Located
 from .text import printable
+from .verdicts import Presence, Status
 
 RECORD_KEY = "netgrade"
 _evidence_key = pytest.StashKey[Evidence]()
@@ -169,7 +170,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             # run after one another in one worker: the first tells the next (through the run's memos)
             # that a program hangs, so a hanging program costs one full wait, not one per check
             item.add_marker(pytest.mark.xdist_group(info["program"]))
-        if loc.status == "found":
+        if loc.status == Presence.FOUND:
             item.add_marker(pytest.mark.timeout(s.pack.limits.check_s))
         else:  # still listed, so the program's points show in the result
             item.add_marker(pytest.mark.skip(reason=f"program missing: {loc.note}"))
@@ -305,29 +306,29 @@ def _message_of(excinfo: pytest.ExceptionInfo) -> str:
     return msg or type(value).__name__
 
 
-def _verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) -> tuple[str, str]:
+def _verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) -> tuple[Status, str]:
     """(status, message) of one phase."""
     if rep.passed:
-        return "pass", ""
+        return Status.PASS, ""
     if rep.skipped:
         exc = call.excinfo
         reason = str(exc.value.msg) if exc is not None and hasattr(exc.value, "msg") else "skipped"
-        return "skip", reason
+        return Status.SKIP, reason
     exc = call.excinfo
     if exc is None:
-        return "error", "grader error (no exception recorded)"
+        return Status.ERROR, "grader error (no exception recorded)"
     if exc.errisinstance(CheckFailure):
-        return "fail", _message_of(exc)
+        return Status.FAIL, _message_of(exc)
     if exc.errisinstance(AssertionError):  # a plain assert in an instructor's check
-        return "fail", _message_of(exc) if str(exc.value) else str(rep.longrepr).strip().splitlines()[-1]
+        return Status.FAIL, _message_of(exc) if str(exc.value) else str(rep.longrepr).strip().splitlines()[-1]
     if exc.errisinstance(pytest.fail.Exception) and str(exc.value).startswith("Timeout"):
-        return "fail", f"no verdict within the check's time limit ({limit:g} s): the program or its peer hung"
+        return Status.FAIL, f"no verdict within the check's time limit ({limit:g} s): the program or its peer hung"
     if exc.errisinstance(OSError) and exc.value.errno == errno.EADDRINUSE:
         # a refusal of the student's own port is the suites' fail; one that reaches here is the grader's
-        return "error", (f"grader error in {rep.when}: the grader's peer could not bind its port ({exc.value.strerror}):"
+        return Status.ERROR, (f"grader error in {rep.when}: the grader's peer could not bind its port ({exc.value.strerror}):"
                          " something of the grading machine holds it, not the program under test")
     tb = "".join(traceback.format_exception_only(exc.type, exc.value)).strip()
-    return "error", f"grader error in {rep.when}: {tb}"
+    return Status.ERROR, f"grader error in {rep.when}: {tb}"
 
 
 def ports_taken(ev: Evidence) -> str | None:
@@ -365,29 +366,29 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     status, message = _verdict(rep, call, s.pack.limits.check_s)
     # the first non-pass verdict wins; a teardown problem is kept as a note
     if rep.when in ("setup", "call"):
-        if rec["status"] in (None, "pass"):
-            if status != "pass" or rep.when == "call":
+        if rec["status"] in (None, Status.PASS):
+            if status != Status.PASS or rep.when == "call":
                 rec["status"], rec["message"] = status, message
-    elif status == "error" and rec["status"] in (None, "pass"):
+    elif status == Status.ERROR and rec["status"] in (None, Status.PASS):
         rec["status"], rec["message"] = status, message
     if rep.when != "teardown":
         return
     pid = info["program"]
     ev = item.stash.get(_evidence_key, None)
     contact = ev is not None and any(e["kind"] in CONTACT_KINDS for e in ev.events)
-    crash = reference_crash(ev) if rec["status"] == "fail" and ev is not None else None
+    crash = reference_crash(ev) if rec["status"] == Status.FAIL and ev is not None else None
     if crash:
-        rec["status"] = "error"
+        rec["status"] = Status.ERROR
         rec["message"] = (f"grader error: {crash}, so this check could not be graded; not the program's fault"
                           f" (the check saw: {rec['message']})")
-    if rec["status"] == "fail" and ev is not None:
+    if rec["status"] == Status.FAIL and ev is not None:
         taken = ports_taken(ev)
         if taken and PORTS_TAKEN not in rec["message"]:
             rec["message"] += f"; {taken}, so our reference program could not get a port"
         hint = prelude_hint(pid, ev, contact)
         if hint and hint[2:] not in rec["message"]:  # a suite may have named it already
             rec["message"] += hint
-    if rec["status"] == "fail" and s.pack.programs[pid].role == "client" and ev is not None:
+    if rec["status"] == Status.FAIL and s.pack.programs[pid].role == "client" and ev is not None:
         if item.stash.get(_short_step_key, None) is not None and not contact:
             rec["message"] += (f" (it reached no peer within {item.stash[_short_step_key]:g} s in an earlier"
                                " check either, so this check waited less)")
@@ -396,7 +397,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 open(_no_contact_memo(s, pid), "a").close()
     final = {
         **_base_record(item, s, info),
-        "status": rec["status"] or "error",
+        "status": rec["status"] or Status.ERROR,
         "message": printable(rec["message"]),
         "duration_s": round(time.monotonic() - rec["started"], 3),
         "evidence": ev.to_dict() if ev is not None else {"events": [], "processes": []},
