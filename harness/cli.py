@@ -176,14 +176,13 @@ def list_checks(pack_file, suites) -> None:
     for col in ("program", "file", "check", "level", "points", "sheet"):
         table.add_column(col, no_wrap=col in ("program", "file", "level", "points"))
     for pid, prog in pack.programs.items():
-        mine = [c for c in checks if c["program"] == pid]
+        mine = [c for c in checks if c.program == pid]
         if not mine:
             table.add_row(pid, prog.file, "(no checks yet)", "", "", prog.sheet)
         for c in mine:
-            key = f"{pid}/{c['id']}"
-            level = pack.level_for(key, c["level"])
-            points = f"{pack.points_for(key, level):g}" if pack.enabled(key) else "off"
-            table.add_row(pid, prog.file, f"{c['id']}: {c['title']}", level, points, c["sheet"] or prog.sheet)
+            level = pack.level_for(c.key, c.level)
+            points = f"{pack.points_for(c.key, level):g}" if pack.enabled(c.key) else "off"
+            table.add_row(pid, prog.file, f"{c.id}: {c.title}", level, points, c.sheet or prog.sheet)
         table.add_section()
     from .terminal import console
     console().print(table)

@@ -364,8 +364,7 @@ def test_catalogs_have_the_same_keys_and_titles_exist():
     assert set(catalog.TEXTS["en"]) == set(catalog.TEXTS["zh"])
     from netgrade.catalog import collect_checks
     checks = collect_checks()
-    missing = sorted(f"{c['program']}/{c['id']}" for c in checks
-                     if check_title(c["program"], c["id"], c["title"], "zh") == c["title"])
+    missing = sorted(c.key for c in checks if check_title(c.program, c.id, c.title, "zh") == c.title)
     # a new check without a Chinese title shows its English one: allowed, but keep the catalog nearly complete
     if missing:
         import warnings
