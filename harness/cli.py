@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .runner import RUNNERS
+from .runner import LOCAL, RUNNERS
 
 from . import __version__, interrupts
 
@@ -55,7 +55,7 @@ def main() -> None:
               help="Grade only this program (repeatable). Default: every program of the pack.")
 @click.option("--pack", "pack_file", type=click.Path(), default=None,
               help="A TOML file merged over the default pack (points, texts, ports, limits...).")
-@click.option("--runner", type=click.Choice(list(RUNNERS)), default="local", show_default=True,
+@click.option("--runner", type=click.Choice(list(RUNNERS)), default=LOCAL, show_default=True,
               help="local: a network namespace per check on this machine. docker: the student's programs in a"
                    " container sharing only loopback with the grader's (needs an engine and root; see"
                    " `netgrade image --help`).")
@@ -86,7 +86,7 @@ def main() -> None:
 def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
           markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces) -> None:
     """Grade the submission at PATH (a folder, .zip or .tar.gz)."""
-    if runner == "local" and not no_namespaces:  # not root: the full sandbox in a user namespace of our own
+    if runner == LOCAL and not no_namespaces:  # not root: the full sandbox in a user namespace of our own
         from .sandbox import userns
         userns.enter("netgrade", sys.argv[1:])
     # first: Ctrl-C and SIGTERM (a cancelled CI job) end the run with its cleanup, even when SIGINT

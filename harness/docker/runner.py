@@ -45,7 +45,7 @@ from typing import Callable
 from ..atomicfile import atomic_write
 from ..evidence import Evidence
 from ..pack import Limits
-from ..runner import Runner
+from ..runner import DOCKER, Runner
 from ..sandbox import Sandbox, SandboxError, add_lab_address
 from ..sandbox.launch import WORK as SANDBOX_WORK
 from ..sandbox.launch import (
@@ -346,7 +346,7 @@ class DockerSandbox(Sandbox):
 
 
 class DockerRunner(Runner):
-    name = "docker"
+    name = DOCKER
     parallel = True
     READY_S = 60.0
 
