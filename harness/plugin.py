@@ -390,6 +390,8 @@ def _record(item: pytest.Item, s: Session, info: CheckInfo, verdict: Verdict, ev
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Merge each phase's verdict into the check's; after its teardown, finish a fail from the evidence and
+    put the check's record on the report."""
     outcome = yield
     rep: pytest.TestReport = outcome.get_result()
     info = check_info(item)
