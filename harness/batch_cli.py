@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from .runner import RUNNERS
+from .runner import LOCAL, RUNNERS
 
 EXIT_BAD_INPUT = 2
 
@@ -23,7 +23,7 @@ EXIT_BAD_INPUT = 2
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
               help="Submissions graded at the same time. Default: one per core "
                    "(each one's checks share the machine).")
-@click.option("--runner", type=click.Choice(list(RUNNERS)), default="local", show_default=True,
+@click.option("--runner", type=click.Choice(list(RUNNERS)), default=LOCAL, show_default=True,
               help="Where each submission's checks run.")
 @click.option("--pack", "pack_file", type=click.Path(), default=None,
               help="A TOML file merged over the default pack.")

@@ -5,24 +5,27 @@ import os
 
 import pytest
 
+from .checks import CheckInfo
+
 
 class _Gather:
     def __init__(self) -> None:
-        self.checks: list[dict] = []
+        self.checks: list[CheckInfo] = []
         self.errors: list[str] = []
 
     def pytest_collection_modifyitems(self, items):
         for item in items:
-            mark = item.get_closest_marker("netgrade")
-            if mark is not None:
-                self.checks.append({**mark.kwargs, "nodeid": item.nodeid})
+            info = CheckInfo.of(item)
+            if info is not None:
+                self.checks.append(info)
 
     def pytest_collectreport(self, report):
         if report.failed:
             self.errors.append(str(report.longrepr)[-400:])
 
 
-def collect_checks(extra_suites: list[str] | None = None) -> list[dict]:
+def collect_checks(extra_suites: list[str] | None = None) -> list[CheckInfo]:
+    """Every check of our suites and ``extra_suites``, in collection order (RuntimeError if one cannot load)."""
     from .grading import suites_dir
 
     from .grading import run_pytest
@@ -52,7 +55,7 @@ def unknown_check_keys(pack, extra_suites: list[str] | None = None) -> str | Non
         return None
     known: dict[str, list[str]] = {}
     for c in collect_checks(extra_suites):
-        known.setdefault(c["program"], []).append(c["id"])
+        known.setdefault(c.program, []).append(c.id)
     for key in named:
         program, _, cid = key.partition("/")
         if cid in known.get(program, ()):

@@ -19,18 +19,25 @@ never from the default pack at import time.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 import pytest
 
 from .failure import CheckFailure, fail
-from .pack import LEVELS, Pack, Program
+from .pack import Pack, Program
 from .text import describe_encoding_mismatch, describe_misdecoded_output
+from .verdicts import Level
 
-__all__ = ["CheckFailure", "PerProgram", "check", "check_mark", "fail", "naming_encoding_faults", "per_program"]
+__all__ = ["CheckFailure", "CheckInfo", "Level", "PerProgram", "check", "check_mark", "fail", "naming_encoding_faults", "per_program"]
 
 
+def sheet_level(level: str) -> Level:
+    """``level`` (a suite writes the sheet's word, ``"must"``) as a Level; ValueError if it is not one."""
+    try:
+        return Level(level)
+    except ValueError:
+        raise ValueError(f"level must be one of {', '.join(Level)}, not {level!r}") from None
 
 
 def check_id(func_name: str, program: str) -> str:
@@ -72,12 +79,54 @@ def _register(program: str, cid: str, func: Callable[..., Any]) -> None:
                          f"({first.rpartition('/')[2]} and {where.rpartition('/')[2]})")
 
 
+#: the name of the mark a check's test carries (``@pytest.mark.netgrade``)
+MARK = "netgrade"
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    """What a check declares: its program, id, the suite's level, title, sheet section and hint.
+
+    It is the ``netgrade`` mark on the check's test (``mark()`` makes it,
+    ``of(item)`` reads it back); the level a run grades at is the pack's
+    (``Pack.level_for``), which may differ from the suite's.
+    """
+
+    program: str
+    level: Level
+    title: str
+    id: str
+    sheet: str = ""
+    hint: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "level", sheet_level(self.level))
+
+    @property
+    def key(self) -> str:
+        """``program/id``: how a pack, a translation and the result name the check."""
+        return f"{self.program}/{self.id}"
+
+    def mark(self) -> pytest.MarkDecorator:
+        return getattr(pytest.mark, MARK)(**asdict(self))
+
+    @classmethod
+    def of(cls, item: pytest.Item) -> CheckInfo | None:
+        """The check ``item`` is, or None for a test that is no check; ValueError for a malformed mark."""
+        mark = item.get_closest_marker(MARK)
+        if mark is None:
+            return None
+        try:
+            return cls(**mark.kwargs)
+        except TypeError as exc:
+            raise ValueError(f"{item.nodeid}: a check's mark is netgrade(program, level, title, id, sheet, hint)"
+                             f" ({exc})") from None
+
+
 def check_mark(program: str, level: str, title: str, id: str, *, sheet: str | None = None,
                hint: str | None = None) -> pytest.MarkDecorator:
     """The mark behind ``@check``: for checks made per program with ``pytest.param(..., marks=...)``."""
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
-    return pytest.mark.netgrade(program=program, level=level, title=title, id=id, sheet=sheet or "", hint=hint or "")
+    return CheckInfo(program, sheet_level(level), title, id, sheet or "", hint or "").mark()
 
 
 @dataclass(frozen=True)
@@ -86,7 +135,7 @@ class PerProgram:
 
     argname: str
     role: str
-    level: str
+    level: Level
     id: str
     title: Callable[[Program], str]
     hint: Callable[[Program], str]
@@ -110,8 +159,7 @@ def per_program(argname: str, role: str, level: str, title: Callable[[Program], 
     ``hint(program)`` are made from the run's pack, so a pack that moves a
     program to another port is titled, hinted and graded on that port.
     """
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
+    level = sheet_level(level)
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         setattr(func, PER_PROGRAM_ATTR, PerProgram(argname, role, level, id, title, hint))

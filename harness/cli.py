@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from .runner import RUNNERS
+from .runner import LOCAL, RUNNERS
 
 from . import __version__, interrupts
 
@@ -55,7 +55,7 @@ def main() -> None:
               help="Grade only this program (repeatable). Default: every program of the pack.")
 @click.option("--pack", "pack_file", type=click.Path(), default=None,
               help="A TOML file merged over the default pack (points, texts, ports, limits...).")
-@click.option("--runner", type=click.Choice(list(RUNNERS)), default="local", show_default=True,
+@click.option("--runner", type=click.Choice(list(RUNNERS)), default=LOCAL, show_default=True,
               help="local: a network namespace per check on this machine. docker: the student's programs in a"
                    " container sharing only loopback with the grader's (needs an engine and root; see"
                    " `netgrade image --help`).")
@@ -86,7 +86,7 @@ def main() -> None:
 def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
           markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces) -> None:
     """Grade the submission at PATH (a folder, .zip or .tar.gz)."""
-    if runner == "local" and not no_namespaces:  # not root: the full sandbox in a user namespace of our own
+    if runner == LOCAL and not no_namespaces:  # not root: the full sandbox in a user namespace of our own
         from .sandbox import userns
         userns.enter("netgrade", sys.argv[1:])
     # first: Ctrl-C and SIGTERM (a cancelled CI job) end the run with its cleanup, even when SIGINT
@@ -176,14 +176,13 @@ def list_checks(pack_file, suites) -> None:
     for col in ("program", "file", "check", "level", "points", "sheet"):
         table.add_column(col, no_wrap=col in ("program", "file", "level", "points"))
     for pid, prog in pack.programs.items():
-        mine = [c for c in checks if c["program"] == pid]
+        mine = [c for c in checks if c.program == pid]
         if not mine:
             table.add_row(pid, prog.file, "(no checks yet)", "", "", prog.sheet)
         for c in mine:
-            key = f"{pid}/{c['id']}"
-            level = pack.level_for(key, c["level"])
-            points = f"{pack.points_for(key, level):g}" if pack.enabled(key) else "off"
-            table.add_row(pid, prog.file, f"{c['id']}: {c['title']}", level, points, c["sheet"] or prog.sheet)
+            level = pack.level_for(c.key, c.level)
+            points = f"{pack.points_for(c.key, level):g}" if pack.enabled(c.key) else "off"
+            table.add_row(pid, prog.file, f"{c.id}: {c.title}", level, points, c.sheet or prog.sheet)
         table.add_section()
     from .terminal import console
     console().print(table)

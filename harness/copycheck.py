@@ -23,6 +23,7 @@ from . import similarity as sim
 from .atomicfile import atomic_write
 from .pack import Pack
 from .results import Result
+from .verdicts import ProgramStatus
 
 #: a pair must share at least this many fingerprints of its own code to be listed
 MIN_SHARED = 8
@@ -63,7 +64,7 @@ def annotate_result(result: Result, root: Path, pack: Pack) -> None:
     """Compare every graded program with our reference; add the notice where it is close."""
     threshold = pack.similarity["reference_threshold"]
     for p in result.programs:
-        if p.status == "missing" or not p.file or p.id not in pack.programs:
+        if p.status == ProgramStatus.MISSING or not p.file or p.id not in pack.programs:
             continue
         ref = reference_source(pack, p.id)
         src = read_program(root / p.file)
@@ -192,7 +193,7 @@ def _batch_sources(out: Path, entries, program_ids: list[str]) -> dict[str, dict
         except (OSError, ValueError):
             continue
         files = {p["id"]: p["file"] for p in data.get("programs", [])
-                 if p.get("status") != "missing" and p.get("file") and p["id"] in sources}
+                 if p.get("status") != ProgramStatus.MISSING and p.get("file") and p["id"] in sources}
         if not files:
             continue
         try:

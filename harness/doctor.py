@@ -19,6 +19,8 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
+from .runner import DOCKER, LOCAL
+
 # The kernel's settings for unprivileged user namespaces, the value that forbids them, and the fix.
 USERNS_SETTINGS = (
     ("user.max_user_namespaces", "/proc/sys/user/max_user_namespaces", "0",
@@ -139,11 +141,11 @@ def local_state() -> RunnerState:
         fixes.append(f"sudo apt-get install {' '.join(pkgs)}")
     if support == "netns" and not missing:
         who = "root" if os.geteuid() == 0 else f"uid {os.geteuid()}"
-        return RunnerState("local", True, f"a network namespace per check and the launcher, as {who}")
+        return RunnerState(LOCAL, True, f"a network namespace per check and the launcher, as {who}")
     if os.geteuid() != 0 and not missing and rootless_works():
-        return RunnerState("local", True, f"as uid {os.geteuid()}: the full sandbox in a user namespace of netgrade's"
+        return RunnerState(LOCAL, True, f"as uid {os.geteuid()}: the full sandbox in a user namespace of netgrade's"
                                           " own (programs run under your uid, without capabilities)")
-    return RunnerState("local", False, fallback_reason(support, missing), fixes + _local_fixes(support))
+    return RunnerState(LOCAL, False, fallback_reason(support, missing), fixes + _local_fixes(support))
 
 
 def rootless_works() -> bool:
@@ -249,7 +251,7 @@ def docker_state(findings: list[Finding]) -> RunnerState:
     except ImportError:
         findings.append(Finding("docker SDK", False, "the docker SDK for Python is not installed",
                                 f"{sys.executable} -m pip install docker"))
-        return RunnerState("docker", False, "the docker SDK for Python is not installed",
+        return RunnerState(DOCKER, False, "the docker SDK for Python is not installed",
                            [f"{sys.executable} -m pip install docker"])
     from .docker import engine, image
     client = None
@@ -309,8 +311,8 @@ def docker_state(findings: list[Finding]) -> RunnerState:
                 problems.append(f"the grading image {tag} is not built")
                 fixes.append(fix)
     if problems:
-        return RunnerState("docker", False, "; ".join(problems), list(dict.fromkeys(fixes)))
-    return RunnerState("docker", True, f"two containers per worker, engine at {where}")
+        return RunnerState(DOCKER, False, "; ".join(problems), list(dict.fromkeys(fixes)))
+    return RunnerState(DOCKER, True, f"two containers per worker, engine at {where}")
 
 
 def _engine_fix(message: str, where: str) -> str:
@@ -361,7 +363,7 @@ def examine() -> tuple[list[Finding], list[RunnerState]]:
                              f"{cc} cannot build the sandbox launcher (launcher.c)") if cc else
                             "no cc or gcc: the sandbox launcher (launcher.c) cannot be built", None if launcher else CC_FIX))
     local = local_state()
-    fallback = RunnerState("local (host fallback)", True,
+    fallback = RunnerState(f"{LOCAL} (host fallback)", True,
                            "the host's loopback, one check at a time; TFTP's port 69 and lab addresses are skipped",
                            full_sandbox=False)
     docker = docker_state(findings)

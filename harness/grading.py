@@ -9,9 +9,9 @@ is written on every path.
 from __future__ import annotations
 
 import contextlib
+import json
 import importlib.util
 import io
-import json
 import os
 import shutil
 import tempfile
@@ -24,13 +24,15 @@ from typing import Any
 
 import pytest
 
-
-from . import __version__, interrupts, plugin
+from . import __version__, interrupts
+from .handoff import RECORD_KEY, CheckRecord, Plan, read_index
 from .pack import Pack, PackError
-from .results import CheckResult, ProgramResult, Result, score_program, total
-from .runner import RUNNERS, make_workbase
+from .plugin import check_index_path
+from .results import ProgramResult, Result, score_program, total
+from .runner import DOCKER, LOCAL, RUNNERS, DockerRun, RunnerChoice, make_workbase
 from .sandbox.netns import namespace_support
 from .submission import Submission, SubmissionError, locate, open_submission
+from .verdicts import Presence, ProgramStatus, RunStatus, Status
 
 
 class BadInput(Exception):
@@ -40,7 +42,7 @@ class BadInput(Exception):
 @dataclass
 class Options:
     programs: list[str] = field(default_factory=list)
-    runner: str = "local"
+    runner: str = LOCAL
     run: dict[str, str] = field(default_factory=dict)
     jobs: int | None = None
     keep_plan: str | None = None
@@ -73,39 +75,36 @@ class Collector:
     """
 
     def __init__(self, index_path: str | None = None) -> None:
-        self.records: list[dict[str, Any]] = []
+        self.records: list[CheckRecord] = []
         self.collect_errors: list[str] = []
         self.crashes: list[str] = []
         self._seen: set[str] = set()
         self._index_path = index_path
-        self._index: dict[str, dict] | None = None
+        self._index: dict[str, CheckRecord] | None = None
         self._died: set[str] = set()  # checks whose worker died (xdist may run them again)
         #: checks whose worker died and that a new worker then graded
         self.regraded: list[str] = []
 
-    def index(self) -> dict[str, dict]:
+    def index(self) -> dict[str, CheckRecord]:
         if self._index is None:
             self._index = {}
             if self._index_path:
                 with contextlib.suppress(OSError, ValueError):
-                    self._index = json.loads(Path(self._index_path).read_text("utf-8"))
+                    self._index = read_index(self._index_path)
         return self._index
 
-    def _error_record(self, nodeid: str, message: str) -> dict[str, Any] | None:
+    def _error_record(self, nodeid: str, message: str) -> CheckRecord | None:
         base = self.index().get(nodeid)
-        if base is None:
-            return None
-        return {**base, "status": "error", "message": message, "duration_s": 0.0,
-                "evidence": {"events": [], "processes": []}}
+        return None if base is None else base.judged(Status.ERROR, message)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:
-            if key == plugin.RECORD_KEY:
-                rec = json.loads(value)
+            if key == RECORD_KEY:
+                rec = CheckRecord.from_json(value)
                 if report.nodeid in self._died:
                     # xdist ran the check again in a new worker: that run's verdict stands
-                    self.records = [r for r in self.records if r.get("nodeid") != report.nodeid]
-                    self.regraded.append(f"{rec['program']}/{rec['id']}")
+                    self.records = [r for r in self.records if r.nodeid != report.nodeid]
+                    self.regraded.append(rec.key)
                     self._died.discard(report.nodeid)
                 self.records.append(rec)
                 self._seen.add(report.nodeid)
@@ -134,14 +133,6 @@ class Collector:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.collect_errors.append(f"{report.nodeid or 'suites'}: {str(report.longrepr).strip()[-600:]}")
-
-
-def _check_from_record(rec: dict[str, Any]) -> CheckResult:
-    return CheckResult(
-        id=rec["id"], title=rec["title"], level=rec["level"], status=rec["status"], score=0.0,
-        max_score=float(rec["max_score"]), message=rec["message"], duration_s=rec["duration_s"],
-        evidence=rec["evidence"], sheet=rec.get("sheet", ""), hint=rec.get("hint", ""),
-    )
 
 
 def _pytest_args(plan_path: str, jobs: int, extra_suites: list[str]) -> list[str]:
@@ -188,7 +179,7 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     if opts.runner not in RUNNERS:
         raise BadInput(f"unknown runner {opts.runner!r} (choose from {', '.join(RUNNERS)})")
-    docker = _docker_preflight(opts) if opts.runner == "docker" else None
+    docker = _docker_preflight(opts) if opts.runner == DOCKER else None
     unknown = [p for p in opts.programs if p not in pack.programs]
     if unknown:
         raise BadInput(f"unknown program(s): {', '.join(unknown)} (see `netgrade list`)")
@@ -216,7 +207,7 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
             finished = True
             _reference_notices(result, sub, pack)
         except Exception as exc:  # the grader failed: say so, never blame the student
-            result.status = "error"
+            result.status = RunStatus.ERROR
             result.message = f"grader error: {type(exc).__name__}: {exc}"
         finally:
             if docker is not None:  # whatever happened (Ctrl-C included), no container is left
@@ -293,7 +284,7 @@ def _docker_preflight(opts: Options) -> dict[str, Any]:
 def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, result: Result,
          docker: dict[str, Any] | None = None) -> None:
     selected = opts.programs or list(pack.programs)
-    if opts.runner == "local":
+    if opts.runner == LOCAL:
         support = namespace_support() if opts.namespaces is None else ("netns" if opts.namespaces else "disabled by option")
         parallel = support == "netns"
         if not parallel:
@@ -314,29 +305,28 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
     jobs = opts.jobs or default_jobs()
     if not parallel:
         jobs = 1
-    plan = plugin.Plan(
-        pack=pack.to_dict(), pack_sources=list(pack.sources), submission_name=sub.name,
-        submission_root=str(sub.root), programs={k: v.to_dict() for k, v in located.items()},
-        selected=selected, runner=opts.runner, workbase=make_workbase(tmp), jobs=jobs,
-        extra={"namespaces": None if opts.namespaces is None else bool(opts.namespaces),
-               "only_checks": list(opts.only_checks)},
+    run = None if docker is None else DockerRun(image=docker["image"], run=docker["run"], owner=docker["owner"],
+                                                pairs=os.path.join(tmp, "pairs"))
+    plan = Plan(
+        pack=pack, submission_name=sub.name, submission_root=str(sub.root), programs=dict(located),
+        selected=selected, workbase=make_workbase(tmp), jobs=jobs, only_checks=list(opts.only_checks),
+        runner=RunnerChoice(opts.runner, namespaces=None if opts.namespaces is None else bool(opts.namespaces),
+                            docker=run),
     )
-    if docker is not None:
-        pairs = docker["pairs"] = os.path.join(tmp, "pairs")
-        plan.extra.update(docker_image=docker["image"], docker_run=docker["run"], docker_owner=docker["owner"],
-                          docker_pairs=pairs)
+    if run is not None:
+        docker["pairs"] = run.pairs  # read again when the run ends (the pairs' processes, if the engine died)
         # the workers' containers come up while pytest starts the workers
         from .docker.runner import start_pairs
         docker["maker"] = threading.Thread(target=start_pairs, name="netgrade-containers", daemon=True,
-                                           args=(docker["client"], docker["image"], docker["run"],
-                                                 docker["owner"], pack.limits, jobs, pairs))
+                                           args=(docker["client"], run.image, run.run, run.owner, pack.limits,
+                                                 jobs, run.pairs))
         docker["maker"].start()
     plan_path = os.path.join(tmp, "plan.json")
     plan.save(plan_path)
     os.chmod(plan_path, 0o600)
     if opts.keep_plan:
         plan.save(opts.keep_plan)
-    collector = Collector(plugin.check_index_path(plan.workbase))
+    collector = Collector(check_index_path(plan.workbase))
     code, output = run_pytest(_pytest_args(plan_path, jobs, opts.suites), [collector])
     if collector.collect_errors:
         raise RuntimeError("a suite file could not be loaded: " + " | ".join(collector.collect_errors))
@@ -344,22 +334,22 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
         raise RuntimeError(f"pytest exited with status {code}: {output.strip()[-800:]}")
     stopped = [line.strip() for line in output.splitlines() if "maximum crashed workers" in line]
     collector.never_run(stopped[0] if stopped else f"pytest ended with status {code} before reaching it")
-    by_program: dict[str, list[dict]] = {}
+    by_program: dict[str, list[CheckRecord]] = {}
     for rec in collector.records:
-        by_program.setdefault(rec["program"], []).append(rec)
+        by_program.setdefault(rec.program, []).append(rec)
     without_checks = []
     for pid in selected:
         spec = pack.programs[pid]
         loc = located[pid]
-        recs = sorted(by_program.get(pid, []), key=lambda r: (r["order"][0], r["order"][1]))
+        recs = sorted(by_program.get(pid, []), key=lambda r: r.order)
         if not recs:
             without_checks.append(pid)
             continue
-        prog = ProgramResult(id=pid, file=loc.file, status="graded" if loc.status == "found" else "missing",
-                             score=0.0, max_score=0.0, title=spec.title, message=loc.note,
-                             checks=[_check_from_record(r) for r in recs])
-        if any(c.status == "error" for c in prog.checks):
-            prog.status = "error" if prog.status == "graded" else prog.status
+        status = ProgramStatus.GRADED if loc.status == Presence.FOUND else ProgramStatus.MISSING
+        prog = ProgramResult(id=pid, file=loc.file, status=status, score=0.0, max_score=0.0, title=spec.title,
+                             message=loc.note, checks=[r.check for r in recs])
+        if any(c.status == Status.ERROR for c in prog.checks):
+            prog.status = ProgramStatus.ERROR if prog.status == ProgramStatus.GRADED else prog.status
         score_program(prog)
         result.programs.append(prog)
     if without_checks:
@@ -376,7 +366,7 @@ def error_result(submission: str, pack_name: str, runner: str, message: str) -> 
     """A result that records why nothing could be graded."""
     return Result(submission=submission, pack=pack_name, runner=runner, score=0.0, max_score=0.0,
                   started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), duration_s=0.0,
-                  status="error", message=message, netgrade_version=__version__)
+                  status=RunStatus.ERROR, message=message, netgrade_version=__version__)
 
 
 def load_pack(path: str | None, suites: list[str] | None = None, *, checks: bool = True) -> Pack:

@@ -15,7 +15,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-LEVELS = ("must", "should", "extra")
+from .verdicts import Level
+
+#: the sheet's levels, in its order (``verdicts.Level``)
+LEVELS = tuple(Level)
 DEFAULT_PACK = "default.toml"
 
 
@@ -72,12 +75,13 @@ class Pack:
     #: [similarity]: reference_threshold, pair_threshold (shares from 0 to 1)
     similarity: dict[str, float] = field(default_factory=dict)
 
-    def points_for(self, check_key: str, level: str) -> float:
+    def points_for(self, check_key: str, level: Level) -> float:
         override = self.checks.get(check_key, {})
         return float(override.get("points", self.points[level]))
 
-    def level_for(self, check_key: str, level: str) -> str:
-        return self.checks.get(check_key, {}).get("level", level)
+    def level_for(self, check_key: str, level: Level) -> Level:
+        """The check's level: the pack's ``[checks."PROGRAM/ID"] level``, else the suite's."""
+        return Level(self.checks.get(check_key, {}).get("level", level))
 
     def enabled(self, check_key: str) -> bool:
         return bool(self.checks.get(check_key, {}).get("enabled", True))
@@ -115,7 +119,7 @@ def _lang(v: Any) -> str | None:
 
 
 def _level(v: Any) -> str | None:
-    return None if v in LEVELS else "must be one of must, should, extra"
+    return None if v in LEVELS else f"must be one of {', '.join(LEVELS)}"
 
 
 def _addresses(v: Any) -> str | None:

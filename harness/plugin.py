@@ -1,8 +1,8 @@
 """The pytest plugin that turns suite files into graded checks.
 
-netgrade runs pytest on ``suites/`` with this plugin and a *plan* (a JSON
-file: the merged pack, where each program was found and how it is started,
-which programs to grade, the runner).  The plugin
+netgrade runs pytest on ``suites/`` with this plugin and a *plan*
+(``handoff.Plan`` as JSON: the merged pack, where each program was found and
+how it is started, which programs to grade, the runner).  The plugin
 
 - deselects the checks of programs that are missing or not selected;
 - bounds every check with pytest-timeout (the pack's ``limits.check_s``);
@@ -10,7 +10,8 @@ which programs to grade, the runner).  The plugin
   ``program`` (the student's program for this check), ``reference`` (our
   reference programs, in the same sandbox), ``evidence``, ``spec``, ``limits``;
 - records each check's verdict, message and evidence on its test report
-  (``user_properties``), from which the grader builds the result.
+  (a ``handoff.CheckRecord`` in ``user_properties``), from which the grader
+  builds the result.
 
 Suites can be run by hand too: ``pytest suites -p netgrade.plugin
 --netgrade-plan plan.json`` (``netgrade check --keep-plan`` leaves one).
@@ -20,54 +21,29 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import json
 import os
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from . import pack as packmod
-from .atomicfile import atomic_write
-from .checks import PER_PROGRAM_ATTR, CheckFailure
+from .checks import PER_PROGRAM_ATTR, CheckFailure, CheckInfo
 from .evidence import CONTACT_KINDS, Evidence
+from .handoff import RECORD_KEY, CheckRecord, Plan, write_index
 from .hints import unexpected_input_hint
 from .memos import NO_CONTACT, has_memo, leave_memo
 from .programs import ProgramUnderTest, References
-from . import runner as runners
-from .runner import Runner
+from .runner import Runner, make_runner
 from .sandbox import GRADER_FAULT, PORTS_TAKEN, SandboxError
-from .submission import Located
 from .text import printable
+from .verdicts import Presence, Status
 
-RECORD_KEY = "netgrade"
 _evidence_key = pytest.StashKey[Evidence]()
-_record_key = pytest.StashKey[dict]()
+_verdict_key = pytest.StashKey["Verdict"]()
 _session_key = pytest.StashKey["Session | None"]()
-
-
-@dataclass
-class Plan:
-    pack: dict[str, Any]
-    pack_sources: list[str]
-    submission_name: str
-    submission_root: str
-    programs: dict[str, dict]
-    selected: list[str]
-    runner: str
-    workbase: str
-    jobs: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.__dict__, ensure_ascii=False, indent=1), "utf-8")
-
-    @classmethod
-    def load(cls, path: str | Path) -> "Plan":
-        return cls(**json.loads(Path(path).read_text("utf-8")))
 
 
 class Session:
@@ -75,8 +51,8 @@ class Session:
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.pack = packmod.from_dict(plan.pack, tuple(plan.pack_sources))
-        self.located = {pid: Located.from_dict(d) for pid, d in plan.programs.items()}
+        self.pack = plan.pack
+        self.located = plan.programs
         self.root = Path(plan.submission_root)
         self._runner: Runner | None = None
 
@@ -84,12 +60,9 @@ class Session:
     def runner(self) -> Runner:
         """Made at the first check: a controller process that runs none makes none."""
         if self._runner is None:
-            self._runner = make_runner(self.plan, self.pack)
+            self._runner = make_runner(self.plan.runner, self.plan.workbase, self.pack.limits,
+                                       self.pack.lab_addresses)
         return self._runner
-
-
-def make_runner(plan: Plan, pack: packmod.Pack) -> Runner:
-    return runners.make_runner(plan.runner, plan.workbase, pack.limits, pack.lab_addresses, plan.extra)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -101,7 +74,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "netgrade(program, level, title, id, sheet, hint): a graded check")
     path = config.getoption("--netgrade-plan")
     config.stash[_session_key] = Session(Plan.load(path)) if path else None
-
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -126,9 +98,12 @@ def _session(config: pytest.Config) -> Session:
     return s
 
 
-def check_info(item: pytest.Item) -> dict[str, Any] | None:
-    mark = item.get_closest_marker("netgrade")
-    return dict(mark.kwargs) if mark else None
+def check_info(item: pytest.Item) -> CheckInfo | None:
+    """The check ``item`` is (its ``netgrade`` mark), None for a test that is no check."""
+    try:
+        return CheckInfo.of(item)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 #: checks of one program that run in one worker, in file order (the port check, then the address check)
@@ -141,7 +116,7 @@ def duplicate_ids(items: list[pytest.Item]) -> list[str]:
     for item in items:
         info = check_info(item)
         if info is not None:
-            seen.setdefault(f"{info['program']}/{info['id']}", []).append(item.nodeid)
+            seen.setdefault(info.key, []).append(item.nodeid)
     return [f"{key} ({', '.join(ids)})" for key, ids in seen.items() if len(ids) > 1]
 
 
@@ -154,24 +129,23 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         return
     keep, drop = [], []
     wanted = set(s.plan.selected)
-    only = set(s.plan.extra.get("only_checks") or ())
+    only = set(s.plan.only_checks)
     for item in items:
         info = check_info(item)
         if info is None:
             raise pytest.UsageError(f"{item.nodeid}: a suite test needs @check(program, level, title)")
-        if info["program"] not in s.pack.programs:
-            raise pytest.UsageError(f"{item.nodeid}: @check names unknown program {info['program']!r}")
-        loc = s.located.get(info["program"])
-        key = f"{info['program']}/{info['id']}"
-        if info["program"] not in wanted or loc is None or not s.pack.enabled(key) or (only and key not in only):
+        if info.program not in s.pack.programs:
+            raise pytest.UsageError(f"{item.nodeid}: @check names unknown program {info.program!r}")
+        loc = s.located.get(info.program)
+        if info.program not in wanted or loc is None or not s.pack.enabled(info.key) or (only and info.key not in only):
             drop.append(item)
             continue
         keep.append(item)
-        if info["id"] in SAME_WORKER_CHECKS:
+        if info.id in SAME_WORKER_CHECKS:
             # run after one another in one worker: the first tells the next (through the run's memos)
             # that a program hangs, so a hanging program costs one full wait, not one per check
-            item.add_marker(pytest.mark.xdist_group(info["program"]))
-        if loc.status == "found":
+            item.add_marker(pytest.mark.xdist_group(info.program))
+        if loc.status == Presence.FOUND:
             item.add_marker(pytest.mark.timeout(s.pack.limits.check_s))
         else:  # still listed, so the program's points show in the result
             item.add_marker(pytest.mark.skip(reason=f"program missing: {loc.note}"))
@@ -186,7 +160,7 @@ def check_index_path(workbase: str) -> str:
     return os.path.join(os.path.dirname(workbase), "checks.json")
 
 
-def _write_check_index(s: "Session", items: list[pytest.Item]) -> None:
+def _write_check_index(s: Session, items: list[pytest.Item]) -> None:
     """Leave what the grader needs to report each check without its worker.
 
     A worker that dies mid-check (killed, out of memory) sends no report for
@@ -195,27 +169,16 @@ def _write_check_index(s: "Session", items: list[pytest.Item]) -> None:
     reason) instead of dropping it.  Every worker collects the same checks and
     writes the same index, each through a rename, so a reader never sees half.
     """
-    index = {item.nodeid: _base_record(item, s, check_info(item)) for item in items}
+    records = [_unjudged_record(item, s, check_info(item)) for item in items]
     with contextlib.suppress(OSError):  # a full disk: the grader falls back to naming the crash in a notice
-        atomic_write(check_index_path(s.plan.workbase), json.dumps(index, ensure_ascii=False))
+        write_index(check_index_path(s.plan.workbase), records)
 
 
-def _base_record(item: pytest.Item, s: "Session", info: dict[str, Any]) -> dict[str, Any]:
-    """A check's record without its verdict: what it is, its level and points."""
-    pid = info["program"]
-    key = f"{pid}/{info['id']}"
-    level = s.pack.level_for(key, info["level"])
-    return {
-        "program": pid,
-        "id": info["id"],
-        "title": info["title"],
-        "level": level,
-        "sheet": info.get("sheet", ""),
-        "hint": info.get("hint", ""),
-        "max_score": s.pack.points_for(key, level),
-        "order": [item.location[0], item.location[1] or 0],
-        "nodeid": item.nodeid,
-    }
+def _unjudged_record(item: pytest.Item, s: Session, info: CheckInfo) -> CheckRecord:
+    """A check's record without its verdict: what it is, its level and points in this run's pack."""
+    level = s.pack.level_for(info.key, info.level)
+    return CheckRecord.unjudged(info, item.nodeid, (item.location[0], item.location[1] or 0), level,
+                                s.pack.points_for(info.key, level))
 
 
 # ------------------------------------------------------------------ fixtures
@@ -248,7 +211,7 @@ def spec(request: pytest.FixtureRequest, netgrade_session: Session) -> packmod.P
     info = check_info(request.node)
     if info is None:
         raise pytest.UsageError("the spec fixture needs a @check")
-    return netgrade_session.pack.programs[info["program"]]
+    return netgrade_session.pack.programs[info.program]
 
 
 HUNG_CLIENT_STEP_S = 0.5
@@ -266,7 +229,7 @@ def limits(request: pytest.FixtureRequest, netgrade_session: Session) -> packmod
     info = check_info(request.node)
     if info is None:
         return lim
-    spec = netgrade_session.pack.programs[info["program"]]
+    spec = netgrade_session.pack.programs[info.program]
     if spec.role == "client" and has_memo(netgrade_session.plan.workbase, NO_CONTACT, spec.id):
         short = min(lim.step_s, HUNG_CLIENT_STEP_S)
         request.node.stash[_short_step_key] = lim.step_s
@@ -303,31 +266,32 @@ def _message_of(excinfo: pytest.ExceptionInfo) -> str:
     return msg or type(value).__name__
 
 
-def _verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) -> tuple[str, str]:
-    """(status, message) of one phase."""
+def _phase_verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) -> tuple[Status, str]:
+    """(status, message) of one phase (setup, call or teardown)."""
     if rep.passed:
-        return "pass", ""
+        return Status.PASS, ""
     if rep.skipped:
         exc = call.excinfo
         reason = str(exc.value.msg) if exc is not None and hasattr(exc.value, "msg") else "skipped"
-        return "skip", reason
+        return Status.SKIP, reason
     exc = call.excinfo
     if exc is None:
-        return "error", "grader error (no exception recorded)"
+        return Status.ERROR, "grader error (no exception recorded)"
     if exc.errisinstance(CheckFailure):
-        return "fail", _message_of(exc)
+        return Status.FAIL, _message_of(exc)
     if exc.errisinstance(AssertionError):  # a plain assert in an instructor's check
-        return "fail", _message_of(exc) if str(exc.value) else str(rep.longrepr).strip().splitlines()[-1]
+        return Status.FAIL, _message_of(exc) if str(exc.value) else str(rep.longrepr).strip().splitlines()[-1]
     if exc.errisinstance(pytest.fail.Exception) and str(exc.value).startswith("Timeout"):
-        return "fail", f"no verdict within the check's time limit ({limit:g} s): the program or its peer hung"
+        return Status.FAIL, f"no verdict within the check's time limit ({limit:g} s): the program or its peer hung"
     if exc.errisinstance(OSError) and exc.value.errno == errno.EADDRINUSE:
         # a refusal of the student's own port is the suites' fail; one that reaches here is the grader's
-        return "error", (f"grader error in {rep.when}: the grader's peer could not bind its port ({exc.value.strerror}):"
-                         " something of the grading machine holds it, not the program under test")
+        return Status.ERROR, (f"grader error in {rep.when}: the grader's peer could not bind its port"
+                              f" ({exc.value.strerror}): something of the grading machine holds it, not the program"
+                              " under test")
     if exc.errisinstance(SandboxError):  # the sandbox's own words: what of the grader's side failed
-        return "error", f"grader error in {rep.when}: {_message_of(exc)}; not the program's fault"
+        return Status.ERROR, f"grader error in {rep.when}: {_message_of(exc)}; not the program's fault"
     tb = "".join(traceback.format_exception_only(exc.type, exc.value)).strip()
-    return "error", f"grader error in {rep.when}: {tb}"
+    return Status.ERROR, f"grader error in {rep.when}: {tb}"
 
 
 def ports_taken(ev: Evidence) -> str | None:
@@ -357,61 +321,107 @@ def reference_crash(ev: Evidence) -> str | None:
     return None
 
 
+@dataclass
+class Verdict:
+    """The verdict of the check being run, made from its phases (kept on its item between them)."""
+
+    status: Status | None = None  # None: no phase has ended yet
+    message: str = ""
+    started: float = field(default_factory=time.monotonic)
+
+    def merge(self, when: str, status: Status, message: str) -> None:
+        """The first verdict that is not a pass wins; a pass is the call's; a teardown counts only as an error
+        (a check's own teardown failing is the grader's problem, not a second verdict)."""
+        if self.status not in (None, Status.PASS):
+            return
+        if status == Status.ERROR or (when != "teardown" and (status != Status.PASS or when == "call")):
+            self.status, self.message = status, message
+
+
+def _verdict_of(item: pytest.Item) -> Verdict:
+    verdict = item.stash.get(_verdict_key, None)
+    if verdict is None:
+        verdict = item.stash[_verdict_key] = Verdict()
+    return verdict
+
+
+def _blame_grader_fault(verdict: Verdict, ev: Evidence) -> None:
+    """A run that could not be set up, containers gone mid-check: a pass or a fail seen there says nothing
+    about the program, so the check is the grader's error (what it saw is kept in the message)."""
+    fault = grader_fault(ev) if verdict.status != Status.SKIP else None
+    if not fault or (verdict.status == Status.ERROR and fault in verdict.message):
+        return
+    seen = f" (the check saw: {verdict.status}{': ' + verdict.message if verdict.message else ''})"
+    verdict.status = Status.ERROR
+    verdict.message = f"grader error: {fault}, so this check could not be graded; not the program's fault{seen}"
+
+
+def _blame_reference(verdict: Verdict, ev: Evidence) -> bool:
+    """A fail seen while our reference program crashed is the grader's error: make it one (True if so)."""
+    crash = reference_crash(ev)
+    if crash is None:
+        return False
+    verdict.status = Status.ERROR
+    verdict.message = (f"grader error: {crash}, so this check could not be graded; not the program's fault"
+                       f" (the check saw: {verdict.message})")
+    return True
+
+
+def _explain_fail(verdict: Verdict, program_id: str, ev: Evidence, contact: bool) -> None:
+    """Add to a fail's message what the evidence says caused it: every port taken, input the sheet never asks."""
+    taken = ports_taken(ev)
+    if taken and PORTS_TAKEN not in verdict.message:
+        verdict.message += f"; {taken}, so our reference program could not get a port"
+    hint = prelude_hint(program_id, ev, contact)
+    if hint and hint[2:] not in verdict.message:  # a suite may have named it already
+        verdict.message += hint
+
+
+def _client_reached_nobody(item: pytest.Item, s: Session, verdict: Verdict, program_id: str) -> None:
+    """A client that failed without reaching any peer: say the step was shortened if it was, else leave the
+    memo that shortens the next checks' steps (see the ``limits`` fixture)."""
+    shortened = item.stash.get(_short_step_key, None)
+    if shortened is not None:
+        verdict.message += (f" (it reached no peer within {shortened:g} s in an earlier check either, so this check"
+                            " waited less)")
+    else:
+        leave_memo(s.plan.workbase, NO_CONTACT, program_id)
+
+
+def _finish_fail(item: pytest.Item, s: Session, info: CheckInfo, verdict: Verdict, ev: Evidence) -> None:
+    """What a failed check's evidence changes once it has ended: whose fault it was, and why it failed."""
+    if _blame_reference(verdict, ev):
+        return
+    contact = any(e["kind"] in CONTACT_KINDS for e in ev.events)
+    _explain_fail(verdict, info.program, ev, contact)
+    if s.pack.programs[info.program].role == "client" and not contact:
+        _client_reached_nobody(item, s, verdict, info.program)
+
+
+def _record(item: pytest.Item, s: Session, info: CheckInfo, verdict: Verdict, ev: Evidence | None) -> CheckRecord:
+    """The check's record, verdict included (a check that ended without one is the grader's error)."""
+    return _unjudged_record(item, s, info).judged(
+        verdict.status or Status.ERROR, printable(verdict.message), round(time.monotonic() - verdict.started, 3),
+        ev.to_dict() if ev is not None else None)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Merge each phase's verdict into the check's; after its teardown, finish a fail from the evidence and
+    put the check's record on the report."""
     outcome = yield
     rep: pytest.TestReport = outcome.get_result()
     info = check_info(item)
     s = item.config.stash.get(_session_key, None)
     if info is None or s is None:
         return
-    rec = item.stash.get(_record_key, None)
-    if rec is None:
-        rec = {"status": None, "message": "", "started": time.monotonic()}
-        item.stash[_record_key] = rec
-    status, message = _verdict(rep, call, s.pack.limits.check_s)
-    # the first non-pass verdict wins; a teardown problem is kept as a note
-    if rep.when in ("setup", "call"):
-        if rec["status"] in (None, "pass"):
-            if status != "pass" or rep.when == "call":
-                rec["status"], rec["message"] = status, message
-    elif status == "error" and rec["status"] in (None, "pass"):
-        rec["status"], rec["message"] = status, message
+    verdict = _verdict_of(item)
+    verdict.merge(rep.when, *_phase_verdict(rep, call, s.pack.limits.check_s))
     if rep.when != "teardown":
         return
-    pid = info["program"]
     ev = item.stash.get(_evidence_key, None)
-    contact = ev is not None and any(e["kind"] in CONTACT_KINDS for e in ev.events)
-    fault = grader_fault(ev) if rec["status"] != "skip" and ev is not None else None
-    if fault and not (rec["status"] == "error" and fault in rec["message"]):
-        # a run that could not be set up, containers gone mid-check: a pass or a fail seen there says
-        # nothing about the program
-        seen = f" (the check saw: {rec['status']}{': ' + rec['message'] if rec['message'] else ''})"
-        rec["status"] = "error"
-        rec["message"] = f"grader error: {fault}, so this check could not be graded; not the program's fault{seen}"
-    crash = reference_crash(ev) if rec["status"] == "fail" and ev is not None else None
-    if crash:
-        rec["status"] = "error"
-        rec["message"] = (f"grader error: {crash}, so this check could not be graded; not the program's fault"
-                          f" (the check saw: {rec['message']})")
-    if rec["status"] == "fail" and ev is not None:
-        taken = ports_taken(ev)
-        if taken and PORTS_TAKEN not in rec["message"]:
-            rec["message"] += f"; {taken}, so our reference program could not get a port"
-        hint = prelude_hint(pid, ev, contact)
-        if hint and hint[2:] not in rec["message"]:  # a suite may have named it already
-            rec["message"] += hint
-    if rec["status"] == "fail" and s.pack.programs[pid].role == "client" and ev is not None:
-        if item.stash.get(_short_step_key, None) is not None and not contact:
-            rec["message"] += (f" (it reached no peer within {item.stash[_short_step_key]:g} s in an earlier"
-                               " check either, so this check waited less)")
-        elif not contact:
-            leave_memo(s.plan.workbase, NO_CONTACT, pid)
-    final = {
-        **_base_record(item, s, info),
-        "status": rec["status"] or "error",
-        "message": printable(rec["message"]),
-        "duration_s": round(time.monotonic() - rec["started"], 3),
-        "evidence": ev.to_dict() if ev is not None else {"events": [], "processes": []},
-    }
-    rep.user_properties.append((RECORD_KEY, json.dumps(final, ensure_ascii=False)))
+    if ev is not None:
+        _blame_grader_fault(verdict, ev)
+    if verdict.status == Status.FAIL and ev is not None:
+        _finish_fail(item, s, info, verdict, ev)
+    rep.user_properties.append((RECORD_KEY, _record(item, s, info, verdict, ev).to_json()))

@@ -2,7 +2,10 @@
 
 The terminal table, the JSON file and (later) HTML, JUnit and Gradescope
 outputs are all rendered from a :class:`Result`.  Its JSON form is a public
-contract; keys are only ever added.
+contract; keys are only ever added.  Statuses and levels are the enums of
+``verdicts``, written as their words; a word given to a constructor (read
+from a file, written in a test) becomes its member there, and a word that is
+none raises ValueError.
 """
 from __future__ import annotations
 
@@ -13,17 +16,15 @@ from typing import Any
 
 from . import RESULT_SCHEMA
 from .atomicfile import atomic_write
-
-CHECK_STATUSES = ("pass", "fail", "error", "skip")
-PROGRAM_STATUSES = ("graded", "missing", "error")
+from .verdicts import Level, ProgramStatus, RunStatus, Status
 
 
 @dataclass
 class CheckResult:
     id: str
     title: str
-    level: str
-    status: str
+    level: Level
+    status: Status
     score: float
     max_score: float
     message: str
@@ -34,17 +35,28 @@ class CheckResult:
     #: failed first, passed when retried in a fresh sandbox (batch grading)
     flaky: bool = False
 
+    def __post_init__(self) -> None:
+        self.level = Level(self.level)
+        self.status = Status(self.status)
+
     @property
     def counts(self) -> bool:
         """True when this check decides the exit status (must and should)."""
-        return self.level in ("must", "should")
+        return self.level.counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "CheckResult":
+        return cls(**d)
 
 
 @dataclass
 class ProgramResult:
     id: str
     file: str | None
-    status: str
+    status: ProgramStatus
     score: float
     max_score: float
     checks: list[CheckResult] = field(default_factory=list)
@@ -54,6 +66,9 @@ class ProgramResult:
     notices: list[str] = field(default_factory=list)
     #: {"reference": file, "score": 0..1, "threshold": 0..1, "flagged": bool}; empty when not compared
     reference_similarity: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.status = ProgramStatus(self.status)
 
 
 @dataclass
@@ -67,10 +82,13 @@ class Result:
     duration_s: float
     programs: list[ProgramResult] = field(default_factory=list)
     schema: str = RESULT_SCHEMA
-    status: str = "graded"  # "graded" | "error" (the grader itself failed)
+    status: RunStatus = RunStatus.GRADED
     message: str = ""
     notices: list[str] = field(default_factory=list)
     netgrade_version: str = ""
+
+    def __post_init__(self) -> None:
+        self.status = RunStatus(self.status)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -83,19 +101,19 @@ class Result:
         programs = []
         for p in d.pop("programs", []):
             p = dict(p)
-            p["checks"] = [CheckResult(**c) for c in p.get("checks", [])]
+            p["checks"] = [CheckResult.from_dict(c) for c in p.get("checks", [])]
             programs.append(ProgramResult(**p))
         return cls(programs=programs, **d)
 
     def all_passed(self) -> bool:
         """Every must and should check passed and no program is missing or in error."""
-        if self.status != "graded":
+        if self.status != RunStatus.GRADED:
             return False
         for p in self.programs:
-            if p.status != "graded":
+            if p.status != ProgramStatus.GRADED:
                 return False
             for c in p.checks:
-                if c.counts and c.status != "pass":
+                if c.counts and c.status != Status.PASS:
                     return False
         return True
 
@@ -109,9 +127,9 @@ class Result:
 
 def score_program(p: ProgramResult) -> None:
     for c in p.checks:
-        c.score = c.max_score if c.status == "pass" else 0.0
+        c.score = c.max_score if c.status == Status.PASS else 0.0
     p.score = sum(c.score for c in p.checks)
-    if p.status == "graded" or p.checks:
+    if p.status == ProgramStatus.GRADED or p.checks:
         p.max_score = sum(c.max_score for c in p.checks)
 
 

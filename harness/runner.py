@@ -4,23 +4,63 @@ Every runner gives a check a :class:`~netgrade.sandbox.Sandbox`: a private
 network where the grader's peer and the programs meet, and a way to start
 programs in it.  Suites never know which runner they run on.
 
-- ``local`` (default): a network namespace per check on this machine, programs
+- ``local`` (``LOCAL``, the default): a network namespace per check on this machine, programs
   isolated in their own pid and mount namespaces under a user id of their own.
   Where namespaces cannot be made it falls back to the host's loopback, one
   check at a time, and says so.
-- ``docker``: two containers per worker, the student's programs in one that
+- ``docker`` (``DOCKER``): two containers per worker, the student's programs in one that
   shares only the other's loopback (see ``harness/docker/runner.py``).
+
+``RUNNERS`` is the one registry of runners by name; a grading run's choice
+(the name and what that runner needs) is a :class:`RunnerChoice`, which
+travels to the pytest workers in the plan.
 """
 from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:  # the CLI imports RUNNERS for its choices: the sandbox is imported only to open one
     from .evidence import Evidence
     from .pack import Limits
     from .sandbox import Sandbox
+
+#: the runners' names (``--runner``): the keys of RUNNERS
+LOCAL = "local"
+DOCKER = "docker"
+
+
+@dataclass(frozen=True)
+class DockerRun:
+    """What the docker runner's workers share in one grading run (made by the grader before pytest starts)."""
+
+    image: str  # the grading image's tag
+    run: str  # the run's id, on the label of every container it makes
+    owner: int  # the grading process's pid, on the labels too: the containers of a dead owner are stale
+    pairs: str | None = None  # the folder where the containers made while pytest starts are announced
+
+
+@dataclass(frozen=True)
+class RunnerChoice:
+    """The runner a grading run uses (a key of RUNNERS) and what that runner needs."""
+
+    name: str = LOCAL
+    #: local: None uses network namespaces where they can be made, False grades on the host's loopback
+    namespaces: bool | None = None
+    #: docker: the run's image and containers
+    docker: DockerRun | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunnerChoice:
+        docker = d.get("docker")
+        return cls(name=d["name"], namespaces=d.get("namespaces"),
+                   docker=DockerRun(**docker) if docker is not None else None)
+
 
 class Runner(ABC):
     name: str
@@ -37,7 +77,7 @@ class Runner(ABC):
 
 
 class LocalRunner(Runner):
-    name = "local"
+    name = LOCAL
 
     def __init__(self, workbase: str, limits: Limits, lab_addresses: tuple[str, ...] = (),
                  use_namespaces: bool | None = None) -> None:
@@ -58,31 +98,32 @@ class LocalRunner(Runner):
         return Sandbox(net, evidence, self.workbase, self.limits)
 
 
-def _local(workbase: str, limits: Limits, lab_addresses: tuple[str, ...], extra: dict[str, Any]) -> Runner:
-    return LocalRunner(workbase, limits, lab_addresses, use_namespaces=extra.get("namespaces"))
+def _local(choice: RunnerChoice, workbase: str, limits: Limits, lab_addresses: tuple[str, ...]) -> Runner:
+    return LocalRunner(workbase, limits, lab_addresses, use_namespaces=choice.namespaces)
 
 
-def _docker(workbase: str, limits: Limits, lab_addresses: tuple[str, ...], extra: dict[str, Any]) -> Runner:
+def _docker(choice: RunnerChoice, workbase: str, limits: Limits, lab_addresses: tuple[str, ...]) -> Runner:
     from .docker.runner import DockerRunner  # noqa: PLC0415 - only when asked for (it needs the docker SDK)
-    return DockerRunner(workbase, extra["docker_image"], extra["docker_run"], extra["docker_owner"],
-                        limits, lab_addresses, pairs_dir=extra.get("docker_pairs"))
+    d = choice.docker
+    if d is None:
+        raise ValueError("the docker runner needs the run's image and containers (RunnerChoice.docker)")
+    return DockerRunner(workbase, d.image, d.run, d.owner, limits, lab_addresses, pairs_dir=d.pairs)
 
 
 #: every runner, by the name ``--runner`` takes: the CLI's and the batch's choices, the plugin's factory
-RUNNERS: dict[str, Callable[[str, Limits, tuple[str, ...], dict[str, Any]], Runner]] = {
-    "local": _local,
-    "docker": _docker,
+RUNNERS: dict[str, Callable[[RunnerChoice, str, Limits, tuple[str, ...]], Runner]] = {
+    LOCAL: _local,
+    DOCKER: _docker,
 }
 
 
-def make_runner(name: str, workbase: str, limits: Limits, lab_addresses: tuple[str, ...],
-                extra: dict[str, Any]) -> Runner:
-    """The runner called ``name`` (a key of RUNNERS; ValueError otherwise) for one pytest process."""
+def make_runner(choice: RunnerChoice, workbase: str, limits: Limits, lab_addresses: tuple[str, ...]) -> Runner:
+    """The runner ``choice`` names (a key of RUNNERS; ValueError otherwise) for one pytest process."""
     try:
-        factory = RUNNERS[name]
+        factory = RUNNERS[choice.name]
     except KeyError:
-        raise ValueError(f"unknown runner {name!r}") from None
-    return factory(workbase, limits, lab_addresses, extra)
+        raise ValueError(f"unknown runner {choice.name!r} (choose from {', '.join(RUNNERS)})") from None
+    return factory(choice, workbase, limits, lab_addresses)
 
 
 def make_workbase(parent: str) -> str:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .pack import Pack
+from .verdicts import Presence
 
 MAX_BYTES = 200 * 1024 * 1024
 MAX_ENTRIES = 20000
@@ -43,13 +44,16 @@ class Located:
     """Where one program of the pack was found, and how it is started."""
 
     id: str
-    status: str  # "found" | "missing"
+    status: Presence
     file: str | None  # path relative to the submission root, POSIX style
     command: list[str] | None  # argv, run in ``cwd``
     cwd: str  # relative to the submission root ("." for the root)
     origin: str  # where the command came from: default, pack, netgrade.toml, --run
     note: str = ""
     stdin_prelude: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.status = Presence(self.status)
 
     def to_dict(self) -> dict:
         return {
@@ -340,13 +344,13 @@ def locate(sub: Submission, pack: Pack, run_overrides: dict[str, str] | None = N
                 command = expand_command(template, file, prog.port)
             except ValueError as exc:
                 raise SubmissionError(f"{origin}: command for {pid} cannot be parsed: {exc}") from None
-            located[pid] = Located(pid, "found", file, command, cwd, origin, note, prelude)
+            located[pid] = Located(pid, Presence.FOUND, file, command, cwd, origin, note, prelude)
         elif rel is not None:
             from .sandbox.python import program_python
-            located[pid] = Located(pid, "found", file, [program_python(), rel.name], cwd, "default", note, prelude)
+            located[pid] = Located(pid, Presence.FOUND, file, [program_python(), rel.name], cwd, "default", note, prelude)
         else:
             names = ", ".join(prog.names)
-            located[pid] = Located(pid, "missing", None, None, ".", "default",
+            located[pid] = Located(pid, Presence.MISSING, None, None, ".", "default",
                                    note or f"no file named {names}", prelude)
     sub.programs = located
     return located

@@ -8,8 +8,10 @@ from rich.text import Text
 from .i18n import check_title, translator
 from .results import Result
 from .text import printable
+from .verdicts import ProgramStatus, RunStatus, Status
 
-STYLE = {"pass": "green", "fail": "red", "error": "magenta", "skip": "yellow"}
+#: the colour of each check status (a test sees that every Status has one)
+STYLE = {Status.PASS: "green", Status.FAIL: "red", Status.ERROR: "magenta", Status.SKIP: "yellow"}
 
 
 def _cell(text: str, limit: int = 400) -> Text:
@@ -40,22 +42,22 @@ def render(result: Result, out: Console | None = None, verbose: bool = False, la
     table.add_column(t("col.points"), justify="right", no_wrap=True)
     table.add_column(t("col.message"))
     for p in result.programs:
-        if p.status == "missing":
+        if p.status == ProgramStatus.MISSING:
             table.add_row(_cell(p.id), _cell(t("program.file_row")), "", Text(t("pstatus.missing"), style="red"),
                           f"0/{p.max_score:g}", _cell(p.message))
             if not verbose:
                 continue
         for c in p.checks:
-            if p.status == "missing" and not verbose:
+            if p.status == ProgramStatus.MISSING and not verbose:
                 continue
             table.add_row(_cell(p.id), _cell(check_title(p.id, c.id, c.title, lang)), t(f"level.{c.level}"),
-                          Text(t(f"status.{c.status}"), style=STYLE.get(c.status, "")),
-                          f"{c.score:g}/{c.max_score:g}", _cell(c.message if c.status != "pass" else ""))
+                          Text(t(f"status.{c.status}"), style=STYLE[c.status]),
+                          f"{c.score:g}/{c.max_score:g}", _cell(c.message if c.status != Status.PASS else ""))
         table.add_section()
     console_.print(table)
     for notice in result.notices:
         console_.print(Text(t("terminal.note", notice=printable(notice)), style="yellow"))
-    if result.status != "graded":
+    if result.status != RunStatus.GRADED:
         console_.print(Text(t("terminal.failed", message=printable(result.message)), style="bold magenta"))
     verdict = t("report.verdict.pass") if result.all_passed() else t("report.verdict.fail")
     console_.print(Text(t("terminal.score", score=result.score, max=result.max_score, seconds=result.duration_s,

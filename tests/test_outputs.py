@@ -364,8 +364,7 @@ def test_catalogs_have_the_same_keys_and_titles_exist():
     assert set(catalog.TEXTS["en"]) == set(catalog.TEXTS["zh"])
     from netgrade.catalog import collect_checks
     checks = collect_checks()
-    missing = sorted(f"{c['program']}/{c['id']}" for c in checks
-                     if check_title(c["program"], c["id"], c["title"], "zh") == c["title"])
+    missing = sorted(c.key for c in checks if check_title(c.program, c.id, c.title, "zh") == c.title)
     # a new check without a Chinese title shows its English one: allowed, but keep the catalog nearly complete
     if missing:
         import warnings
@@ -515,6 +514,37 @@ def test_every_evidence_kind_has_a_rendering():
                           "command": ["python3", "x.py"], "status": "exited"}], "processes": []}
         (row,) = html.diagram(ev, tr)["rows"]
         assert row["cls"] != "remark" or k is Kind.NOTE, k  # "remark" is the fallback for unknown kinds
+
+
+def test_every_status_and_level_has_its_words_in_every_renderer():
+    from netgrade import terminal
+    from netgrade.verdicts import Level, ProgramStatus, Status
+    for lang in catalog.TEXTS:
+        texts = catalog.TEXTS[lang]
+        missing = [key for key in [*(f"status.{s}" for s in Status), *(f"pstatus.{s}" for s in ProgramStatus),
+                                   *(f"level.{lv}" for lv in Level)] if key not in texts]
+        assert not missing, f"{lang}: no text for {missing}"
+    assert set(terminal.STYLE) == set(Status), set(Status) ^ set(terminal.STYLE)
+    assert set(markdown.ICON) == set(Status), set(Status) ^ set(markdown.ICON)
+
+
+def test_statuses_and_levels_are_enums_written_as_their_words():
+    from netgrade.verdicts import Level, ProgramStatus, RunStatus, Status
+    r = sample_result(evil=False)
+    c = r.programs[0].checks[2]
+    assert (c.status, c.level) == (Status.ERROR, Level.SHOULD)
+    assert isinstance(c.status, Status) and isinstance(c.level, Level)  # the words given became members
+    d = json.loads(json.dumps(r.to_dict()))
+    assert d["status"] == "graded" and d["programs"][1]["status"] == "missing"
+    assert [(x["status"], x["level"]) for x in d["programs"][0]["checks"]] == [
+        ("pass", "must"), ("fail", "must"), ("error", "should"), ("skip", "should"), ("fail", "extra")]
+    back = Result.from_dict(d)
+    assert back.status is RunStatus.GRADED and back.programs[1].status is ProgramStatus.MISSING
+    assert back.programs[0].checks[1].status is Status.FAIL and back.programs[0].checks[4].level is Level.EXTRA
+    assert json.loads(json.dumps(back.to_dict())) == d
+    for key, word in (("status", "passed"), ("level", "may")):  # not a word of netgrade.result/1
+        with pytest.raises(ValueError, match=word):
+            CheckResult.from_dict({**c.to_dict(), key: word})
 
 
 def test_peers_record_only_registered_kinds():

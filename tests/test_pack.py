@@ -92,7 +92,7 @@ def test_a_pack_naming_a_check_that_does_not_exist_is_refused(tmp_path, exported
 
 def test_the_default_pack_names_only_checks_that_exist():
     from netgrade.catalog import collect_checks
-    known = {f"{c['program']}/{c['id']}" for c in collect_checks()}
+    known = {c.key for c in collect_checks()}
     assert set(load().checks) <= known, set(load().checks) - known
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import __version__
 from .model import META, Entry, _read_json
+from ..verdicts import RunStatus
 
 
 def pack_hash(pack_dict: dict) -> str:
@@ -33,6 +34,6 @@ def cached_meta(out: Path, entry: Entry, key: dict) -> dict | None:
     """The stored record when the submission need not be graded again."""
     folder = out / entry.name
     meta = _read_json(folder / META)
-    if meta is None or meta.get("status") != "graded" or not (folder / "result.json").is_file():
+    if meta is None or meta.get("status") != RunStatus.GRADED or not (folder / "result.json").is_file():
         return None
     return meta if meta.get("key") == key else None

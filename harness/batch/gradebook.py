@@ -14,6 +14,7 @@ from ..results import Result
 from .model import META, Entry, _read_json
 from .pages import render_index
 from .store import _status_text
+from ..verdicts import RunStatus
 
 
 def write_aggregates(out: Path, entries: list[Entry], program_ids: list[str], lang: str) -> None:
@@ -40,7 +41,7 @@ def write_aggregates(out: Path, entries: list[Entry], program_ids: list[str], la
         links[e.name] = urllib.parse.quote(e.name) + "/report.html"
         by_id = {p.id: p for p in r.programs}
         status = _status_text(meta)
-        if r.status == "graded":
+        if r.status == RunStatus.GRADED:
             cells = [f"{by_id[pid].score:g}" if pid in by_id else "" for pid in program_ids]
             w.writerow([e.name, f"{r.score:g}", f"{r.max_score:g}", *cells, status, reference_cell(r),
                         similar.get(e.name, "")])

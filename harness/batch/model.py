@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from .. import interrupts
+from ..runner import LOCAL
 
 META = "batch.json"
 DEFAULT_TIMEOUT = 900.0
@@ -24,7 +25,7 @@ class BatchError(Exception):
 class BatchOptions:
     out: str
     jobs: int | None = None  # submissions at a time; None: one per core
-    runner: str = "local"
+    runner: str = LOCAL
     pack_file: str | None = None
     force: bool = False
     layout: str | None = None  # "canvas" | "moodle"
@@ -75,7 +76,7 @@ class GradingSpec:
     out: str
     pack_file: str | None = None
     programs: list[str] = field(default_factory=list)
-    runner: str = "local"
+    runner: str = LOCAL
     jobs: int | None = None
     only_checks: list[str] = field(default_factory=list)
 

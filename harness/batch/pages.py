@@ -8,6 +8,7 @@ import html
 from collections.abc import Callable
 
 from ..results import Result
+from ..verdicts import RunStatus, Status
 
 
 def _renderers() -> tuple[Callable | None, Callable | None]:
@@ -26,8 +27,8 @@ def _placeholder_report(result: Result) -> str:
             flag = " (flaky)" if c.flaky else ""
             rows.append(f"<tr><td>{esc(p.id)}</td><td>{esc(c.title)}</td><td>{esc(c.level)}</td>"
                         f"<td>{esc(c.status)}{flag}</td><td>{c.score:g}/{c.max_score:g}</td>"
-                        f"<td>{esc(c.message if c.status != 'pass' or c.flaky else '')}</td></tr>")
-    note = f"<p>grading failed: {esc(result.message)}</p>" if result.status != "graded" else ""
+                        f"<td>{esc(c.message if c.status != Status.PASS or c.flaky else '')}</td></tr>")
+    note = f"<p>grading failed: {esc(result.message)}</p>" if result.status != RunStatus.GRADED else ""
     return ("<!doctype html><meta charset=utf-8><title>netgrade: " + esc(result.submission) + "</title>"
             f"<h1>{esc(result.submission)}: {result.score:g}/{result.max_score:g}</h1>{note}"
             "<table><tr><th>program<th>check<th>level<th>status<th>points<th>message</tr>"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .. import interrupts
 from .model import DEFAULT_TIMEOUT, INTERRUPT_GRACE_S, GradingSpec, _read_json
+from ..runner import LOCAL
 
 
 def _worker_env() -> dict[str, str]:
@@ -80,7 +81,7 @@ def _run_grader(path: str, task: dict, only_checks: list[str], tmp: str, tag: st
     from ..grading import error_result
     out = os.path.join(tmp, f"result-{tag}.json")
     spec = GradingSpec(path=path, pack_file=task.get("pack_file"), programs=list(task.get("programs") or []),
-                       runner=task.get("runner", "local"), jobs=task.get("jobs"), only_checks=only_checks, out=out)
+                       runner=task.get("runner", LOCAL), jobs=task.get("jobs"), only_checks=only_checks, out=out)
     spec_path = os.path.join(tmp, f"spec-{tag}.json")
     Path(spec_path).write_text(spec.to_json(), "utf-8")
     argv = task.get("worker_argv") or _worker_argv(spec_path)

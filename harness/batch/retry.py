@@ -4,16 +4,17 @@ the first grading (marked flaky, the first attempt kept in the evidence).
 from __future__ import annotations
 
 from ..results import Result, score_program, total
+from ..verdicts import ProgramStatus, Status
 
 
 def failing_checks(result: Result) -> list[str]:
     """The checks worth a second try: failed or in error, of programs that were found."""
     keys = []
     for p in result.programs:
-        if p.status == "missing":
+        if p.status == ProgramStatus.MISSING:
             continue
         for c in p.checks:
-            if c.status in ("fail", "error"):
+            if c.status.went_wrong:
                 keys.append(f"{p.id}/{c.id}")
     return keys
 
@@ -30,7 +31,7 @@ def merge_retry(first: Result, retry: Result) -> list[str]:
         changed = False
         for i, c in enumerate(p.checks):
             r = again.get((p.id, c.id))
-            if r is None or c.status not in ("fail", "error") or r.status != "pass":
+            if r is None or not c.status.went_wrong or r.status != Status.PASS:
                 continue
             r.flaky = True
             first_msg = c.message.strip() or c.status
@@ -41,8 +42,8 @@ def merge_retry(first: Result, retry: Result) -> list[str]:
             flaky.append(f"{p.id}/{c.id}")
             changed = True
         if changed:
-            if p.status == "error" and not any(c.status == "error" for c in p.checks):
-                p.status = "graded"
+            if p.status == ProgramStatus.ERROR and not any(c.status == Status.ERROR for c in p.checks):
+                p.status = ProgramStatus.GRADED
             score_program(p)
     if flaky:
         total(first)

@@ -20,6 +20,7 @@ from .progress import _Progress
 from .remote import _run_dask
 from .store import _status_text, store
 from .task import grade_task
+from ..verdicts import RunStatus
 
 
 def default_jobs() -> int:
@@ -110,7 +111,7 @@ def run_batch(directory: str, opts: BatchOptions,
         meta = store(out, entry, key, outcome, pack.lang)
         if meta.get("regrade_failed") and meta["regrade_failed"].get("key") == key:
             summary.regrade_failed.append(entry.name)
-        elif meta["status"] == "graded":
+        elif meta["status"] == RunStatus.GRADED:
             summary.graded.append(entry.name)
         else:
             summary.errors.append(entry.name)

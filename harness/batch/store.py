@@ -13,6 +13,7 @@ from ..atomicfile import atomic_write
 from ..results import Result
 from .model import META, Entry, _read_json
 from .pages import render_report
+from ..verdicts import RunStatus
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -21,7 +22,7 @@ def _one_line(text: str, limit: int = 300) -> str:
 
 
 def _status_text(meta: dict) -> str:
-    if meta.get("status") == "graded":
+    if meta.get("status") == RunStatus.GRADED:
         text = "graded"
         if meta.get("flaky"):
             text += "; flaky: " + " ".join(meta["flaky"])
@@ -61,8 +62,8 @@ def store(out: Path, entry: Entry, key: dict, outcome: dict, lang: str) -> dict:
     status, message = batch_status(result)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     old = _read_json(folder / META)
-    good_before = (old is not None and old.get("status") == "graded" and (folder / "result.json").is_file())
-    if status != "graded" and good_before:
+    good_before = (old is not None and old.get("status") == RunStatus.GRADED and (folder / "result.json").is_file())
+    if status != RunStatus.GRADED and good_before:
         # Never replace a good grade with a failed regrade: keep it, record the failure beside it.
         result.write_json(folder / "failed-regrade.json")
         meta = dict(old)

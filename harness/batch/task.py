@@ -10,6 +10,7 @@ from pathlib import Path
 from ..results import Result
 from .processes import ProcessRegistry, _run_grader
 from .retry import failing_checks, merge_retry
+from ..verdicts import RunStatus
 
 
 def _materialize(task: dict, tmp: str) -> str:
@@ -50,10 +51,10 @@ def grade_task(task: dict, registry: ProcessRegistry | None = None) -> dict:
         result = Result.from_dict(data)
         flaky: list[str] = []
         note = ""
-        keys = failing_checks(result) if result.status == "graded" and task.get("retry_failed", True) else []
+        keys = failing_checks(result) if result.status == RunStatus.GRADED and task.get("retry_failed", True) else []
         if keys:
             again = Result.from_dict(_run_grader(path, task, keys, tmp, "2", registry))
-            if again.status == "graded":
+            if again.status == RunStatus.GRADED:
                 flaky = merge_retry(result, again)
             else:
                 note = f"the retry of failing checks could not run: {again.message}"

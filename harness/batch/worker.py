@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import interrupts
 from .model import GradingSpec
+from ..runner import LOCAL
 
 
 def main(argv: list[str]) -> int:
@@ -17,7 +18,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m netgrade.batch grade SPEC.json", file=sys.stderr)
         return 2
     spec = GradingSpec.from_json(Path(argv[1]).read_text("utf-8"))
-    if spec.runner == "local":  # not root: the full sandbox in a user namespace of our own
+    if spec.runner == LOCAL:  # not root: the full sandbox in a user namespace of our own
         from ..sandbox import userns
         userns.enter("netgrade.batch", argv)
     interrupts.install()  # the batch stops this process with SIGINT, whatever it inherited

@@ -47,7 +47,7 @@ from .. import interrupts
 from ..atomicfile import atomic_write
 from ..evidence import Evidence
 from ..pack import Limits
-from ..runner import Runner
+from ..runner import DOCKER, Runner
 from ..sandbox import Sandbox, SandboxError, add_lab_address
 from ..sandbox.launch import WORK as SANDBOX_WORK
 from ..sandbox.launch import (
@@ -429,7 +429,7 @@ class DockerSandbox(Sandbox):
 
 
 class DockerRunner(Runner):
-    name = "docker"
+    name = DOCKER
     parallel = True
     READY_S = 60.0
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..i18n import check_title, t
 from ..results import Result
+from ..verdicts import ProgramStatus, RunStatus, Status
 from . import write_text
 from .common import one_line, safe
 
@@ -28,17 +29,17 @@ def _output(text: str) -> str:
 def results(result: Result, lang: str | None = "en", visibility: str = "visible") -> dict[str, Any]:
     tests = []
     for p in result.programs:
-        if p.status == "missing" and not p.checks:
+        if p.status == ProgramStatus.MISSING and not p.checks:
             tests.append({"name": t("gradescope.missing", lang, program=p.id), "score": 0.0,
                           "max_score": float(p.max_score), "status": "failed",
                           "output": _output(p.message or t("program.missing", lang)), "visibility": visibility})
         for c in p.checks:
             lines = [t(f"status.{c.status}", lang) + f" ({t(f'level.{c.level}', lang)})"]
-            if p.status == "missing":
+            if p.status == ProgramStatus.MISSING:
                 lines.append(p.message or t("program.missing", lang))
             if c.message:
                 lines.append(c.message)
-            if c.status != "pass" and c.hint:
+            if c.status != Status.PASS and c.hint:
                 lines.append(f"{t('check.hint', lang)}: {c.hint}")
             if c.sheet:
                 lines.append(f"{t('check.sheet', lang)}: {c.sheet}")
@@ -46,13 +47,13 @@ def results(result: Result, lang: str | None = "en", visibility: str = "visible"
                 "name": f"{p.id}: {one_line(check_title(p.id, c.id, c.title, lang), 200)} [{c.id}]",
                 "score": float(c.score),
                 "max_score": float(c.max_score),
-                "status": "passed" if c.status == "pass" else "failed",
+                "status": "passed" if c.status == Status.PASS else "failed",
                 "output": _output("\n".join(lines)),
                 "visibility": visibility,
                 "tags": [p.id, c.level],
             })
     out: dict[str, Any] = {
-        "score": float(result.score) if result.status == "graded" else 0.0,
+        "score": float(result.score) if result.status == RunStatus.GRADED else 0.0,
         "execution_time": round(float(result.duration_s), 3),
         "output_format": "text",
         "visibility": visibility,
@@ -60,7 +61,7 @@ def results(result: Result, lang: str | None = "en", visibility: str = "visible"
         "tests": tests,
     }
     notes = [safe(n) for n in result.notices]
-    if result.status != "graded":
+    if result.status != RunStatus.GRADED:
         notes.insert(0, t("gradescope.failed", lang, message=safe(result.message)))
     if notes:
         out["output"] = "\n".join(notes)

@@ -23,6 +23,7 @@ from .. import __version__
 from ..evidence import PACKET_KINDS, Kind
 from ..i18n import check_title, norm_lang, t, translator
 from ..results import Result
+from ..verdicts import ProgramStatus, RunStatus, Status
 from . import write_text
 from .common import clip, head_tail, one_line, safe, shown_command
 
@@ -331,19 +332,21 @@ def _view(result: Result, lang: str, lim: Limits = LIMITS) -> dict[str, Any]:
                 "message": msg, "message_cut": msg_cut, "sheet": safe(c.sheet, False), "hint": safe(c.hint),
                 "duration_s": c.duration_s, "flaky": c.flaky,
                 "diagram": diagram(ev, tr, lim), "packets": packets(ev, lim), "processes": processes(ev, lim),
-                "open": c.status in ("fail", "error"),
+                "went_wrong": c.status.went_wrong, "open": c.status.went_wrong,
             })
-        counts = {s: sum(1 for c in p.checks if c.status == s) for s in ("pass", "fail", "error", "skip")}
+        counts = {s: sum(1 for c in p.checks if c.status == s) for s in Status}
         programs.append({
             "id": p.id, "anchor": _anchor(p.id), "file": safe(p.file or "", False), "status": p.status,
             "title": safe(p.title, False), "message": safe(p.message), "score": p.score, "max_score": p.max_score,
             "checks": checks, "counts": counts, "notices": [safe(n, False) for n in p.notices],
-            "pct": (100.0 * p.score / p.max_score) if p.max_score else (100.0 if p.status == "graded" else 0.0),
+            "pct": (100.0 * p.score / p.max_score) if p.max_score else (100.0 if p.status == ProgramStatus.GRADED
+                                                                        else 0.0),
         })
     return {
         "submission": safe(result.submission, False), "pack": safe(result.pack, False), "runner": result.runner,
         "score": result.score, "max_score": result.max_score, "started_at": result.started_at,
-        "duration_s": result.duration_s, "status": result.status, "message": safe(result.message),
+        "duration_s": result.duration_s, "status": result.status, "graded": result.status == RunStatus.GRADED,
+        "message": safe(result.message),
         "notices": [safe(n) for n in result.notices], "passed": result.all_passed(),
         "pct": (100.0 * result.score / result.max_score) if result.max_score else 0.0,
         "version": result.netgrade_version or __version__, "programs": programs,
@@ -414,17 +417,14 @@ def _class_view(results: list[Result], links: dict[str, str], lang: str) -> dict
                 if k not in order:
                     order[k] = {"program": p.id, "id": c.id, "level": c.level,
                                 "title": safe(check_title(p.id, c.id, c.title, lang), False),
-                                "pass": 0, "fail": 0, "error": 0, "skip": 0, "missing": 0}
+                                **{s: 0 for s in Status}, ProgramStatus.MISSING: 0}
                 row = order[k]
-                if p.status == "missing":
-                    row["missing"] += 1
-                else:
-                    row[c.status if c.status in ("pass", "fail", "error", "skip") else "error"] += 1
+                row[ProgramStatus.MISSING if p.status == ProgramStatus.MISSING else c.status] += 1
     students = []
     pcts = []
     for r in results:
         pct = (100.0 * r.score / r.max_score) if r.max_score else 0.0
-        if r.status == "graded":
+        if r.status == RunStatus.GRADED:
             pcts.append(pct)
         by_prog = {p.id: p for p in r.programs}
         cells = []
@@ -433,25 +433,26 @@ def _class_view(results: list[Result], links: dict[str, str], lang: str) -> dict
             if p is None:
                 cells.append({"text": "", "colour": "#eeeeee", "title": pid})
                 continue
-            frac = (p.score / p.max_score) if p.max_score else (1.0 if p.status == "graded" else 0.0)
+            frac = (p.score / p.max_score) if p.max_score else (1.0 if p.status == ProgramStatus.GRADED else 0.0)
             info["scores"].append(p.score)
             info["max"] = max(info["max"], p.max_score)
-            cells.append({"text": f"{p.score:g}", "colour": _rate_colour(frac if p.status != "missing" else 0.0),
+            cells.append({"text": f"{p.score:g}", "colour": _rate_colour(frac if p.status != ProgramStatus.MISSING else 0.0),
                           "title": f"{pid}: {p.score:g}/{p.max_score:g} ({p.status})"})
         students.append({"name": safe(r.submission, False), "href": safe_href(links.get(r.submission)),
-                         "score": r.score, "max_score": r.max_score, "pct": pct, "status": r.status,
+                         "score": r.score, "max_score": r.max_score, "pct": pct,
+                         "graded": r.status == RunStatus.GRADED,
                          "passed": r.all_passed(), "cells": cells, "message": one_line(r.message, 200)})
     students.sort(key=lambda s: s["name"])
     rows = []
     for row in order.values():
-        n = row["pass"] + row["fail"] + row["error"] + row["skip"] + row["missing"]
-        counted = n - row["skip"]
-        rate = row["pass"] / counted if counted else None
+        n = sum(row[s] for s in Status) + row[ProgramStatus.MISSING]
+        counted = n - row[Status.SKIP]
+        rate = row[Status.PASS] / counted if counted else None
         row.update(rate=rate, rate_text="–" if rate is None else f"{100 * rate:.0f} %",
                    colour=_rate_colour(rate), n=n)
         rows.append(row)
     tr = translator(lang)
-    graded = [s for s in students if s["status"] == "graded"]
+    graded = [s for s in students if s["graded"]]
     max_score = max((r.max_score for r in results), default=0.0)
     scores = [s["score"] for s in graded]
     return {
@@ -460,7 +461,7 @@ def _class_view(results: list[Result], links: dict[str, str], lang: str) -> dict
         "mean": statistics.fmean(scores) if scores else 0.0,
         "median": statistics.median(scores) if scores else 0.0, "max_score": max_score,
         "all_passed": sum(1 for s in students if s["passed"]),
-        "errors": sum(1 for s in students if s["status"] != "graded"),
+        "errors": sum(1 for s in students if not s["graded"]),
         "version": __version__,
     }
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..i18n import check_title, t
 from ..results import Result
+from ..verdicts import ProgramStatus, RunStatus, Status
 from . import write_text
 from .common import one_line, xml_text
 
@@ -27,7 +28,7 @@ def _name(pid: str, cid: str, title: str, lang: str) -> str:
 def render(result: Result, lang: str | None = "en") -> str:
     root = ET.Element("testsuites", name=xml_text(f"netgrade {result.submission}"))
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    if result.status != "graded":
+    if result.status != RunStatus.GRADED:
         suite = ET.SubElement(root, "testsuite", name="netgrade", tests="1", failures="0", errors="1",
                               skipped="0", time="0")
         case = ET.SubElement(suite, "testcase", classname="netgrade", name="grading", time="0")
@@ -40,11 +41,11 @@ def render(result: Result, lang: str | None = "en") -> str:
         n = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         suite = ET.SubElement(root, "testsuite", name=xml_text(p.id))
         seconds = 0.0
-        if p.status == "missing":
+        if p.status == ProgramStatus.MISSING:
             case = ET.SubElement(suite, "testcase", classname=xml_text(p.id), name=xml_text(
                 f"(program file) {p.file or ''}".strip()), time="0")
             f = ET.SubElement(case, "failure", message=xml_text(one_line(p.message or t("junit.missing", lang),
-                                                                         MESSAGE_ATTR)), type="missing")
+                                                                         MESSAGE_ATTR)), type=ProgramStatus.MISSING)
             f.text = xml_text(p.message or t("junit.missing", lang))
             n["tests"] += 1
             n["failures"] += 1
@@ -59,13 +60,13 @@ def render(result: Result, lang: str | None = "en") -> str:
                 f"{t('check.sheet', lang)}: {c.sheet}" if c.sheet else "",
                 f"level: {c.level}; points: {c.score:g}/{c.max_score:g}",
             ) if x)
-            if c.status == "pass":
+            if c.status == Status.PASS:
                 continue
-            if c.status == "skip":
+            if c.status == Status.SKIP:
                 ET.SubElement(case, "skipped", message=xml_text(one_line(c.message, MESSAGE_ATTR)))
                 n["skipped"] += 1
                 continue
-            tag = "failure" if c.status == "fail" else "error"
+            tag = "failure" if c.status == Status.FAIL else "error"
             el = ET.SubElement(case, tag, message=xml_text(one_line(c.message, MESSAGE_ATTR)),
                                type=f"{c.level}")
             el.text = xml_text(body[:BODY_TEXT])
@@ -76,7 +77,7 @@ def render(result: Result, lang: str | None = "en") -> str:
         suite.set("time", f"{seconds:.3f}")
         if p.notices:
             ET.SubElement(suite, "system-out").text = xml_text("\n".join(p.notices))
-        if p.status != "graded" and p.message and p.status != "missing":
+        if p.status == ProgramStatus.ERROR and p.message:
             ET.SubElement(suite, "system-err").text = xml_text(p.message)
     for k, v in totals.items():
         root.set(k, str(v))

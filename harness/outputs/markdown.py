@@ -13,13 +13,15 @@ from pathlib import Path
 
 from ..i18n import check_title, t
 from ..results import Result
+from ..verdicts import RunStatus, Status
 from . import write_text
 from .common import one_line
 
 CELL_TEXT = 300
 # Inside a table cell only inline syntax matters (a cell never starts a line).
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-ICON = {"pass": "✅", "fail": "❌", "error": "💥", "skip": "⏭️"}
+#: the icon of each check status (a test sees that every Status has one)
+ICON = {Status.PASS: "✅", Status.FAIL: "❌", Status.ERROR: "💥", Status.SKIP: "⏭️"}
 
 
 def md(text: str | None, limit: int = CELL_TEXT) -> str:
@@ -35,7 +37,7 @@ def render(result: Result, lang: str | None = "en") -> str:
     out.append(f"**{md(verdict)}** · {md(result.submission)} · {md(result.pack)} · "
                f"{md(t('check.duration', lang, seconds=result.duration_s))}")
     out.append("")
-    if result.status != "graded":
+    if result.status != RunStatus.GRADED:
         out += [f"> {md(t('report.grading_failed', lang, message=result.message), 1000)}", ""]
     for n in result.notices:
         out += [f"> {md(n, 1000)}", ""]
@@ -43,7 +45,7 @@ def render(result: Result, lang: str | None = "en") -> str:
         out.append(f"| {t('col.program', lang)} | {t('col.status', lang)} | {t('col.points', lang)} |")
         out.append("|---|---|---:|")
         for p in result.programs:
-            icons = "".join(ICON.get(c.status, "?") for c in p.checks)
+            icons = "".join(ICON[c.status] for c in p.checks)
             out.append(f"| {md(p.id)} | {md(t('pstatus.' + p.status, lang))} {icons} | {p.score:g}/{p.max_score:g} |")
         out.append("")
     for p in result.programs:
@@ -59,10 +61,10 @@ def render(result: Result, lang: str | None = "en") -> str:
                    f"{t('col.points', lang)} | {t('col.message', lang)} |")
         out.append("|---|---|---|---|---:|---|")
         for c in p.checks:
-            msg = c.message if c.status != "pass" else ""
-            if c.status in ("fail", "error") and c.hint:
+            msg = c.message if c.status != Status.PASS else ""
+            if c.status.went_wrong and c.hint:
                 msg = f"{msg} — {t('check.hint', lang)}: {c.hint}" + (f" ({c.sheet})" if c.sheet else "")
-            out.append(f"| {ICON.get(c.status, '?')} | {md(check_title(p.id, c.id, c.title, lang))} "
+            out.append(f"| {ICON[c.status]} | {md(check_title(p.id, c.id, c.title, lang))} "
                        f"`{c.id}` | {md(t('level.' + c.level, lang))} | {md(t('status.' + c.status, lang))} | "
                        f"{c.score:g}/{c.max_score:g} | {md(msg)} |")
         out.append("")
