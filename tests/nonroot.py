@@ -54,16 +54,17 @@ def _setup() -> dict[str, str]:
         elif src.exists():
             shutil.copy(src, tree)
     lib = str(install_layout(Path(base, "lib")))  # what the user imports: netgrade, laid out as pip installs it
-    prefix = sys.prefix
-    python = sys.executable
+    # the base interpreter (a venv's python is a link to it; the user imports netgrade from `lib` anyway)
+    prefix = os.path.realpath(sys.base_prefix)
+    python = os.path.realpath(sys.executable)
     mount = None
     if not _user_can_read(python):
         mount = os.path.join(base, "python")
         os.mkdir(mount)
-        # bin/python3 inside the bound folder (a venv's points at its base interpreter, which must be readable)
-        python = os.path.join(mount, os.path.relpath(sys.executable, prefix))
+        where = python
+        python = os.path.join(mount, os.path.relpath(where, prefix))  # bin/python3 inside the bound folder
         if python.startswith(os.path.join(mount, "..")):
-            pytest.skip(f"{sys.executable} is outside {prefix}: cannot offer it to {USER}")
+            pytest.skip(f"{where} is outside {prefix}: cannot offer it to {USER}")
     # the command a student types: `netgrade` on PATH (what `pip install` would put there)
     bindir = os.path.join(base, "bin")
     os.mkdir(bindir)
