@@ -52,6 +52,8 @@ import sys
 MARK = "NETGRADE_USERNS"
 #: ``0`` keeps the namespace to the user's own uid even where a subordinate range could be mapped
 RANGE_SWITCH = "NETGRADE_USERNS_RANGE"
+#: where the subordinate ids are given (shadow's files)
+SUBUID, SUBGID = "/etc/subuid", "/etc/subgid"
 #: a user namespace that maps the user's uid alone (runs keep it)
 UNSHARE = ["unshare", "--user", "--map-root-user", "--mount", "--net", "--"]
 #: one that also maps the user's subordinate uids and gids (a uid of its own for each run)
@@ -114,7 +116,7 @@ def range_missing(uid: int | None = None) -> tuple[str, str] | None:
     helpers = [h for h in ("newuidmap", "newgidmap") if shutil.which(h) is None]
     if helpers:
         return f"no {' or '.join(helpers)} (the setuid helpers that map subordinate ids)", "sudo apt-get install uidmap"
-    lacking = [f for f in ("/etc/subuid", "/etc/subgid") if not _subids(f, uid)]
+    lacking = [f for f in (SUBUID, SUBGID) if not _subids(f, uid)]
     if lacking:
         return (f"{' and '.join(lacking)} give {user} no subordinate ids",
                 f"sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {user}"
