@@ -136,8 +136,8 @@ def test_run_uids_come_from_the_subordinate_range_and_are_never_reused(ranged):
         assert len(out["taken"]) == 900
         seen += out["taken"]
     assert len(set(seen)) == len(seen), sorted(u for u in set(seen) if seen.count(u) > 1)[:10]
-    assert (d / "cache" / "next-uid").stat().st_uid == int(subprocess.run(
-        ["id", "-u", nonroot.USER], capture_output=True, text=True).stdout)
+    import pwd
+    assert (d / "cache" / "next-uid").stat().st_uid == pwd.getpwnam(nonroot.USER).pw_uid
 
 
 def _path_without_newuidmap(d) -> str:

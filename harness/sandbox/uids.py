@@ -13,8 +13,9 @@ Without root, in a user namespace that maps the user's subordinate ids
 besides 0 (uids 1..65535 inside for the usual 65536 ids) and the counter is
 kept in the user's cache folder (``$NETGRADE_CACHE`` or ``~/.cache/netgrade``),
 where every namespace of that user finds the same file.  Only when a range is
-used up does the counter start again from its first uid (after 65535 runs in a
-user's range of 65536, after 2 billion as root).
+used up (each grading process takes blocks of 256: some 65,000 runs in a
+user's range of 65536, 2 billion as root) does the counter start again from
+its first uid.
 """
 from __future__ import annotations
 

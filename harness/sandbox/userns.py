@@ -119,8 +119,8 @@ def range_missing(uid: int | None = None) -> tuple[str, str] | None:
     lacking = [f for f in (SUBUID, SUBGID) if not _subids(f, uid)]
     if lacking:
         return (f"{' and '.join(lacking)} give {user} no subordinate ids",
-                f"sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {user}"
-                "  (a range no other user has)")
+                f"sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {user}  (a range no other"
+                " user has)")
     return None
 
 
@@ -130,7 +130,8 @@ def ranged() -> bool:
     if range_missing() is not None:
         return False
     try:
-        return subprocess.run(UNSHARE_RANGED[:-1] + ["true"], capture_output=True, timeout=10).returncode == 0
+        return subprocess.run([*UNSHARE_RANGED[:-1], "true"], capture_output=True, timeout=10,
+                              check=False).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False
 
