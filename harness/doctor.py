@@ -143,8 +143,16 @@ def local_state() -> RunnerState:
         who = "root" if os.geteuid() == 0 else f"uid {os.geteuid()}"
         return RunnerState(LOCAL, True, f"a network namespace per check and the launcher, as {who}")
     if os.geteuid() != 0 and not missing and rootless_works():
+        from .sandbox import userns
+        if userns.ranged():
+            return RunnerState(LOCAL, True, f"as uid {os.geteuid()}: the full sandbox in a user namespace of"
+                                              " netgrade's own, each program under a uid of its own from your"
+                                              " subordinate ids")
+        what, fix = userns.range_missing() or ("unshare --map-auto fails", "see `unshare --user --map-auto true`")
         return RunnerState(LOCAL, True, f"as uid {os.geteuid()}: the full sandbox in a user namespace of netgrade's"
-                                          " own (programs run under your uid, without capabilities)")
+                                          " own, but programs run under your uid (no uid of their own: " + what +
+                                          "), so a client's traffic from a port of its own is not redirected",
+                           [fix])
     return RunnerState(LOCAL, False, fallback_reason(support, missing), fixes + _local_fixes(support))
 
 
@@ -153,6 +161,25 @@ def rootless_works() -> bool:
     from .sandbox import userns
     from .sandbox.launch import launcher_binary
     return userns.possible() and launcher_binary() is not None
+
+
+def subids_finding(userns_ok: bool) -> Finding:
+    """Whether runs get a uid of their own without root: subordinate ids and newuidmap/newgidmap."""
+    from .sandbox import userns
+    name = "subordinate ids (a uid of its own per run)"
+    if os.geteuid() == 0:
+        return Finding(name, True, "not needed as root: runs get uids of their own")
+    missing = userns.range_missing()
+    if missing is not None:
+        return Finding(name, False, f"{missing[0]}: programs would run under your uid", missing[1])
+    first = userns._subids(userns.SUBUID, os.geteuid())[0]
+    have = f"{first[0]}:{first[1]} in {userns.SUBUID}, newuidmap and newgidmap"
+    if not userns_ok:
+        return Finding(name, True, have + " (of no use while user namespaces are refused)")
+    if not userns.ranged():
+        return Finding(name, False, have + ", but `unshare --map-auto` fails: programs would run under your uid",
+                       "check /etc/subuid and /etc/subgid (a range of your own, not overlapping another user's)")
+    return Finding(name, True, have + ": each run gets a uid of its own")
 
 
 def _local_fixes(support: str) -> list[str]:
@@ -344,6 +371,7 @@ def examine() -> tuple[list[Finding], list[RunnerState]]:
         None if uid == 0 or rootless else "sudo netgrade ...  (or allow user namespaces: see below)"))
     ok, line, fix = userns_line()
     findings.append(Finding("user namespaces", ok, line, fix))
+    findings.append(subids_finding(ok))
     for key, value, bad, kfix in userns_settings():
         if value is None:
             findings.append(Finding(key, True, "not in this kernel (nothing to forbid)"))

@@ -296,10 +296,16 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
         else:
             from .sandbox import userns
             if userns.single_uid():
+                missing = userns.range_missing(userns.outer_uid())
                 result.notices.append(
                     "graded without root: the full sandbox in a user namespace of its own; programs run under"
                     " the grader's uid (no uid of their own), so a client's traffic from a port of its own is"
-                    " not redirected to the peer")
+                    " not redirected to the peer"
+                    + (f" (no subordinate range: {missing[0]}; fix: {missing[1]})" if missing else ""))
+            elif userns.inside():
+                result.notices.append(
+                    "graded without root: the full sandbox in a user namespace of its own, each program under a"
+                    " uid of its own from your subordinate range (/etc/subuid)")
     else:
         parallel = True
     jobs = opts.jobs or default_jobs()

@@ -30,6 +30,25 @@ ROOT = Path(__file__).resolve().parent.parent
 COPIED = ("harness", "reference", "suites", "reports", "examples", "tests", "pyproject.toml")  # the checkout
 
 
+def ensure_subids(user: str = USER, count: int = 65536) -> str:
+    """Give ``user`` subordinate uids and gids where it has none, in a range no other entry uses."""
+    ends, have = [100000], []
+    for path in ("/etc/subuid", "/etc/subgid"):
+        try:
+            with open(path) as f:
+                rows = [line.strip().split(":") for line in f if line.count(":") == 2]
+        except FileNotFoundError:
+            rows = []
+        ends += [int(r[1]) + int(r[2]) for r in rows if r[1].isdigit() and r[2].isdigit()]
+        have.append(any(r[0] == user for r in rows))
+    if all(have):
+        return f"{user} has subordinate ids"
+    first = max(ends)
+    rng = f"{first}-{first + count - 1}"
+    subprocess.run(["usermod", "--add-subuids", rng, "--add-subgids", rng, user], check=True)
+    return f"{user} got subordinate ids {rng}"
+
+
 def _user_can_read(path: str) -> bool:
     return subprocess.run(["runuser", "-u", USER, "--", "test", "-r", path]).returncode == 0
 
@@ -42,6 +61,8 @@ def _setup() -> dict[str, str]:
         pytest.skip("runuser (util-linux) is not installed")
     if subprocess.run(["id", "-u", USER], capture_output=True).returncode != 0:
         subprocess.run(["useradd", "-m", USER], check=True)
+    if shutil.which("usermod") and shutil.which("newuidmap"):  # as .ci/run does: a range for its runs' uids
+        ensure_subids()
     base = tempfile.mkdtemp(prefix="netgrade-nonroot-")
     atexit.register(shutil.rmtree, base, True)  # the user's files in it too (this process is root)
     os.chmod(base, 0o755)
@@ -54,16 +75,17 @@ def _setup() -> dict[str, str]:
         elif src.exists():
             shutil.copy(src, tree)
     lib = str(install_layout(Path(base, "lib")))  # what the user imports: netgrade, laid out as pip installs it
-    prefix = sys.prefix
-    python = sys.executable
+    # the base interpreter (a venv's python is a link to it; the user imports netgrade from `lib` anyway)
+    prefix = os.path.realpath(sys.base_prefix)
+    python = os.path.realpath(sys.executable)
     mount = None
     if not _user_can_read(python):
         mount = os.path.join(base, "python")
         os.mkdir(mount)
-        # bin/python3 inside the bound folder (a venv's points at its base interpreter, which must be readable)
-        python = os.path.join(mount, os.path.relpath(sys.executable, prefix))
+        where = python
+        python = os.path.join(mount, os.path.relpath(where, prefix))  # bin/python3 inside the bound folder
         if python.startswith(os.path.join(mount, "..")):
-            pytest.skip(f"{sys.executable} is outside {prefix}: cannot offer it to {USER}")
+            pytest.skip(f"{where} is outside {prefix}: cannot offer it to {USER}")
     # the command a student types: `netgrade` on PATH (what `pip install` would put there)
     bindir = os.path.join(base, "bin")
     os.mkdir(bindir)
@@ -107,3 +129,7 @@ def run_as_user(argv: list[str], cwd: str | None = None, env: dict[str, str] | N
     else:
         cmd = inner
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd or s["base"])
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--subids"]:  # .ci/run, after making the user
+    print(ensure_subids())

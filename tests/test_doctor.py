@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -90,6 +91,14 @@ def test_doctor_as_non_root_user(tmp_path):
     assert state == ("ok" if real else "MISSING") and "not root" in detail, out
     if real:
         assert runners["local"][0] == "works" and "user namespace" in runners["local"][1], out
+    # a uid of its own per run: what util-linux does with the user's subordinate ids
+    ranged = nonroot.run_as_user(["unshare", "--user", "--map-root-user", "--map-auto", "true"]).returncode == 0
+    state, detail = _finding(out, "subordinate ids (a uid of its own per run)")
+    if real:
+        assert state == ("ok" if ranged else "MISSING"), out
+        assert ("uid of its own" if ranged else "no uid of their own") in runners["local"][1], out
+    if shutil.which("newuidmap") is None:
+        assert "sudo apt-get install uidmap" in _fixes_after(out, "subordinate ids (a uid of its own per run)")
     with open("/proc/sys/user/max_user_namespaces") as f:
         assert _finding(out, "user.max_user_namespaces")[1].startswith(f.read().strip())
     # docker: a non-root user is refused by the socket or by the runner, and told how to fix it
@@ -223,3 +232,25 @@ def test_doctor_finds_the_engine_containers_out_of_reach():
     # the same doctor outside that namespace finds the engine's containers
     out = netgrade("doctor", timeout=120).stdout
     assert _finding(out, "engine on this machine")[0] == "ok", out
+
+
+def test_doctor_names_the_usermod_fix_for_a_user_without_subordinate_ids(tmp_path, monkeypatch):
+    """/etc/subuid and /etc/subgid that give this user nothing (another user's range only): the missing
+    piece is named with the usermod line that gives one; a user they list has nothing missing."""
+    from netgrade.sandbox import userns
+    if shutil.which("newuidmap") is None or shutil.which("newgidmap") is None:
+        pytest.skip("newuidmap/newgidmap are missing: that is what the doctor names first here")
+    import pwd
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    for name in ("subuid", "subgid"):
+        (tmp_path / name).write_text("someone-else:100000:65536\n")
+    monkeypatch.setattr(userns, "SUBUID", str(tmp_path / "subuid"))
+    monkeypatch.setattr(userns, "SUBGID", str(tmp_path / "subgid"))
+    monkeypatch.delenv(userns.RANGE_SWITCH, raising=False)
+    what, fix = userns.range_missing()
+    assert me in what and "no subordinate ids" in what, what
+    assert fix.startswith("sudo usermod --add-subuids ") and "--add-subgids" in fix and fix.split()[6] == me, fix
+    (tmp_path / "subuid").write_text(f"{me}:200000:65536\n")
+    assert "subgid" in userns.range_missing()[0]  # one file is not enough
+    (tmp_path / "subgid").write_text(f"{os.geteuid()}:200000:65536\n")  # by uid counts too
+    assert userns.range_missing() is None
