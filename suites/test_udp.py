@@ -665,16 +665,35 @@ def test_udp_area_server_reply_to_sender(sandbox, program, limits, spec):
        hint="Serve in a loop instead of answering once and exiting.")
 def test_udp_area_server_many(sandbox, program, limits, spec):
     """Sheet: "answers more than one request (the seed answers one and exits)", i.e. it serves in a loop.
-    Five requests: a server that answers a fixed few (``for i in range(3)``) and exits fails."""
+    Five requests, well past a fixed few (``for i in range(3)``), from two clients in turn (A, B, A, B, A):
+    requests from a second client are requests too (a socket connect()ed to its first client drops them).
+    Where each reply goes is reply-to-sender's business: a reply that reached the other client or a spy
+    counts as an answer here."""
     run = program.start_server()
     server = Server(sandbox, run, program.port)
+    b = UdpPeer(sandbox, label="client B")
     for i, radius in enumerate(("1", "4", "0.5", "10", "7")):
+        request = radius.encode()
         if i == 0:
-            any_reply(server, limits.step_s, radius.encode())
+            any_reply(server, limits.step_s, request)
             continue
-        if server.ask(radius.encode(), limits.step_s) is None and server.misdirected() is None:
+        if i % 2 == 0:
+            if server.ask(request, limits.step_s) is None and server.misdirected() is None:
+                state = "it had exited" if not run.running else "it is running but did not answer"
+                fail(server.why_none(request, limits.step_s) if server.spray
+                     else f"no reply to radius {radius} after {i} earlier request(s); {state}")
+            continue
+        server.asked += 1
+        b.send(request, server.address)
+        got = b.recv(limits.step_s, expect_from="the server", source=server.address)
+        elsewhere = drain(server.peer, server.address) + [d for _, d in server._sweep()]
+        if server.spray:
+            fail(f"expected replies only to the requests' senders; {server.spray}")
+        if got is None and not elsewhere:
             state = "it had exited" if not run.running else "it is running but did not answer"
-            fail(server.why_none(radius.encode(), limits.step_s) if server.spray else f"no reply to radius {radius} after {i} earlier request(s); {state}")
+            fail(f"no reply to radius {radius} from a second client (port {b.port}) after {i} earlier "
+                 f"request(s); {state} (a UDP socket connect()ed to its first client drops other clients' "
+                 f"datagrams)")
     server.settle()
 
 
