@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.batch import BatchOptions, run_batch
+from netgrade.batch import BatchOptions, run_batch
 
 DEFAULT_PROGRAMS = ["udp-send", "udp-echo-server", "tcp-thanks-server"]
 MUTANTS = [("udp-send", "gbk.py", "udp_send.py"), ("udp-echo-server", "merges.py", "udp_echo_server.py"),
@@ -37,7 +37,7 @@ MUTANTS = [("udp-send", "gbk.py", "udp_send.py"), ("udp-echo-server", "merges.py
 
 def build_class(root: Path, count: int) -> Path:
     refs = root / "refs"
-    subprocess.run([sys.executable, "-m", "harness", "reference", "export", str(refs)], check=True,
+    subprocess.run([sys.executable, "-m", "netgrade", "reference", "export", str(refs)], check=True,
                    capture_output=True, cwd=ROOT)
     klass = root / "class"
     klass.mkdir()

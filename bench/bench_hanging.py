@@ -26,7 +26,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=None)
     args = ap.parse_args()
-    pack = tomllib.loads(resources.files("harness.packs").joinpath("default.toml").read_text("utf-8"))
+    pack = tomllib.loads(resources.files("netgrade.packs").joinpath("default.toml").read_text("utf-8"))
     with tempfile.TemporaryDirectory() as tmp:
         sub = os.path.join(tmp, "hanging")
         os.mkdir(sub)
@@ -34,7 +34,7 @@ def main() -> int:
             with open(os.path.join(sub, prog["file"]), "w") as f:
                 f.write(BLOCK if i % 2 == 0 else SPIN)
         out = os.path.join(tmp, "r.json")
-        cmd = [sys.executable, "-m", "harness", "check", sub, "--json", out]
+        cmd = [sys.executable, "-m", "netgrade", "check", sub, "--json", out]
         if args.jobs:
             cmd += ["--jobs", str(args.jobs)]
         t0 = time.monotonic()

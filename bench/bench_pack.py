@@ -26,11 +26,11 @@ def main() -> int:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         sub = os.path.join(tmp, "refs")
-        subprocess.run([sys.executable, "-m", "harness", "reference", "export", sub], check=True,
+        subprocess.run([sys.executable, "-m", "netgrade", "reference", "export", sub], check=True,
                        capture_output=True)
         for i in range(args.repeat):
             out = os.path.join(tmp, "r.json")
-            cmd = [sys.executable, "-m", "harness", "check", sub, "--json", out, "--runner", args.runner]
+            cmd = [sys.executable, "-m", "netgrade", "check", sub, "--json", out, "--runner", args.runner]
             if args.jobs:
                 cmd += ["--jobs", str(args.jobs)]
             t0 = time.monotonic()

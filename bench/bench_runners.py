@@ -20,7 +20,7 @@ import time
 
 
 def run(sub: str, out: str, runner: str, jobs: int | None) -> tuple[float, dict]:
-    cmd = [sys.executable, "-m", "harness", "check", sub, "--json", out, "--runner", runner]
+    cmd = [sys.executable, "-m", "netgrade", "check", sub, "--json", out, "--runner", runner]
     if jobs:
         cmd += ["--jobs", str(jobs)]
     t0 = time.monotonic()
@@ -35,7 +35,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--jobs", type=int, default=None)
     args = ap.parse_args()
-    from harness.docker import engine, image
+    from netgrade.docker import engine, image
     try:
         client = engine.connect()
         image.ensure(client)
@@ -44,7 +44,7 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         sub = os.path.join(tmp, "refs")
-        subprocess.run([sys.executable, "-m", "harness", "reference", "export", sub], check=True,
+        subprocess.run([sys.executable, "-m", "netgrade", "reference", "export", sub], check=True,
                        capture_output=True)
         walls: dict[str, list[float]] = {"local": [], "docker": []}
         print(f"whole pack on the exported references, {os.cpu_count()} cores, jobs {args.jobs or 'default'}")

@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from harness import copycheck  # noqa: E402
-from harness import similarity as sim  # noqa: E402
-from harness.pack import load  # noqa: E402
-from harness.seedcode import seed_programs  # noqa: E402
+from netgrade import copycheck  # noqa: E402
+from netgrade import similarity as sim  # noqa: E402
+from netgrade.pack import load  # noqa: E402
+from netgrade.seedcode import seed_programs  # noqa: E402
 from test_similarity import disguise  # noqa: E402
 
 

@@ -27,12 +27,12 @@ sys.path.insert(0, str(ROOT))
 
 import tftp_peers
 
-import harness.pack
-import harness.runner
-import harness.sandbox
-from harness.evidence import Evidence
-from harness.programs import References
-from harness.savedfiles import read_capped
+import netgrade.pack
+import netgrade.runner
+import netgrade.sandbox
+from netgrade.evidence import Evidence
+from netgrade.programs import References
+from netgrade.savedfiles import read_capped
 
 HPA_PORT = 6969
 
@@ -69,10 +69,10 @@ def main() -> int:
             return 0
     size = int(args.size_mib * 1024 * 1024)
     data = content(size)
-    pack = harness.pack.load()
+    pack = netgrade.pack.load()
     with tempfile.TemporaryDirectory() as tmp:
-        box = harness.sandbox.Sandbox(harness.sandbox.new_network(True), Evidence(),
-                                      harness.runner.make_workbase(tmp), pack.limits)
+        box = netgrade.sandbox.Sandbox(netgrade.sandbox.new_network(True), Evidence(),
+                                      netgrade.runner.make_workbase(tmp), pack.limits)
         try:
             if not box.isolated:
                 print("bench_tftp: skipped: no private network namespace on this machine")

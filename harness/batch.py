@@ -2,7 +2,7 @@
 
 Every entry of the batch folder (a subfolder or a .zip/.tar.gz/.tgz) is one
 submission, named by its entry name (archive suffix removed).  Each one is
-graded in a fresh ``python -m harness.batch grade`` process: a crash there (or
+graded in a fresh ``python -m netgrade.batch grade`` process: a crash there (or
 a hang past ``timeout``) costs that submission only, and pytest never runs
 twice in one process.
 
@@ -81,7 +81,7 @@ class BatchOptions:
     retry_failed: bool = True  # the flaky guard
     sub_jobs: int | None = None  # checks at a time within one submission; None: share the machine
     progress: bool = True
-    similarity: bool = True  # near-copies between submissions (harness.copycheck)
+    similarity: bool = True  # near-copies between submissions (netgrade.copycheck)
 
 
 @dataclass
@@ -230,14 +230,14 @@ def render_index(results: list[Result], links: dict[str, str], lang: str, pairs:
 
 def _worker_env() -> dict[str, str]:
     """The grading process imports the same netgrade as this one, wherever it was started from."""
-    import harness
-    here = str(Path(harness.__file__).resolve().parent.parent)
+    import netgrade
+    here = str(Path(netgrade.__file__).resolve().parent.parent)
     path = os.environ.get("PYTHONPATH", "")
     return {**os.environ, "PYTHONPATH": here + (os.pathsep + path if path else "")}
 
 
 def _worker_argv(spec_path: str) -> list[str]:
-    return [sys.executable, "-m", "harness.batch", "grade", spec_path]
+    return [sys.executable, "-m", "netgrade.batch", "grade", spec_path]
 
 
 class Interrupted(Exception):
@@ -428,14 +428,14 @@ def grade_task(task: dict, registry: ProcessRegistry | None = None) -> dict:
 
 
 def _worker_main(argv: list[str]) -> int:
-    """``python -m harness.batch grade SPEC``: grade one submission into SPEC's ``out``."""
+    """``python -m netgrade.batch grade SPEC``: grade one submission into SPEC's ``out``."""
     if len(argv) != 2 or argv[0] != "grade":
-        print("usage: python -m harness.batch grade SPEC.json", file=sys.stderr)
+        print("usage: python -m netgrade.batch grade SPEC.json", file=sys.stderr)
         return 2
     spec_ = json.loads(Path(argv[1]).read_text("utf-8"))
     if spec_.get("runner", "local") == "local":  # not root: the full sandbox in a user namespace of our own
         from .sandbox import userns
-        userns.enter("harness.batch", argv)
+        userns.enter("netgrade.batch", argv)
     interrupts.install()  # the batch stops this process with SIGINT, whatever it inherited
     from .grading import BadInput, Options, error_result, grade, load_pack
     spec = json.loads(Path(argv[1]).read_text("utf-8"))
@@ -648,7 +648,7 @@ def run_batch(directory: str, opts: BatchOptions,
     program_ids = list(opts.programs) or list(pack.programs)
     pack_digest = pack_hash(pack.to_dict())
     summary = Summary()
-    summary.html_renderer = "harness.outputs.html" if _renderers()[0] is not None else "placeholder"
+    summary.html_renderer = "netgrade.outputs.html" if _renderers()[0] is not None else "placeholder"
 
     lms_info: dict[str, dict] = {}
     if opts.layout:

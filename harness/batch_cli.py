@@ -88,7 +88,7 @@ def _batch(directory, out, jobs, runner, pack_file, programs, force, layout, das
                      + ", ".join(sorted(summary.flaky)))
     click.echo("; ".join(parts) + f" in {summary.duration_s:.1f} s")
     if summary.html_renderer == "placeholder":
-        click.echo("note: HTML reports are minimal placeholders (harness.outputs.html is not available)", err=True)
+        click.echo("note: HTML reports are minimal placeholders (netgrade.outputs.html is not available)", err=True)
     if summary.interrupted:
         click.echo("interrupted: run the same command again to grade the rest", err=True)
     click.echo(f"gradebook: {out}/gradebook.csv  class report: {out}/index.html")

@@ -28,7 +28,7 @@ def collect_checks(extra_suites: list[str] | None = None) -> list[dict]:
     from .grading import run_pytest
 
     g = _Gather()
-    code, output = run_pytest([suites_dir(), *(extra_suites or []), "--collect-only", "-q", "-p", "harness.plugin",
+    code, output = run_pytest([suites_dir(), *(extra_suites or []), "--collect-only", "-q", "-p", "netgrade.plugin",
                 "-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", suites_dir(),
                 "-o", "python_files=*.py"], [g])
     if g.errors:

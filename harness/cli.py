@@ -88,7 +88,7 @@ def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_f
     """Grade the submission at PATH (a folder, .zip or .tar.gz)."""
     if runner == "local" and not no_namespaces:  # not root: the full sandbox in a user namespace of our own
         from .sandbox import userns
-        userns.enter("harness", sys.argv[1:])
+        userns.enter("netgrade", sys.argv[1:])
     # first: Ctrl-C and SIGTERM (a cancelled CI job) end the run with its cleanup, even when SIGINT
     # was inherited as ignored (a background job of a script)
     interrupts.install()
@@ -204,7 +204,7 @@ def reference_export(directory, force) -> None:
     runs with Python's standard library alone (the TFTP and framing codecs it
     uses are written beside it).
     """
-    import reference as refs
+    from netgrade import reference as refs
 
     from .grading import BadInput, load_pack
     try:
@@ -241,7 +241,7 @@ def reference_run(ctx, program_id, args, pack_file) -> None:
     files there).  Extra ARGS go to the program; `netgrade reference run ID --help`
     lists them.  Stop a server with Ctrl-C.
     """
-    import reference as refs
+    from netgrade import reference as refs
 
     from .grading import BadInput, load_pack
     if program_id in ("-h", "--help"):

@@ -1,6 +1,6 @@
 """Near-copies: a program against netgrade's reference, and students against each other.
 
-Both use :mod:`harness.similarity` (winnowed fingerprints of normalized
+Both use :mod:`netgrade.similarity` (winnowed fingerprints of normalized
 tokens).  Neither changes a verdict or a score: a near-copy is a notice for the
 instructor, who decides.
 

@@ -73,7 +73,7 @@ def sticky_demo(out: TextIO = sys.stdout, gap: float = 0.05) -> int:
     from . import pack as packmod
     from .sandbox import Sandbox, new_network
     from .sandbox.netns import namespace_support
-    import reference
+    from netgrade import reference
 
     pack = packmod.load()
     isolated = namespace_support() == "netns"

@@ -2,7 +2,7 @@
 
 Chat-like programs (tcp-chat-*, tcp-qq-*) alternate: one side says something,
 the other answers.  A :class:`Dialogue` plays the grader's side over a
-:class:`~harness.peers.tcp.TcpConn` and the operator's side over the
+:class:`~netgrade.peers.tcp.TcpConn` and the operator's side over the
 program's stdin, one step at a time, each step with its own deadline:
 
 - ``peer_says(text, printed=...)``: the peer sends ``text``; the step ends when

@@ -2,7 +2,7 @@
 
 A bottom-layer module, so that the layers below the check API (peers that
 find a program misbehaving, text helpers) can fail a check without importing
-the check API above them.  Suites import both names from ``harness.checks``.
+the check API above them.  Suites import both names from ``netgrade.checks``.
 """
 from __future__ import annotations
 

@@ -147,7 +147,7 @@ def _check_from_record(rec: dict[str, Any]) -> CheckResult:
 def _pytest_args(plan_path: str, jobs: int, extra_suites: list[str]) -> list[str]:
     # Plugin autoloading is off (see run_pytest): only these plugins are loaded.
     args = [suites_dir(), *extra_suites,
-            "-p", "pytest_timeout", "-p", "harness.plugin", "--netgrade-plan", plan_path,
+            "-p", "pytest_timeout", "-p", "netgrade.plugin", "--netgrade-plan", plan_path,
             "-p", "no:cacheprovider",
             # xdist makes its workers' temp folders here, in the grading run's own (removed at the end)
             "--basetemp", os.path.join(os.path.dirname(plan_path), "pytest"),

@@ -253,7 +253,7 @@ def _merge(base: dict, over: dict) -> dict:
 def _read(path: Path | None, source: str) -> dict[str, Any]:
     try:
         if path is None:
-            text = resources.files("harness.packs").joinpath(DEFAULT_PACK).read_text("utf-8")
+            text = resources.files("netgrade.packs").joinpath(DEFAULT_PACK).read_text("utf-8")
         else:
             text = path.read_text("utf-8")
     except FileNotFoundError:

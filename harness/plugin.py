@@ -12,7 +12,7 @@ which programs to grade, the runner).  The plugin
 - records each check's verdict, message and evidence on its test report
   (``user_properties``), from which the grader builds the result.
 
-Suites can be run by hand too: ``pytest suites -p harness.plugin
+Suites can be run by hand too: ``pytest suites -p netgrade.plugin
 --netgrade-plan plan.json`` (``netgrade check --keep-plan`` leaves one).
 """
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import reference
+from netgrade import reference
 
 from .checks import fail
 from .pack import Pack, Program

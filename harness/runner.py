@@ -1,6 +1,6 @@
 """Runners: where a check's sandbox comes from.
 
-Every runner gives a check a :class:`~harness.sandbox.Sandbox`: a private
+Every runner gives a check a :class:`~netgrade.sandbox.Sandbox`: a private
 network where the grader's peer and the programs meet, and a way to start
 programs in it.  Suites never know which runner they run on.
 

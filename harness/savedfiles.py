@@ -22,7 +22,7 @@ replace one of its folders by a link while the grader looks, or leave a hard
 link to a file it cannot read itself, and the grader may run with more rights
 than the program.  Nothing here follows a link or starts from a path string
 the program could change: a run's folder is reached through the directory fd
-its :class:`~harness.sandbox.workfolder.WorkFolder` opened before the program
+its :class:`~netgrade.sandbox.workfolder.WorkFolder` opened before the program
 started, and every entry below it with ``openat2(RESOLVE_BENEATH |
 RESOLVE_NO_SYMLINKS)``; only a regular file with a single link is read, and
 never more than the caller's limit (the expected size and a margin).

@@ -4,7 +4,7 @@ The notes are text with code in fenced blocks (```python) or indented blocks.
 :func:`extract` finds the Python programs in them; the default pack's copy
 (``harness/packs/seed_programs.json``) is written with::
 
-    python -m harness.seedcode ../shared/seeds/*.txt > harness/packs/seed_programs.json
+    python -m netgrade.seedcode ../shared/seeds/*.txt > harness/packs/seed_programs.json
 
 They are the *base* of the class similarity (what every student was given)
 and part of the calibration of the reference-copy notice.
@@ -50,7 +50,7 @@ def extract(text: str) -> list[str]:
 
 def seed_programs() -> list[dict[str, str]]:
     """The seed programs shipped with netgrade: [{"source": "001 #3", "code": ...}]."""
-    text = resources.files("harness.packs").joinpath(SEED_FILE).read_text("utf-8")
+    text = resources.files("netgrade.packs").joinpath(SEED_FILE).read_text("utf-8")
     return json.loads(text)
 
 

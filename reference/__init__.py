@@ -27,7 +27,7 @@ def source_path(program_id: str) -> Path:
 
 
 #: helper modules an exported reference imports, written beside it: {file name: netgrade's module}
-HELPERS = {"tftp_codec.py": "harness.protocols.tftp", "framing_codec.py": "harness.protocols.framing"}
+HELPERS = {"tftp_codec.py": "netgrade.protocols.tftp", "framing_codec.py": "netgrade.protocols.framing"}
 
 
 def helpers(program_id: str) -> dict[str, Path]:

@@ -15,7 +15,7 @@ import socket
 import sys
 
 try:  # run by netgrade
-    from harness.protocols.framing import FrameDecoder, encode
+    from netgrade.protocols.framing import FrameDecoder, encode
 except ImportError:  # exported (`netgrade reference export`): the codec is written beside this program
     from framing_codec import FrameDecoder, encode
 

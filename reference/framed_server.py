@@ -7,7 +7,7 @@ server sends back one message with the same payload.
 TCP is a byte stream, so a recv() returns whatever has arrived: two messages
 at once, half a header, or one byte.  The server never assumes one recv is one
 message: it feeds every read into an incremental decoder that hands out a
-payload only once all of its bytes are there (harness.protocols.framing).
+payload only once all of its bytes are there (netgrade.protocols.framing).
 
 Each client gets its own thread, so a slow or vanished client never blocks the
 others.  A client that closes in the middle of a frame is dropped; a header
@@ -19,7 +19,7 @@ import sys
 import threading
 
 try:  # run by netgrade
-    from harness.protocols.framing import FrameDecoder, FrameTooLarge, encode
+    from netgrade.protocols.framing import FrameDecoder, FrameTooLarge, encode
 except ImportError:  # exported (`netgrade reference export`): the codec is written beside this program
     from framing_codec import FrameDecoder, FrameTooLarge, encode
 

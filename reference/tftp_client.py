@@ -24,7 +24,7 @@ import sys
 import time
 
 try:  # run by netgrade
-    from harness.protocols import tftp
+    from netgrade.protocols import tftp
 except ImportError:  # exported (`netgrade reference export`): the codec is written beside this program
     import tftp_codec as tftp
 

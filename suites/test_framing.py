@@ -26,13 +26,13 @@ import re
 import struct
 import sys
 
-from harness.checks import check, fail, naming_encoding_faults
-from harness.expect import exits_zero, no_crash, prints, target_of
-from harness.peers.shaped import ShapedPeer, plural
-from harness.peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer
-from harness.programs import run_input_hint
-from harness.protocols.framing import FrameDecoder, FrameTooLarge, encode
-from harness.text import describe_encoding_mismatch, short, show_bytes
+from netgrade.checks import check, fail, naming_encoding_faults
+from netgrade.expect import exits_zero, no_crash, prints, target_of
+from netgrade.peers.shaped import ShapedPeer, plural
+from netgrade.peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer
+from netgrade.programs import run_input_hint
+from netgrade.protocols.framing import FrameDecoder, FrameTooLarge, encode
+from netgrade.text import describe_encoding_mismatch, short, show_bytes
 
 MIB = 1024 * 1024
 

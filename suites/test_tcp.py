@@ -2,7 +2,7 @@
 
 Sheet: "## TCP" in course-pack.md (notes 000 §3.1, 001 §3.3, 003, 004 §5, §7).
 Each check is one line of the sheet at the sheet's level.  The peer is a TCP
-socket of the grader inside the check's private network (harness.peers.tcp):
+socket of the grader inside the check's private network (netgrade.peers.tcp):
 every segment it sends or receives, and how each connection ended (FIN or RST,
 who closed first), is in the evidence.  Turn-taking programs are driven by
 harness.dialogue.  Expected texts come from the pack (``spec.expect``).  For a
@@ -15,12 +15,12 @@ from __future__ import annotations
 import contextlib
 import time
 
-from harness.checks import CheckFailure, check, fail, naming_encoding_faults
-from harness.dialogue import Dialogue
-from harness.expect import exits_zero, no_crash, prints, target_of
-from harness.peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer, tcp_states
-from harness.programs import run_input_hint
-from harness.text import (
+from netgrade.checks import CheckFailure, check, fail, naming_encoding_faults
+from netgrade.dialogue import Dialogue
+from netgrade.expect import exits_zero, no_crash, prints, target_of
+from netgrade.peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer, tcp_states
+from netgrade.programs import run_input_hint
+from netgrade.text import (
     describe_encoding_mismatch,
     describe_misdecoded_output,
     short,

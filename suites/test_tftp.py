@@ -31,13 +31,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.checks import check, fail
-from harness.expect import exits_zero, no_crash, target_of
-from harness.peers.tftp import Faults, Received, TftpPeer, Transfer
-from harness.protocols import tftp
-from harness.sandbox import ProgramRun
-from harness.savedfiles import Baseline, Found, read_capped, scan
-from harness.text import show_bytes
+from netgrade.checks import check, fail
+from netgrade.expect import exits_zero, no_crash, target_of
+from netgrade.peers.tftp import Faults, Received, TftpPeer, Transfer
+from netgrade.protocols import tftp
+from netgrade.sandbox import ProgramRun
+from netgrade.savedfiles import Baseline, Found, read_capped, scan
+from netgrade.text import show_bytes
 
 RETRANSMIT_BUDGET = 6.0  # students' timers are 1-5 s
 SA_WINDOW = 0.25  # a duplicate caused by a duplicate ACK leaves at once; a timer takes a second

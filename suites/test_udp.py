@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 import re
 
-from harness.checks import check, fail, naming_encoding_faults
-from harness.expect import exits_zero, no_crash, prints, target_of
-from harness.peers.udp import UdpPeer, fmt_addr
-from harness.programs import run_input_hint
-from harness.text import describe_encoding_mismatch, show_bytes
+from netgrade.checks import check, fail, naming_encoding_faults
+from netgrade.expect import exits_zero, no_crash, prints, target_of
+from netgrade.peers.udp import UdpPeer, fmt_addr
+from netgrade.programs import run_input_hint
+from netgrade.text import describe_encoding_mismatch, show_bytes
 
 # ------------------------------------------------------------------ helpers
 

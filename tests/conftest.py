@@ -19,7 +19,7 @@ MUTANTS = Path(__file__).resolve().parent / "mutants"
 
 
 def netgrade(*args: str, timeout: float = 300, cwd: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "netgrade", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=cwd, env={**os.environ, **(env or {})})
 
 
@@ -76,12 +76,12 @@ def runner(request, tmp_path):
     runner (skipped, saying why, where no engine answers); no container may be left behind."""
     import uuid
 
-    from harness.pack import load
-    from harness.runner import LocalRunner, make_workbase
+    from netgrade.pack import load
+    from netgrade.runner import LocalRunner, make_workbase
     if request.param == "docker":
         from dockerenv import netgrade_containers, require_docker
 
-        from harness.docker.runner import DockerRunner
+        from netgrade.docker.runner import DockerRunner
         client, tag = require_docker()
         pack = load()
         run_id = f"test-{uuid.uuid4().hex[:8]}"

@@ -17,7 +17,7 @@ def _state() -> tuple[object | None, str | None, str]:
     """(client, grading image tag, reason when unusable)."""
     if os.geteuid() != 0:
         return None, None, "the docker runner needs root"
-    from harness.docker import engine, image
+    from netgrade.docker import engine, image
     try:
         client = engine.connect(timeout=20)
         tag = image.ensure(client, log=lambda m: None)
@@ -36,5 +36,5 @@ def require_docker() -> tuple[object, str]:
 
 
 def netgrade_containers(client, run: str | None = None) -> list:
-    from harness.docker.engine import listed
+    from netgrade.docker.engine import listed
     return listed(client, ["netgrade"] + ([f"netgrade.run={run}"] if run else []))

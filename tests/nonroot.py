@@ -65,7 +65,7 @@ def _setup() -> dict[str, str]:
     bindir = os.path.join(base, "bin")
     os.mkdir(bindir)
     with open(os.path.join(bindir, "netgrade"), "w") as f:
-        f.write(f"#!/bin/sh\nexec {shlex.quote(python)} -m harness \"$@\"\n")
+        f.write(f"#!/bin/sh\nexec {shlex.quote(python)} -m netgrade \"$@\"\n")
     os.chmod(os.path.join(bindir, "netgrade"), 0o755)
     subprocess.run(["chmod", "-R", "a+rX", base], check=True)
     return {"base": base, "tree": tree, "python": python, "prefix": os.path.realpath(prefix),

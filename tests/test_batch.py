@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from conftest import MUTANTS, ROOT
 
-from harness.batch import BatchOptions, Entry, discover, grade_task, merge_retry, run_batch, store
-from harness.lms import LayoutError, split_export
-from harness.results import CheckResult, ProgramResult, Result
+from netgrade.batch import BatchOptions, Entry, discover, grade_task, merge_retry, run_batch, store
+from netgrade.lms import LayoutError, split_export
+from netgrade.results import CheckResult, ProgramResult, Result
 
 PROG = ["udp-send"]
 
@@ -151,7 +151,7 @@ def test_force_regrades_and_cli_contract(tmp_path, exported):
     d.mkdir()
     shutil.copytree(exported, d / "alice")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-c", "from harness.batch_cli import batch; batch()", str(d), "--out", str(out),
+    cmd = [sys.executable, "-c", "from netgrade.batch_cli import batch; batch()", str(d), "--out", str(out),
            "--program", "udp-send", "--jobs", "1"]
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert first.returncode == 0, first.stderr
@@ -210,7 +210,7 @@ def test_failed_regrade_keeps_the_good_result(tmp_path, exported):
 
 FLAKY_WORKER = """
 import json, sys
-from harness.results import CheckResult, ProgramResult, Result, score_program, total
+from netgrade.results import CheckResult, ProgramResult, Result, score_program, total
 spec = json.load(open(sys.argv[1]))
 retry = bool(spec["only_checks"])
 def check(cid, status):
@@ -291,10 +291,10 @@ def test_interrupted_batch_resumes(tmp_path, exported):
     for name in ("s1", "s2", "s3", "s4"):
         shutil.copytree(exported, d / name)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-c", "from harness.batch_cli import batch; batch()", str(d), "--out", str(out),
+    cmd = [sys.executable, "-c", "from netgrade.batch_cli import batch; batch()", str(d), "--out", str(out),
            "--program", "udp-send", "--jobs", "1"]
     mark = f"batch-test-{os.getpid()}-{time.monotonic_ns()}"
-    # the batch pauses once the first submission is stored (harness.interrupts.pause): the signal
+    # the batch pauses once the first submission is stored (netgrade.interrupts.pause): the signal
     # arrives between submissions, never after the batch's end
     paused = tmp_path / "paused"
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

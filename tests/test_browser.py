@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import MUTANTS, ROOT, grade
 
-from harness.outputs import html
-from harness.results import Result
+from netgrade.outputs import html
+from netgrade.results import Result
 
 CHROMIUM = os.environ.get("NETGRADE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"

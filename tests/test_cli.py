@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from conftest import grade, netgrade, submission_with
-from harness import RESULT_SCHEMA
+from netgrade import RESULT_SCHEMA
 
 
 def test_missing_path_exit_2_and_error_result(tmp_path):
@@ -62,8 +62,8 @@ def test_reference_run_help():
 def test_instructor_suite_adds_a_check(exported, tmp_path):
     suite = tmp_path / "my_checks.py"
     suite.write_text(
-        "from harness.checks import check, fail\n"
-        "from harness.peers.udp import UdpPeer\n\n"
+        "from netgrade.checks import check, fail\n"
+        "from netgrade.peers.udp import UdpPeer\n\n"
         "@check('udp-send', 'should', 'confirms with 发送完成')\n"
         "def test_udp_send_confirms(sandbox, program, limits):\n"
         "    UdpPeer(sandbox, program.port)\n"

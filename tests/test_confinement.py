@@ -16,8 +16,8 @@ import uuid
 
 import pytest
 
-from harness.evidence import Evidence
-from harness.savedfiles import Baseline, read_capped, scan
+from netgrade.evidence import Evidence
+from netgrade.savedfiles import Baseline, read_capped, scan
 from conftest import ROOT
 from test_sandbox import PY, program
 
@@ -149,7 +149,7 @@ def test_nothing_is_shared_between_runs_or_left_on_the_host(runner, tmp_path):
 SEARCH_PROGRAM = """
     import json, os, subprocess, sys
     found, tried = [], {}
-    for name in ("reference", "harness", "suites", "netgrade", "reference.udp_echo_server"):
+    for name in ("reference", "harness", "suites", "netgrade", "netgrade.reference.udp_echo_server"):
         try:
             __import__(name)
             tried[name] = "imported"
@@ -169,7 +169,7 @@ SEARCH_PROGRAM = """
                     found.append(os.path.join(dirpath, f))
             if seen > 200000:
                 break
-    for cmd in (["netgrade", "reference", "export", "x"], [sys.executable, "-m", "harness", "reference", "export", "x"]):
+    for cmd in (["netgrade", "reference", "export", "x"], [sys.executable, "-m", "netgrade", "reference", "export", "x"]):
         try:
             tried["cmd " + cmd[-4]] = subprocess.run(cmd, capture_output=True).returncode
         except OSError as exc:
@@ -197,7 +197,7 @@ def test_program_sees_no_grader_code_and_no_other_submission(runner, tmp_path):
     finally:
         box.close()
     assert got["found"] == [], got["found"]
-    for name in ("reference", "harness", "suites", "netgrade", "reference.udp_echo_server"):
+    for name in ("reference", "harness", "suites", "netgrade", "netgrade.reference.udp_echo_server"):
         assert got["tried"][name] == "ModuleNotFoundError", got["tried"]
     assert got["tried"]["cmd netgrade"] not in (0, None), got["tried"]
     assert got["tried"]["cmd harness"] != 0, got["tried"]
@@ -297,8 +297,8 @@ def test_runs_die_with_a_grader_killed_outright(tmp_path):
     """)
     code = (
         "import sys, time\n"
-        "from harness.evidence import Evidence\nfrom harness.pack import load\n"
-        "from harness.runner import LocalRunner, make_workbase\n"
+        "from netgrade.evidence import Evidence\nfrom netgrade.pack import load\n"
+        "from netgrade.runner import LocalRunner, make_workbase\n"
         f"box = LocalRunner(make_workbase({str(tmp_path)!r}), load().limits).open_sandbox(Evidence())\n"
         f"run = box.start([{PY!r}, 'prog.py'], label='p', files_from={str(src)!r})\n"
         "assert run.wait_output('ready', 20), run.crash_summary()\n"

@@ -20,7 +20,7 @@ import time
 import pytest
 from conftest import MUTANTS, ROOT
 
-from harness.batch import BatchOptions, run_batch
+from netgrade.batch import BatchOptions, run_batch
 
 distributed = pytest.importorskip("distributed")
 
@@ -63,7 +63,7 @@ def cluster(tmp_path):
     logs = tmp_path / "dask-logs"
     logs.mkdir()
     procs: list[subprocess.Popen] = []
-    # the cluster must import this tree's netgrade (the tasks name harness.batch functions)
+    # the cluster must import this tree's netgrade (the tasks name netgrade.batch functions)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
     def start(name: str, argv: list[str]) -> subprocess.Popen:

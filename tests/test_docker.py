@@ -116,7 +116,7 @@ def test_gethostname_on_a_lan_address_same_verdicts_as_local(docker_client, tmp_
         out = tmp_path / f"result-{len(extra)}.json"
         script = 'hostname "$1" && mount --bind "$2" /etc/hosts && shift 2 && exec "$@"'
         proc = subprocess.run(["unshare", "--uts", "--mount", "--propagation", "private", "--", "sh", "-c", script,
-                               "sh", LAN_HOST, str(hosts), sys.executable, "-m", "harness", "check", str(sub),
+                               "sh", LAN_HOST, str(hosts), sys.executable, "-m", "netgrade", "check", str(sub),
                                "--json", str(out), *extra, *args], capture_output=True, text=True, timeout=600)
         assert out.exists(), proc.stderr
         return json.loads(out.read_text("utf-8")), proc
@@ -173,7 +173,7 @@ def test_mutants_same_verdicts_as_local(docker_client, index, tmp_path):
 
 def test_memory_limit_is_reported_and_contained(docker_client, tmp_path):
     """A server whose processes outgrow the pack's memory is killed by its cgroup, and the check says so."""
-    from harness.pack import load
+    from netgrade.pack import load
     mb = load().limits.memory_mb
     each = mb // 3  # each process stays under its address-space limit; together they do not
     hog = f"""
@@ -253,7 +253,7 @@ def _wait_for_containers(client, owner: int, timeout: float = 60) -> list:
 
 def test_ctrl_c_leaves_no_container(docker_client, tmp_path):
     sub = _hanging_submission(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "check", str(sub), "--runner", "docker",
+    proc = subprocess.Popen([sys.executable, "-m", "netgrade", "check", str(sub), "--runner", "docker",
                              "--program", "udp-echo-server", "--json", str(tmp_path / "r.json")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -268,7 +268,7 @@ def test_ctrl_c_leaves_no_container(docker_client, tmp_path):
 
 def test_containers_of_a_killed_grader_are_removed_next_time(docker_client, exported, tmp_path):
     sub = _hanging_submission(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "check", str(sub), "--runner", "docker",
+    proc = subprocess.Popen([sys.executable, "-m", "netgrade", "check", str(sub), "--runner", "docker",
                              "--program", "udp-echo-server", "--json", str(tmp_path / "r.json")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:

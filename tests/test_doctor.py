@@ -73,7 +73,7 @@ def test_doctor_as_root_names_the_runners_that_work():
     if docker:
         where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         assert f"answers at {where}" in _finding(proc.stdout, "docker engine")[1]
-        from harness.docker.image import grader_tag
+        from netgrade.docker.image import grader_tag
         assert grader_tag() in _finding(proc.stdout, "grading image")[1]
 
 
@@ -215,7 +215,7 @@ def test_doctor_finds_the_engine_containers_out_of_reach():
     be), the doctor starts a container, does not find its process, and says the runner cannot work."""
     if os.geteuid() != 0 or not _docker_works_for_root():
         pytest.skip("needs root and a Docker engine")
-    proc = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-m", "harness", "doctor"],
+    proc = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-m", "netgrade", "doctor"],
                           capture_output=True, text=True, timeout=120, cwd=str(HERE.parent))
     state, detail = _finding(proc.stdout, "engine on this machine")
     assert state == "MISSING" and "not in this machine's /proc" in detail, proc.stdout + proc.stderr

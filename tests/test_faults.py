@@ -1,6 +1,6 @@
 """Grader-side faults are ``error``, never the student's ``fail``.
 
-Each fault is injected for real into a real grading run (``python3 -m harness
+Each fault is injected for real into a real grading run (``python3 -m netgrade
 check`` or ``batch`` as a subprocess) and the test reads the verdicts: the
 checks the fault touched are ``error`` with the reason, the others are graded
 as usual, nothing is left behind (processes, temporary folders), and a batch
@@ -50,7 +50,7 @@ class Grader:
                 "PYTHONPATH": str(ROOT)}
 
     def start(self, *args: str) -> subprocess.Popen:
-        self.proc = subprocess.Popen([*self.wrap, PY, "-m", "harness", *args], cwd=ROOT, env=self.env(),
+        self.proc = subprocess.Popen([*self.wrap, PY, "-m", "netgrade", *args], cwd=ROOT, env=self.env(),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      start_new_session=True)
         return self.proc
@@ -248,8 +248,8 @@ def test_work_folder_that_cannot_be_made_is_the_graders_error(tmp_path):
     script = f"mount -t tmpfs -o size=64k netgrade-full {base} && exec \"$@\""
     code = (
         "import sys\n"
-        "from harness.evidence import Evidence\nfrom harness.pack import load\n"
-        "from harness.runner import LocalRunner, make_workbase\nfrom harness.sandbox import SandboxError\n"
+        "from netgrade.evidence import Evidence\nfrom netgrade.pack import load\n"
+        "from netgrade.runner import LocalRunner, make_workbase\nfrom netgrade.sandbox import SandboxError\n"
         f"box = LocalRunner(make_workbase({str(base)!r}), load().limits).open_sandbox(Evidence())\n"
         "try:\n"
         "    box.start(['true'], label='reference', files={'big.bin': b'x' * 2**20}, trusted=True)\n"

@@ -1,11 +1,11 @@
-"""The sans-IO framing codec (harness.protocols.framing)."""
+"""The sans-IO framing codec (netgrade.protocols.framing)."""
 from __future__ import annotations
 
 import struct
 
 import pytest
 
-from harness.protocols.framing import FrameDecoder, FrameTooLarge, describe_header, encode, encode_many
+from netgrade.protocols.framing import FrameDecoder, FrameTooLarge, describe_header, encode, encode_many
 
 
 def test_encode_is_big_endian_length_then_payload():

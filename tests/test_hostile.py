@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 from conftest import grade, submission_with
-from harness.checks import CheckFailure
-from harness.evidence import Evidence
-from harness.pack import load
-from harness.peers.udp import UdpPeer
-from harness.sandbox import RESERVED_UDP
-from harness.sandbox.netns import namespace_support
+from netgrade.checks import CheckFailure
+from netgrade.evidence import Evidence
+from netgrade.pack import load
+from netgrade.peers.udp import UdpPeer
+from netgrade.sandbox import RESERVED_UDP
+from netgrade.sandbox.netns import namespace_support
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 PY = os.path.realpath(sys.executable)
@@ -169,7 +169,7 @@ def test_documented_fields_still_work(tmp_path):
     files = {"udp_send.py": SEND,
              "netgrade.toml": '[programs.udp-send]\nrun = "{python} {file} --port={port} {{literal}}"\n'}
     sub = submission_with(tmp_path, files)
-    from harness.submission import locate, open_submission
+    from netgrade.submission import locate, open_submission
     located = locate(open_submission(sub), load())["udp-send"]
     assert located.command[1:] == ["udp_send.py", "--port=8080", "{literal}"]
     assert os.path.isabs(located.command[0])

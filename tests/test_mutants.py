@@ -67,7 +67,7 @@ def _edges(path: Path) -> set[str]:
 def _pack_file(program_id: str) -> str:
     import tomllib
     from importlib import resources
-    data = tomllib.loads(resources.files("harness.packs").joinpath("default.toml").read_text("utf-8"))
+    data = tomllib.loads(resources.files("netgrade.packs").joinpath("default.toml").read_text("utf-8"))
     return data["programs"][program_id]["file"]
 
 
@@ -92,8 +92,8 @@ def test_mutant_fails_exactly_its_line(mutant: Path, tmp_path: Path):
 
 def _must_and_should_checks() -> list[str]:
     """Every must and should check of the default pack (PROGRAM/ID), as the suites define them."""
-    from harness.catalog import collect_checks
-    from harness.pack import load
+    from netgrade.catalog import collect_checks
+    from netgrade.pack import load
     pack = load()
     keys = []
     for c in collect_checks():

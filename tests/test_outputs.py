@@ -16,9 +16,9 @@ from html.parser import HTMLParser
 import pytest
 from conftest import grade, netgrade, submission_with
 
-from harness.i18n import check_title, norm_lang, t
-from harness.outputs import catalog, gradescope, html, junit, markdown
-from harness.results import CheckResult, ProgramResult, Result
+from netgrade.i18n import check_title, norm_lang, t
+from netgrade.outputs import catalog, gradescope, html, junit, markdown
+from netgrade.results import CheckResult, ProgramResult, Result
 
 EVIL = "<script>window.__pwned=1</script><img src=x onerror=alert(1)> ]]> \x1b[2J\x1b]0;title\x07 | **b** `c`"
 
@@ -176,7 +176,7 @@ def test_html_of_a_whole_pack_at_its_limits_stays_a_few_mb():
 
 
 def test_html_of_an_error_result():
-    from harness.grading import error_result
+    from netgrade.grading import error_result
     page = html.render(error_result("sub <x>", "course-pack", "local", "bad archive <script>"), "en")
     assert "Grading failed" in page and "bad archive &lt;script&gt;" in page
 
@@ -264,7 +264,7 @@ def test_junit_agrees_and_parses():
 
 
 def test_junit_of_an_error_result():
-    from harness.grading import error_result
+    from netgrade.grading import error_result
     root = ET.fromstring(junit.render(error_result("s", "p", "local", "bad \x00 archive"), "en").encode())
     assert root.get("errors") == "1" and root.find(".//error") is not None
 
@@ -323,7 +323,7 @@ def test_gradescope_valid_and_agrees():
 
 
 def test_gradescope_error_result_is_a_visible_failure():
-    from harness.grading import error_result
+    from netgrade.grading import error_result
     data = json.loads(gradescope.render(error_result("s", "p", "local", "no such file"), "en"))
     validate_gradescope(data)
     assert data["score"] == 0 and "no such file" in data["output"]
@@ -362,7 +362,7 @@ def test_markdown_appends_to_github_step_summary(tmp_path, monkeypatch):
 
 def test_catalogs_have_the_same_keys_and_titles_exist():
     assert set(catalog.TEXTS["en"]) == set(catalog.TEXTS["zh"])
-    from harness.catalog import collect_checks
+    from netgrade.catalog import collect_checks
     checks = collect_checks()
     missing = sorted(f"{c['program']}/{c['id']}" for c in checks
                      if check_title(c["program"], c["id"], c["title"], "zh") == c["title"])
@@ -388,7 +388,7 @@ def test_lang_selection():
 def test_terminal_table_in_both_languages_without_escapes():
     from rich.console import Console
 
-    from harness.terminal import render
+    from netgrade.terminal import render
     for lang, word in (("en", "fail"), ("zh", "未通过")):
         buf = io.StringIO()
         render(sample_result(), out=Console(file=buf, width=160, highlight=False, force_terminal=False), lang=lang)
@@ -471,8 +471,8 @@ def test_reports_show_the_command_as_the_student_types_it():
     """The grader's interpreter (a venv in netgrade's cache) is evidence in the JSON, never in a report."""
     from rich.console import Console
 
-    from harness.sandbox.python import program_python
-    from harness.terminal import render
+    from netgrade.sandbox.python import program_python
+    from netgrade.terminal import render
     real = [program_python(), "tftp_client.py"]
     assert real[0] != "python3" and "/" in real[0]
     r = sample_result(evil=False)
@@ -506,7 +506,7 @@ def test_tcp_reset_recorded_by_the_peer_is_a_red_rst_arrow():
 
 
 def test_every_evidence_kind_has_a_rendering():
-    from harness.evidence import Kind
+    from netgrade.evidence import Kind
     missing = [k.value for k in Kind if k not in html.DRAWERS]
     assert not missing, f"evidence kinds with no drawing in the HTML diagram: {missing}"
     tr = lambda key, **kw: t(key, "en", **kw)  # noqa: E731
@@ -518,7 +518,7 @@ def test_every_evidence_kind_has_a_rendering():
 
 
 def test_peers_record_only_registered_kinds():
-    from harness.evidence import Evidence
+    from netgrade.evidence import Evidence
     ev = Evidence()
     ev.add("rst", text="reset")
     with pytest.raises(ValueError):

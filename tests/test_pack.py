@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import grade, netgrade
-from harness.pack import PackError, load
+from netgrade.pack import PackError, load
 
 
 def test_default_pack_has_every_program_of_the_sheet():
@@ -91,7 +91,7 @@ def test_a_pack_naming_a_check_that_does_not_exist_is_refused(tmp_path, exported
 
 
 def test_the_default_pack_names_only_checks_that_exist():
-    from harness.catalog import collect_checks
+    from netgrade.catalog import collect_checks
     known = {f"{c['program']}/{c['id']}" for c in collect_checks()}
     assert set(load().checks) <= known, set(load().checks) - known
 
@@ -108,7 +108,7 @@ def test_every_check_of_the_suites_names_its_id():
 
 def test_two_checks_of_a_program_sharing_an_id_are_refused(tmp_path, exported):
     extra = tmp_path / "test_mine.py"
-    extra.write_text('from harness.checks import check\n\n'
+    extra.write_text('from netgrade.checks import check\n\n'
                      '@check("udp-send", "extra", "one", id="twice")\ndef test_one(): pass\n\n'
                      '@check("udp-send", "extra", "two", id="twice")\ndef test_two(): pass\n', "utf-8")
     proc = netgrade("list", "--suites", str(extra))

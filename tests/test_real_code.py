@@ -159,7 +159,7 @@ def test_graded_and_each_deviation_reported_as_its_check(folder, expected, tmp_p
 # ---------------------------------------------------------------- the helpers, without grading
 
 def test_gbk_payload_is_named_with_both_byte_strings():
-    from harness.text import describe_encoding_mismatch
+    from netgrade.text import describe_encoding_mismatch
     msg = describe_encoding_mismatch("你好", "你好".encode("gbk"))
     assert msg.startswith("sent GBK bytes (c4 e3 ba c3) for '你好'") and "UTF-8 (e4 bd a0 e5 a5 bd)" in msg
     assert describe_encoding_mismatch("你好", "你好".encode()) is None  # right
@@ -171,7 +171,7 @@ def test_gbk_payload_is_named_with_both_byte_strings():
 
 
 def test_garbled_output_is_named():
-    from harness.text import describe_misdecoded_output
+    from netgrade.text import describe_misdecoded_output
     assert "bytes object" in describe_misdecoded_output("我爱你", "got " + str("我爱你".encode()))
     garbled = "消息：" + "第二条消息".encode().decode("gbk", "replace")
     assert "decoded as GBK" in describe_misdecoded_output("第二条消息", garbled)
@@ -179,7 +179,7 @@ def test_garbled_output_is_named():
 
 
 def test_display_decodes_line_by_line():
-    from harness.text import decode
+    from netgrade.text import decode
     mixed = "提示>".encode() + "你好\n".encode("gbk") + "世界\n".encode()
     assert decode(mixed) == "提示>你好\n世界\n"  # one GBK line does not garble the UTF-8 ones
     assert decode("请输入：".encode() + "一个\n".encode("gbk")) == "请输入：一个\n"  # a UTF-8 prompt, then GBK
@@ -189,7 +189,7 @@ def test_display_decodes_line_by_line():
 
 
 def test_input_the_sheet_never_mentions_is_named():
-    from harness.programs import unexpected_input_hint
+    from netgrade.programs import unexpected_input_hint
     waits = {"stdout": "收到 hi\n给客户端发送>>>", "stdin": "", "waiting_for_input": True, "exit": "still running"}
     assert "asks for input the sheet never mentions" in unexpected_input_hint("udp-echo-server", waits)
     asked = {"stdout": "请输入服务器ip:请输入服务器port:", "stdin": "hello\nhello\n", "waiting_for_input": False,
@@ -204,8 +204,8 @@ def test_input_the_sheet_never_mentions_is_named():
 
 
 def test_sheet_addresses():
-    from harness.pack import load
-    from harness.programs import sheet_address, sheet_addresses_text
+    from netgrade.pack import load
+    from netgrade.programs import sheet_address, sheet_addresses_text
     pack = load()
     assert all(sheet_address(a, pack) for a in ("127.0.0.1", "127.0.1.1", "0.0.0.0", "::", *pack.lab_addresses))
     assert not sheet_address("192.168.0.101", pack)
@@ -214,7 +214,7 @@ def test_sheet_addresses():
 
 
 def test_arguments_from_the_command_line_are_named():
-    from harness.programs import unexpected_input_hint
+    from netgrade.programs import unexpected_input_hint
     proc = {"stdout": "", "stdin": "test.txt\n", "exit": "exited with status 1", "waiting_for_input": False,
             "stderr": 'Traceback (most recent call last):\n  File "c.py", line 3, in <module>\n'
                       "    name = sys.argv[1]\nIndexError: list index out of range\n"}

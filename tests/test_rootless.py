@@ -13,7 +13,7 @@ import os
 import pytest
 
 import nonroot
-from harness.sandbox import userns
+from netgrade.sandbox import userns
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="making a non-root user and running as it needs root")
 

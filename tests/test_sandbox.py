@@ -14,9 +14,9 @@ import uuid
 import psutil
 import pytest
 
-from harness.evidence import Evidence
-from harness.sandbox import userns
-from harness.sandbox.netns import namespace_support
+from netgrade.evidence import Evidence
+from netgrade.sandbox import userns
+from netgrade.sandbox.netns import namespace_support
 
 pytestmark = pytest.mark.skipif(namespace_support() != "netns",
                                 reason=f"network namespaces unavailable: {namespace_support()}")

@@ -3,7 +3,7 @@
 Each case starts the command as a subprocess whose SIGINT is inherited as
 *ignored* (as for a background job of a script: the case that lost the
 signal before netgrade installed its own handlers), waits for an event (a
-pause point of ``harness.interrupts`` reached, or the student's program
+pause point of ``netgrade.interrupts`` reached, or the student's program
 running), sends the signal and asserts: exit 130 (143 for SIGTERM), no
 process of the run left, no half-written result, and a resume that grades
 only what is missing.
@@ -103,7 +103,7 @@ def _slow_sender(exported: Path, target: Path) -> None:
 
 
 def _batch_cmd(d: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "harness", "batch", str(d), "--out", str(out), "--program", "udp-send",
+    return [sys.executable, "-m", "netgrade", "batch", str(d), "--out", str(out), "--program", "udp-send",
             "--jobs", "1", "--check-jobs", "1", *extra]  # checks in-process: no xdist start-up per grading
 
 
@@ -186,7 +186,7 @@ def test_check_interrupted(tmp_path, exported, moment, sig, jobs):
     _slow_sender(exported, sub)
     result = tmp_path / "r.json"
     mark = f"signals-{os.getpid()}-{time.monotonic_ns()}"
-    argv = [sys.executable, "-m", "harness", "check", str(sub), "--program", "udp-send", "--json", str(result),
+    argv = [sys.executable, "-m", "netgrade", "check", str(sub), "--program", "udp-send", "--json", str(result),
             "--jobs", jobs]
     proc, flag = _start(argv, mark, None if moment == "running" else moment, tmp_path)
     ready = (lambda: _program_running(proc, "udp_send.py")) if moment == "running" else flag.exists
@@ -240,13 +240,13 @@ def test_dask_batch_interrupted_stops_the_workers_graders(cluster, tmp_path, exp
     workers = _dask_workers(cluster)
     assert len(workers) == 2
     mark = f"signals-{os.getpid()}-{time.monotonic_ns()}"
-    cmd = [sys.executable, "-m", "harness", "batch", str(d), "--out", str(out), "--program", "udp-send",
+    cmd = [sys.executable, "-m", "netgrade", "batch", str(d), "--out", str(out), "--program", "udp-send",
            "--dask", cluster, "--check-jobs", "1"]
     proc, _ = _start(cmd, mark, None, tmp_path)
     # a student program runs on a worker: grading is under way there
     stdout, stderr, _ = _interrupt(proc, signal.SIGINT, lambda: bool(_graders_under(workers, "udp_send.py")))
     assert proc.returncode == 130, (stdout, stderr)
-    left = [" ".join(p.cmdline()) for p in _graders_under(workers, "harness.batch")]
+    left = [" ".join(p.cmdline()) for p in _graders_under(workers, "netgrade.batch")]
     logs = "".join(f.read_text()[-3000:] for f in sorted((tmp_path / "dask-logs").glob("*.log")))
     assert left == [], f"a worker's grading process outlived the batch\n{logs}"
     assert _marked(mark) == []

@@ -28,12 +28,12 @@ from pathlib import Path
 import pytest
 from conftest import MUTANTS, ROOT
 
-from harness import copycheck
-from harness import similarity as sim
-from harness.outputs import gradescope, html, junit, markdown
-from harness.pack import PackError, load
-from harness.results import ProgramResult, Result
-from harness.seedcode import extract, seed_programs
+from netgrade import copycheck
+from netgrade import similarity as sim
+from netgrade.outputs import gradescope, html, junit, markdown
+from netgrade.pack import PackError, load
+from netgrade.results import ProgramResult, Result
+from netgrade.seedcode import extract, seed_programs
 
 PACK = load()
 THRESHOLD = PACK.similarity["reference_threshold"]
@@ -301,7 +301,7 @@ def test_class_report_shows_regions_escaped():
 
 
 def test_batch_writes_pairs_to_gradebook_and_class_report(tmp_path):
-    from harness.batch import Entry, write_aggregates
+    from netgrade.batch import Entry, write_aggregates
     mine = sim.decode((REALISTIC / "framed_server.py").read_bytes())
     codes = {"alice": mine, "bob": disguise(mine, 5), "carol": (MUTANTS / "framed-server" / "raw_echo.py").read_text()}
     subs, out = tmp_path / "subs", tmp_path / "out"

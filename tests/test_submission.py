@@ -8,8 +8,8 @@ import zipfile
 import pytest
 
 from conftest import checks_by_status, grade, netgrade, submission_with
-from harness.pack import load
-from harness.submission import SubmissionError, locate, open_submission
+from netgrade.pack import load
+from netgrade.submission import SubmissionError, locate, open_submission
 
 
 def _zip(path, entries):
@@ -86,7 +86,7 @@ def test_missing_program_is_reported_and_others_graded(tmp_path, exported):
 def test_run_option_replaces_the_command(tmp_path):
     sub = submission_with(tmp_path, {"README.txt": "no python here"})
     result, proc = grade(sub, "--program", "udp-echo-server",
-                         "--run", "udp-echo-server={python} -m reference.udp_echo_server", tmp=tmp_path)
+                         "--run", "udp-echo-server={python} -m netgrade.reference.udp_echo_server", tmp=tmp_path)
     assert result["programs"][0]["status"] == "graded"
     assert set(checks_by_status(result)) == {"pass"}, proc.stdout
 
@@ -113,7 +113,7 @@ def test_host_mode_never_runs_a_program_that_names_a_lan_address(tmp_path):
 
 
 def test_off_loopback_literals():
-    from harness.programs import off_loopback_addresses
+    from netgrade.programs import off_loopback_addresses
     src = b"a=('127.0.0.1',1); b='0.0.0.0'; c=('192.168.1.15',2); d='10.0.0.7'; v='1.2.3.4.5'"
     assert off_loopback_addresses(src) == ["192.168.1.15", "10.0.0.7"]
 

@@ -6,10 +6,10 @@ import tempfile
 import pytest
 
 from conftest import ROOT, grade, submission_with
-from harness.evidence import Evidence
-from harness.pack import Limits
-from harness.peers.tcp import PeerError, TcpListener, TcpPeer, tcp_states
-from harness.runner import LocalRunner, make_workbase
+from netgrade.evidence import Evidence
+from netgrade.pack import Limits
+from netgrade.peers.tcp import PeerError, TcpListener, TcpPeer, tcp_states
+from netgrade.runner import LocalRunner, make_workbase
 
 LIMITS = Limits(ready_s=3, step_s=3, check_s=40, cpu_s=20, memory_mb=1024, file_mb=64, processes=64,
                 output_kib=64)

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.protocols import tftp
-from harness.protocols.tftp import Ack, Data, Error, OAck, Request, TftpDecodeError
+from netgrade.protocols import tftp
+from netgrade.protocols.tftp import Ack, Data, Error, OAck, Request, TftpDecodeError
 
 
 def test_rrq_bytes_are_the_rfc_layout():
@@ -165,7 +165,7 @@ def test_opcode_fault_is_empty_for_the_right_opcode():
 # ------------------------------------------------------------ the saved-file finder
 
 def test_finder_takes_what_changed_whatever_its_name(tmp_path):
-    from harness.savedfiles import Baseline
+    from netgrade.savedfiles import Baseline
     (tmp_path / "tftp_client.py").write_text("print()")
     (tmp_path / "old.txt").write_bytes(b"old")
     base = Baseline(tmp_path, expected={"tftp_client.py", "old.txt"})
@@ -175,14 +175,14 @@ def test_finder_takes_what_changed_whatever_its_name(tmp_path):
 
 
 def test_finder_counts_a_file_made_before_the_baseline_as_new(tmp_path):
-    from harness.savedfiles import Baseline
+    from netgrade.savedfiles import Baseline
     (tmp_path / "client_a").write_bytes(b"")  # created in the program's first instant
     base = Baseline(tmp_path, expected={"tftp_client.py"})
     assert set(base.changed()) == {"client_a"}
 
 
 def test_finder_sees_a_rewritten_file_and_prefers_the_sheet_name(tmp_path):
-    from harness.savedfiles import Baseline
+    from netgrade.savedfiles import Baseline
     (tmp_path / "client_a").write_bytes(b"stale stale")
     base = Baseline(tmp_path, expected={"client_a"})
     assert base.changed() == {}
@@ -194,7 +194,7 @@ def test_finder_sees_a_rewritten_file_and_prefers_the_sheet_name(tmp_path):
 
 
 def test_finder_looks_into_new_folders(tmp_path):
-    from harness.savedfiles import Baseline
+    from netgrade.savedfiles import Baseline
     base = Baseline(tmp_path)
     (tmp_path / "downloads").mkdir()
     (tmp_path / "downloads" / "a.bin").write_bytes(b"xyz")
@@ -202,7 +202,7 @@ def test_finder_looks_into_new_folders(tmp_path):
 
 
 def test_finder_never_follows_a_link(tmp_path):
-    from harness.savedfiles import Baseline, read_capped
+    from netgrade.savedfiles import Baseline, read_capped
     secret = tmp_path / "secret"
     secret.write_bytes(b"root:x:0:0")
     work = tmp_path / "work"
@@ -219,7 +219,7 @@ def test_finder_never_follows_a_link(tmp_path):
 
 
 def test_finder_reads_no_more_than_the_limit_and_no_fifo(tmp_path):
-    from harness.savedfiles import Baseline, read_capped
+    from netgrade.savedfiles import Baseline, read_capped
     base = Baseline(tmp_path)
     (tmp_path / "big").write_bytes(b"x" * 10_000)
     found = base.find(want=b"x" * 10, margin=90)

@@ -54,13 +54,13 @@ from pathlib import Path
 import pytest
 from conftest import MUTANTS, grade, submission_with
 
-import harness.pack
-import harness.runner
-import harness.sandbox
-from harness.evidence import Evidence
-from harness.programs import References
-from harness.savedfiles import read_capped
-from harness.sandbox.netns import namespace_support
+import netgrade.pack
+import netgrade.runner
+import netgrade.sandbox
+from netgrade.evidence import Evidence
+from netgrade.programs import References
+from netgrade.savedfiles import read_capped
+from netgrade.sandbox.netns import namespace_support
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tools"))
 import tftp_peers  # tests/tools: where the peers are, how tftpd-hpa runs unprivileged
@@ -94,9 +94,9 @@ TFTPD_HPA_DIFFERENCES = {
 @pytest.fixture
 def box(tmp_path):
     """A sandbox (private network namespace) as a check gets one, and our references in it."""
-    limits = harness.pack.load().limits
-    sandbox = harness.sandbox.Sandbox(harness.sandbox.new_network(True), Evidence(),
-                                      harness.runner.make_workbase(str(tmp_path)), limits)
+    limits = netgrade.pack.load().limits
+    sandbox = netgrade.sandbox.Sandbox(netgrade.sandbox.new_network(True), Evidence(),
+                                      netgrade.runner.make_workbase(str(tmp_path)), limits)
     try:
         yield sandbox
     finally:
@@ -118,7 +118,7 @@ def _finish(run, what: str, timeout: float = 10.0) -> int:
 
 
 def _reference_client(box, name: str):
-    run = References(box, harness.pack.load()).start("tftp-client", stdin=name)
+    run = References(box, netgrade.pack.load()).start("tftp-client", stdin=name)
     code = _finish(run, f"reference client fetching {name!r}")
     return code, _saved(run, "client_" + name), run
 
@@ -176,7 +176,7 @@ def test_reference_client_downloads_from_real_servers(box, server):
 # ------------------------------------------------------------ 3. real clients against our server
 
 def _reference_server(box):
-    return References(box, harness.pack.load()).start("tftp-server", files=FILES)
+    return References(box, netgrade.pack.load()).start("tftp-server", files=FILES)
 
 
 CURL_VARIANTS = {
@@ -274,8 +274,8 @@ def test_client_suite_against_real_clients(tmp_path, client):
 
 _GRADE_ONLY = """
 import json, sys
-from harness.grading import Options, grade
-from harness.pack import load
+from netgrade.grading import Options, grade
+from netgrade.pack import load
 result = grade(sys.argv[1], load(), Options(programs=[sys.argv[2]], only_checks=sys.argv[3:]))
 print(json.dumps(result.to_dict()))
 """

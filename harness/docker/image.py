@@ -43,8 +43,8 @@ Log = Callable[[str], None]
 
 def _sources() -> list[tuple[str, Path]]:
     """(path inside lib/, file) for every file the image carries."""
-    import harness
-    root = Path(harness.__file__).resolve().parent.parent
+    import netgrade
+    root = Path(netgrade.__file__).resolve().parent.parent
     out = []
     for pkg in PACKAGES:
         for f in sorted((root / pkg).rglob("*")):
@@ -62,7 +62,7 @@ def grader_tag() -> str:
 
 
 def _build_launcher(target: Path) -> None:
-    from harness.sandbox import launch
+    from netgrade.sandbox import launch
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         raise EngineError("building the grading image needs a C compiler (cc) for the run launcher")

@@ -1,4 +1,4 @@
-"""Reports rendered from the one result model (:mod:`harness.results`).
+"""Reports rendered from the one result model (:mod:`netgrade.results`).
 
 Each module has ``render(result, lang) -> str`` and ``write(result, path, lang)``:
 ``html`` (one self-contained page), ``junit`` (JUnit XML for CI viewers),

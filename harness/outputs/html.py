@@ -57,8 +57,8 @@ ROW = 24
 
 
 def _templates_dir() -> Path:
-    import reports
-    return Path(reports.__file__).resolve().parent
+    from netgrade import reports
+    return Path(netgrade.reports.__file__).resolve().parent
 
 
 @functools.lru_cache(maxsize=1)
@@ -189,7 +189,7 @@ def _who(e: dict[str, Any]) -> str:
     return str(e.get("who") or "")
 
 
-#: how each evidence kind is drawn: one entry per :class:`harness.evidence.Kind` (a test checks it)
+#: how each evidence kind is drawn: one entry per :class:`netgrade.evidence.Kind` (a test checks it)
 DRAWERS: dict[Kind, Any] = {
     Kind.SENT: _draw_packet,
     Kind.RECEIVED: _draw_packet,
@@ -466,11 +466,11 @@ def _class_view(results: list[Result], links: dict[str, str], lang: str) -> dict
 
 
 def _pairs_view(pairs: list[dict] | None) -> list[dict[str, Any]]:
-    """Close pairs per program (harness.copycheck), student code made safe to show."""
+    """Close pairs per program (netgrade.copycheck), student code made safe to show."""
     by_prog: dict[str, dict[str, Any]] = {}
     for p in pairs or []:
         entry = by_prog.setdefault(p["program"], {"program": safe(p["program"], False), "pairs": [], "more": 0})
-        if not p.get("regions"):  # only the closest pairs carry regions (harness.copycheck.PAIRS_PER_PROGRAM)
+        if not p.get("regions"):  # only the closest pairs carry regions (netgrade.copycheck.PAIRS_PER_PROGRAM)
             entry["more"] += 1
             continue
         entry["pairs"].append({

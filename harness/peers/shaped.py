@@ -3,7 +3,7 @@
 TCP is a byte stream (000 §1.1.1): what one side writes in one ``send`` may
 arrive in several reads, and several writes may arrive in one.  On loopback,
 bytes written together arrive together, and writes separated by a short pause
-(with TCP_NODELAY, which :class:`~harness.peers.tcp.TcpConn` sets) arrive as
+(with TCP_NODELAY, which :class:`~netgrade.peers.tcp.TcpConn` sets) arrive as
 separate reads.  :class:`ShapedPeer` uses that to produce the shapes that
 expose broken framing:
 

@@ -49,12 +49,12 @@ MASKED_ALWAYS = ("/tmp", "/var/tmp", "/dev/shm")
 
 def _needed_paths() -> set[str]:
     """Folders a Python program run by netgrade must be able to read."""
-    import harness
+    import netgrade
 
     from .python import program_python
 
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
-    paths.add(str(Path(harness.__file__).resolve().parent.parent))  # exported references import harness
+    paths.add(str(Path(netgrade.__file__).resolve().parent.parent))  # exported references import harness
     paths.add(str(Path(program_python()).parent.parent))  # the programs' clean environment
     for p in sys.path:
         if p and os.path.isdir(p):
@@ -278,7 +278,7 @@ OWN_PID_AND_MOUNTS = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "
 def build_argv(command: list[str], work, iso: Isolation, net_prefix: list[str]) -> tuple[list[str], tuple[int, ...]]:
     """The full argv that starts ``command`` in the sandbox, and the fds it needs passed.
 
-    ``work`` is the run's :class:`~harness.sandbox.workfolder.WorkFolder`.
+    ``work`` is the run's :class:`~netgrade.sandbox.workfolder.WorkFolder`.
     """
     head, unshare = DIES_WITH_GRADER, OWN_PID_AND_MOUNTS
     if not iso.namespaces:

@@ -5,7 +5,7 @@ packages of its own: starting it skips the ``.pth`` files of the grader's
 environment (editable installs, certificate hooks...), which made every
 program start two to three times slower.  Nothing importable is lost: the
 folder that holds netgrade (and whatever is installed beside it) is on the
-program's ``PYTHONPATH``, so reference programs import ``harness.protocols``
+program's ``PYTHONPATH``, so reference programs import ``netgrade.protocols``
 and a student's import of an installed package still works.
 
 The environment is made once per interpreter and kept in the user's cache
@@ -29,8 +29,8 @@ def cache_dir() -> Path:
 
 def packages_dir() -> str:
     """The folder that holds the ``harness`` package (site-packages, or the checkout)."""
-    import harness
-    return str(Path(harness.__file__).resolve().parent.parent)
+    import netgrade
+    return str(Path(netgrade.__file__).resolve().parent.parent)
 
 
 @functools.lru_cache(maxsize=1)

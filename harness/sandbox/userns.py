@@ -7,7 +7,7 @@ it.  So when netgrade is started by such a user, ``netgrade check`` (and each
 grading process of ``netgrade batch``) starts itself again inside one, with a
 mount namespace of its own::
 
-    unshare --user --map-root-user --mount -- python3 -m harness check ...
+    unshare --user --map-root-user --mount -- python3 -m netgrade check ...
 
 and then grades exactly as root does: a network namespace per check (port 69
 binds, lab addresses, the catch-all redirect), the confined view with its
