@@ -36,6 +36,12 @@ from netgrade.peers.udp import UdpPeer, fmt_addr
 from netgrade.programs import original_destination, run_input_hint, sheet_address, sheet_addresses_text
 
 CLIENT_LINES = ["hello", "hello", "hello"]
+# A client whose input is a number: typed a number, so one that checks its input still sends.
+CLIENT_LINES_FOR = {"udp-area-client": ["3", "3", "3"]}
+
+
+def client_lines(program) -> list[str]:
+    return CLIENT_LINES_FOR.get(program.id, CLIENT_LINES)
 
 
 @per_program("server", "server", "must", lambda p: f"listens on {p.transport.upper()} port {p.port}", id="port",
@@ -52,7 +58,7 @@ def test_client_port(client, sandbox, program, limits):
     proto = program.spec.transport
     udp = UdpPeer(sandbox, program.port) if proto == "udp" else None
     tcp = TcpListener(sandbox, program.port) if proto == "tcp" else None
-    run = program.start(stdin=CLIENT_LINES)
+    run = program.start(stdin=client_lines(program))
     if udp is not None:
         contact = udp.recv(limits.step_s, expect_from=program.id) is not None
     else:
@@ -137,11 +143,11 @@ def test_client_address(client, sandbox, program, limits):
     # the grader's socket exists before the client starts, so nothing it sends is lost
     if proto == "udp":
         sock = _udp_socket(sandbox, program.port)
-        run = program.start(stdin=CLIENT_LINES)
+        run = program.start(stdin=client_lines(program))
         dest = _udp_destination(sandbox, sock, program.port, limits.step_s)
     else:
         listener = TcpListener(sandbox, program.port)
-        run = program.start(stdin=CLIENT_LINES)
+        run = program.start(stdin=client_lines(program))
         dest = _tcp_destination(listener, limits.step_s)
     if dest is None:
         fail(no_contact(program, run, limits))

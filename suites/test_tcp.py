@@ -208,6 +208,10 @@ def test_tcp_chat_server_operator_bye(sandbox, program, spec, limits):
        id="client-disconnects",
        sheet="000 §3.1.1", hint="recv() returns b'' when the client closed: leave the loop then.")
 def test_tcp_chat_server_client_disconnects(sandbox, program, limits):
+    """Sheet: "exits cleanly (no traceback, no busy loop) when the client just disconnects".  One turn, then
+    the client closes (FIN) without the bye: the server must end soon (the few seconds of a step), without
+    a traceback and without spinning; an RST is not sent here (the chat lines do not name it; the qq
+    server's line, "disconnects without exit", is checked with both)."""
     run = program.start_server(stdin=CHAT_REPLIES)
     conn = connect(sandbox, run, limits)
     conn.send(CHAT_MSGS[0].encode())
@@ -279,13 +283,23 @@ def test_tcp_chat_client_exits_after_bye(sandbox, program, spec, limits):
        sheet="000 §3.1.2",
        hint="recv() returns b'' when the server closed: print a message and stop.")
 def test_tcp_chat_client_server_closes(sandbox, program, spec, limits):
+    """Sheet: "exits cleanly with a message when the server closes the connection".  The grader closes (FIN)
+    instead of replying to the first line; the client must end soon, with a message and no traceback.
+    The grader keeps listening: a client that connects again instead of ending shows as still running."""
     listener, run = _chat_client(sandbox, program, spec, CLIENT_LINES)
     conn = accept(listener, run, limits, program.port)
     conn.recv(limits.step_s)
     before = run.stdout.total
     conn.close()
     sandbox.evidence.note("peer closed the connection instead of replying")
-    ends_cleanly(run, "after the server closed the connection", limits, zero=False)
+    try:
+        ends_cleanly(run, "after the server closed the connection", limits, zero=False)
+    except CheckFailure as exc:
+        again = listener.accept(0.0)
+        if again is None:
+            raise
+        raise CheckFailure(f"{exc}; it had connected again (a new connection after the server closed the first)"
+                           ) from None
     if run.stdout.total <= before and not run.err.strip():
         fail("the client ended after the server closed, but printed no message saying so")
 
@@ -312,6 +326,7 @@ def test_tcp_chat_client_with_reference(sandbox, program, reference, spec, limit
 # ================================================================== tcp-thanks-server
 
 THANKS_MSG = "hello, 服务器"
+UNASKED_S = 0.3  # the window after connecting in which a server that waits for the message sends nothing
 
 
 def _thanks_exchange(sandbox, program, spec, limits):
@@ -326,7 +341,17 @@ def _thanks_exchange(sandbox, program, spec, limits):
 @check("tcp-thanks-server", "must", "the reply equals the pack's text", id="reply", sheet="001 §3.3.1; 003 §3",
        hint="send(<the expected text>.encode('utf-8')) exactly, nothing more.")
 def test_tcp_thanks_server_reply(sandbox, program, spec, limits):
-    run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
+    """Sheet: "receives one message, prints it, replies ``Thank you!``"; must: the reply equals the pack's
+    text.  The reply answers the message: the grader waits a moment after connecting before it sends,
+    and anything that comes before its message is no reply (order of events on the wire)."""
+    run = program.start_server()
+    conn = connect(sandbox, run, limits)
+    early = conn.quiet(UNASKED_S)
+    if early:
+        fail(f"the server sent {show_bytes(early)} within {UNASKED_S:g} s of the connection, before it received "
+             f"any message: the reply must answer the client's message")
+    conn.send(THANKS_MSG.encode())
+    got = receive_text(conn, spec.expect["reply"].encode(), limits.step_s)
     want = spec.expect["reply"].encode()
     if not got:
         fail(f"expected the reply {show_bytes(want)}; got nothing{ended_note(run)}{run_input_hint(run)}")
@@ -378,6 +403,10 @@ def test_tcp_thanks_server_restart(sandbox, program, spec, limits):
     except CheckFailure as exc:
         fail(f"started again right after serving a client (the old connection in TIME_WAIT on port {port}), "
              f"the server did not come up: {exc}")
+    if second.listener.port != port:
+        fail(f"started again right after serving a client (the old connection in TIME_WAIT on port {port}), "
+             f"the server listens on {second.listener} instead of port {port}: clients cannot find it (it "
+             f"moved to another port instead of reusing its own with SO_REUSEADDR)")
     conn2 = connect(sandbox, second, limits, label="second peer")
     conn2.send(THANKS_MSG.encode())
     if not receive_text(conn2, spec.expect["reply"].encode(), limits.step_s):
@@ -395,6 +424,7 @@ def test_tcp_thanks_server_with_reference(sandbox, program, reference, spec, lim
 # ================================================================== tcp-thanks-client
 
 THANKS_LINE = "hello 你好, server"
+THANKS_REPLY_EXTRA = " (谢谢, from the grader)"
 
 
 def _thanks_client(sandbox, program, limits, line=THANKS_LINE):
@@ -426,10 +456,15 @@ def test_tcp_thanks_client_line_arrives(sandbox, program, spec, limits):
 @check("tcp-thanks-client", "must", "the reply is printed", id="prints-reply", sheet="001 §3.3.2",
        hint="recv() the reply and print it, decoded.")
 def test_tcp_thanks_client_prints_reply(sandbox, program, spec, limits):
+    """Sheet: "prints the reply".  What the server sent, whatever it is: the grader's reply is the pack's
+    text with Chinese added, so a client that prints the text it expects (not what it received), or
+    decodes it with another encoding than UTF-8, shows."""
     conn, run = _thanks_client(sandbox, program, limits)
     conn.recv(limits.step_s)
-    _reply_and_close(conn, spec)
-    prints_text(run, spec.expect["reply"], limits.step_s, "the server's reply")
+    reply = spec.expect["reply"] + THANKS_REPLY_EXTRA
+    conn.send(reply.encode())
+    conn.close()
+    prints_text(run, reply, limits.step_s, "the server's reply")
 
 
 @check("tcp-thanks-client", "must", "exits 0", id="exits", sheet="001 §3.3.2")
@@ -452,8 +487,9 @@ def test_tcp_thanks_client_with_reference(sandbox, program, reference, spec, lim
 
 # ================================================================== tcp-qq-server
 
-QQ_MSGS = ["你好 qq", "second turn", "third turn 三"]
-QQ_REPLIES = ["hi there", "回复二", "reply three"]
+# Five turns: a "conversation of several turns" is more than the two or three a fixed loop serves.
+QQ_MSGS = ["你好 qq", "second turn", "third turn 三", "fourth 四", "fifth turn"]
+QQ_REPLIES = ["hi there", "回复二", "reply three", "回复四", "reply five"]
 
 
 def _qq_turns(talk: Dialogue, conn: TcpConn, msgs, replies) -> None:
@@ -557,25 +593,28 @@ def test_tcp_qq_client_exits_after_exit(sandbox, program, spec, limits):
        sheet="001 §3.3.3",
        hint="if not line: continue  (before recv(), not only before send()).")
 def test_tcp_qq_client_empty_line(sandbox, program, spec, limits):
+    """Sheet: "an empty line is not sent and does not leave the client waiting for a reply that never
+    comes".  Empty lines first of all (before any message) and between two messages."""
     listener = TcpListener(sandbox, program.port)
-    run = program.start(stdin=[QQ_LINES[0], "", QQ_LINES[1], spec.expect["bye"]])
+    run = program.start(stdin=["", QQ_LINES[0], "", QQ_LINES[1], spec.expect["bye"]])
     conn = accept(listener, run, limits, program.port)
-    conn.recv_until(QQ_LINES[0], limits.step_s)
-    conn.send(QQ_REPLIES[0].encode())
-    want = QQ_LINES[1].encode()
-    got = conn.recv_until(want, limits.step_s)
-    if got is None:
-        seen = bytes(conn.pending)
-        if seen:
-            fail(f"after an empty line, expected the next line {show_bytes(want)}; got {show_bytes(seen)}"
-                 + encoding_note(QQ_LINES[1], seen))
-        if not run.running:
-            fail(f"after an empty line the client ended: {run.crash_summary()}")
-        fail(f"after an empty line, the client never sent the next line {show_bytes(want)} within "
-             f"{limits.step_s:g} s: it waits for a reply to a message that was never sent")
-    if got != want:
-        fail(f"after an empty line, expected exactly {show_bytes(want)}; got {show_bytes(got)}"
-             + encoding_note(QQ_LINES[1], got))
+    for i, (where, line) in enumerate((("as the first line", QQ_LINES[0]), ("between two messages", QQ_LINES[1]))):
+        want = line.encode()
+        got = conn.recv_until(want, limits.step_s)
+        if got is None:
+            seen = bytes(conn.pending)
+            if seen:
+                fail(f"after an empty line {where}, expected the next line {show_bytes(want)}; got "
+                     f"{show_bytes(seen)}" + encoding_note(line, seen))
+            if not run.running:
+                fail(f"after an empty line {where} the client ended: {run.crash_summary()}")
+            fail(f"after an empty line {where}, the client never sent the next line {show_bytes(want)} within "
+                 f"{limits.step_s:g} s: it waits for a reply to a message that was never sent")
+        if got != want:
+            fail(f"after an empty line {where}, expected exactly {show_bytes(want)}; got {show_bytes(got)}"
+                 + encoding_note(line, got))
+        if not i:
+            conn.send(QQ_REPLIES[0].encode())
 
 
 @check("tcp-qq-client", "extra", "interop: works with the reference QQ server", id="with-reference", sheet="001 §3.3.3")
@@ -644,25 +683,47 @@ def test_tcp_sink_server_with_reference(sandbox, program, reference, limits):
 SINK_LINES = ["line one", "第二行", "line three"]
 
 
-def _sink_client(sandbox, program, spec, limits):
-    listener = TcpListener(sandbox, program.port)
+def _sink_client(sandbox, program, spec, limits, listener=None):
+    """Accept the client's connection and read until it closes; then close our side, as the sheet's sink
+    server does when recv() returns b'' (a client that half-closes and waits for that close may)."""
+    listener = listener or TcpListener(sandbox, program.port)
     run = program.start(stdin=SINK_LINES + [spec.expect["bye"]])
     conn = accept(listener, run, limits, program.port)
     how = conn.wait_close(limits.step_s)
     data = bytes(conn.pending)
     conn.pending.clear()
+    if how == "fin":
+        conn.close()
     return run, conn, how, data
 
 
+def _strip_bye(data: bytes, bye: str) -> bytes:
+    """``data`` without a trailing bye (with its line end, if any): whether it is sent is another check's."""
+    for end in ("\r\n", "\n", ""):
+        if data.endswith((bye + end).encode()):
+            return data[: len(data) - len((bye + end).encode())]
+    return data
+
+
 @check("tcp-sink-client", "must", "every line before exit arrives, in order", id="lines-arrive", sheet="004 §5",
-       hint="send(line.encode()) for each line until 'exit'.")
+       hint="Connect once, then send(line.encode()) for each line until 'exit' (one long connection).")
 def test_tcp_sink_client_lines_arrive(sandbox, program, spec, limits):
-    run, conn, how, data = _sink_client(sandbox, program, spec, limits)
+    """Sheet: "every line before exit arrives, in order" over the one connection the client makes ("connects
+    ...; sends each stdin line until exit"; 004 §7's long connection).  A client that connects again for
+    each line (short connections) delivers only its first line on the connection it made; the message
+    names the other connections."""
+    listener = TcpListener(sandbox, program.port)
+    run, conn, how, data = _sink_client(sandbox, program, spec, limits, listener)
     want = "".join(SINK_LINES).encode()
-    seen = data.removesuffix(spec.expect["bye"].encode())  # whether 'exit' is sent is the next check's business
+    seen = _strip_bye(data, spec.expect["bye"])
     if seen != want and seen.replace(b"\r\n", b"").replace(b"\n", b"") != want:
-        fail(f"expected the lines {SINK_LINES} in order, i.e. {show_bytes(want)}; received {show_bytes(data)}"
-             + encoding_note("".join(SINK_LINES), data) + ended_note(run))
+        more = 0
+        while listener.accept(0.2 if not more else 0.0) is not None:
+            more += 1
+        again = (f"; it then connected again {more} time(s): a new connection for later lines (short "
+                 f"connections), where the sheet's sink client keeps one connection for every line") if more else ""
+        fail(f"expected the lines {SINK_LINES} in order on its connection, i.e. {show_bytes(want)}; received "
+             f"{show_bytes(data)}{again}" + encoding_note("".join(SINK_LINES), data) + ended_note(run))
 
 
 @check("tcp-sink-client", "must", "exit is not sent", id="exit-not-sent", sheet="004 §5",

@@ -71,6 +71,12 @@ class Server:
             self.spray = (f"the program sent {len(early)} datagram(s) to sockets of the grader before any request "
                           f"({show_bytes(early[0], 40)}): a spray, not replies")
 
+    def close(self) -> None:
+        """Close the grader's sockets (before the server is started again: the spies' fixed ports would
+        otherwise sit in the socket table beside the new run's)."""
+        for peer in (self.peer, self.control, *self.spies):
+            peer.sock.close()
+
     def _sweep(self, window: float = 0.0) -> list[tuple[int, bytes]]:
         """Count what reached the spies and the control; the spies' datagrams from the server."""
         mine = []
@@ -150,6 +156,10 @@ def reply_or_fail(server: Server, step: float, request: bytes) -> bytes:
     return got
 
 
+def ended_note(run) -> str:
+    return "" if run.running else f"; it {run.crash_summary()}"
+
+
 def drain(peer: UdpPeer, source: tuple[str, int] | None = None) -> list[bytes]:
     """What is queued at ``peer`` (only from ``source`` when given)."""
     return [d for d, a in peer.recv_quiet(0.0) if source is None or a == source]
@@ -193,16 +203,26 @@ def _expect_one(got: list[bytes], line: str, run) -> None:
         fail(f"expected exactly one datagram; got {len(got)}: " + ", ".join(show_bytes(g, 40) for g in got[:5]))
     if got[0] != want:
         hint = " (the newline must not be sent)" if got[0].rstrip(b"\r\n") == want else ""
+        if not hint and got[0] == want.strip():
+            hint = " (the spaces at the ends of the line were stripped; they are part of the line)"
         fail(f"payload: expected {show_bytes(want)} ({len(want)} bytes), got {show_bytes(got[0])} "
              f"({len(got[0])} bytes){hint}{encoding_note(line, got[0])}")
 
 
+# The line's bytes are the payload, its spaces included: a line typed with spaces at its ends
+# (the edge a .strip() cuts) is one of the must line's inputs.
+SPACED_LINE = "  hello, spaces at both ends  "
+
+
 @check("udp-send", "must", "sends exactly one datagram: the line's UTF-8 bytes, no newline", id="one-datagram",
        sheet="001 §3.1.1",
-       hint="One sendto() per line, with input().encode('utf-8'); no '\\n'.")
+       hint="One sendto() per line, with input().encode('utf-8'); no '\\n', nothing stripped.")
 def test_udp_send_one_datagram(sandbox, program, limits):
-    got, run = _sent_datagrams(sandbox, program, limits, SEND_LINE)
-    _expect_one(got, SEND_LINE, run)
+    """Sheet: "exactly one datagram, payload == the line's UTF-8 bytes (no newline)".  Two runs: an ASCII
+    line, and one with spaces at both ends (the line's bytes include them; input().strip() loses them)."""
+    for line in (SEND_LINE, SPACED_LINE):
+        got, run = _sent_datagrams(sandbox, program, limits, line)
+        _expect_one(got, line, run)
 
 
 @check("udp-send", "must", "exits with status 0 on its own", id="exits", sheet="001 §3.1.1")
@@ -284,6 +304,8 @@ def test_udp_recv_with_reference(sandbox, program, reference, limits):
 
 # ================================================================== udp-echo-server
 
+MANY_DATAGRAMS = 40
+
 def _echo_once(server: Server, payload: bytes, step: float) -> None:
     reply = reply_or_fail(server, step, payload)
     if reply != payload:
@@ -307,9 +329,19 @@ def test_udp_echo_server_echo(sandbox, program, limits):
 @check("udp-echo-server", "must", "serves many datagrams in a row", id="many", sheet="001 §3.1.3",
        hint="Loop: while True: recvfrom / sendto.")
 def test_udp_echo_server_many(sandbox, program, limits):
+    """Sheet: "serves many datagrams in a row" (a loop forever).  40 in a row, well past the 10 or 20 a
+    fixed-count loop (``for i in range(20)``) serves: a server that stops after N fails for any N under 40."""
     server = Server(sandbox, program.start_server(), program.port, spies=False)
-    for i in range(12):
-        _echo_once(server, f"message {i} of 12".encode(), limits.step_s)
+    for i in range(MANY_DATAGRAMS):
+        payload = f"message {i + 1} of {MANY_DATAGRAMS}".encode()
+        reply = server.ask(payload, limits.step_s)
+        if reply is None:
+            run = server.run
+            state = f"it ended: {run.crash_summary()}" if not run.running else "it is running but did not answer"
+            fail(f"expected an echo of every one of {MANY_DATAGRAMS} datagrams in a row; it answered {i}, then "
+                 f"none to {show_bytes(payload)} within {limits.step_s:g} s ({state})")
+        if reply != payload:
+            fail(f"datagram {i + 1} of {MANY_DATAGRAMS}: expected the echo {show_bytes(payload)}, got {show_bytes(reply)}")
 
 
 @check("udp-echo-server", "must", "two clients interleaved each get only their own replies", id="two-clients",
@@ -433,57 +465,129 @@ def test_udp_echo_client_exits(sandbox, program, limits):
     exits_zero(run, limits.step_s, "after 'exit' and its echo")
 
 
+ONE_SOCKET_LINES = ["one", "two (its reply is withheld)", "three", "exit"]
+
+
 @check("udp-echo-client", "should", "uses one socket (one source port) for the whole session", id="one-socket",
-       sheet="001 §3.1.3", hint="Create the socket once, before the loop.")
+       sheet="001 §3.1.3", hint="Create the socket once, before the loop, and keep it after a timeout too.")
 def test_udp_echo_client_one_socket(sandbox, program, limits):
+    """Sheet: "uses one socket (one source port) for the whole session".  The whole session includes what
+    follows a lost reply: the reply to the second line is withheld, and every datagram the client sends,
+    before and after (a resend of that line included), must come from the one source port.  A client
+    with no timeout never goes on after the loss; it is judged on what it sent before (the hang is the
+    lost-reply line's business)."""
     peer = UdpPeer(sandbox, program.port)
-    run = program.start(stdin=ECHO_LINES)
-    sources = _serve_echo(peer, run, ECHO_LINES, limits.step_s)
-    ports = [a[1] for a in sources]
-    if len(set(ports)) != 1:
-        fail(f"expected every datagram from one source port; saw ports {ports}")
+    run = program.start(stdin=ONE_SOCKET_LINES)
+    seen: list[tuple[str, int]] = []  # (text, source port), in order
+    withheld = False
+    deadline_step = limits.step_s
+    while True:
+        got = peer.recv(deadline_step, expect_from="the client")
+        if got is None:
+            break
+        data, addr = got
+        seen.append((data.decode("utf-8", "replace"), addr[1]))
+        if data == ONE_SOCKET_LINES[1].encode() and not withheld:
+            withheld = True
+            sandbox.evidence.note("peer withholds the reply to the second line")
+            deadline_step = LOST_REPLY_BUDGET  # the client's own timer decides when it goes on
+            continue
+        deadline_step = limits.step_s
+        peer.send(data, addr)
+        if data == b"exit":
+            break
+    if not seen:
+        fail(f"expected datagrams from the client; got none{'' if run.running else '; it ' + run.crash_summary()}")
+    first_port = seen[0][1]
+    for i, (text, port) in enumerate(seen):
+        if port != first_port:
+            after = " after the reply to the second line was withheld" if withheld and i >= 2 else ""
+            fail(f"expected every datagram from one source port ({first_port}); {text!r} came from port {port}"
+                 f"{after}: a new socket. Ports seen: " + ", ".join(f"{t!r} from {p}" for t, p in seen))
 
 
 @check("udp-echo-client", "should", "exits cleanly at the end of input", id="eof", sheet="001 §3.1.3",
        hint="input() raises EOFError at the end of input: catch it and exit.")
 def test_udp_echo_client_eof(sandbox, program, limits):
+    """Sheet: "exits cleanly on end of input".  Two runs: input ends after one line, and input that is empty
+    from the start (the end of input before any line: a first input() outside the try fails there)."""
     peer = UdpPeer(sandbox, program.port)
     run = program.start(stdin=["only line"])
     _serve_echo(peer, run, ["only line"], limits.step_s)
     run.close_stdin()
     exits_zero(run, limits.step_s, "at the end of its input (no 'exit')")
+    empty = program.start(close_stdin=True)
+    exits_zero(empty, limits.step_s, "when its input is empty from the start (no line at all)")
 
 
 LOST_REPLY_BUDGET = 6.0  # students choose timers of 1-5 s
 
 
+LOST_LINES = ["first one", "lost one", "exit"]
+PRINT_LAG_S = 0.5  # how far the program's output may lag behind a datagram it sent after printing
+
+
+def _reply_lines(printed: str, sample: str, prompt: str):
+    """A test for "this output line shows a reply", learnt from how the client printed ``sample``'s echo.
+
+    The line that holds ``sample`` (the prompt taken out) is the client's reply format, e.g.
+    ``返回的数据是: {}``; a line in that format holding one of the echoed payloads is a reply it printed.
+    """
+    line = next((ln for ln in printed.splitlines() if sample in ln), None)
+    if line is None:
+        return lambda ln, payloads: any(ln.strip() == p for p in payloads)
+    line = line.replace(prompt, "") if prompt else line
+    head, _, tail = line.partition(sample)
+
+    def shows_reply(ln: str, payloads) -> bool:
+        ln = ln.replace(prompt, "") if prompt else ln
+        return any(ln.strip() == (head + p + tail).strip() for p in payloads)
+    return shows_reply
+
+
 @check("udp-echo-client", "should", "does not hang when a reply is lost (a timeout and a message)", id="lost-reply",
        sheet="001 §3.1.3", hint="settimeout() on the socket, catch socket.timeout, print a message.")
 def test_udp_echo_client_lost_reply(sandbox, program, limits):
+    """Sheet: "does not hang forever when a reply is lost (a timeout and a message)".  The first line is
+    echoed (that shows how the client prints a reply), the reply to the second is withheld; within the
+    budget the client must go on (or exit), and print a message about the loss: output after the loss
+    other than its prompt and the replies it printed (a client that silently sends the line again and
+    prints the echo of the resend has printed no message)."""
     peer = UdpPeer(sandbox, program.port)
-    run = program.start(stdin=["lost one", "exit"])
+    run = program.start(stdin=LOST_LINES)
     first = peer.recv(limits.step_s, expect_from="the client")
     if first is None:
-        fail(f"expected the datagram 'lost one' within {limits.step_s:g} s; got none")
-    sandbox.evidence.note("peer withholds the reply to 'lost one'")
-    before = run.out  # the prompt(s) printed so far, if any
+        fail(f"expected the datagram {LOST_LINES[0]!r} within {limits.step_s:g} s; got none{ended_note(run)}")
+    peer.send(first[0], first[1])
+    lost = peer.recv(limits.step_s, expect_from="the client")
+    if lost is None:
+        fail(f"expected the datagram {LOST_LINES[1]!r} within {limits.step_s:g} s; got none{ended_note(run)}")
+    sandbox.evidence.note(f"peer withholds the reply to {lost[0].decode('utf-8', 'replace')!r}")
+    # a client that prints its replies printed the first before it sent the second line: let the output
+    # catch up with the datagram (a short bounded wait; no wait at all once it shows)
+    run.wait_output(first[0].decode("utf-8", "replace"), PRINT_LAG_S)
+    before = run.out  # the first reply and the prompt(s) printed so far, if any
+    echoed = [first[0].decode("utf-8", "replace")]
     nxt = peer.recv(LOST_REPLY_BUDGET, expect_from="the client after the lost reply")
     if nxt is not None:
         peer.send(nxt[0], nxt[1])
+        echoed.append(nxt[0].decode("utf-8", "replace"))
         run.wait_exit(limits.step_s)
     elif run.running:
-        fail(f"after the reply to 'lost one' was withheld, the client neither went on nor exited within "
+        fail(f"after the reply to {LOST_LINES[1]!r} was withheld, the client neither went on nor exited within "
              f"{LOST_REPLY_BUDGET:g} s: it waits forever for the reply")
     no_crash(run, "after a lost reply")
-    # A message about the loss is output after the loss and before the echo
-    # of 'exit', other than the prompt printed again.
+    prompt = before[before.rfind("\n") + 1:].strip()  # what it printed while waiting: its prompt, if any
+    shows_reply = _reply_lines(before, echoed[0], prompt)
     after = run.out[len(before):]
-    if nxt is not None and "exit" in after:  # drop the line that shows the echo of 'exit'
-        after = after[: after.rfind("\n", 0, after.rfind("exit")) + 1]
-    for prompt in {ln for ln in before.splitlines() if ln.strip()}:
-        after = after.replace(prompt, "")
-    if not after.strip():
-        fail("the client went on after the lost reply without printing any message about it")
+    for known in {ln for ln in before.splitlines() if ln.strip()} | ({prompt} if prompt else set()):
+        after = after.replace(known, "")
+    message = [ln for ln in after.splitlines() if ln.strip() and not shows_reply(ln, echoed)]
+    if not message:
+        resent = nxt is not None and nxt[0] == lost[0]
+        how = (f"sent {LOST_LINES[1]!r} again and printed only the echo of the resend" if resent
+               else "went on after the lost reply")
+        fail(f"expected a message about the lost reply; the client {how}, without printing any message about it")
 
 
 @check("udp-echo-client", "extra", "interop: works with the reference echo server", id="with-reference",
@@ -516,17 +620,6 @@ def any_reply(server: Server, step: float, request: bytes) -> bytes:
     return got
 
 
-def _area_reply(sandbox, program, radius: str, limits, strict: bool = False) -> tuple[bytes, object]:
-    run = program.start_server()
-    server = Server(sandbox, run, program.port)
-    if strict:
-        reply = reply_or_fail(server, limits.step_s, radius.encode())
-        server.settle()
-    else:
-        reply = any_reply(server, limits.step_s, radius.encode())
-    return reply, run
-
-
 def _check_area(raw: bytes, radius: str, spec) -> None:
     prefix = spec.expect.get("prefix", "圆的面积为：")
     pi = float(spec.expect.get("pi", 3.14))
@@ -545,41 +638,112 @@ def _check_area(raw: bytes, radius: str, spec) -> None:
 @check("udp-area-server", "must", "replies 圆的面积为： and 3.14·r² (within 1e-6 relative)", id="value", sheet="000 §3.2.1",
        hint="area = 3.14 * r * r with r = float(text); reply '圆的面积为：' + str(area).")
 def test_udp_area_server_value(sandbox, program, limits, spec):
+    """Sheet: "the number after it equals 3.14·r² within 1e-6 relative".  r = 3 and r = 2.5 (not a whole
+    number: int() fails there), each to a server started for it (one answer is allowed for the must lines,
+    so the first run is ended before the second starts)."""
     for radius in ("3", "2.5"):
-        reply, _ = _area_reply(sandbox, program, radius, limits)
-        _check_area(reply, radius, spec)
+        run = program.start_server()
+        server = Server(sandbox, run, program.port)
+        _check_area(any_reply(server, limits.step_s, radius.encode()), radius, spec)
+        run.kill()
+        run.wait_exit(limits.step_s)
+        server.close()
 
 
 @check("udp-area-server", "must", "the reply goes to the sender's address and port", id="reply-to-sender",
        sheet="000 §3.2.1",
        hint="sendto(reply, addr) with the addr that recvfrom() returned.")
 def test_udp_area_server_reply_to_sender(sandbox, program, limits, spec):
-    _area_reply(sandbox, program, "1", limits, strict=True)
+    """Sheet: "the reply goes to the sender's address and port".  Client A asks (r = 1); then, from another
+    socket, client B (r = 2): the reply must reach B, not A (a server that remembers its first client's
+    address answers A).  A server that answered once and exited, as the seed does, is judged on A alone
+    (the sheet accepts one answer for the must lines); a server that sends B nothing is the should line's
+    business ("answers more than one request")."""
+    run = program.start_server()
+    server = Server(sandbox, run, program.port)
+    reply_or_fail(server, limits.step_s, b"1")
+    server.settle()
+    b = UdpPeer(sandbox, label="client B")
+    b.send(b"2", server.address)
+    sandbox.evidence.note("a second client (B, another source port) asks with r = 2")
+    got = b.recv(limits.step_s, expect_from="the server", source=server.address)
+    strays = drain(server.peer, server.address)
+    if strays:
+        fail(f"the reply to client B (port {b.port}) went to client A (port {server.peer.port}), the first "
+             f"client: {show_bytes(strays[0])}; each reply goes to the address of its own request")
+    where = server._sweep(0.0 if got is not None else 0.1)
+    if got is None and where:
+        fail(f"the reply to client B (port {b.port}) went to port {where[0][0]}: {show_bytes(where[0][1])}")
+    if server.spray:
+        fail(f"expected replies only to the requests' senders; {server.spray}")
 
 
 @check("udp-area-server", "should", "answers more than one request", id="many", sheet="000 §3.2.1",
        hint="Serve in a loop instead of answering once and exiting.")
 def test_udp_area_server_many(sandbox, program, limits, spec):
+    """Sheet: "answers more than one request (the seed answers one and exits)", i.e. it serves in a loop.
+    Five requests, well past a fixed few (``for i in range(3)``), from two clients in turn (A, B, A, B, A):
+    requests from a second client are requests too (a socket connect()ed to its first client drops them).
+    Where each reply goes is reply-to-sender's business: a reply that reached the other client or a spy
+    counts as an answer here."""
     run = program.start_server()
     server = Server(sandbox, run, program.port)
-    for i, radius in enumerate(("1", "4", "0.5")):
+    b = UdpPeer(sandbox, label="client B")
+    for i, radius in enumerate(("1", "4", "0.5", "10", "7")):
+        request = radius.encode()
         if i == 0:
-            any_reply(server, limits.step_s, radius.encode())
+            any_reply(server, limits.step_s, request)
             continue
-        if server.ask(radius.encode(), limits.step_s) is None and server.misdirected() is None:
+        if i % 2 == 0:
+            if server.ask(request, limits.step_s) is None and server.misdirected() is None:
+                state = "it had exited" if not run.running else "it is running but did not answer"
+                fail(server.why_none(request, limits.step_s) if server.spray
+                     else f"no reply to radius {radius} after {i} earlier request(s); {state}")
+            continue
+        server.asked += 1
+        b.send(request, server.address)
+        got = b.recv(limits.step_s, expect_from="the server", source=server.address)
+        elsewhere = drain(server.peer, server.address) + [d for _, d in server._sweep()]
+        if server.spray:
+            fail(f"expected replies only to the requests' senders; {server.spray}")
+        if got is None and not elsewhere:
             state = "it had exited" if not run.running else "it is running but did not answer"
-            fail(server.why_none(radius.encode(), limits.step_s) if server.spray else f"no reply to radius {radius} after {i} earlier request(s); {state}")
+            fail(f"no reply to radius {radius} from a second client (port {b.port}) after {i} earlier "
+                 f"request(s); {state} (a UDP socket connect()ed to its first client drops other clients' "
+                 f"datagrams)")
     server.settle()
+
+
+# Radii that are not numbers: a word, and an empty line (the user pressed Enter).
+NOT_NUMBERS = ("abc", "")
 
 
 @check("udp-area-server", "should", "replies with an error text to a radius that is not a number", id="not-a-number",
        sheet="000 §3.2.1", hint="Catch ValueError from float() and send an error message back.")
 def test_udp_area_server_not_a_number(sandbox, program, limits, spec):
+    """Sheet: "replies with an error text instead of crashing on a radius that is not a number".  Sent:
+    'abc' and an empty radius, to one server.  Each must get a reply that is an error text: any words,
+    but not empty and not an area (the prefix and a number: an area for a non-number is no error)."""
     run = program.start_server()
     server = Server(sandbox, run, program.port)
-    if server.ask(b"abc", limits.step_s) is None and server.misdirected() is None:
-        state = f"it crashed: {run.crash_summary()}" if not run.running else "it is running but sent nothing"
-        fail(server.why_none(b"abc", limits.step_s) if server.spray else f"expected an error reply to the radius 'abc'; {state}")
+    prefix = spec.expect.get("prefix", "圆的面积为：")
+    for text in NOT_NUMBERS:
+        shown = repr(text) if text else "'' (empty)"
+        got = server.ask(text.encode(), limits.step_s)
+        if got is None:
+            stray = server.misdirected()
+            if stray is None:
+                state = f"it crashed: {run.crash_summary()}" if not run.running else "it is running but sent nothing"
+                fail(server.why_none(text.encode(), limits.step_s) if server.spray
+                     else f"expected an error reply to the radius {shown}; {state}")
+            got = stray[1]
+        reply = got.decode("utf-8", "replace")
+        if not reply.strip():
+            fail(f"expected an error text in reply to the radius {shown}; got an empty reply")
+        rest = reply[len(prefix):].strip() if reply.startswith(prefix) else None
+        if rest is not None and NUMBER.fullmatch(rest):
+            fail(f"expected an error text in reply to the radius {shown}, which is not a number; got an area: "
+                 f"{reply!r}")
     server.settle()
     no_crash(run, "on a radius that is not a number")
 
@@ -594,7 +758,9 @@ def test_udp_area_server_with_reference(sandbox, program, reference, limits, spe
 
 # ================================================================== udp-area-client
 
-AREA_REPLY = "圆的面积为：28.26"
+# The grader's reply for r = 3: right by the sheet (3.14·r² within 1e-6), written with four decimals, as
+# no client computes it itself: a client that prints an area of its own instead of the reply shows.
+AREA_REPLY = "圆的面积为：28.2600"
 
 
 def _area_exchange(sandbox, program, limits, radius="3", reply=AREA_REPLY):
@@ -608,12 +774,15 @@ def _area_exchange(sandbox, program, limits, radius="3", reply=AREA_REPLY):
 
 @check("udp-area-client", "must", "sends the radius text as typed", id="sends", sheet="000 §3.2.2")
 def test_udp_area_client_sends(sandbox, program, limits):
-    run, got = _area_exchange(sandbox, program, limits, radius="2.5")
-    if got is None:
-        ended = "" if run.running else f"; the client {run.crash_summary()}"
-        fail(f"expected a datagram '2.5' on UDP port {program.port}; got none{ended}")
-    if got[0] != b"2.5":
-        fail(f"expected the radius as typed, b'2.5'; got {show_bytes(got[0])}")
+    """Sheet: "sends the radius text as typed".  Two runs: '2.5' and '3' (a whole number, which a client
+    that sends str(float(r)) turns into '3.0')."""
+    for radius in ("2.5", "3"):
+        run, got = _area_exchange(sandbox, program, limits, radius=radius)
+        if got is None:
+            ended = "" if run.running else f"; the client {run.crash_summary()}"
+            fail(f"expected a datagram {radius!r} on UDP port {program.port}; got none{ended}")
+        if got[0] != radius.encode():
+            fail(f"expected the radius as typed, {show_bytes(radius.encode())}; got {show_bytes(got[0])}")
 
 
 @check("udp-area-client", "must", "prints the server's reply", id="prints", sheet="000 §3.2.2")

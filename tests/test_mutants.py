@@ -11,6 +11,16 @@ set of failing must and should checks is exactly the declared set: the line
 it breaks fails, and no other must or should line does.  Extra-level
 (informational) checks are not counted.  A mutant may declare
 ``# run: COMMAND`` to be started with ``--run``.
+
+A mutant that is wrong only at the edge of its line (a small buffer, the
+second client only, a Chinese payload only, a late packet only, recovery by
+another route) says so, beside its ``# fails:`` line::
+
+    # fails: udp-echo-server/echo
+    # edge: udp-echo-server/echo
+
+An edge mutant fails exactly the line(s) it is the edge of.  Every must and
+should check of the default pack has at least one edge mutant (docs/sheet-audit.md names them).
 """
 from __future__ import annotations
 
@@ -21,7 +31,8 @@ import pytest
 
 from conftest import MUTANTS, checks_by_status, grade, submission_with
 
-DECL = re.compile(r"^#\s*(fails|run|file):\s*(.+?)\s*$")
+DECL = re.compile(r"^#\s*(fails|edge|run|file):\s*(.+?)\s*$")
+
 
 
 def _mutants() -> list[Path]:
@@ -39,6 +50,12 @@ def _declared(path: Path) -> tuple[set[str], list[str], str | None]:
         elif m and m.group(1) == "file":
             file = m.group(2)
     return fails, runs, file
+
+
+def _edges(path: Path) -> set[str]:
+    """The lines a mutant declares itself the edge mutant of (``# edge: PROGRAM/CHECK``)."""
+    return {m.group(2) for line in path.read_text("utf-8").splitlines()[:12]
+            if (m := DECL.match(line)) and m.group(1) == "edge"}
 
 
 def _pack_file(program_id: str) -> str:
@@ -65,3 +82,40 @@ def test_mutant_fails_exactly_its_line(mutant: Path, tmp_path: Path):
     assert failing == fails, (
         f"{mutant.name}: expected to fail exactly {sorted(fails)}, failed {sorted(failing)}\n{proc.stdout[-3000:]}")
     assert proc.returncode == 1
+
+
+def _must_and_should_checks() -> list[str]:
+    """Every must and should check of the default pack (PROGRAM/ID), as the suites define them."""
+    from netgrade.catalog import collect_checks
+    from netgrade.pack import load
+    pack = load()
+    keys = []
+    for c in collect_checks():
+        key = f"{c.program}/{c.id}"
+        if c.program in pack.programs and pack.enabled(key) and pack.level_for(key, c.level) in ("must", "should"):
+            keys.append(key)
+    return keys
+
+
+def test_every_edge_mutant_fails_exactly_its_edge_lines():
+    """An edge mutant is wrong only at the edge of its line: it fails that line and nothing else."""
+    wrong = []
+    for m in _mutants():
+        edges = _edges(m)
+        fails, _, _ = _declared(m)
+        if edges and edges != fails:
+            wrong.append(f"{m.parent.name}/{m.name}: edge of {sorted(edges)} but fails {sorted(fails)}")
+        wrong += [f"{m.parent.name}/{m.name}: edge of {e}, a check of another program"
+                  for e in edges if not e.startswith(m.parent.name + "/")]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_must_and_should_line_has_an_edge_mutant():
+    """Each must and should check of the default pack has a mutant declaring ``# edge:`` for it."""
+    covered = {e for m in _mutants() for e in _edges(m)}
+    checks = _must_and_should_checks()
+    assert checks, "no must or should checks found in the default pack"
+    missing = [k for k in checks if k not in covered]
+    assert not missing, f"must/should checks without an edge mutant ('# edge: PROGRAM/CHECK'): {', '.join(missing)}"
+    unknown = sorted(covered - set(_must_and_should_checks()))
+    assert not unknown, f"'# edge:' names checks that are not must or should checks of the default pack: {unknown}"

@@ -1,4 +1,5 @@
 # fails: tcp-sink-server/prints-all
+# edge: tcp-sink-server/prints-all
 # decodes UTF-8 as GBK: the Chinese text is garbled
 """tcp-sink-server (sheet: TCP / tcp-sink-server; notes 004 §5, §7).
 

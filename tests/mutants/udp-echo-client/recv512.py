@@ -1,4 +1,5 @@
 # fails: udp-echo-client/lines
+# edge: udp-echo-client/lines
 # Correct but for its buffer: recvfrom(512) prints only the first 512 bytes of a 1000-byte reply.
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

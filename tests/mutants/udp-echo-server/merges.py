@@ -1,4 +1,5 @@
 # fails: udp-echo-server/boundaries
+# edge: udp-echo-server/boundaries
 # Drains whatever is queued and answers it as one reply (stream thinking on UDP).
 import select
 import socket

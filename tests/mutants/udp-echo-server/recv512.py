@@ -1,4 +1,5 @@
 # fails: udp-echo-server/echo
+# edge: udp-echo-server/echo
 # Correct but for its buffer: recvfrom(512) cuts the sheet's 1000-byte lines to 512 bytes.
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

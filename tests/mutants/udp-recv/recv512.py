@@ -1,4 +1,5 @@
 # fails: udp-recv/prints
+# edge: udp-recv/prints
 # Correct but for its buffer: recvfrom(512) keeps half of a 1024-byte datagram (the sheet allows up to 1024).
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

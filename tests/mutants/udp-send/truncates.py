@@ -1,4 +1,5 @@
 # fails: udp-send/non-ascii-and-long
+# edge: udp-send/non-ascii-and-long
 # Cuts the payload to 512 bytes.
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

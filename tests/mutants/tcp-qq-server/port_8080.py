@@ -1,0 +1,27 @@
+# fails: tcp-qq-server/port
+# edge: tcp-qq-server/port
+# A correct QQ server on 8080, its port's digits swapped (8008): only the
+# port check fails.
+import socket
+
+server_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server_socket.bind(("", 8080))
+server_socket.listen(5)
+while True:
+    new_socket, addr = server_socket.accept()
+    while True:
+        try:
+            recv_data = new_socket.recv(1024)
+        except ConnectionResetError:
+            break
+        if not recv_data:
+            break
+        msg = recv_data.decode("utf-8")
+        print("客户端：", msg)
+        if msg == "exit":
+            print("客户端已经退出！")
+            break
+        send_data = input("send:")
+        new_socket.send(send_data.encode("utf-8"))
+    new_socket.close()

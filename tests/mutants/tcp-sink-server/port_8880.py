@@ -1,0 +1,17 @@
+# fails: tcp-sink-server/port
+# edge: tcp-sink-server/port
+# A correct sink server one digit off (8880 for 8888): only the port check fails.
+import socket
+
+tcp_server_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+tcp_server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+tcp_server_socket.bind(("", 8880))
+tcp_server_socket.listen(128)
+client_socket, client_addr = tcp_server_socket.accept()
+while True:
+    recv_data = client_socket.recv(1024).decode("utf-8")
+    if not recv_data:
+        break
+    print(f"{client_addr} : {recv_data}")
+client_socket.close()
+tcp_server_socket.close()
