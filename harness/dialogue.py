@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 
-from .checks import fail
+from .failure import fail
 from .peers.tcp import TcpConn
 from .sandbox import ProgramRun
 from .text import short, show_bytes

@@ -1,7 +1,7 @@
 """Expectations shared by suites, with messages that say expected vs seen."""
 from __future__ import annotations
 
-from .checks import fail
+from .failure import fail
 from .sandbox import Listener, ProgramRun
 from .text import short
 

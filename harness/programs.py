@@ -15,7 +15,7 @@ import pytest
 
 from . import reffiles
 from .addresses import off_loopback_addresses, sheet_address, sheet_addresses_text
-from .checks import fail
+from .failure import fail
 from .hints import run_input_hint
 from .memos import NOT_LISTENING, has_memo, leave_memo
 from .pack import Pack, Program

@@ -40,13 +40,28 @@ import re
 import struct
 import sys
 
-from netgrade.checks import check, fail, naming_encoding_faults
-from netgrade.expect import exits_zero, no_crash, prints, target_of
-from netgrade.peers.shaped import ShapedPeer, plural
-from netgrade.peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer
-from netgrade.programs import run_input_hint
-from netgrade.protocols.framing import FrameDecoder, FrameTooLarge, encode
-from netgrade.text import describe_encoding_mismatch, short, show_bytes
+from netgrade.checks import (
+    FrameDecoder,
+    FrameTooLarge,
+    PeerError,
+    ShapedPeer,
+    TcpConn,
+    TcpListener,
+    TcpPeer,
+    check,
+    describe_encoding_mismatch,
+    exits_zero,
+    fail,
+    framing,
+    naming_encoding_faults,
+    no_crash,
+    plural,
+    prints,
+    run_input_hint,
+    short,
+    show_bytes,
+    target_of,
+)
 
 MIB = 1024 * 1024
 
@@ -498,7 +513,7 @@ ORDER_PROBE = "大端 big-endian".encode()
 def test_framed_server_big_endian(sandbox, program, limits):
     run = program.start_server()
     peer = connect(sandbox, run, limits)  # the sheet's order, whatever the source says
-    wire = encode(ORDER_PROBE)
+    wire = framing.encode(ORDER_PROBE)
     peer.write(wire, "one frame with a big-endian header")
     got = peer.read_replies(1, limits.step_s)
     if got == [ORDER_PROBE]:
@@ -587,7 +602,7 @@ def take_request(peer: FramePeer, run, line: str, limits, unsent: str = "") -> b
     GBK payload) is not trusted: what the client sends for the line is read
     up to the expected size, and the checks describe it.
     """
-    want = encode(line.encode("utf-8"))
+    want = framing.encode(line.encode("utf-8"))
     conn = peer.conn
     header = conn.recv_exactly(4, limits.step_s)
     data = None
@@ -803,7 +818,7 @@ def test_framed_client_exits(sandbox, program, limits):
     peer.conn.wait_close(limits.step_s)
     rest = bytes(peer.conn.pending)
     if rest:
-        what = " (the line 'exit' as a frame)" if rest in (encode(b"exit"), peer.frame(b"exit")) else ""
+        what = " (the line 'exit' as a frame)" if rest in (framing.encode(b"exit"), peer.frame(b"exit")) else ""
         fail(f"'exit' must not be sent; after it the client sent {len(rest)} more bytes {show_bytes(rest, 40)}"
              f"{what}")
 

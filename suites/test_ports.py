@@ -30,10 +30,17 @@ import socket
 import struct
 import time
 
-from netgrade.checks import fail, per_program
-from netgrade.peers.tcp import TcpListener
-from netgrade.peers.udp import UdpPeer, fmt_addr
-from netgrade.programs import original_destination, run_input_hint, sheet_address, sheet_addresses_text
+from netgrade.checks import (
+    TcpListener,
+    UdpPeer,
+    fail,
+    fmt_addr,
+    original_destination,
+    per_program,
+    run_input_hint,
+    sheet_address,
+    sheet_addresses_text,
+)
 
 CLIENT_LINES = ["hello", "hello", "hello"]
 # A client whose input is a number: typed a number, so one that checks its input still sends.

@@ -15,16 +15,26 @@ from __future__ import annotations
 import contextlib
 import time
 
-from netgrade.checks import CheckFailure, check, fail, naming_encoding_faults
-from netgrade.dialogue import Dialogue
-from netgrade.expect import exits_zero, no_crash, prints, target_of
-from netgrade.peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer, tcp_states
-from netgrade.programs import run_input_hint
-from netgrade.text import (
+from netgrade.checks import (
+    CheckFailure,
+    Dialogue,
+    PeerError,
+    TcpConn,
+    TcpListener,
+    TcpPeer,
+    check,
     describe_encoding_mismatch,
     describe_misdecoded_output,
+    exits_zero,
+    fail,
+    naming_encoding_faults,
+    no_crash,
+    prints,
+    run_input_hint,
     short,
     show_bytes,
+    target_of,
+    tcp_states,
 )
 
 # Seconds of CPU sampling that tell "idle" from "busy loop": short, so a

@@ -39,14 +39,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from netgrade.checks import check, fail
-from netgrade.expect import exits_zero, no_crash, target_of
-from netgrade.peers.tftp import Faults, Received, TftpPeer, Transfer, recv_any
-from netgrade.protocols import tftp
-from netgrade.sandbox import ProgramRun
-from netgrade.savedfiles import Baseline, Found, read_capped, scan
-from netgrade.text import show_bytes
+from netgrade.checks import (
+    Baseline,
+    Faults,
+    Found,
+    ProgramRun,
+    Received,
+    TftpPeer,
+    Transfer,
+    check,
+    exits_zero,
+    fail,
+    no_crash,
+    read_capped,
+    recv_any,
+    scan,
+    show_bytes,
+    target_of,
+    tftp,
+)
 
 RETRANSMIT_BUDGET = 6.0  # students' timers are 1-5 s
 SA_WINDOW = 0.25  # a duplicate caused by a duplicate ACK leaves at once; a timer takes a second

@@ -11,11 +11,20 @@ from __future__ import annotations
 import math
 import re
 
-from netgrade.checks import check, fail, naming_encoding_faults
-from netgrade.expect import exits_zero, no_crash, prints, target_of
-from netgrade.peers.udp import UdpPeer, fmt_addr
-from netgrade.programs import run_input_hint
-from netgrade.text import describe_encoding_mismatch, show_bytes
+from netgrade.checks import (
+    UdpPeer,
+    check,
+    describe_encoding_mismatch,
+    exits_zero,
+    fail,
+    fmt_addr,
+    naming_encoding_faults,
+    no_crash,
+    prints,
+    run_input_hint,
+    show_bytes,
+    target_of,
+)
 
 # ------------------------------------------------------------------ helpers
 
