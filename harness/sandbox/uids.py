@@ -23,6 +23,8 @@ import fcntl
 import os
 import threading
 
+from .userns import IDENTITY_MAP, uid_map as _uid_map
+
 FIRST = 2_000_000
 LAST = 2**31 - 2
 BLOCK = 256
@@ -34,17 +36,9 @@ _end = 0
 _pid = 0
 
 
-def _uid_map() -> list[tuple[int, int, int]]:
-    try:
-        with open("/proc/self/uid_map") as f:
-            return [tuple(map(int, line.split())) for line in f if line.strip()]  # type: ignore[misc]
-    except (OSError, ValueError):
-        return [(0, 0, 4294967295)]
-
-
 def in_user_namespace() -> bool:
     """True inside a user namespace made from an ordinary user's (not the machine's identity map)."""
-    return _uid_map() != [(0, 0, 4294967295)]
+    return _uid_map() != IDENTITY_MAP
 
 
 def uid_range() -> tuple[int, int]:

@@ -60,18 +60,26 @@ UNSHARE = ["unshare", "--user", "--map-root-user", "--mount", "--net", "--"]
 UNSHARE_RANGED = ["unshare", "--user", "--map-root-user", "--map-auto", "--mount", "--net", "--"]
 
 
-def _uid_map() -> list[tuple[int, int, int]]:
+#: the uid map of the machine's own identity (no user namespace of an ordinary user's)
+IDENTITY_MAP = [(0, 0, 4294967295)]
+
+
+def uid_map() -> list[tuple[int, int, int]]:
+    """This process's uid map: (first uid inside, first uid outside, count) per line."""
     try:
         with open("/proc/self/uid_map") as f:
             return [tuple(map(int, line.split())) for line in f if line.strip()]  # type: ignore[misc]
     except (OSError, ValueError):
-        return [(0, 0, 4294967295)]
+        return list(IDENTITY_MAP)
+
+
+_uid_map = uid_map
 
 
 def inside() -> bool:
     """True in a user namespace netgrade made for itself (root inside, an ordinary user outside)."""
     m = _uid_map()
-    return os.environ.get(MARK) is not None and m != [(0, 0, 4294967295)]
+    return os.environ.get(MARK) is not None and m != IDENTITY_MAP
 
 
 def outer_uid() -> int:
