@@ -103,7 +103,7 @@ def submit(path: str, server: str, token: str | None, json_file: str | None, no_
     err = Console(stderr=True, highlight=False)
     token = token or os.environ.get("NETGRADE_TOKEN")
     if not token:
-        err.print("netgrade: error: no token: --token T or NETGRADE_TOKEN", markup=False)
+        err.print("netgrade: error: no token: --token T or NETGRADE_TOKEN", markup=False, soft_wrap=True)
         return EXIT_BAD_INPUT
     svc = Service(server, token)
     try:
@@ -111,14 +111,14 @@ def submit(path: str, server: str, token: str | None, json_file: str | None, no_
             filename, data = pack(path)
             st = svc.upload(filename, data)
         except ClientError as exc:
-            err.print(f"netgrade: error: {exc}", markup=False)
+            err.print(f"netgrade: error: {exc}", markup=False, soft_wrap=True)
             return EXIT_BAD_INPUT
         console.print(st["id"], markup=False, highlight=False, soft_wrap=True)
         if no_wait:
             return 0
         final = _follow(svc, st["id"], timeout, err)
     except ClientError as exc:
-        err.print(f"netgrade: error: {exc}", markup=False)
+        err.print(f"netgrade: error: {exc}", markup=False, soft_wrap=True)
         return EXIT_BAD_INPUT
     finally:
         svc.close()
@@ -126,14 +126,14 @@ def submit(path: str, server: str, token: str | None, json_file: str | None, no_
     from ..terminal import render
     result = final.get("result")
     if result is None:
-        err.print(f"netgrade: error: {final['state']} without a result: {final.get('message', '')}", markup=False)
+        err.print(f"netgrade: error: {final['state']} without a result: {final.get('message', '')}", markup=False, soft_wrap=True)
         return 1
     if json_file:
         Path(json_file).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")
     r = Result.from_dict(result)
     render(r, out=console)
     if final["state"] == "failed":
-        err.print(f"netgrade: {final.get('message', '')}", markup=False)
+        err.print(f"netgrade: {final.get('message', '')}", markup=False, soft_wrap=True)
     return r.exit_code()
 
 

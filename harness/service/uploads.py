@@ -131,7 +131,7 @@ def accept(files: list[tuple[str, bytes]], lim: Limits) -> Stored:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in files:
-            base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+            base = name or ""
             if not _SAFE_NAME.match(base) or base in (".", ".."):
                 raise UploadError(f"file name {name!r} is not accepted (letters, digits, '._ +-', at most 128)")
             if _archive_kind(base):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from . import db, grader, queue
 from .limits import Limits
 from .logs import log
-from .models import Course, Student, Submission, Upload, Worker
+from .models import Course, Student, Upload, Worker
 
 
 class WorkerLoop:
