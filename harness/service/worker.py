@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from . import db, grader, queue
@@ -69,7 +70,26 @@ class WorkerLoop:
             else:
                 w.last_seen, w.current, w.stopped = now, current, stopped
 
+    def _wait_for_schema(self, timeout: float = 300) -> None:
+        """A worker started beside the service waits for the service's migration (it never migrates)."""
+        head = db.head_revision()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if db.current_revision(self.engine) == head:
+                    return
+                why = "the schema is not migrated yet"
+            except Exception as exc:  # noqa: BLE001 - the database is not up yet
+                why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            if time.monotonic() > deadline:
+                raise SystemExit(f"netgrade worker: the database is not ready after {timeout:g} s: {why}")
+            log("worker-waiting", worker=self.name, why=why)
+            self.stop.wait(2)  # polled: a database offers no event for "migrated"
+            if self.stop.is_set():
+                raise SystemExit(0)
+
     def run(self) -> int:
+        self._wait_for_schema()
         self._seen(None)
         log("worker-started", worker=self.name, runner=self.runner, why=self.runner_why, lease_s=self.lease_s)
         last_reap = 0.0
@@ -79,11 +99,16 @@ class WorkerLoop:
                 if self._parent_gone():
                     self.request_stop("netgrade serve is gone")
                     break
-                if time.monotonic() - last_reap >= max(0.5, self.lease_s / 3):
-                    for sid in queue.reap(self.engine):
-                        log("requeued", submission=sid, why="lease expired", by=self.name)
-                    last_reap = time.monotonic()
-                job = queue.claim(self.engine, self.name, self.lease_s)
+                try:
+                    if time.monotonic() - last_reap >= max(0.5, self.lease_s / 3):
+                        for sid in queue.reap(self.engine):
+                            log("requeued", submission=sid, why="lease expired", by=self.name)
+                        last_reap = time.monotonic()
+                    job = queue.claim(self.engine, self.name, self.lease_s)
+                except OperationalError as exc:  # the database restarts: wait for it, lose nothing
+                    log("database-unavailable", worker=self.name, error=str(exc).splitlines()[0][:300])
+                    self.stop.wait(2)
+                    continue
                 if job is None:
                     if time.monotonic() - last_seen >= 2:
                         self._seen(None)
