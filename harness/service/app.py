@@ -92,6 +92,14 @@ class BodyLimit:
         return await self.app(scope, replay, send)
 
 
+class ErrorOut(BaseModel):
+    error: str
+
+
+#: every refusal, on every route: {"error": reason}
+ERRORS = {code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429)}
+
+
 class StudentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1, max_length=64)
@@ -153,7 +161,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         stop_reaper.set()
         log("service-stopped")
 
-    app = FastAPI(title="netgrade service", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="netgrade service", version=__version__, lifespan=lifespan, responses=ERRORS,
                   description="Upload a submission, follow it through the queue, read its result.")
 
     # ------------------------------------------------------------ errors and logs
@@ -374,7 +382,8 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
             raise ApiError(409, f"not graded yet (state: {sub.state})")
         return HTMLResponse(render_report(res, lang))
 
-    @app.get("/api/submissions/{sub_id}/events")
+    @app.get("/api/submissions/{sub_id}/events", response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}}})
     async def events(sub_id: str, p: Principal = Depends(principal)):
         """Server-Sent Events: the status whenever it changes, until the submission is done or failed."""
         with Session(engine) as s:
@@ -454,7 +463,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
                         "pending": any(x.state in PENDING for x in subs)})
         return out
 
-    @app.get("/api/gradebook")
+    @app.get("/api/gradebook", responses={200: {"content": {"application/json": {}, "text/csv": {}}}})
     def gradebook(format: str = "json", p: Principal = Depends(instructor)):
         if format not in ("json", "csv"):
             raise ApiError(422, "format is json or csv")
