@@ -186,6 +186,7 @@ class WorkerLoop:
                                        self.timeout, self.jobs, self.worker_argv)
                 outcome = grader.grade_local(task, registry)
             result = outcome["result"]
+            executor = outcome.get("worker")  # the Dask worker that graded it
         except grader.Interrupted:
             finished.set()
             if lost.is_set():
@@ -196,6 +197,7 @@ class WorkerLoop:
             return
         except Exception as exc:  # noqa: BLE001 - a grader-side fault: recorded as error, costs no attempt
             result = grader.error_result(job.id, self.runner, f"service worker error: {type(exc).__name__}: {exc}")
+            executor = None
         finally:
             finished.set()
             shutil.rmtree(tmp, ignore_errors=True)
@@ -203,7 +205,7 @@ class WorkerLoop:
         state = queue.finish(self.engine, job, self.name, result, seconds, limits.max_grader_tries)
         log("graded", submission=job.id, attempt=job.attempt, worker=self.name, state=state,
             status=result.get("status"), score=result.get("score"), max_score=result.get("max_score"),
-            runner=result.get("runner"), seconds=round(seconds, 3))
+            runner=result.get("runner"), seconds=round(seconds, 3), **({"dask_worker": executor} if executor else {}))
         self._seen(None)
 
 
