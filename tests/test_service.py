@@ -259,3 +259,30 @@ def test_init_prints_the_token_last_and_refuses_bad_input(tmp_path):
     assert bad.returncode == 2 and "unknown program" in bad.stderr
     bad = netgrade("serve", "init", "--data", str(data), "--course", "c3", "--limits", '{"cooldown": 1}')
     assert bad.returncode == 2 and "unknown limit" in bad.stderr
+
+
+def test_progress_events_and_regrade(tmp_path, services):
+    """Server-Sent Events follow a submission to its result; a regrade grades it again, charging nothing new."""
+    data, teacher, tokens = course(tmp_path, None, ["rae"], "--limits", '{"cooldown_s": 0, "max_attempts": 1}')
+    svc = Service(data, None, workers=1).start()
+    services.append(svc)
+    with svc.client(tokens["rae"]) as rae, svc.client(teacher) as t:
+        sid = upload(rae, [("udp_send.py", REF_UDP_SEND.read_bytes())]).json()["id"]
+        states = []
+        with rae.stream("GET", f"/api/submissions/{sid}/events", timeout=GRADE_S) as r:
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    states.append(json.loads(line[6:]))
+        assert states[-1]["state"] == "done" and states[-1]["score"] == 7, states[-1]
+        assert {s["state"] for s in states[:-1]} <= {"queued", "running"}
+        r = t.post("/api/regrade", json={"submission": sid})
+        assert r.status_code == 202 and r.json()["queued"] == [sid], r.text
+        again = wait_state(rae, sid, ("done", "failed"), GRADE_S)
+        assert again["state"] == "done" and again["attempt"] == 2 and again["charged"], again
+        gb = t.get("/api/gradebook").json()["students"][0]
+        assert gb["attempts_charged"] == 1 and gb["latest_score"] == 7, gb
+    con = sqlite3.connect(data / "netgrade.db")
+    assert con.execute("SELECT attempt, status FROM gradings ORDER BY attempt").fetchall() == [(1, "graded"),
+                                                                                              (2, "graded")]
+    con.close()

@@ -181,6 +181,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
             parts.append(f"{where}: {e.get('msg', 'invalid')}")
         return _error(422, "invalid request: " + "; ".join(parts))
 
+    # inside the request log (the middleware added last is the outermost): a 413 is logged too
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+
     @app.middleware("http")
     async def _log_requests(request: Request, call_next):
         t0 = time.monotonic()
@@ -522,5 +525,4 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
                 "workers": [{"id": w.id, "runner": w.runner, "current": w.current,
                              "last_seen_age_s": round(now - w.last_seen, 1)} for w in alive]}
 
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
