@@ -27,7 +27,8 @@ def test_no_server_error_and_no_schema_violation(tmp_path, services):
         p = subprocess.run([*_schemathesis(), "run", svc.url + "/openapi.json", "-H", f"Authorization: Bearer {token}",
                             "--max-examples", "5", "--seed", "19", "--request-timeout", "30",
                             "--checks", "not_a_server_error,response_schema_conformance",
-                            "--max-time", "90", "--phases", "examples,fuzzing"], capture_output=True, text=True, timeout=400, cwd=tmp_path)
+                            "--max-time", "90", "--phases", "examples,fuzzing"],
+                           capture_output=True, text=True, timeout=400, cwd=tmp_path)
         assert p.returncode == 0, f"schemathesis ({who}):\n{p.stdout[-6000:]}\n{p.stderr[-2000:]}"
         assert " passed" in p.stdout and "failed" not in p.stdout.split("Test cases:")[-1], p.stdout[-3000:]
     svc.stop()
