@@ -395,9 +395,11 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         async def stream():
             last = None
             deadline = time.monotonic() + 3600
-            while time.monotonic() < deadline:
+            def current() -> dict:
                 with Session(engine) as s:
-                    body = status_of(s, s.get(Submission, sub_id))
+                    return status_of(s, s.get(Submission, sub_id))
+            while time.monotonic() < deadline:
+                body = await asyncio.to_thread(current)
                 key = (body["state"], body["position"], body["done"], body["attempt"])
                 if key != last:
                     last = key

@@ -70,5 +70,5 @@ class FailureLimiter:
             q = self._fails.setdefault(client, deque())
             self._trim(q, now)
             q.append(now)
-            if len(self._fails) > 100_000:  # bounded memory under a spray of addresses
-                self._fails = {k: v for k, v in self._fails.items() if v}
+            if len(self._fails) > 100_000:  # bounded memory under a spray of addresses: forget the stale ones
+                self._fails = {k: v for k, v in self._fails.items() if v and now - v[-1] < self.window_s}

@@ -126,7 +126,8 @@ def submit(path: str, server: str, token: str | None, json_file: str | None, no_
     from ..terminal import render
     result = final.get("result")
     if result is None:
-        err.print(f"netgrade: error: {final['state']} without a result: {final.get('message', '')}", markup=False, soft_wrap=True)
+        err.print(f"netgrade: error: {final['state']} without a result: {final.get('message', '')}",
+                  markup=False, soft_wrap=True)
         return 1
     if json_file:
         Path(json_file).write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", "utf-8")

@@ -115,7 +115,10 @@ class WorkerLoop:
                         last_seen = time.monotonic()
                     self.stop.wait(self.poll_s)  # poll the queue (the database is the queue)
                     continue
-                self.grade(job)
+                try:
+                    self.grade(job)
+                except Exception as exc:  # noqa: BLE001 - its lease expires and the reaper requeues it
+                    log("worker-error", worker=self.name, submission=job.id, error=f"{type(exc).__name__}: {exc}")
         finally:
             try:
                 self._seen(None, stopped=True)
