@@ -53,9 +53,9 @@ class Service:
     """``netgrade serve`` as a real process; ``log`` is its stderr (the structured logs)."""
 
     def __init__(self, data: Path, db_url: str | None, workers: int = 1, lease: float = 30, grace: float = 60,
-                 extra: tuple[str, ...] = ()) -> None:
+                 extra: tuple[str, ...] = (), runner: str = "local") -> None:
         self.data, self.db_url, self.workers, self.lease, self.grace = data, db_url, workers, lease, grace
-        self.extra = extra
+        self.extra, self.runner = extra, runner
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data / f"serve-{self.port}.log"
@@ -74,7 +74,7 @@ class Service:
         err = open(self.log, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "netgrade", "serve", *self.db_args(), "--port", str(self.port),
-             "--workers", str(self.workers), "--runner", "local", "--lease", str(self.lease),
+             "--workers", str(self.workers), "--runner", self.runner, "--lease", str(self.lease),
              "--grace", str(self.grace), *self.extra],
             stdin=subprocess.DEVNULL, stdout=err, stderr=err)
         err.close()
@@ -245,10 +245,10 @@ def upload(client: httpx.Client, files: list[tuple[str, bytes]]) -> httpx.Respon
     return client.post("/api/submissions", files=[("files", (n, d, "application/octet-stream")) for n, d in files])
 
 
-def course(tmp_path, db_url, students, *limits_args, programs=("udp-send",)):
+def course(tmp_path, db_url, students, *limits_args, programs=("udp-send",), runner="local"):
     data = tmp_path / "data"
     args = [a for p in programs for a in ("--program", p)]
-    teacher = init_course(data, db_url, "net101", *args, "--runner", "local", *limits_args)
+    teacher = init_course(data, db_url, "net101", *args, "--runner", runner, *limits_args)
     tokens = add_roster(data, db_url, "net101", students, tmp_path)
     return data, teacher, tokens
 

@@ -286,3 +286,22 @@ def test_progress_events_and_regrade(tmp_path, services):
     assert con.execute("SELECT attempt, status FROM gradings ORDER BY attempt").fetchall() == [(1, "graded"),
                                                                                               (2, "graded")]
     con.close()
+
+
+def test_auto_runner_is_docker_when_an_engine_answers(tmp_path, services):
+    """--runner auto: the Docker runner when an engine answers with the grading image, and the result says so."""
+    from netgrade.service.grader import pick_runner
+    runner, why = pick_runner("auto")
+    if runner != "docker":
+        if os.environ.get("NETGRADE_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"NETGRADE_REQUIRE_DOCKER=1 but the service would grade locally: {why}")
+        pytest.skip(why)
+    data, teacher, tokens = course(tmp_path, None, ["dot"], "--limits", '{"cooldown_s": 0}', runner="auto")
+    svc = Service(data, None, workers=1, runner="auto").start()
+    services.append(svc)
+    with svc.client(tokens["dot"]) as c:
+        sid = upload(c, [("udp_send.py", REF_UDP_SEND.read_bytes())]).json()["id"]
+        done = wait_state(c, sid, ("done", "failed"), GRADE_S)
+    assert done["state"] == "done" and done["runner"] == done["result"]["runner"] == "docker", done
+    assert done["score"] == 7, done
+    assert '"runner": "docker", "why": "a Docker engine answers' in svc.all_logs()

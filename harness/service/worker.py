@@ -179,13 +179,15 @@ class WorkerLoop:
                 pack_file = os.path.join(tmp, "pack.toml")
                 Path(pack_file).write_text(course.pack_text, "utf-8")
             programs = json.loads(course.programs or "[]")
+            # the course's runner when it names one, else this worker's choice (auto: docker when it can)
+            runner = course.runner if course.runner in ("local", "docker") else self.runner
             if self.dask is not None:
                 task = grader.task_for(name, None, data, job.filename, None, course.pack_text, programs,
-                                       self.runner, self.timeout, None)
+                                       runner, self.timeout, None)
                 outcome = grader.grade_dask(self.dask, task, lambda: lost.is_set() or (
                     self.stop.is_set() and time.monotonic() - (self.stop_at or 0) >= self.grace_s))
             else:
-                task = grader.task_for(name, path, None, None, pack_file, None, programs, self.runner,
+                task = grader.task_for(name, path, None, None, pack_file, None, programs, runner,
                                        self.timeout, self.jobs, self.worker_argv)
                 outcome = grader.grade_local(task, registry)
             result = outcome["result"]
