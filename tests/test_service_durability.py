@@ -10,8 +10,8 @@ import time
 
 import psutil
 import pytest
-from servicekit import (GRADE_S, REF_UDP_SEND, Service, course, poll, services,  # noqa: F401 - fixtures
-                        upload, wait_state)
+from servicekit import (GRADE_S, REF_UDP_SEND, Service, course, db_url, poll, postgres,  # noqa: F401
+                        services, upload, wait_state)
 
 from netgrade.service import db, queue
 from netgrade.service.models import Course, Student, Submission, Upload
@@ -35,20 +35,27 @@ def _end(procs: list[psutil.Process], timeout: float = 60) -> None:
     psutil.wait_procs(alive, timeout=10)
 
 
-def _rows(data, sql: str, *args) -> list[tuple]:
-    con = sqlite3.connect(data / "netgrade.db")
+def _rows(data, sql: str, *args, url: str | None = None) -> list[tuple]:
+    """Rows straight from the service's database (SQLite in DATA, or ``url``); ``?`` marks the arguments."""
+    from sqlalchemy import text
+    engine = db.connect(url or db.default_url(data))
+    names = {}
+    for i, a in enumerate(args):
+        sql = sql.replace("?", f":a{i}", 1)
+        names[f"a{i}"] = a
     try:
-        return con.execute(sql, args).fetchall()
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql), names).all()]
     finally:
-        con.close()
+        engine.dispose()
 
 
 @pytest.mark.timeout(1800)
-def test_sigkill_mid_grading_loses_nothing_and_charges_once(tmp_path, services):
+def test_sigkill_mid_grading_loses_nothing_and_charges_once(tmp_path, db_url, services):
     n = 20
     students = [f"s{i:02d}" for i in range(n)]
-    data, teacher, tokens = course(tmp_path, None, students, "--limits", '{"cooldown_s": 0}')
-    svc = Service(data, None, workers=2, lease=4, grace=2).start()
+    data, teacher, tokens = course(tmp_path, db_url, students, "--limits", '{"cooldown_s": 0}')
+    svc = Service(data, db_url, workers=2, lease=4, grace=2).start()
     services.append(svc)
     ids = {}
     for s in students:  # twenty different, correct submissions
@@ -63,7 +70,7 @@ def test_sigkill_mid_grading_loses_nothing_and_charges_once(tmp_path, services):
                   GRADE_S, message="a worker grading")
     orphans = _graders_of(victim)
     other = [psutil.Process(w) for w in workers if w != victim]
-    running_then = [r[0] for r in _rows(data, "SELECT id FROM submissions WHERE state = 'running'")]
+    running_then = [r[0] for r in _rows(data, "SELECT id FROM submissions WHERE state = 'running'", url=db_url)]
     assert running_then, "nothing was running when the service was killed"
     os.kill(svc.proc.pid, signal.SIGKILL)
     os.kill(victim, signal.SIGKILL)
@@ -72,10 +79,10 @@ def test_sigkill_mid_grading_loses_nothing_and_charges_once(tmp_path, services):
     gone, alive = psutil.wait_procs(other, timeout=120)
     assert not alive, "a worker outlived the killed service"
     _end(orphans)
-    killed_lease = [r[0] for r in _rows(data, "SELECT id FROM submissions WHERE state = 'running'")]
+    killed_lease = [r[0] for r in _rows(data, "SELECT id FROM submissions WHERE state = 'running'", url=db_url)]
     assert killed_lease, "the killed worker's submission should still hold its (dead) lease"
 
-    svc2 = Service(data, None, workers=2, lease=4, grace=2).start()
+    svc2 = Service(data, db_url, workers=2, lease=4, grace=2).start()
     services.append(svc2)
     with svc2.client(teacher) as t:
         def all_done():
@@ -86,17 +93,17 @@ def test_sigkill_mid_grading_loses_nothing_and_charges_once(tmp_path, services):
     assert all(s["state"] == "done" and s["score"] == 7 and s["charged"] for s in subs), \
         [(s["student"], s["state"], s["message"]) for s in subs if s["state"] != "done"]
     # exactly one result per submission (the database's own record), charged once
-    per_sub = dict(_rows(data, "SELECT submission_id, COUNT(*) FROM gradings GROUP BY submission_id"))
+    per_sub = dict(_rows(data, "SELECT submission_id, COUNT(*) FROM gradings GROUP BY submission_id", url=db_url))
     assert per_sub == {i: 1 for i in ids.values()}, per_sub
     for sid in killed_lease:
-        attempt, = _rows(data, "SELECT attempt FROM submissions WHERE id = ?", sid)[0]
+        attempt, = _rows(data, "SELECT attempt FROM submissions WHERE id = ?", sid, url=db_url)[0]
         assert attempt >= 2, f"{sid} was killed mid-grading and graded by a later lease; attempt {attempt}"
     logs = svc.all_logs() + svc2.all_logs()
     assert any(json.loads(line).get("event") == "requeued" for line in logs.splitlines() if line.startswith("{"))
 
 
 @pytest.mark.timeout(900)
-def test_sigterm_gives_the_running_job_back(tmp_path, services):
+def test_sigterm_gives_the_running_job_back_or_lets_it_finish(tmp_path, services):
     data, teacher, tokens = course(tmp_path, None, ["tia"], "--limits", '{"cooldown_s": 0}')
     svc = Service(data, None, workers=1, lease=10, grace=0.5).start()
     services.append(svc)
@@ -116,12 +123,15 @@ def test_sigterm_gives_the_running_job_back(tmp_path, services):
     row = _rows(data, "SELECT state, lease_owner, charged FROM submissions WHERE id = ?", sid)[0]
     assert row == ("queued", None, 0), row
     assert '"event": "released"' in svc.all_logs()
-    # the next start grades it
-    svc2 = Service(data, None, workers=1).start()
+    # the next start grades it; SIGTERM now, with a grace period long enough: the grading finishes first
+    svc2 = Service(data, None, workers=1, lease=10, grace=GRADE_S).start()
     services.append(svc2)
     with svc2.client(tokens["tia"]) as c:
-        done = wait_state(c, sid, ("done", "failed"), GRADE_S)
-    assert done["state"] == "done" and done["score"] == 7, done
+        wait_state(c, sid, ("running", "done"), 60)
+    assert svc2.stop(signal.SIGTERM, timeout=GRADE_S + 60) == 0
+    row = _rows(data, "SELECT state, score, charged, lease_owner FROM submissions WHERE id = ?", sid)[0]
+    assert row == ("done", 7, 1, None), row
+    assert '"event": "released"' not in svc2.all_logs()
 
 
 def test_grader_failure_is_retried_then_error_costing_no_attempt(tmp_path, services):
