@@ -16,8 +16,8 @@ import sys
 import tarfile
 import zipfile
 
-from servicekit import (GRADE_S, REF_UDP_SEND, Service, course, db_url, init_course, netgrade,  # noqa: F401
-                        postgres, services, upload, wait_state)
+from servicekit import (GRADE_S, REF_UDP_SEND, Service, add_roster, course, db_url, init_course,  # noqa: F401
+                        netgrade, postgres, services, upload, wait_state)
 
 
 def test_submit_is_graded_and_shown(tmp_path, db_url, services):
@@ -88,6 +88,11 @@ def test_students_see_only_their_own(tmp_path, db_url, services):
             assert theirs.json() == nobody.json() == {"error": "not found"}, (theirs.text, nobody.text)
         assert ann.get("/api/submissions").json()["submissions"] == []
         assert [s["id"] for s in ben.get("/api/submissions").json()["submissions"]] == [bens]
+        # the instructor: all attempts of one student
+        assert [s["id"] for s in t.get("/api/submissions", params={"student_id": "ben"}).json()["submissions"]] \
+            == [bens]
+        assert t.get("/api/submissions", params={"student_id": "ann"}).json()["submissions"] == []
+        assert t.get("/api/submissions", params={"student_id": "zed"}).status_code == 404
         for path in ("/api/roster", "/api/gradebook", "/api/health", "/api/course"):  # instructor API
             assert ann.get(path).status_code == 404, path
         assert ann.post("/api/regrade", json={"all": True}).status_code == 404
@@ -259,6 +264,18 @@ def test_init_prints_the_token_last_and_refuses_bad_input(tmp_path):
     assert bad.returncode == 2 and "unknown program" in bad.stderr
     bad = netgrade("serve", "init", "--data", str(data), "--course", "c3", "--limits", '{"cooldown": 1}')
     assert bad.returncode == 2 and "unknown limit" in bad.stderr
+    # a roster added twice: the students already there keep their tokens (none is issued again)
+    first = add_roster(data, None, "c1", ["amy", "bo"], tmp_path)
+    roster = tmp_path / "more.csv"
+    roster.write_text("amy,Amy\ncy,Cy\n")
+    p = netgrade("serve", "roster", "--data", str(data), "--course", "c1", str(roster), "--links", str(tmp_path / "l.csv"))
+    assert p.returncode == 0 and "1 already on the roster" in p.stdout and "amy" in p.stdout, p.stdout + p.stderr
+    lines = (tmp_path / "l.csv").read_text().splitlines()
+    assert lines[0] == "student_id,name,token,link" and [x.split(",")[0] for x in lines[1:]] == ["cy"]
+    assert first["amy"] not in (tmp_path / "l.csv").read_text()
+    assert oct((tmp_path / "l.csv").stat().st_mode & 0o777) == "0o600"
+    bad = netgrade("serve", "roster", "--data", str(data), "--course", "nope", str(roster), "--links", "x.csv")
+    assert bad.returncode == 2 and "no course 'nope'" in bad.stderr
 
 
 def test_progress_events_and_regrade(tmp_path, services):
