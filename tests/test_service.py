@@ -268,7 +268,8 @@ def test_init_prints_the_token_last_and_refuses_bad_input(tmp_path):
     first = add_roster(data, None, "c1", ["amy", "bo"], tmp_path)
     roster = tmp_path / "more.csv"
     roster.write_text("amy,Amy\ncy,Cy\n")
-    p = netgrade("serve", "roster", "--data", str(data), "--course", "c1", str(roster), "--links", str(tmp_path / "l.csv"))
+    p = netgrade("serve", "roster", "--data", str(data), "--course", "c1", str(roster),
+                 "--links", str(tmp_path / "l.csv"))
     assert p.returncode == 0 and "1 already on the roster" in p.stdout and "amy" in p.stdout, p.stdout + p.stderr
     lines = (tmp_path / "l.csv").read_text().splitlines()
     assert lines[0] == "student_id,name,token,link" and [x.split(",")[0] for x in lines[1:]] == ["cy"]
