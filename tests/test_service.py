@@ -16,6 +16,8 @@ import sys
 import tarfile
 import zipfile
 
+import pytest
+
 from servicekit import (GRADE_S, REF_UDP_SEND, Service, add_roster, course, db_url, init_course,  # noqa: F401
                         netgrade, postgres, services, upload, wait_state)
 
