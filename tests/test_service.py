@@ -17,7 +17,6 @@ import tarfile
 import zipfile
 
 import pytest
-
 from servicekit import (GRADE_S, REF_UDP_SEND, Service, add_roster, course, db_url, init_course,  # noqa: F401
                         netgrade, postgres, services, upload, wait_state)
 
