@@ -83,17 +83,37 @@ class Service:
 
 
 def wait(svc: Service, sub_id: str, timeout: float, show) -> dict:
-    """Poll the status until done or failed (every second; the server's SSE stream says the same)."""
+    """Follow the submission's Server-Sent Events until it is done or failed; the full status comes last.
+
+    A dropped stream (a proxy's idle timeout, a service restart) is opened
+    again until ``timeout``: the database keeps the submission meanwhile.
+    """
     deadline = time.monotonic() + timeout
-    while True:
-        st = svc.status(sub_id)
-        show(st)
-        if st["state"] in ("done", "failed"):
-            return st
-        if time.monotonic() > deadline:
-            raise ClientError(f"no result after {timeout:g} s (state: {st['state']}); "
-                              f"ask again later: GET /api/submissions/{sub_id}")
-        time.sleep(1.0)  # polling interval of a remote service
+    last: dict | None = None
+    while time.monotonic() < deadline:
+        try:
+            with svc.http.stream("GET", f"/api/submissions/{sub_id}/events",
+                                 timeout=httpx.Timeout(30, read=max(1.0, deadline - time.monotonic()))) as resp:
+                if resp.status_code != 200:
+                    resp.read()
+                    raise ClientError(f"status of {sub_id}: {resp.status_code} {_reason(resp)}")
+                for line in resp.iter_lines():
+                    if not line.startswith("data: "):
+                        continue
+                    last = json.loads(line[6:])
+                    show(last)
+                    if last["state"] in ("done", "failed"):
+                        return svc.status(sub_id)
+        except (httpx.TransportError, ValueError):
+            pass  # the stream broke: open it again (bounded by the deadline)
+        if time.monotonic() < deadline:
+            st = svc.status(sub_id)  # raises ClientError when the service is gone for good
+            show(st)
+            if st["state"] in ("done", "failed"):
+                return st
+            last = st
+    raise ClientError(f"no result after {timeout:g} s (state: {last['state'] if last else '?'}); "
+                      f"ask again later: GET /api/submissions/{sub_id}")
 
 
 def submit(path: str, server: str, token: str | None, json_file: str | None, no_wait: bool,
