@@ -55,7 +55,7 @@ def test_sigkill_mid_grading_loses_nothing_and_charges_once(tmp_path, db_url, se
     n = 20
     students = [f"s{i:02d}" for i in range(n)]
     data, teacher, tokens = course(tmp_path, db_url, students, "--limits", '{"cooldown_s": 0}')
-    svc = Service(data, db_url, workers=2, lease=4, grace=2).start()
+    svc = Service(data, db_url, workers=2, lease=8, grace=2).start()
     services.append(svc)
     ids = {}
     for s in students:  # twenty different, correct submissions
@@ -82,7 +82,7 @@ def test_sigkill_mid_grading_loses_nothing_and_charges_once(tmp_path, db_url, se
     killed_lease = [r[0] for r in _rows(data, "SELECT id FROM submissions WHERE state = 'running'", url=db_url)]
     assert killed_lease, "the killed worker's submission should still hold its (dead) lease"
 
-    svc2 = Service(data, db_url, workers=2, lease=4, grace=2).start()
+    svc2 = Service(data, db_url, workers=2, lease=8, grace=2).start()
     services.append(svc2)
     with svc2.client(teacher) as t:
         def all_done():
