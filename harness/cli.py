@@ -301,6 +301,11 @@ from .image_cli import image  # noqa: E402
 
 main.add_command(image)
 
+from .service.commands import serve, submit  # noqa: E402 - the grading service (harness/service/)
+
+main.add_command(serve)
+main.add_command(submit)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,143 @@
+"""Courses and rosters: what ``netgrade serve init`` / ``serve roster`` and the instructor API do."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .auth import new_token, token_hash
+from .limits import Limits
+from .models import Course, Student, Token
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_COURSE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_HEADER = {"id", "student_id", "student id", "student", "sid", "学号"}
+
+
+class AdminError(Exception):
+    """Bad input for a course or roster; one line."""
+
+
+@dataclass
+class Issued:
+    student_id: str
+    name: str
+    token: str
+    link: str
+
+
+def check_pack(pack_text: str | None, programs: list[str]) -> None:
+    """The pack loads and the programs are in it (as ``netgrade check --pack`` would say)."""
+    import os
+    import tempfile
+
+    from ..grading import BadInput, load_pack
+    path = None
+    try:
+        if pack_text is not None:
+            fd, path = tempfile.mkstemp(suffix=".toml", prefix="netgrade-pack-")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(pack_text)
+        pack = load_pack(path, checks=False)
+    except BadInput as exc:
+        raise AdminError(str(exc)) from None
+    finally:
+        if path:
+            os.unlink(path)
+    unknown = [p for p in programs if p not in pack.programs]
+    if unknown:
+        raise AdminError(f"unknown program(s): {', '.join(unknown)} (see `netgrade list`)")
+
+
+def create_course(engine: Engine, name: str, pack_text: str | None, programs: list[str], runner: str,
+                  limits: Limits, lang: str = "en") -> str:
+    """Create the course; return its instructor token (shown once, stored as a hash)."""
+    if not _COURSE.match(name):
+        raise AdminError(f"course name {name!r}: letters, digits and '._-', at most 100")
+    check_pack(pack_text, programs)
+    token = new_token()
+    now = time.time()
+    try:
+        with Session(engine) as s, s.begin():
+            course = Course(name=name, pack_text=pack_text, programs=json.dumps(programs), runner=runner,
+                            limits=json.dumps(limits.to_dict()), lang=lang, created_at=now)
+            s.add(course)
+            s.flush()
+            s.add(Token(token_hash=token_hash(token), course_id=course.id, student_pk=None, role="instructor",
+                        created_at=now, revoked=False))
+    except IntegrityError:
+        raise AdminError(f"course {name!r} exists already") from None
+    return token
+
+
+def course_by_name(engine: Engine, name: str) -> Course:
+    with Session(engine) as s:
+        c = s.execute(select(Course).where(Course.name == name)).scalar()
+        if c is None:
+            raise AdminError(f"no course {name!r} (create it with `netgrade serve init --course {name}`)")
+        return c
+
+
+def parse_roster(text: str) -> list[dict]:
+    """CSV rows ``student id, name[, email]`` (a header row is recognised and skipped)."""
+    rows = []
+    for i, row in enumerate(csv.reader(io.StringIO(text))):
+        cells = [c.strip() for c in row]
+        if not cells or not any(cells):
+            continue
+        if i == 0 and cells[0].lower() in _HEADER:
+            continue
+        if len(cells) < 2 or not cells[1]:
+            raise AdminError(f"roster line {i + 1}: wants 'student id, name[, email]', got {row!r}")
+        rows.append({"id": cells[0], "name": cells[1], "email": cells[2] if len(cells) > 2 and cells[2] else None})
+    return rows
+
+
+def add_students(engine: Engine, course_id: int, students: list[dict], base_url: str) -> tuple[list[Issued], list[str]]:
+    """Add students and issue each a token; returns (issued, skipped ids: already on the roster)."""
+    seen = set()
+    for st in students:
+        sid = str(st.get("id", ""))
+        if not _ID.match(sid):
+            raise AdminError(f"student id {sid!r}: letters, digits and '._@-', at most 64")
+        if not str(st.get("name", "")).strip() or len(str(st["name"])) > 200:
+            raise AdminError(f"student {sid}: a name of 1 to 200 characters is needed")
+        if sid in seen:
+            raise AdminError(f"student id {sid!r} twice in the roster")
+        seen.add(sid)
+    issued, skipped = [], []
+    now = time.time()
+    with Session(engine) as s, s.begin():
+        have = set(s.execute(select(Student.student_id).where(Student.course_id == course_id)).scalars())
+        for st in students:
+            sid = str(st["id"])
+            if sid in have:
+                skipped.append(sid)
+                continue
+            row = Student(course_id=course_id, student_id=sid, name=str(st["name"]).strip(),
+                          email=(st.get("email") or None), created_at=now)
+            s.add(row)
+            s.flush()
+            token = new_token()
+            s.add(Token(token_hash=token_hash(token), course_id=course_id, student_pk=row.id, role="student",
+                        created_at=now, revoked=False))
+            # the token travels in the link's fragment: browsers never send it to the server, so it is in no log
+            issued.append(Issued(sid, row.name, token, f"{base_url.rstrip('/')}/#token={token}"))
+    return issued, skipped
+
+
+def links_csv(issued: list[Issued]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["student_id", "name", "token", "link"])
+    for i in issued:
+        w.writerow([i.student_id, i.name, i.token, i.link])
+    return buf.getvalue()
