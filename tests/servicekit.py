@@ -20,7 +20,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+def _pg_bin() -> Path:
+    """Debian's PostgreSQL programs, of the newest version installed (15 on bookworm)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 ROOT = Path(__file__).resolve().parent.parent
 REF_UDP_SEND = ROOT / "reference" / "udp_send.py"
 GRADE_S = 240  # one udp-send grading, on a machine shared with other jobs
@@ -162,7 +168,7 @@ class Postgres:
 
     def start(self) -> bool:
         if not (PG_BIN / "initdb").exists():
-            self.why = f"PostgreSQL 15 is not installed ({PG_BIN}/initdb missing)"
+            self.why = f"PostgreSQL is not installed ({PG_BIN}/initdb missing; Debian: apt-get install postgresql)"
             return False
         if os.geteuid() == 0:  # initdb refuses root: a user of our own, owning the temp folder
             for name in ("ngtest", "nobody"):

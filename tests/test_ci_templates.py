@@ -72,7 +72,7 @@ def _check_outputs(folder: Path) -> dict:
     assert result["schema"] == "netgrade.result/1"
     suites = ET.parse(folder / "junit.xml").getroot()
     # one testsuite per program, a testcase per check (and one more, failed, for a missing program's file)
-    by_suite = {s.get("name"): len(s.findall("testcase")) for s in netgrade.suites.findall("testsuite")}
+    by_suite = {s.get("name"): len(s.findall("testcase")) for s in suites.findall("testsuite")}
     assert by_suite == {p["id"]: len(p["checks"]) + (p["status"] == "missing") for p in result["programs"]}
     assert (folder / "summary.md").read_text("utf-8").strip()
     return result
