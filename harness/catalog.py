@@ -26,9 +26,7 @@ class _Gather:
 
 def collect_checks(extra_suites: list[str] | None = None) -> list[CheckInfo]:
     """Every check of our suites and ``extra_suites``, in collection order (RuntimeError if one cannot load)."""
-    from .grading import suites_dir
-
-    from .grading import run_pytest
+    from .grading import run_pytest, suites_dir
 
     g = _Gather()
     code, output = run_pytest([suites_dir(), *(extra_suites or []), "--collect-only", "-q", "-p", "netgrade.plugin",

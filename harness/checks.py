@@ -24,15 +24,12 @@ from typing import Any, Callable
 
 import pytest
 
-from .failure import CheckFailure, fail
-from .pack import Pack, Program
-from .text import describe_encoding_mismatch, describe_misdecoded_output, short, show_bytes
-from .verdicts import Level
-
 # The vocabulary a suite is written in, from one module (suites import nothing else of netgrade): the
 # program under test and its peers, shared expectations, the codecs and the words of messages.
 from .dialogue import Dialogue  # noqa: E402
-from .expect import exits_zero, no_crash, prints, target_of  # noqa: E402
+from .expect import at, exits_zero, no_crash, prints, target_of  # noqa: E402
+from .failure import CheckFailure, fail
+from .pack import Pack, Program
 from .peers.shaped import ShapedPeer, plural  # noqa: E402
 from .peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer, tcp_states  # noqa: E402
 from .peers.tftp import Faults, Received, TftpPeer, Transfer, recv_any  # noqa: E402
@@ -42,6 +39,8 @@ from .protocols import framing, tftp  # noqa: E402
 from .protocols.framing import FrameDecoder, FrameTooLarge  # noqa: E402
 from .sandbox import ProgramRun  # noqa: E402
 from .savedfiles import Baseline, Found, read_capped, scan  # noqa: E402
+from .text import describe_encoding_mismatch, describe_misdecoded_output, short, show_bytes
+from .verdicts import Level
 
 __all__ = [
     # declaring and failing checks
@@ -50,7 +49,7 @@ __all__ = [
     # the programs
     "ProgramRun", "original_destination", "run_input_hint", "sheet_address", "sheet_addresses_text",
     # expectations and dialogues
-    "Dialogue", "exits_zero", "no_crash", "prints", "target_of",
+    "Dialogue", "at", "exits_zero", "no_crash", "prints", "target_of",
     # the grader's peers
     "Faults", "PeerError", "Received", "ShapedPeer", "TcpConn", "TcpListener", "TcpPeer", "TftpPeer", "Transfer",
     "UdpPeer", "fmt_addr", "plural", "recv_any", "tcp_states",

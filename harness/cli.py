@@ -14,9 +14,8 @@ from pathlib import Path
 
 import click
 
-from .runner import LOCAL, RUNNERS
-
 from . import __version__, interrupts
+from .runner import LOCAL, RUNNERS
 
 EXIT_BAD_INPUT = 2
 

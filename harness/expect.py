@@ -40,3 +40,9 @@ def target_of(listener: Listener) -> tuple[str, int]:
     if listener.address in ("0.0.0.0", "::"):
         return ("127.0.0.1", listener.port)
     return (listener.address, listener.port)
+
+
+def at(server: ProgramRun) -> list[str]:
+    """Options that point one of our reference clients at ``server`` where it really listens (the port
+    check judges the port; the other checks, interop included, grade the server where it is)."""
+    return ["--port", str(server.listener.port)] if server.listener is not None else []

@@ -9,9 +9,9 @@ is written on every path.
 from __future__ import annotations
 
 import contextlib
-import json
 import importlib.util
 import io
+import json
 import os
 import shutil
 import tempfile

@@ -48,6 +48,7 @@ from netgrade.checks import (
     TcpConn,
     TcpListener,
     TcpPeer,
+    at,
     check,
     describe_encoding_mismatch,
     exits_zero,
@@ -547,8 +548,8 @@ def test_framed_server_big_endian(sandbox, program, limits):
 
 @check("framed-server", "extra", "interop: the reference client gets its replies", id="with-reference", sheet="001 §4")
 def test_framed_server_with_reference(sandbox, program, reference, limits):
-    program.start_server()
-    client = reference.start("framed-client", stdin=["参考客户端 interop", "second line", "exit"])
+    run = program.start_server()
+    client = reference.start("framed-client", stdin=["参考客户端 interop", "second line", "exit"], args=at(run))
     prints(client, "参考客户端 interop\n", limits.step_s, "the reference client prints the first reply")
     prints(client, "second line\n", limits.step_s, "the reference client prints the second reply")
 

@@ -22,6 +22,7 @@ from netgrade.checks import (
     TcpConn,
     TcpListener,
     TcpPeer,
+    at,
     check,
     describe_encoding_mismatch,
     describe_misdecoded_output,
@@ -234,7 +235,7 @@ def test_tcp_chat_server_client_disconnects(sandbox, program, limits):
        sheet="000 §3.1")
 def test_tcp_chat_server_with_reference(sandbox, program, reference, spec, limits):
     run = program.start_server(stdin=["参考回复"])
-    client = reference.start("tcp-chat-client", stdin=["来自参考客户端", spec.expect["bye"]])
+    client = reference.start("tcp-chat-client", stdin=["来自参考客户端", spec.expect["bye"]], args=at(run))
     prints_text(run, "来自参考客户端", limits.step_s, "the reference client's message")
     prints(client, "参考回复", limits.step_s, "the reference client prints the server's reply")
     exits_zero(run, limits.step_s, f"after the reference client said {spec.expect['bye']!r}")
@@ -426,8 +427,8 @@ def test_tcp_thanks_server_restart(sandbox, program, spec, limits):
 @check("tcp-thanks-server", "extra", "interop: the reference client prints the reply", id="with-reference",
        sheet="001 §3.3")
 def test_tcp_thanks_server_with_reference(sandbox, program, reference, spec, limits):
-    program.start_server()
-    client = reference.start("tcp-thanks-client", stdin="参考客户端 thanks?")
+    run = program.start_server()
+    client = reference.start("tcp-thanks-client", stdin="参考客户端 thanks?", args=at(run))
     prints(client, spec.expect["reply"], limits.step_s, "the reference client prints the server's reply")
 
 
@@ -561,7 +562,7 @@ def test_tcp_qq_server_client_leaves(sandbox, program, limits):
        sheet="001 §3.3.3")
 def test_tcp_qq_server_with_reference(sandbox, program, reference, spec, limits):
     run = program.start_server(stdin=["参考回复 qq"])
-    client = reference.start("tcp-qq-client", stdin=["参考 QQ 客户端", spec.expect["bye"]])
+    client = reference.start("tcp-qq-client", stdin=["参考 QQ 客户端", spec.expect["bye"]], args=at(run))
     prints_text(run, "参考 QQ 客户端", limits.step_s, "the reference client's message")
     prints(client, "参考回复 qq", limits.step_s, "the reference client prints the reply")
 
@@ -683,7 +684,7 @@ def test_tcp_sink_server_exits_on_close(sandbox, program, limits):
        sheet="004 §5")
 def test_tcp_sink_server_with_reference(sandbox, program, reference, limits):
     run = program.start_server()
-    reference.start("tcp-sink-client", stdin=["参考 sink 1", "参考 sink 2", "exit"])
+    reference.start("tcp-sink-client", stdin=["参考 sink 1", "参考 sink 2", "exit"], args=at(run))
     prints_text(run, "参考 sink 2", limits.step_s, "the reference client's lines")
     exits_zero(run, limits.step_s, "after the reference client closed")
 

@@ -47,6 +47,7 @@ from netgrade.checks import (
     Received,
     TftpPeer,
     Transfer,
+    at,
     check,
     exits_zero,
     fail,
@@ -646,8 +647,8 @@ def test_tftp_server_options(sandbox, program, limits):
 
 @check("tftp-server", "extra", "interop: the reference client downloads a file", id="with-reference", sheet="001 §3.2")
 def test_tftp_server_with_reference(sandbox, program, reference, limits):
-    program.start_server(files=FILES)
-    client = reference.start("tftp-client", stdin="binary.bin")
+    run = program.start_server(files=FILES)
+    client = reference.start("tftp-client", stdin="binary.bin", args=at(run))
     code = client.wait_exit(limits.step_s * 2)
     saved, _, why = read_capped(client.work, "client_binary.bin", len(FILES["binary.bin"]) + 4096)
     if code != 0 or saved is None:

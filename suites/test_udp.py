@@ -13,6 +13,7 @@ import re
 
 from netgrade.checks import (
     UdpPeer,
+    at,
     check,
     describe_encoding_mismatch,
     exits_zero,
@@ -307,7 +308,7 @@ def test_udp_recv_exits(sandbox, program, limits):
 @check("udp-recv", "extra", "interop: prints what the reference sender sent", id="with-reference", sheet="001 §3.1")
 def test_udp_recv_with_reference(sandbox, program, reference, limits):
     run = program.start_server()
-    reference.start("udp-send", stdin="参考 sender", args=["--port", str(program.port)])
+    reference.start("udp-send", stdin="参考 sender", args=at(run))
     prints(run, "参考 sender", limits.step_s, "the line the reference udp-send sent")
 
 
@@ -418,8 +419,8 @@ def test_udp_echo_server_invalid_utf8(sandbox, program, limits):
 @check("udp-echo-server", "extra", "interop: the reference echo client gets its replies", id="with-reference",
        sheet="001 §3.1.3")
 def test_udp_echo_server_with_reference(sandbox, program, reference, limits):
-    program.start_server()
-    client = reference.start("udp-echo-client", stdin=["参考客户端", "exit"])
+    run = program.start_server()
+    client = reference.start("udp-echo-client", stdin=["参考客户端", "exit"], args=at(run))
     prints(client, "返回的数据是: 参考客户端", limits.step_s, "the reference client prints the echo")
 
 
@@ -760,8 +761,8 @@ def test_udp_area_server_not_a_number(sandbox, program, limits, spec):
 @check("udp-area-server", "extra", "interop: the reference area client gets the area", id="with-reference",
        sheet="000 §3.2")
 def test_udp_area_server_with_reference(sandbox, program, reference, limits, spec):
-    program.start_server()
-    client = reference.start("udp-area-client", stdin="3")
+    run = program.start_server()
+    client = reference.start("udp-area-client", stdin="3", args=at(run))
     prints(client, spec.expect.get("prefix", "圆的面积为："), limits.step_s, "the reference client prints the reply")
 
 

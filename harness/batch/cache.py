@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from .. import __version__
-from .model import META, Entry, _read_json
 from ..verdicts import RunStatus
+from .model import META, Entry, _read_json
 
 
 def pack_hash(pack_dict: dict) -> str:

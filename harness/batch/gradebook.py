@@ -11,10 +11,10 @@ from pathlib import Path
 
 from ..atomicfile import atomic_write
 from ..results import Result
+from ..verdicts import RunStatus
 from .model import META, Entry, _read_json
 from .pages import render_index
 from .store import _status_text
-from ..verdicts import RunStatus
 
 
 def write_aggregates(out: Path, entries: list[Entry], program_ids: list[str], lang: str) -> None:

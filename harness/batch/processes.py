@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from .. import interrupts
-from .model import DEFAULT_TIMEOUT, INTERRUPT_GRACE_S, GradingSpec, _read_json
 from ..runner import LOCAL
+from .model import DEFAULT_TIMEOUT, INTERRUPT_GRACE_S, GradingSpec, _read_json
 
 
 def _worker_env() -> dict[str, str]:

@@ -10,6 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from .. import __version__, interrupts
+from ..verdicts import RunStatus
 from .cache import cache_key, cached_meta, pack_hash, submission_digest
 from .discovery import discover
 from .gradebook import write_aggregates
@@ -20,7 +21,6 @@ from .progress import _Progress
 from .remote import _run_dask
 from .store import _status_text, store
 from .task import grade_task
-from ..verdicts import RunStatus
 
 
 def default_jobs() -> int:

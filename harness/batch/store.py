@@ -11,9 +11,9 @@ from pathlib import Path
 from .. import interrupts
 from ..atomicfile import atomic_write
 from ..results import Result
+from ..verdicts import RunStatus
 from .model import META, Entry, _read_json
 from .pages import render_report
-from ..verdicts import RunStatus
 
 
 def _one_line(text: str, limit: int = 300) -> str:

@@ -8,9 +8,9 @@ import tempfile
 from pathlib import Path
 
 from ..results import Result
+from ..verdicts import RunStatus
 from .processes import ProcessRegistry, _run_grader
 from .retry import failing_checks, merge_retry
-from ..verdicts import RunStatus
 
 
 def _materialize(task: dict, tmp: str) -> str:

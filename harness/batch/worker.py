@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from .. import interrupts
-from .model import GradingSpec
 from ..runner import LOCAL
+from .model import GradingSpec
 
 
 def main(argv: list[str]) -> int:

@@ -49,7 +49,6 @@ from ..evidence import Evidence
 from ..pack import Limits
 from ..runner import DOCKER, Runner
 from ..sandbox import Sandbox, SandboxError, add_lab_address
-from ..sandbox.launch import WORK as SANDBOX_WORK
 from ..sandbox.launch import (
     DIES_WITH_GRADER,
     OWN_PID_AND_MOUNTS,
@@ -58,6 +57,7 @@ from ..sandbox.launch import (
     confined_options,
     host_view_options,
 )
+from ..sandbox.launch import WORK as SANDBOX_WORK
 from ..sandbox.netns import NetNS
 from ..sandbox.python import cache_dir
 from . import engine

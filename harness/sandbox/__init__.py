@@ -18,10 +18,10 @@ from pathlib import Path
 
 from ..evidence import Evidence
 from ..pack import Limits
+from . import userns
 from .launch import WORK, Isolation, build_argv, child_env
 from .netns import HostNet, Listener, NetNS, SandboxError
 from .process import ProgramRun
-from . import userns
 from .uids import next_uid
 from .workfolder import WorkFolder
 

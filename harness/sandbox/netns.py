@@ -14,9 +14,9 @@ loopback, one program at a time, and no lab addresses.
 from __future__ import annotations
 
 import contextlib
-import functools
 import ctypes
 import fcntl
+import functools
 import ipaddress
 import json
 import os

@@ -23,7 +23,8 @@ import fcntl
 import os
 import threading
 
-from .userns import IDENTITY_MAP, uid_map as _uid_map
+from .userns import IDENTITY_MAP
+from .userns import uid_map as _uid_map
 
 FIRST = 2_000_000
 LAST = 2**31 - 2

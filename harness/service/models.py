@@ -4,8 +4,7 @@ Times are seconds since the epoch (floats): the same on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint,
-                        text)
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: a submission in one of these states holds the student's one pending slot

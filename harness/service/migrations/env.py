@@ -1,6 +1,5 @@
 """Alembic's entry: migrate the connection that ``netgrade.service.db.upgrade`` hands over."""
 from alembic import context
-
 from netgrade.service.models import Base
 
 connection = context.config.attributes["connection"]
