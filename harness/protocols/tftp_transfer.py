@@ -12,7 +12,7 @@ The rules (everything that decides a transfer is in this file):
 1. Nothing here reads a socket or a clock.  Inputs are ``start()``,
    ``packet_received(data, addr)`` and ``timeout()``; outputs are the actions
    :class:`Send`, :class:`Deliver`, :class:`SetTimer`, :class:`Done` and
-   :class:`Fail`.
+   :class:`Fail`.  Done or Fail, when it comes, is the last action of its list.
 2. There is one timer.  :class:`SetTimer` (re)arms it: call ``timeout()``
    when that many seconds pass with no further SetTimer.  It comes right after
    each Send that waits for an answer.  After Done or Fail the timer is off.
