@@ -296,3 +296,10 @@ def test_the_machine_runs_beside_the_codec_outside_netgrade(tmp_path):
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == tftp.data(1, b"abc").hex()
+
+
+def test_a_wrq_client_sender_sends_the_request_then_data_after_ack_0():
+    s = Sender(SERVER, b"up", request=tftp.wrq("f"), learn_peer=True)
+    assert sends(s.start()) == [(tftp.Request(tftp.WRQ, "f"), SERVER)]
+    assert sends(s.packet_received(tftp.ack(0), TID)) == [(tftp.Data(1, b"up"), TID)]
+    assert s.packet_received(tftp.ack(1), TID) == [Done(1, 2)]

@@ -33,7 +33,9 @@ The rules (everything that decides a transfer is in this file):
 8. A block goes to the caller (:class:`Deliver`) before the ACK that
    confirms it is sent, exactly once, in order.  A Receiver finishes (Done)
    with the first block shorter than the block size; a Sender finishes with
-   the ACK of that block.
+   the ACK of that block.  A machine's state changes before its actions are
+   returned: while the caller carries out the last Deliver, ``state`` is
+   already DONE (a server can put the file in place before the last ACK).
 9. After Done a Receiver still answers a repeat of the last DATA with the
    last ACK (RFC 1350 §6: the last ACK may be lost); a caller that dallies
    keeps feeding it.  A failed machine does nothing more.
@@ -182,19 +184,24 @@ class Sender(_Transfer):
     last, which is shorter (empty when need be): :func:`tftp.blocks` of the
     content, or an iterator that reads a file; it is read one chunk ahead of
     the ACKs, never further.  With ``oack`` (the OACK's options) the OACK goes
-    first and ACK 0 is awaited before DATA #1.
+    first and ACK 0 is awaited before DATA #1; with ``request`` (a client's
+    WRQ, usually with ``learn_peer=True``) the request goes first, the same
+    way.  An OACK in answer to a WRQ is not handled: it is ignored, as any
+    packet but the awaited ACK is.
     """
 
     def __init__(self, peer: Address, chunks: Union[bytes, Iterable[bytes]], *, timeout: float = 1.0,
                  retries: int = 5, blksize: int = tftp.BLOCK_SIZE, oack: Optional[dict] = None,
-                 learn_peer: bool = False) -> None:
+                 request: Optional[bytes] = None, learn_peer: bool = False) -> None:
         if isinstance(chunks, (bytes, bytearray, memoryview)):
             chunks = tftp.blocks(bytes(chunks), blksize)
         self._chunks: Iterator[bytes] = iter(chunks)
         self._index = 0  # the index (from 1) of the block outstanding; 0: the OACK
         self._chunk = b""
         self.blksize = blksize  # _next_data needs it before the shared part is set up
-        if oack:
+        if request is not None:
+            first = request
+        elif oack:
             first = tftp.oack(oack)
         else:
             first = self._next_data()
@@ -216,7 +223,7 @@ class Sender(_Transfer):
     def _on_packet(self, packet: tftp.Packet) -> list[Action]:
         if not isinstance(packet, tftp.Ack) or packet.block != self.awaited:
             return []  # a duplicate or old ACK, or a stray packet: only the timer sends again
-        if self._index == 0:  # ACK 0 of the OACK
+        if self._index == 0:  # ACK 0, the answer to the OACK or the WRQ
             return self._send_fresh(self._next_data())
         self.blocks += 1
         self.size += len(self._chunk)
@@ -230,7 +237,8 @@ class Receiver(_Transfer):
 
     ``first`` is what starts the transfer from this side: an RRQ (a client;
     then usually ``learn_peer=True``), ACK 0 or an OACK (a server answering
-    a WRQ).
+    a WRQ).  An OACK in answer to an RRQ is not handled: it ends the transfer
+    with ERROR 4, as any packet but DATA does.
     """
 
     def __init__(self, peer: Address, first: bytes, *, timeout: float = 1.0, retries: int = 5,
