@@ -4,7 +4,7 @@ The references are course content (``netgrade.reference``, the ``reference/``
 folder): the engine finds them by name and reads their files, it never
 imports them.  Each runs the way a student's program runs: a standalone file
 in a folder that also holds the codecs it imports (``tftp_codec.py``,
-``framing_codec.py``, copies of :mod:`netgrade.protocols`), with Python's
+``framing_codec.py``, ``tftp_transfer.py``: copies of :mod:`netgrade.protocols`), with Python's
 standard library alone.  :func:`exported` makes such a folder once per
 version of the files; :func:`command` is a reference's command line in it.
 A reference may declare ``PACK_OPTIONS = {"expect key": "--flag"}``: the
@@ -24,7 +24,8 @@ from pathlib import Path
 
 PACKAGE = "netgrade.reference"
 #: codec files an exported reference imports, written beside it: {file name: netgrade's module}
-HELPERS = {"tftp_codec.py": "netgrade.protocols.tftp", "framing_codec.py": "netgrade.protocols.framing"}
+HELPERS = {"tftp_codec.py": "netgrade.protocols.tftp", "framing_codec.py": "netgrade.protocols.framing",
+           "tftp_transfer.py": "netgrade.protocols.tftp_transfer"}
 
 
 def source_folder() -> Path:

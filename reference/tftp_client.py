@@ -15,6 +15,9 @@ When the server answers with ERROR, the message is printed and the client
 exits with status 1; the output file is only created with the first DATA block
 and removed again if the download fails, so no empty or partial
 `client_<filename>` is left behind.
+
+The transfer rules are the sans-IO machine of `tftp_transfer.py` (a
+Receiver); this program owns the socket, the clock and the file.
 """
 import argparse
 import os
@@ -24,65 +27,55 @@ import sys
 import time
 
 try:  # run by netgrade
-    from netgrade.protocols import tftp
-except ImportError:  # exported (`netgrade reference export`): the codec is written beside this program
+    from netgrade.protocols import tftp, tftp_transfer as transfer
+except ImportError:  # exported (`netgrade reference export`): the codec and the machine are written beside it
     import tftp_codec as tftp
+    import tftp_transfer as transfer
+
+
+def failure(fail):
+    """The sentence for a failed download."""
+    if fail.cause == transfer.PEER_ERROR:
+        return f"服务器返回：{fail.error.message} (ERROR {fail.error.code})"
+    if fail.cause == transfer.TIMEOUT:
+        return f"没有收到服务器的数据 ({fail.reason})"
+    return f"{fail.reason} (from the server)"
 
 
 def download(sock, server, filename, out_path, timeout, retries):
     """Fetch ``filename`` into ``out_path``; returns the number of bytes, raises RuntimeError on failure."""
-    last = tftp.rrq(filename, "octet")
-    dest = server  # the RRQ goes to port 69; everything after it to the server's TID
-    tid = None
-    expected = 1  # the index of the block we wait for (its number on the wire wraps at 65536)
-    received = 0
+    # the RRQ goes to port 69; the first reply fixes the server's transfer ID, where every ACK goes
+    receiver = transfer.Receiver(server, tftp.rrq(filename, "octet"), timeout=timeout, retries=retries,
+                                 learn_peer=True)
     out = None
-    tries = 0
+    actions = receiver.start()
+    deadline = time.monotonic()
     try:
-        sock.sendto(last, dest)
         while True:
-            ready, _, _ = select.select([sock], [], [], timeout)
+            for action in actions:
+                if isinstance(action, transfer.Send):
+                    sock.sendto(action.packet, action.addr)
+                elif isinstance(action, transfer.SetTimer):
+                    deadline = time.monotonic() + action.seconds
+                elif isinstance(action, transfer.Deliver):
+                    if out is None:  # the file is only created with the first block
+                        out = open(out_path, "wb")
+                    out.write(action.data)
+                elif isinstance(action, transfer.Fail):
+                    raise RuntimeError(failure(action))
+                elif isinstance(action, transfer.Done):
+                    out.close()
+                    out = None
+                    return action.size
+            ready, _, _ = select.select([sock], [], [], max(0.0, deadline - time.monotonic()))
             if not ready:
-                tries += 1
-                if tries > retries:
-                    raise RuntimeError(f"没有收到服务器的数据 (no answer after {retries + 1} tries)")
-                sock.sendto(last, dest)  # the RRQ or the last ACK again
+                actions = receiver.timeout()  # the RRQ or the last ACK again, or the end
                 continue
             try:
                 raw, addr = sock.recvfrom(65536)
             except ConnectionRefusedError:
                 raise RuntimeError("服务器不可达 (nothing listens on the server's port)") from None
-            if tid is None and addr[0] == server[0]:
-                tid = dest = addr  # the first reply fixes the server's transfer ID
-            elif addr != tid:
-                sock.sendto(tftp.error(5, "Unknown transfer ID"), addr)
-                continue
-            try:
-                packet = tftp.decode(raw)
-            except tftp.TftpDecodeError as exc:
-                sock.sendto(tftp.error(4, str(exc)), dest)
-                raise RuntimeError(f"malformed packet from the server: {exc}") from None
-            if isinstance(packet, tftp.Error):
-                raise RuntimeError(f"服务器返回：{packet.message} (ERROR {packet.code})")
-            if not isinstance(packet, tftp.Data):
-                sock.sendto(tftp.error(4, "expected DATA"), dest)
-                raise RuntimeError(f"unexpected {tftp.describe(packet)} from the server")
-            tries = 0
-            if packet.block == tftp.block_number(expected):
-                if out is None:
-                    out = open(out_path, "wb")
-                out.write(packet.data)
-                received += len(packet.data)
-                last = tftp.ack(packet.block)
-                sock.sendto(last, dest)
-                if len(packet.data) < tftp.BLOCK_SIZE:
-                    break
-                expected += 1
-            elif packet.block == tftp.block_number(expected - 1):
-                sock.sendto(tftp.ack(packet.block), dest)  # our ACK was lost: acknowledge again, write nothing
-        out.close()
-        out = None
-        return received
+            actions = receiver.packet_received(raw, addr)
     finally:
         if out is not None:  # the download failed: leave no partial file behind
             out.close()

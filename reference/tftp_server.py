@@ -22,6 +22,10 @@ Robustness (RFC 1350 §2, §4; RFC 1123 §4.2.3):
   symbolic links that lead outside get ERROR 2; a missing file ERROR 1;
 - a malformed request gets ERROR 4 and the server goes on.
 
+The transfer itself (lock-step, retransmission, transfer IDs) is the
+sans-IO machine of `tftp_transfer.py`: this program owns the sockets and
+the clock and carries out what the machine asks for.
+
 Options (RFC 2347/2348/2349): blksize, tsize and timeout are accepted and
 confirmed with an OACK; unknown options are left out of it.  Block numbers
 wrap from 65535 to 0, as most servers do, so files of any size can be sent.
@@ -36,9 +40,10 @@ import threading
 import time
 
 try:  # run by netgrade
-    from netgrade.protocols import tftp
-except ImportError:  # exported (`netgrade reference export`): the codec is written beside this program
+    from netgrade.protocols import tftp, tftp_transfer as transfer
+except ImportError:  # exported (`netgrade reference export`): the codec and the machine are written beside it
     import tftp_codec as tftp
+    import tftp_transfer as transfer
 
 MAX_DATAGRAM = 65536
 
@@ -72,47 +77,34 @@ class Transfer:
         raise Abort(f"ERROR {code} {message}")
 
     def receive(self, deadline):
-        """The next packet of this transfer's client before ``deadline``, or None.
-
-        Packets from anyone else get ERROR 5 and are otherwise ignored.
-        """
+        """The next datagram (bytes, address) before ``deadline``, or None."""
         while True:
             left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            if not self.poller.poll(left * 1000):  # milliseconds
+            if left <= 0 or not self.poller.poll(left * 1000):  # milliseconds
                 return None
             try:
-                raw, addr = self.sock.recvfrom(MAX_DATAGRAM)
+                return self.sock.recvfrom(MAX_DATAGRAM)
             except (ConnectionRefusedError, BlockingIOError, InterruptedError):
                 continue
-            if addr != self.client:
-                self.sock.sendto(tftp.error(5, "Unknown transfer ID"), addr)
-                continue
-            try:
-                packet = tftp.decode(raw)
-            except tftp.TftpDecodeError as exc:
-                self.fail(4, f"malformed packet: {exc}")
-            if isinstance(packet, tftp.Error):
-                raise Abort(f"the client sent ERROR {packet.code} {packet.message!r}")
-            return packet
 
-    def exchange(self, packet, accept):
-        """Send ``packet`` until ``accept(reply)`` returns True for a reply; return that reply.
-
-        Replies that ``accept`` rejects (a duplicate ACK, an old DATA) are
-        ignored: only the timeout makes us send again.
-        """
-        for _ in range(self.retries + 1):
-            self.send(packet)
-            deadline = time.monotonic() + self.timeout
-            while True:
-                reply = self.receive(deadline)
-                if reply is None:
-                    break  # timeout: send the same packet again
-                if accept(reply):
-                    return reply
-        raise Abort(f"no answer after {self.retries + 1} tries")
+    def drive(self, machine, deliver=None):
+        """Carry out what ``machine`` asks for until it is done (returns its Done) or fails (Abort)."""
+        actions = machine.start()
+        deadline = time.monotonic()
+        while True:
+            for action in actions:
+                if isinstance(action, transfer.Send):
+                    self.sock.sendto(action.packet, action.addr)
+                elif isinstance(action, transfer.SetTimer):
+                    deadline = time.monotonic() + action.seconds
+                elif isinstance(action, transfer.Deliver):
+                    deliver(action.data)
+                elif isinstance(action, transfer.Fail):
+                    raise Abort(action.reason)
+                elif isinstance(action, transfer.Done):
+                    return action
+            got = self.receive(deadline)
+            actions = machine.timeout() if got is None else machine.packet_received(*got)
 
     # ------------------------------------------------------------ files
     def resolve(self):
@@ -174,16 +166,10 @@ class Transfer:
                 chunks = (content[i:i + self.blksize] for i in range(0, size + 1, self.blksize))
             else:
                 chunks = iter(lambda: f.read(self.blksize), None)
-            if options:  # after a read OACK the client answers with ACK 0
-                self.exchange(tftp.oack(options), lambda p: isinstance(p, tftp.Ack) and p.block == 0)
-            index = 0
-            for chunk in chunks:
-                index += 1
-                block = tftp.block_number(index)
-                self.exchange(tftp.data(block, chunk), lambda p, b=block: isinstance(p, tftp.Ack) and p.block == b)
-                if len(chunk) < self.blksize:
-                    return index
-        return index
+            # with options the OACK goes first and the client answers it with ACK 0
+            sender = transfer.Sender(self.client, chunks, timeout=self.timeout, retries=self.retries,
+                                     blksize=self.blksize, oack=options)
+            return self.drive(sender).blocks
 
     # ------------------------------------------------------------ WRQ
     def write(self):
@@ -195,44 +181,39 @@ class Transfer:
         netascii = self.request.mode.lower() == "netascii"
         decoder = tftp.NetasciiDecoder() if netascii else None
         options = self.negotiate(None)
+        receiver = transfer.Receiver(self.client, tftp.oack(options) if options else tftp.ack(0),
+                                     timeout=self.timeout, retries=self.retries, blksize=self.blksize)
         # written under a temporary name and renamed at the end: no half file is ever served
         fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=os.path.dirname(path))
-        done = False
-        try:
-            with os.fdopen(fd, "wb") as out:
-                answer = tftp.oack(options) if options else tftp.ack(0)
-                index = 1
-                while True:
-                    block = tftp.block_number(index)
-                    pkt = self.exchange(answer, lambda p, b=block: isinstance(p, tftp.Data) and p.block == b)
-                    out.write(decoder.feed(pkt.data) if decoder else pkt.data)
-                    answer = tftp.ack(block)
-                    if len(pkt.data) < self.blksize:
-                        break
-                    index += 1
+        out = os.fdopen(fd, "wb")
+
+        def store(chunk):
+            out.write(decoder.feed(chunk) if decoder else chunk)
+            if receiver.state == transfer.DONE:  # the last block: the file is in place before its ACK goes out
                 if decoder:
                     out.write(decoder.flush())
-            os.replace(tmp, path)
-            done = True
-        finally:
-            if not done:
-                os.unlink(tmp)
-        self.send(answer)
-        self.dally(answer, block)
-        return index
+                out.close()
+                os.replace(tmp, path)
 
-    def dally(self, final_ack, block):
-        """After the last ACK, answer a repeated last DATA for a while (RFC 1350 §6)."""
+        try:
+            done = self.drive(receiver, store)
+        finally:
+            out.close()
+            if os.path.exists(tmp):  # not renamed: the upload failed
+                os.unlink(tmp)
+        self.dally(receiver)
+        return done.blocks
+
+    def dally(self, receiver):
+        """After the last ACK, answer a repeated last DATA for a while (RFC 1350 §6): the machine knows how."""
         deadline = time.monotonic() + self.timeout
         while True:
-            try:
-                pkt = self.receive(deadline)
-            except Abort:
+            got = self.receive(deadline)
+            if got is None:
                 return
-            if pkt is None:
-                return
-            if isinstance(pkt, tftp.Data) and pkt.block == block:
-                self.send(final_ack)
+            for action in receiver.packet_received(*got):
+                if isinstance(action, transfer.Send):
+                    self.sock.sendto(action.packet, action.addr)
 
     # ------------------------------------------------------------ run
     def run(self):

@@ -229,7 +229,8 @@ def test_machine_disk_full_costs_the_programs_nothing(tmp_path, refs):
     """ENOSPC in the grader's temporary folder: the programs' work folders are tmpfs of their own
     (the pack's disk_mb), so every check is graded as usual and nothing is left behind."""
     sub = submission_with(tmp_path, {"udp_send.py": refs / "udp_send.py", "tftp_server.py": refs / "tftp_server.py",
-                                     "tftp_codec.py": refs / "tftp_codec.py"})
+                                     "tftp_codec.py": refs / "tftp_codec.py",
+                                     "tftp_transfer.py": refs / "tftp_transfer.py"})
     g = Grader(tmp_path, wrap=full_disk(60))
     result, done = g.check(sub, "--program", "udp-send", "--program", "tftp-server", "--program", "udp-recv")
     got = statuses(result)
