@@ -48,6 +48,8 @@ class Options:
     suites: list[str] = field(default_factory=list)
     #: grade only these checks ("program/check" keys); empty: every check
     only_checks: list[str] = field(default_factory=list)
+    #: the result's ``runner`` field when it is not ``runner`` (the Docker runner's container mode)
+    runner_label: str | None = None
 
 
 def suites_dir() -> str:
@@ -208,7 +210,7 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
             located = locate(sub, pack, opts.run)
         except SubmissionError as exc:
             raise BadInput(str(exc)) from None
-        result = Result(submission=sub.name, pack=pack.name, runner=opts.runner, score=0.0, max_score=0.0,
+        result = Result(submission=sub.name, pack=pack.name, runner=opts.runner_label or opts.runner, score=0.0, max_score=0.0,
                         started_at=started_at, duration_s=0.0, netgrade_version=__version__)
         finished = False
         try:
