@@ -56,14 +56,22 @@ def _setup() -> dict[str, str]:
     lib = str(install_layout(Path(base, "lib")))  # what the user imports: netgrade, laid out as pip installs it
     prefix = sys.prefix
     python = sys.executable
+    venv_site = ""
+    if sys.prefix != sys.base_prefix and not _user_can_read(python):
+        # a venv whose interpreter is a link into a folder the user cannot enter (a pyenv's under /root): the
+        # base interpreter's folder is bound instead, and the venv's site-packages go on the user's PYTHONPATH
+        import sysconfig
+        prefix, python = sys.base_prefix, os.path.realpath(sys.executable)
+        venv_site = sysconfig.get_paths()["purelib"]
     mount = None
     if not _user_can_read(python):
         mount = os.path.join(base, "python")
         os.mkdir(mount)
         # bin/python3 inside the bound folder (a venv's points at its base interpreter, which must be readable)
-        python = os.path.join(mount, os.path.relpath(sys.executable, prefix))
+        real = python
+        python = os.path.join(mount, os.path.relpath(real, prefix))
         if python.startswith(os.path.join(mount, "..")):
-            pytest.skip(f"{sys.executable} is outside {prefix}: cannot offer it to {USER}")
+            pytest.skip(f"{real} is outside {prefix}: cannot offer it to {USER}")
     # the command a student types: `netgrade` on PATH (what `pip install` would put there)
     bindir = os.path.join(base, "bin")
     os.mkdir(bindir)
@@ -71,6 +79,8 @@ def _setup() -> dict[str, str]:
         f.write(f"#!/bin/sh\nexec {shlex.quote(python)} -m netgrade \"$@\"\n")
     os.chmod(os.path.join(bindir, "netgrade"), 0o755)
     subprocess.run(["chmod", "-R", "a+rX", base], check=True)
+    if venv_site:
+        lib = f"{lib}:{venv_site}"
     return {"base": base, "tree": tree, "lib": lib, "python": python, "prefix": os.path.realpath(prefix),
             "mount": mount or "", "bin": bindir}
 
