@@ -280,8 +280,8 @@ def _docker_preflight(opts: Options) -> dict[str, Any]:
     from .docker.runner import check_tools
     from .sandbox.netns import SandboxError
     if os.geteuid() != 0:
-        raise BadInput("the docker runner needs root (program runs enter the containers' namespaces);"
-                       " use --runner local, or run netgrade as root")
+        raise BadInput("the docker runner's direct mode needs root (program runs enter the containers'"
+                       " namespaces); `--docker-mode container` (or auto) grades inside a container instead")
     try:
         check_tools()
         client = engine.connect()
