@@ -118,7 +118,7 @@ def grade(client, tag: str, path: str, args: list[str], outputs: dict[str, str |
     src = Path(path)
     if not src.exists():
         raise FileNotFoundError(path)
-    name = src.name or "submission"
+    name = src.resolve().name or "submission"
     entries = [(f"{IN.lstrip('/')}/{name}", src)]
     inner = ["python3", "-m", "netgrade", "check", f"{IN}/{name}", "--runner", "local", "--runner-label", LABEL]
     it = iter(args)
