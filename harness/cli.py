@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__, interrupts
-from .runner import LOCAL, RUNNERS
+from .runner import DOCKER, LOCAL, RUNNERS
 
 EXIT_BAD_INPUT = 2
 
@@ -55,9 +55,18 @@ def main() -> None:
 @click.option("--pack", "pack_file", type=click.Path(), default=None,
               help="A TOML file merged over the default pack (points, texts, ports, limits...).")
 @click.option("--runner", type=click.Choice(list(RUNNERS)), default=LOCAL, show_default=True,
-              help="local: a network namespace per check on this machine. docker: the student's programs in a"
-                   " container sharing only loopback with the grader's (needs an engine and root; see"
-                   " `netgrade image --help`).")
+              help="local: a network namespace per check on this machine. docker: in containers of the grading"
+                   " image (see `netgrade image --help` and --docker-mode).")
+@click.option("--docker-mode", type=click.Choice(["auto", "direct", "container"]), default="auto",
+              show_default=True,
+              help="With --runner docker. direct: the student's programs in a container sharing only loopback"
+                   " with the grader's, entered from here (needs root and the engine on this machine). container:"
+                   " the whole grading inside one container with no network, netgrade root there with the local"
+                   " sandbox; the submission and the reports go through the engine's API (a non-root user, rootless"
+                   " Docker, DOCKER_HOST=tcp:// or ssh://, Docker Desktop). auto: direct where it can work, else"
+                   " container.")
+@click.option("--runner-label", default=None, hidden=True,
+              help="The result's runner field (set by the container mode for the grading inside it).")
 @click.option("--run", "runs", multiple=True, metavar="ID=COMMAND",
               help="Start program ID with COMMAND instead of `python3 FILE` (repeatable); "
                    "{file}, {port} and {python} are filled in.")
@@ -83,8 +92,20 @@ def main() -> None:
 @click.option("--no-namespaces", is_flag=True, hidden=True,
               help="Grade on the host's loopback even where namespaces work (for testing the fallback).")
 def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
-          markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces) -> None:
+          markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces, docker_mode="auto",
+          runner_label=None) -> None:
     """Grade the submission at PATH (a folder, .zip or .tar.gz)."""
+    if runner == DOCKER:
+        interrupts.install()
+        try:
+            _docker_check(path, docker_mode, programs, pack_file, runs, json_file, html_file, junit_file,
+                          gradescope_file, markdown_file, lang, jobs, suites, verbose)
+        except KeyboardInterrupt as exc:
+            if json_file:
+                from .grading import error_result
+                error_result(str(path), "?", "docker", _interrupted_why(exc)).write_json(json_file)
+            click.echo("netgrade: interrupted", err=True)
+            sys.exit(interrupts.exit_code(exc))
     if runner == LOCAL and not no_namespaces:  # not root: the full sandbox in a user namespace of our own
         from .sandbox import userns
         userns.enter("netgrade", sys.argv[1:])
@@ -93,7 +114,7 @@ def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_f
     interrupts.install()
     try:
         _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
-               markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces)
+               markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces, runner_label)
     except KeyboardInterrupt as exc:
         if json_file and not getattr(exc, "recorded", False):  # before grading began: the record all the same
             from .grading import error_result
@@ -106,8 +127,62 @@ def _interrupted_why(exc: BaseException) -> str:
     return "terminated (SIGTERM)" if interrupts.exit_code(exc) == 143 else "interrupted (SIGINT)"
 
 
+def _docker_check(path, docker_mode, programs, pack_file, runs, json_file, html_file, junit_file, gradescope_file,
+                  markdown_file, lang, jobs, suites, verbose) -> None:
+    """--runner docker: the direct mode where it can work (or is asked for), else grading inside a container."""
+    from .docker import engine
+    from .docker import incontainer
+    forced = None if docker_mode == "auto" else docker_mode
+    mode, why = "direct", ""
+    try:
+        client = engine.connect()
+        mode, why = incontainer.choose(client, forced)
+        client.close()
+    except engine.EngineError as exc:
+        if os.geteuid() != 0 or forced == "container":
+            _die(str(exc))
+        # as root, the direct mode's preflight says it, as before
+    if mode == "direct":
+        _check(path, programs, pack_file, "docker", runs, json_file, html_file, junit_file, gradescope_file,
+               markdown_file, lang, jobs, suites, verbose, None, False, None)
+        return
+    if not os.path.exists(path):
+        _die(f"{path}: no such file or folder")
+    args: list[str] = []
+    for p in programs:
+        args += ["--program", p]
+    if pack_file:
+        args += ["--pack", pack_file]
+    for r in runs:
+        args += ["--run", r]
+    if lang:
+        args += ["--lang", lang]
+    if jobs:
+        args += ["--jobs", str(jobs)]
+    for s in suites:
+        args += ["--suites", s]
+    if verbose:
+        args.append("--verbose")
+    outputs = {"json": json_file, "html": html_file, "junit": junit_file, "gradescope": gradescope_file,
+               "markdown": markdown_file}
+    try:
+        code = incontainer.run_check(path, args, outputs, why, log=lambda m: click.echo(m, err=True))
+    except (engine.EngineError, Exception) as exc:  # noqa: BLE001 - the engine's failures are grader errors
+        message = f"grader error: {incontainer.LABEL}: {engine.short_error(exc)}"
+        if json_file:
+            from .grading import error_result
+            error_result(str(path), "?", incontainer.LABEL, message).write_json(json_file)
+        click.echo(f"netgrade: error: {message}", err=True)
+        sys.exit(1)
+    if json_file and not os.path.exists(json_file) and code not in (0, 1, 2):
+        from .grading import error_result
+        error_result(str(path), "?", incontainer.LABEL,
+                     f"grader error: the grading container ended with status {code} and no result").write_json(json_file)
+    sys.exit(code)
+
+
 def _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
-           markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces) -> None:
+           markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces, runner_label=None) -> None:
     from .grading import BadInput, Options, error_result, grade, load_pack
     from .i18n import norm_lang
     from .outputs import write_all
@@ -135,7 +210,7 @@ def _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_
     if lang is None:
         lang_ = norm_lang(getattr(pack, "lang", None))
     opts = Options(programs=list(programs), runner=runner, run=_parse_runs(runs), jobs=jobs,
-                   keep_plan=keep_plan, namespaces=False if no_namespaces else None,
+                   keep_plan=keep_plan, namespaces=False if no_namespaces else None, runner_label=runner_label,
                    suites=[os.path.abspath(p) for p in suites])
     try:
         interrupts.pause("check-started")

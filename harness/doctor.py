@@ -269,7 +269,8 @@ def engine_is_here(client) -> tuple[bool, str]:
 
 
 def docker_state(findings: list[Finding]) -> RunnerState:
-    """The docker runner (two containers per worker, entered from here), or why not."""
+    """The docker runner (two containers per worker, entered from here, or the whole grading inside a
+    container where that cannot work), or why not."""
     where = docker_host()
     fixes: list[str] = []
     problems: list[str] = []
@@ -294,25 +295,22 @@ def docker_state(findings: list[Finding]) -> RunnerState:
     except Exception as exc:  # an engine that answered the ping but not the version
         findings.append(Finding("docker engine", False, f"{where}: {engine.short_error(exc)}"))
         problems.append(f"the engine at {where} fails: {engine.short_error(exc)}")
+    # what only the direct mode needs; without it `--runner docker` grades inside a container instead
+    direct_out: list[str] = []
     if client is not None:
         here, how = engine_is_here(client)
-        fix = None if here else ("use an engine on this machine (unset DOCKER_HOST; Linux: apt-get install"
-                                 " docker.io), or --runner local")
-        findings.append(Finding("engine on this machine", here, how + ("" if here else
-                                ": program runs enter the containers' namespaces from here"), fix))
+        findings.append(Finding("engine on this machine", True, how + ("" if here else
+                                ": the direct mode (entering the containers from here) is out; --runner docker"
+                                " grades inside a container")))
         if not here:
-            problems.append(f"the engine at {where} is not on this machine ({how})")
-            fixes.append(fix)
+            direct_out.append(f"the engine at {where} is not on this machine")
     if os.geteuid() != 0:
-        fix = "sudo netgrade check --runner docker ...  (program runs enter the containers' namespaces)"
-        findings.append(Finding("root for docker", False, "the docker runner needs root", fix))
-        problems.append("the docker runner needs root")
-        fixes.append(fix)
+        findings.append(Finding("root for docker", True, "not root: --runner docker grades inside a container"
+                                " (the direct mode enters the containers' namespaces, as root)"))
+        direct_out.append("not root")
     tools = [t for t in ("nsenter", "setpriv", "unshare", "ss") if shutil.which(t) is None]
     if tools:
-        fix = f"sudo apt-get install {' '.join(sorted({TOOLS[t][0] for t in tools}))}"
-        problems.append("missing " + ", ".join(tools))
-        fixes.append(fix)
+        direct_out.append("missing " + ", ".join(tools))
     if client is not None:
         tag = image.grader_tag()
         if image.have(client, tag):
@@ -339,13 +337,16 @@ def docker_state(findings: list[Finding]) -> RunnerState:
                 fixes.append(fix)
     if problems:
         return RunnerState(DOCKER, False, "; ".join(problems), list(dict.fromkeys(fixes)))
+    if direct_out:
+        return RunnerState(DOCKER, True, f"the whole grading inside a container (netgrade-full), engine at {where}"
+                                           f" (the direct mode is out: {'; '.join(direct_out)})")
     return RunnerState(DOCKER, True, f"two containers per worker, engine at {where}")
 
 
 def _engine_fix(message: str, where: str) -> str:
     if "ermission denied" in message and where.startswith("unix://"):
         user = os.environ.get("USER") or str(os.geteuid())
-        return f"sudo usermod -aG docker {user}  (then log in again); the docker runner also needs root today"
+        return f"sudo usermod -aG docker {user}  (then log in again)"
     if where.startswith("unix://"):
         return "sudo systemctl start docker  (no systemd: sudo dockerd &; Debian: sudo apt-get install docker.io)"
     return f"start the engine at {where}, or unset DOCKER_HOST"

@@ -50,6 +50,8 @@ class Options:
     suites: list[str] = field(default_factory=list)
     #: grade only these checks ("program/check" keys); empty: every check
     only_checks: list[str] = field(default_factory=list)
+    #: the result's ``runner`` field when it is not ``runner`` (the Docker runner's container mode)
+    runner_label: str | None = None
 
 
 def suites_dir() -> str:
@@ -199,7 +201,7 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
             located = locate(sub, pack, opts.run)
         except SubmissionError as exc:
             raise BadInput(str(exc)) from None
-        result = Result(submission=sub.name, pack=pack.name, runner=opts.runner, score=0.0, max_score=0.0,
+        result = Result(submission=sub.name, pack=pack.name, runner=opts.runner_label or opts.runner, score=0.0, max_score=0.0,
                         started_at=started_at, duration_s=0.0, netgrade_version=__version__)
         finished = False
         try:
@@ -269,8 +271,8 @@ def _docker_preflight(opts: Options) -> dict[str, Any]:
     from .docker.runner import check_tools
     from .sandbox.netns import SandboxError
     if os.geteuid() != 0:
-        raise BadInput("the docker runner needs root (program runs enter the containers' namespaces);"
-                       " use --runner local, or run netgrade as root")
+        raise BadInput("the docker runner's direct mode needs root (program runs enter the containers'"
+                       " namespaces); `--docker-mode container` (or auto) grades inside a container instead")
     try:
         check_tools()
         client = engine.connect()

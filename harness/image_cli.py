@@ -35,7 +35,10 @@ def image() -> None:
 @click.option("--base", default=None, metavar="IMAGE",
               help="Base image with python3 and util-linux  [default: python:3.12-slim, or netgrade-base:bookworm "
                    "when that is the one here]")
-def image_build(base) -> None:
+@click.option("--full", is_flag=True,
+              help="Also build netgrade-full, the image the container mode grades in (netgrade and its"
+                   " dependencies on the grading image; from NETGRADE_WHEELS when set).")
+def image_build(base, full) -> None:
     """Build the grading image for this version of netgrade (seconds: files are copied, nothing fetched)."""
     from .docker import engine
     from .docker import image as img
@@ -44,6 +47,9 @@ def image_build(base) -> None:
         base = img.local_base(client) or img.DEFAULT_BASE
     try:
         tag = img.build(client, base, log=lambda m: click.echo(m, err=True))
+        if full:
+            click.echo(tag)
+            tag = img.ensure_full(client, log=lambda m: click.echo(m, err=True))
     except engine.EngineError as exc:
         _die(str(exc))
     click.echo(tag)
