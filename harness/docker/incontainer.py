@@ -23,7 +23,6 @@ import contextlib
 import io
 import os
 import shutil
-import socket
 import sys
 import tarfile
 import tempfile
@@ -75,8 +74,10 @@ def direct_problem(client) -> str | None:
         return f"the engine does not describe itself ({engine.short_error(exc)})"
     if any("rootless" in str(o) for o in info.get("SecurityOptions") or []):
         return "the engine is rootless Docker (its containers are in a user namespace of their own)"
-    kernel, name = info.get("KernelVersion"), info.get("Name")
-    if kernel != os.uname().release or name != socket.gethostname():
+    # the same machine: the same kernel, and the engine's data folder is here (not its host name: a grader in a
+    # UTS namespace of its own, or a container, has another one and still shares the engine's kernel)
+    kernel, name, root = info.get("KernelVersion"), info.get("Name"), info.get("DockerRootDir") or ""
+    if kernel != os.uname().release or not (root and os.path.isdir(root)):
         return f"the engine runs on another machine or VM ({name}, kernel {kernel})"
     return None
 
