@@ -140,9 +140,11 @@ def test_doctor_names_the_setting_that_refuses_user_namespaces():
     assert state == "MISSING" and "user.max_user_namespaces = 0" in detail, out + proc.stderr
     assert "sudo sysctl -w user.max_user_namespaces=15000" in _fixes_after(out, "user namespaces")
     assert _finding(out, "user.max_user_namespaces") == ("MISSING", "0 (forbids user namespaces)")
-    local = _runner_lines(out)["local"]
+    runners = _runner_lines(out)
+    local = runners["local"]
     assert "user.max_user_namespaces = 0" in local[1]
-    assert proc.returncode == 1
+    # exit 0 only when some full sandbox still works: the Docker runner's container mode, for a docker-group user
+    assert proc.returncode == (0 if runners["docker"][0] == "works" else 1), out
     # netgrade check, graded for real in the same conditions, names the same setting in its note
     sub = nonroot.shared_folder("sub-no-userns")
     nonroot.run_as_user(["netgrade", "reference", "export", f"{sub}/refs"])
@@ -226,14 +228,17 @@ def test_doctor_accepts_an_engine_on_this_machine_over_tcp():
 
 def test_doctor_finds_the_engine_containers_out_of_reach():
     """Run in a pid namespace of its own (as netgrade in a container handed the host's socket would
-    be), the doctor starts a container, does not find its process, and says the runner cannot work."""
+    be), the doctor starts a container, does not find its process, and says the direct mode cannot work
+    there (the Docker runner then grades inside a container)."""
     if os.geteuid() != 0 or not _docker_works_for_root():
         pytest.skip("needs root and a Docker engine")
     proc = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-m", "netgrade", "doctor"],
                           capture_output=True, text=True, timeout=120, cwd=str(HERE.parent))
     state, detail = _finding(proc.stdout, "engine on this machine")
-    assert state == "MISSING" and "not in this machine's /proc" in detail, proc.stdout + proc.stderr
-    assert _runner_lines(proc.stdout)["docker"][0] == "NO"
+    assert "not in this machine's /proc" in detail and "the direct mode" in detail, proc.stdout + proc.stderr
+    # the direct mode is out, and said so; the runner still works by grading inside a container
+    docker = _runner_lines(proc.stdout)["docker"]
+    assert docker[0] == "works" and "the direct mode is out" in docker[1], proc.stdout
     # the same doctor outside that namespace finds the engine's containers
     out = netgrade("doctor", timeout=120).stdout
     assert _finding(out, "engine on this machine")[0] == "ok", out
