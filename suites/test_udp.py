@@ -84,7 +84,7 @@ class Server:
     def close(self) -> None:
         """Close the grader's sockets (before the server is started again: the spies' fixed ports would
         otherwise sit in the socket table beside the new run's)."""
-        for peer in (self.peer, self.control, *self.spies):
+        for peer in (self.peer, *self.controls, *self.spies):
             peer.sock.close()
 
     def _sweep(self, window: float = 0.0) -> list[tuple[int, bytes]]:
