@@ -130,8 +130,7 @@ def _interrupted_why(exc: BaseException) -> str:
 def _docker_check(path, docker_mode, programs, pack_file, runs, json_file, html_file, junit_file, gradescope_file,
                   markdown_file, lang, jobs, suites, verbose) -> None:
     """--runner docker: the direct mode where it can work (or is asked for), else grading inside a container."""
-    from .docker import engine
-    from .docker import incontainer
+    from .docker import engine, incontainer
     forced = None if docker_mode == "auto" else docker_mode
     mode, why = "direct", ""
     try:

@@ -17,8 +17,9 @@ from ..runner import LOCAL
 from .model import DEFAULT_TIMEOUT, INTERRUPT_GRACE_S, GradingSpec, _read_json
 
 
-def _worker_env() -> dict[str, str]:
-    """The grading process imports the same netgrade as this one, wherever it was started from."""
+def worker_env() -> dict[str, str]:
+    """A process started from this one (a grading process, a service worker) imports the same netgrade,
+    wherever it was started from."""
     import netgrade
     package = Path(netgrade.__file__).resolve().parent
     if package.name != "netgrade":  # an editable install: the same interpreter finds the same netgrade
@@ -89,7 +90,7 @@ def _run_grader(path: str, task: dict, only_checks: list[str], tmp: str, tag: st
         argv = [*argv, spec_path]
     timeout = float(task.get("timeout") or DEFAULT_TIMEOUT)
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True, errors="replace", env=_worker_env())
+                            start_new_session=True, text=True, errors="replace", env=worker_env())
     if registry is not None:
         registry.add(proc)
     try:

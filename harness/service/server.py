@@ -11,8 +11,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
+from ..batch.processes import worker_env
 from . import db
 from .logs import log
 
@@ -30,16 +30,6 @@ def _worker_argv(url: str, index: int, opts: dict) -> list[str]:
     return argv
 
 
-def _worker_env() -> dict[str, str]:
-    """The workers import the same netgrade as this process, wherever it was started from."""
-    import netgrade
-    package = Path(netgrade.__file__).resolve().parent
-    if package.name != "netgrade":  # an editable install: the same interpreter finds the same netgrade
-        return dict(os.environ)
-    path = os.environ.get("PYTHONPATH", "")
-    return {**os.environ, "PYTHONPATH": str(package.parent) + (os.pathsep + path if path else "")}
-
-
 def serve(url: str, host: str, port: int, workers: int, opts: dict, settings) -> int:
     import uvicorn
 
@@ -50,7 +40,7 @@ def serve(url: str, host: str, port: int, workers: int, opts: dict, settings) ->
     if not opts.get("jobs") and not opts.get("dask"):
         from .grader import jobs_for
         opts = {**opts, "jobs": jobs_for(max(1, workers))}
-    procs = [subprocess.Popen(_worker_argv(url, i, opts), stdin=subprocess.DEVNULL, env=_worker_env())
+    procs = [subprocess.Popen(_worker_argv(url, i, opts), stdin=subprocess.DEVNULL, env=worker_env())
              for i in range(workers)]
     for p in procs:
         log("worker-spawned", pid=p.pid)
