@@ -164,9 +164,13 @@ def test_engine_stopped_while_a_program_runs_is_error_never_fail(engine, tmp_pat
     graded = next(i for i, (st, _) in enumerate(echo) if st != "pass")
     assert graded >= 1 and [st for st, _ in echo[graded:]] == ["error"] * (CHECKS - graded), echo
     touched = echo[graded][1]
-    assert touched.startswith("grader error: the Docker engine stopped answering during the check"), touched
+    # the engine may take the run's cgroup away before the launcher joins it: then the sandbox's own words
+    # (the run could not be set up) name the fault; either way a grader error, never the program's fail
+    engine_gone = touched.startswith("grader error: the Docker engine stopped answering during the check")
+    cgroup_gone = touched.startswith("grader error: the sandbox could not start") and "join cgroup" in touched
+    assert engine_gone or cgroup_gone, touched
     assert "so this check could not be graded; not the program's fault (the check saw: " in touched, touched
-    assert all("the Docker engine stopped answering" in msg for _, msg in echo[graded:]), echo
+    assert all("the Docker engine stopped answering" in msg for _, msg in echo[graded + 1:]), echo
     assert done.returncode == 1
     assert_clean(g)
     assert_containers_gone_once_the_engine_is_back(engine, pairs)
