@@ -24,7 +24,7 @@ import os
 import threading
 
 from .userns import IDENTITY_MAP
-from .userns import uid_map as _uid_map
+from .userns import uid_map
 
 FIRST = 2_000_000
 LAST = 2**31 - 2
@@ -39,14 +39,14 @@ _pid = 0
 
 def in_user_namespace() -> bool:
     """True inside a user namespace made from an ordinary user's (not the machine's identity map)."""
-    return _uid_map() != IDENTITY_MAP
+    return uid_map() != IDENTITY_MAP
 
 
 def uid_range() -> tuple[int, int]:
     """(first, last) of the uids runs get here: root's, or the widest extent a user namespace maps besides 0."""
     if not in_user_namespace():
         return FIRST, LAST
-    extents = [(inside, inside + count - 1) for inside, _outside, count in _uid_map() if inside > 0]
+    extents = [(inside, inside + count - 1) for inside, _outside, count in uid_map() if inside > 0]
     if not extents:
         raise OSError("this user namespace maps no uid besides 0: runs cannot get uids of their own")
     return max(extents, key=lambda e: e[1] - e[0])

@@ -73,24 +73,21 @@ def uid_map() -> list[tuple[int, int, int]]:
         return list(IDENTITY_MAP)
 
 
-_uid_map = uid_map
-
-
 def inside() -> bool:
     """True in a user namespace netgrade made for itself (root inside, an ordinary user outside)."""
-    m = _uid_map()
+    m = uid_map()
     return os.environ.get(MARK) is not None and m != IDENTITY_MAP
 
 
 def outer_uid() -> int:
     """The uid that root here is outside the user namespace (this uid where there is none)."""
-    return next((outside for ins, outside, _n in _uid_map() if ins == 0), os.geteuid())
+    return next((outside for ins, outside, _n in uid_map() if ins == 0), os.geteuid())
 
 
 @functools.lru_cache(maxsize=1)
 def single_uid() -> bool:
     """True inside a user namespace that maps one uid only: runs cannot get uids of their own."""
-    m = _uid_map()
+    m = uid_map()
     return len(m) == 1 and m[0][2] == 1
 
 
