@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from layout import clean_checkout
+
+pytestmark = pytest.mark.xdist_group("packaging")  # one fresh venv for the module, not one per worker
 WHEELS = os.environ.get("NETGRADE_WHEELS", "/opt/netgrade-wheels")
 PYPI_NEIGHBOURS = ("harness==0.1.0", "reports==0.4.1")
 
@@ -43,7 +45,9 @@ def venv(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("packaging") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(d)], check=True, timeout=120)
     _pip(d, *PYPI_NEIGHBOURS)          # the neighbours first, with their own dependencies
-    _pip(d, str(ROOT))                 # then netgrade, as a user would: pip install .
+    # then netgrade, as a user would: pip install . -- from a clean copy of the checkout, since setuptools
+    # builds in the source tree's build/ folder and two builds there at once break each other
+    _pip(d, str(clean_checkout(tmp_path_factory.mktemp("checkout") / "netgrade")))
     return d
 
 
