@@ -19,7 +19,7 @@ never from the default pack at import time.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 import pytest
@@ -29,6 +29,7 @@ import pytest
 from .dialogue import Dialogue  # noqa: E402
 from .expect import at, exits_zero, no_crash, prints, target_of  # noqa: E402
 from .failure import CheckFailure, fail
+from .i18n import N_, Msg
 from .pack import Pack, Program
 from .peers.shaped import ShapedPeer, plural  # noqa: E402
 from .peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer, tcp_states  # noqa: E402
@@ -46,6 +47,8 @@ __all__ = [
     # declaring and failing checks
     "CheckFailure", "CheckInfo", "Level", "PerProgram", "check", "check_mark", "fail", "naming_encoding_faults",
     "per_program",
+    # messages: an English template marked for translation (N_) and its parameters
+    "Msg", "N_",
     # the programs
     "ProgramRun", "original_destination", "run_input_hint", "sheet_address", "sheet_addresses_text",
     # expectations and dialogues
@@ -124,13 +127,18 @@ class CheckInfo:
 
     program: str
     level: Level
-    title: str
+    #: a fixed English text (its own msgid) or a Msg made with parameters (a port of the pack)
+    title: str | Msg
     id: str
     sheet: str = ""
-    hint: str = ""
+    hint: str | Msg = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "level", sheet_level(self.level))
+        for name in ("title", "hint"):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, Msg.from_json(value))
 
     @property
     def key(self) -> str:
@@ -138,7 +146,7 @@ class CheckInfo:
         return f"{self.program}/{self.id}"
 
     def mark(self) -> pytest.MarkDecorator:
-        return getattr(pytest.mark, MARK)(**asdict(self))
+        return getattr(pytest.mark, MARK)(**{f.name: getattr(self, f.name) for f in fields(self)})
 
     @classmethod
     def of(cls, item: pytest.Item) -> CheckInfo | None:
@@ -153,8 +161,8 @@ class CheckInfo:
                              f" ({exc})") from None
 
 
-def check_mark(program: str, level: str, title: str, id: str, *, sheet: str | None = None,
-               hint: str | None = None) -> pytest.MarkDecorator:
+def check_mark(program: str, level: str, title: str | Msg, id: str, *, sheet: str | None = None,
+               hint: str | Msg | None = None) -> pytest.MarkDecorator:
     """The mark behind ``@check``: for checks made per program with ``pytest.param(..., marks=...)``."""
     return CheckInfo(program, sheet_level(level), title, id, sheet or "", hint or "").mark()
 
@@ -167,8 +175,8 @@ class PerProgram:
     role: str
     level: Level
     id: str
-    title: Callable[[Program], str]
-    hint: Callable[[Program], str]
+    title: Callable[[Program], str | Msg]
+    hint: Callable[[Program], str | Msg]
 
     def params(self, pack: Pack) -> list[Any]:
         """One ``pytest.param`` per program of ``pack`` with the role, marked as that program's check."""
@@ -217,6 +225,6 @@ def naming_encoding_faults(expected: str | list[str], *, wire=None, output=None)
                 hint = describe_encoding_mismatch(text, wire())
             if hint is None and output is not None:
                 hint = describe_misdecoded_output(text, output())
-            if hint and hint not in message:
-                raise CheckFailure(f"{message}: {hint}") from None
+            if hint and str(hint) not in message:
+                raise CheckFailure(N_("{message}: {hint}"), message=exc.message, hint=hint) from None
         raise

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .failure import fail
+from .i18n import N_, Msg
 from .sandbox import Listener, ProgramRun
 from .text import short
 
@@ -11,28 +12,36 @@ def exits_zero(run: ProgramRun, timeout: float, after: str) -> None:
     code = run.wait_exit(timeout)
     if code is None:
         share = run.cpu_share(0.25)
-        how = f"spinning at {share:.0%} CPU (a busy loop)" if share > 0.5 else "idle, blocked on something"
-        fail(f"expected the program to exit with status 0 {after}; it was still running {timeout:g} s later, {how}")
+        how = Msg(N_("spinning at {share:.0%} CPU (a busy loop)"),
+                {"share": share}) if share > 0.5 else Msg(N_("idle, blocked on something"))
+        fail(N_("expected the program to exit with status 0 {after}; it was still running {timeout:g} s later, {how}"),
+             after=after, timeout=timeout, how=how)
     if code != 0:
-        fail(f"expected exit status 0 {after}; {run.crash_summary()}")
+        fail(N_("expected exit status 0 {after}; {crash}"),
+             after=after, crash=run.crash_summary())
     if "Traceback (most recent call last)" in run.err:
-        fail(f"exited 0 {after} but printed a traceback: {run.crash_summary()}")
+        fail(N_("exited 0 {after} but printed a traceback: {crash}"),
+             after=after, crash=run.crash_summary())
 
 
 def prints(run: ProgramRun, text: str, timeout: float, what: str) -> None:
     """``text`` appears in the program's output within ``timeout`` seconds."""
     if run.wait_output(text, timeout):
         return
-    seen = short(run.out.strip(), 300) or "(nothing)"
-    ended = "" if run.running else f"; it ended: {run.crash_summary()}"
-    fail(f"expected the output to contain {text!r} ({what}); output was: {seen}{ended}")
+    seen = short(run.out.strip(), 300) or Msg(N_("(nothing)"))
+    ended = "" if run.running else Msg(N_("; it ended: {crash}"),
+            {"crash": run.crash_summary()})
+    fail(N_("expected the output to contain {text} ({what}); output was: {seen}{ended}"),
+         text=repr(text), what=what, seen=seen, ended=ended)
 
 
 def no_crash(run: ProgramRun, what: str) -> None:
     if not run.running and run.returncode not in (0, None):
-        fail(f"the program crashed {what}: {run.crash_summary()}")
+        fail(N_("the program crashed {what}: {crash}"),
+             what=what, crash=run.crash_summary())
     if "Traceback (most recent call last)" in run.err:
-        fail(f"the program printed a traceback {what}: {run.crash_summary()}")
+        fail(N_("the program printed a traceback {what}: {crash}"),
+             what=what, crash=run.crash_summary())
 
 
 def target_of(listener: Listener) -> tuple[str, int]:

@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..i18n import N_, Msg
 from ..protocols import tftp
 from ..sandbox import Sandbox
 from .udp import UdpPeer, fmt_addr
@@ -78,12 +79,13 @@ class Received:
     def describe(self) -> str:
         return tftp.describe(self.raw)
 
-    def wrong_opcode(self, want: int) -> str:
+    def wrong_opcode(self, want: int) -> Msg | str:
         """"" when this packet has opcode ``want`` (or is an ERROR); else words naming the opcode it has."""
         fault = tftp.opcode_fault(self.raw, want)
         if not fault or tftp.opcode_of(self.raw) == tftp.ERROR:
             return ""
-        return f"a {len(self.raw)}-byte packet with {fault} ({self.raw[:12].hex(' ')})"
+        return Msg(N_("a {n_raw}-byte packet with {fault} ({hex})"),
+                {"n_raw": len(self.raw), "fault": fault, "hex": self.raw[:12].hex(' ')})
 
 
 @dataclass
@@ -138,8 +140,8 @@ class Transfer:
     # every copy that came within the echo window (not counted)
     repeat_gaps: list[tuple[int, float]] = field(default_factory=list)
     echoes: list[tuple[int, float]] = field(default_factory=list)
-    early: list[str] = field(default_factory=list)  # lock-step violations
-    problem: str = ""  # the first thing that stopped the transfer
+    early: list[Msg] = field(default_factory=list)  # lock-step violations
+    problem: Msg | str = ""  # the first thing that stopped the transfer
     complete: bool = False
     unacked_last: bool = False  # serve: the final DATA got no ACK
     # serve: for each withheld DATA, the client's packets until one made the
@@ -246,7 +248,8 @@ class TftpPeer(UdpPeer):
         if dropped.get(block, 0) >= faults.withholds(block):
             return False
         dropped[block] = dropped.get(block, 0) + 1
-        times = f" (time {dropped[block]} of {faults.withholds(block)})" if faults.withholds(block) > 1 else ""
+        times = Msg(N_(" (time {dropped} of {withholds})"),
+                {"dropped": dropped[block], "withholds": faults.withholds(block)}) if faults.withholds(block) > 1 else ""
         self.sandbox.evidence.add("dropped", who=self.label, tftp=tftp.describe(packet),
                                   text=f"withheld {tftp.describe(packet)} (a lost packet){times}")
         return True
@@ -289,15 +292,19 @@ class TftpPeer(UdpPeer):
         last_copy: Received | None = None  # the last copy of the block whose ACK is withheld
         while True:
             wait = max(0.0, deadline - time.monotonic()) if waiting_retransmit else step
-            what = f"DATA #{tftp.block_number(index)}"
+            what = Msg(N_("DATA #{block_number}"),
+                    {"block_number": tftp.block_number(index)})
             r = self.recv_packet(wait, expect_from="the server")
             if r is None:
                 if waiting_retransmit:
-                    again = " again" if dropped.get(tftp.block_number(index - 1), 0) > 1 else ""
-                    log.problem = (f"after ACK #{tftp.block_number(index - 1)} was withheld{again}, no DATA came "
-                                   f"again within {retransmit_wait:g} s (no retransmission)")
+                    again = Msg(N_(" again")) if dropped.get(tftp.block_number(index - 1), 0) > 1 else ""
+                    log.problem = (Msg(N_("after ACK #{block_number} was withheld{again}, no DATA came again within "
+                                "{retransmit_wait:g} s (no retransmission)"),
+                            {"block_number": tftp.block_number(index - 1), "again": again,
+                             "retransmit_wait": retransmit_wait}))
                 else:
-                    log.problem = f"no {what} within {wait:g} s"
+                    log.problem = Msg(N_("no {what} within {wait:g} s"),
+                            {"what": what, "wait": wait})
                 break
             if log.tid is None:
                 log.tid = r.addr
@@ -305,10 +312,12 @@ class TftpPeer(UdpPeer):
                 log.strays.append(r)
                 continue
             if r.wrong_opcode(tftp.DATA) and tftp.opcode_of(r.raw) != tftp.OACK:
-                log.problem = f"expected {what}; got {r.wrong_opcode(tftp.DATA)}"
+                log.problem = Msg(N_("expected {what}; got {wrong_opcode}"),
+                        {"what": what, "wrong_opcode": r.wrong_opcode(tftp.DATA)})
                 break
             if r.packet is None:
-                log.problem = f"malformed packet instead of {what}: {r.why} ({r.raw[:16].hex(' ')})"
+                log.problem = Msg(N_("malformed packet instead of {what}: {why} ({hex})"),
+                        {"what": what, "why": r.why, "hex": r.raw[:16].hex(' ')})
                 break
             pkt = r.packet
             if isinstance(pkt, tftp.Error):
@@ -320,7 +329,8 @@ class TftpPeer(UdpPeer):
                 self.send(tftp.ack(0), log.tid)
                 continue
             if not isinstance(pkt, tftp.Data):
-                log.problem = f"expected {what}, got {tftp.describe(pkt)}"
+                log.problem = Msg(N_("expected {what}, got {got}"),
+                        {"what": what, "got": tftp.describe(pkt)})
                 break
             if pkt.block == tftp.block_number(index - 1) and index > 1:
                 log.data.append(r)
@@ -342,7 +352,8 @@ class TftpPeer(UdpPeer):
                     break
                 continue
             if pkt.block != tftp.block_number(index):
-                log.problem = f"got DATA #{pkt.block} when {what} was due"
+                log.problem = Msg(N_("got DATA #{block} when {what} was due"),
+                        {"block": pkt.block, "what": what})
                 log.data.append(r)
                 break
             log.data.append(r)
@@ -351,7 +362,8 @@ class TftpPeer(UdpPeer):
             for later in self.peek(window):
                 if (later.addr == log.tid and isinstance(later.packet, tftp.Data)
                         and later.packet.block == tftp.block_number(index + 1)):
-                    log.early.append(f"DATA #{later.packet.block} came before ACK #{pkt.block} was sent")
+                    log.early.append(Msg(N_("DATA #{block} came before ACK #{block2} was sent"),
+                            {"block": later.packet.block, "block2": pkt.block}))
             last = len(pkt.data) < blksize
             sent = self._send_faulty(tftp.ack(pkt.block), pkt.block, log.tid, faults, dropped)
             waiting_retransmit = not sent
@@ -364,7 +376,8 @@ class TftpPeer(UdpPeer):
                 if sent:
                     break
             if max_blocks is not None and index > max_blocks:
-                log.problem = f"more than {max_blocks} blocks"
+                log.problem = Msg(N_("more than {max_blocks} blocks"),
+                        {"max_blocks": max_blocks})
                 break
         self.flush_log()
         return log
@@ -389,7 +402,8 @@ class TftpPeer(UdpPeer):
                 try:
                     raw, addr = sock.recvfrom(65536)
                 except TimeoutError:
-                    log.problem = f"no DATA #{tftp.block_number(index)} (block {index} of the file) within {step:g} s"
+                    log.problem = Msg(N_("no DATA #{block_number} (block {index} of the file) within {step:g} s"),
+                            {"block_number": tftp.block_number(index), "index": index, "step": step})
                     break
                 except ConnectionRefusedError:
                     continue
@@ -406,7 +420,8 @@ class TftpPeer(UdpPeer):
                     if raw[:2] == b"\x00\x03" and int.from_bytes(raw[2:4], "big") == tftp.block_number(index - 1):
                         log.repeats.append(index - 1)
                         continue
-                    log.problem = f"block {index} of the file: expected DATA #{want}, got {tftp.describe(raw)}"
+                    log.problem = Msg(N_("block {index} of the file: expected DATA #{want}, got {got}"),
+                            {"index": index, "want": want, "got": tftp.describe(raw)})
                     if raw[:2] == b"\x00\x05":
                         log.error = tftp.decode(raw) if tftp.try_decode(raw)[0] else None
                     break
@@ -420,7 +435,8 @@ class TftpPeer(UdpPeer):
                     break
                 index += 1
                 if index % 4096 == 0 and time.monotonic() > deadline:
-                    log.problem = f"budget: {budget:g} s were not enough; {index} blocks received"
+                    log.problem = Msg(N_("budget: {budget:g} s were not enough; {index} blocks received"),
+                            {"budget": budget, "index": index})
                     break
         finally:
             sock.setblocking(False)
@@ -477,13 +493,16 @@ class TftpPeer(UdpPeer):
                         continue
                 if r is None:
                     if not sent:
-                        log.problem = (f"after DATA #{block} was withheld, the client did not send "
-                                       f"ACK #{tftp.block_number(index - 1)} again within {retransmit_wait:g} s")
+                        log.problem = (Msg(N_("after DATA #{block} was withheld, the client did not send ACK #{block_number} "
+                                    "again within {retransmit_wait:g} s"),
+                                {"block": block, "block_number": tftp.block_number(index - 1),
+                                 "retransmit_wait": retransmit_wait}))
                     elif final:
                         log.unacked_last = True
                         log.complete = True
                     else:
-                        log.problem = f"no ACK #{block} within {wait:g} s"
+                        log.problem = Msg(N_("no ACK #{block} within {wait:g} s"),
+                                {"block": block, "wait": wait})
                     self._flush_all(socks)
                     return log
                 if r.addr[0] != client[0]:
@@ -495,7 +514,8 @@ class TftpPeer(UdpPeer):
                 log.acks.append(r)
                 if isinstance(r.packet, tftp.Error):
                     log.error = r.packet
-                    log.problem = f"the client sent {r.describe()}"
+                    log.problem = Msg(N_("the client sent {got}"),
+                            {"got": r.describe()})
                     self._flush_all(socks)
                     return log
                 ok = isinstance(r.packet, tftp.Ack)
@@ -520,7 +540,8 @@ class TftpPeer(UdpPeer):
                     break
                 if ok and r.packet.block == block and sent:
                     break
-                log.problem = f"expected ACK #{block}; got {r.wrong_opcode(tftp.ACK) or r.describe()}"
+                log.problem = Msg(N_("expected ACK #{block}; got {got}"),
+                        {"block": block, "got": r.wrong_opcode(tftp.ACK) or r.describe()})
                 self._flush_all(socks)
                 return log
             trigger = r

@@ -27,6 +27,15 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Union
 
+try:  # in netgrade: messages for the report's language
+    from ..i18n import N_, Msg
+except ImportError:  # exported beside the reference programs as tftp_codec: English text
+    def N_(message: str) -> str:
+        return message
+
+    def Msg(template: str, params: dict | None = None) -> str:  # noqa: N802 - stands in for the class
+        return template.format(**params) if params else template
+
 RRQ, WRQ, DATA, ACK, ERROR, OACK = 1, 2, 3, 4, 5, 6
 
 BLOCK_SIZE = 512  # RFC 1350 §2: every DATA block but the last is this long
@@ -77,12 +86,12 @@ MODES = ("netascii", "octet", "mail")
 
 # what each opcode asks for, in the words a message about a wrong opcode needs
 OPCODE_MEANING = {
-    RRQ: "RRQ, a read request: a download",
-    WRQ: "WRQ, a write request: an upload",
-    DATA: "DATA, a block of the file",
-    ACK: "ACK, an acknowledgement",
+    RRQ: Msg(N_("RRQ, a read request: a download")),
+    WRQ: Msg(N_("WRQ, a write request: an upload")),
+    DATA: Msg(N_("DATA, a block of the file")),
+    ACK: Msg(N_("ACK, an acknowledgement")),
     ERROR: "ERROR",
-    OACK: "OACK, an option acknowledgement",
+    OACK: Msg(N_("OACK, an option acknowledgement")),
 }
 
 
@@ -329,11 +338,16 @@ def opcode_fault(packet: bytes, want: int) -> str:
     op = opcode_of(packet)
     if op == want:
         return ""
-    belongs = f"opcode {want} ({OPCODE_MEANING[want]}) belongs"
+    belongs = Msg(N_("opcode {want} ({opcode_meaning}) belongs"),
+            {"want": want, "opcode_meaning": OPCODE_MEANING[want]})
     if op is None:
-        return f"a {len(packet)}-byte datagram, too short for an opcode, where {belongs}"
-    seen = f"opcode {op} ({OPCODE_MEANING[op]})" if op in OPCODE_MEANING else f"opcode {op}, which TFTP does not have,"
-    return f"{seen} where {belongs}"
+        return Msg(N_("a {n_packet}-byte datagram, too short for an opcode, where {belongs}"),
+                {"n_packet": len(packet), "belongs": belongs})
+    seen = Msg(N_("opcode {op} ({opcode_meaning})"),
+            {"op": op, "opcode_meaning": OPCODE_MEANING[op]}) if op in OPCODE_MEANING else Msg(N_("opcode {op}, which TFTP does not have,"),
+            {"op": op})
+    return Msg(N_("{seen} where {belongs}"),
+            {"seen": seen, "belongs": belongs})
 
 
 # ------------------------------------------------------------------ transfer helpers
