@@ -132,7 +132,7 @@ def fields_of(template: str) -> set[str]:
     return {name.split(".")[0].split("[")[0] for _, name, _, _ in _FORMATTER.parse(template) if name}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Msg:
     """A message: its English template (the gettext msgid) and its parameters.
 
@@ -164,6 +164,23 @@ class Msg:
 
     def __str__(self) -> str:
         return self.render(DEFAULT_LANG)
+
+    # a message compares, and is searched, as its English text (callers written for strings keep working)
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Msg):
+            return (self.id, self.params) == (other.id, other.params)
+        if isinstance(other, str):
+            return str(self) == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def startswith(self, *args: Any) -> bool:
+        return str(self).startswith(*args)
+
+    def endswith(self, *args: Any) -> bool:
+        return str(self).endswith(*args)
 
     def __bool__(self) -> bool:
         return bool(self.id)

@@ -106,8 +106,8 @@ def shown(payload: bytes | str, limit: int = 48) -> str:
     size = Msg(N_("{n_payload} bytes"),
             {"n_payload": len(payload)}) if isinstance(payload, bytes) else Msg(N_("{n_encode} UTF-8 bytes"),
             {"n_encode": len(text.encode())})
-    return Msg(N_("{text_limit_2}… ({size})"),
-            {"text_limit_2": repr(text[:limit // 2]), "size": size})
+    return Msg(N_("{text}… ({size})"),
+            {"text": repr(text[:limit // 2]), "size": size})
 
 
 def first_difference(a: bytes, b: bytes) -> int:
@@ -279,11 +279,11 @@ def expect_replies(peer: ShapedPeer, run, want: list[bytes], timeout: float, sen
                         {"encoding": encoding})
                 break
     waiting = "" if got else run_input_hint(run)
-    fail(N_("sent {sent}; expected {plural} {describe_payloads}; got "
-            "{seen}{f_describe_payloads_got}{why}{ended}{waiting}"),
-         sent=sent, plural=plural(len(want), 'reply'), describe_payloads=describe_payloads(want), seen=seen,
-         f_describe_payloads_got=Msg(N_(": {describe_payloads}"),
-                {"describe_payloads": describe_payloads(got)}) if got else "", why=why, ended=ended, waiting=waiting)
+    fail(N_("sent {sent}; expected {plural} {payloads}; got "
+            "{seen}{got_payloads}{why}{ended}{waiting}"),
+         sent=sent, plural=plural(len(want), 'reply'), payloads=describe_payloads(want), seen=seen,
+         got_payloads=Msg(N_(": {payloads}"),
+                {"payloads": describe_payloads(got)}) if got else "", why=why, ended=ended, waiting=waiting)
 
 
 def no_early_reply(peer: ShapedPeer, sent: str) -> None:
@@ -312,9 +312,9 @@ def test_framed_server_two_in_one_write(sandbox, program, limits):
     c, d = peer.frame(SPLIT[0]), peer.frame(SPLIT[1])
     peer.write_pieces([c + d[:2], d[2:]], "a frame plus half of the next header, then the rest")
     expect_replies(peer, run, SPLIT, limits.step_s,
-                   Msg(N_("a frame plus the first 2 bytes of the next header in one write ({len_c_2} bytes), then the "
-                "remaining {len_d_2} bytes"),
-            {"len_c_2": len(c) + 2, "len_d_2": len(d) - 2}))
+                   Msg(N_("a frame plus the first 2 bytes of the next header in one write ({first} bytes), then the "
+                "remaining {rest} bytes"),
+            {"first": len(c) + 2, "rest": len(d) - 2}))
     for pair in (SIZED[:2], SIZED[2:]):  # two by two: more in one write is the pipelined line's
         wire = peer.frames(pair)
         sizes = " and ".join(str(len(p)) for p in pair)
@@ -344,8 +344,8 @@ def test_framed_server_pieces(sandbox, program, limits):
     expect_replies(peer, run, [PIECES], limits.step_s, sent)
     extra = peer.read_replies(1, 0.05)
     if extra:
-        fail(N_("sent {sent}; expected one reply, got more: {describe_payloads}"),
-             sent=sent, describe_payloads=describe_payloads([PIECES] + extra))
+        fail(N_("sent {sent}; expected one reply, got more: {payloads}"),
+             sent=sent, payloads=describe_payloads([PIECES] + extra))
     late_pieces(peer, run, SIZED[2], limits)
 
 
@@ -365,8 +365,8 @@ def late_pieces(peer: FramePeer, run, payload: bytes, limits) -> None:
     expect_replies(peer, run, [payload], limits.step_s, sent)
     extra = peer.read_replies(1, 0.05)
     if extra:
-        fail(N_("sent {sent}; expected one reply, got more: {describe_payloads}"),
-             sent=sent, describe_payloads=describe_payloads([payload] + extra))
+        fail(N_("sent {sent}; expected one reply, got more: {payloads}"),
+             sent=sent, payloads=describe_payloads([payload] + extra))
 
 
 def sizes_of(parts: list[bytes]) -> str:
@@ -390,11 +390,11 @@ def test_framed_server_byte_by_byte(sandbox, program, limits):
     no_early_reply(peer, sent)
     got = peer.read_replies(1, limits.step_s)
     if not got and peer.conn.ended:
-        fail(N_("sent {sent}; the server closed the connection ({upper}) without a reply: the frame came one byte "
+        fail(N_("sent {sent}; the server closed the connection ({how}) without a reply: the frame came one byte "
                 "per read, its 4-byte header in 4 reads; read the header, then the payload, in a loop until every "
-                "byte is in, however many reads that takes{f_the_server_ended_run_c}"),
-             sent=sent, upper=peer.conn.ended.upper(),
-             f_the_server_ended_run_c=Msg(N_("; the server ended: {crash}"),
+                "byte is in, however many reads that takes{ended}"),
+             sent=sent, how=peer.conn.ended.upper(),
+             ended=Msg(N_("; the server ended: {crash}"),
                     {"crash": run.crash_summary()}) if not run.running else "")
     peer.replies[:0] = got  # give it back to expect_replies
     expect_replies(peer, run, [TRICKLE], limits.step_s, sent)
@@ -423,14 +423,14 @@ def test_framed_server_one_mib(sandbox, program, limits):
     ended = Msg(N_("; the server ended: {crash}"),
             {"crash": run.crash_summary()}) if not run.running else ""
     if not got:
-        fail(N_("sent {sent}; expected it back whole; got {describe_replies}{ended}"),
-             sent=sent, describe_replies=peer.describe_replies(got), ended=ended)
+        fail(N_("sent {sent}; expected it back whole; got {replies}{ended}"),
+             sent=sent, replies=peer.describe_replies(got), ended=ended)
     r = got[0]
     fail(N_("sent {sent}; the first reply has {n_r} bytes (sha256 {hexdigest}…), differing from byte "
             "{first_difference} on: the server replied before the whole payload was in (reply: "
-            "{describe_replies}){ended}"),
+            "{replies}){ended}"),
          sent=sent, n_r=len(r), hexdigest=hashlib.sha256(r).hexdigest()[:12],
-         first_difference=first_difference(r, BIG), describe_replies=peer.describe_replies(got), ended=ended)
+         first_difference=first_difference(r, BIG), replies=peer.describe_replies(got), ended=ended)
 
 
 @check("framed-server", "must", "a zero-length message gives a zero-length reply", id="zero-length", sheet="001 §4",
@@ -447,14 +447,14 @@ def test_framed_server_zero_length(sandbox, program, limits):
         ended = Msg(N_("; the server ended: {crash}"),
                 {"crash": run.crash_summary()}) if not run.running else ""
         fail(N_("sent a zero-length frame (00 00 00 00); expected the reply 00 00 00 00; got "
-                "{describe_replies}{closed}{ended}"),
-             describe_replies=peer.describe_replies(got), closed=closed, ended=ended)
+                "{replies}{closed}{ended}"),
+             replies=peer.describe_replies(got), closed=closed, ended=ended)
     after = b"after the empty one"
     peer.write(peer.frame(after), "a normal frame after the empty one")
     got = peer.read_replies(1, limits.step_s)
     if got != [after]:
-        fail(N_("after the zero-length message, sent {bytes}; expected its reply; got {describe_replies}"),
-             bytes=show_bytes(after), describe_replies=peer.describe_replies(got))
+        fail(N_("after the zero-length message, sent {bytes}; expected its reply; got {replies}"),
+             bytes=show_bytes(after), replies=peer.describe_replies(got))
     pair = [b"", "之后 after".encode()]  # two frames: more in one write is the pipelined line's
     wire = peer.frames(pair)
     peer.write(wire, "a zero-length frame and a frame")
@@ -462,12 +462,12 @@ def test_framed_server_zero_length(sandbox, program, limits):
     if got != pair:
         alone = (Msg(N_(": an empty message alone in its read is answered, one that shares a read with the next is not"))
                  if got == pair[1:] else "")
-        fail(N_("sent a zero-length frame and a frame in one write ({hex}); expected 2 replies {describe_payloads}; "
-                "got {describe_replies}{f_describe_payloads_got}{alone}"),
-             hex=wire.hex(' '), describe_payloads=describe_payloads(pair),
-             describe_replies=peer.describe_replies(got),
-             f_describe_payloads_got=Msg(N_(": {describe_payloads}"),
-                    {"describe_payloads": describe_payloads(got)}) if got else "", alone=alone)
+        fail(N_("sent a zero-length frame and a frame in one write ({hex}); expected 2 replies {payloads}; "
+                "got {replies}{got_payloads}{alone}"),
+             hex=wire.hex(' '), payloads=describe_payloads(pair),
+             replies=peer.describe_replies(got),
+             got_payloads=Msg(N_(": {payloads}"),
+                    {"payloads": describe_payloads(got)}) if got else "", alone=alone)
 
 
 PIPELINED = [f"pipelined #{i:03d} 第{i}条 ".encode() + b"x" * (i * 7 % 40) for i in range(100)]
@@ -487,14 +487,14 @@ def test_framed_server_pipelined(sandbox, program, limits):
             {"crash": run.crash_summary()}) if not run.running else ""
     if len(got) < 100 and got == PIPELINED[:len(got)]:
         fail(N_("sent 100 frames in one write ({n_wire} bytes) without waiting; got only the first {n_got} replies "
-                "({describe_replies}); the rest never came{ended}"),
-             n_wire=len(wire), n_got=len(got), describe_replies=peer.describe_replies(got), ended=ended)
+                "({replies}); the rest never came{ended}"),
+             n_wire=len(wire), n_got=len(got), replies=peer.describe_replies(got), ended=ended)
     bad = next((i for i, (g, w) in enumerate(zip(got, PIPELINED)) if g != w), len(got))
     fail(N_("sent 100 frames in one write ({n_wire} bytes); reply #{bad} should be {bytes}, got "
-            "{show_bytes_got_bad_60_if} ({describe_replies}){ended}"),
+            "{got} ({replies}){ended}"),
          n_wire=len(wire), bad=bad, bytes=show_bytes(PIPELINED[bad], 60),
-         show_bytes_got_bad_60_if=show_bytes(got[bad], 60) if bad < len(got) else Msg(N_("nothing")),
-         describe_replies=peer.describe_replies(got), ended=ended)
+         got=show_bytes(got[bad], 60) if bad < len(got) else Msg(N_("nothing")),
+         replies=peer.describe_replies(got), ended=ended)
 
 
 @check("framed-server", "should", "a client that closes mid-frame is dropped; the next client is served",
@@ -507,15 +507,15 @@ def test_framed_server_mid_frame_close(sandbox, program, limits):
     orders = server_orders(program)
     order = orders["order"]
     shapes = [
-        ("half a header (2 bytes)", struct.pack(order + "I", 14)[:2]),
-        ("a header announcing 100 bytes and only 10 of them", struct.pack(order + "I", 100) + b"0123456789"),
+        (N_("half a header (2 bytes)"), struct.pack(order + "I", 14)[:2]),
+        (N_("a header announcing 100 bytes and only 10 of them"), struct.pack(order + "I", 100) + b"0123456789"),
     ]
     for what, data in shapes:
         quitter = connect(sandbox, run, limits, label="quitter", **orders)
         quitter.write(data, what)
         quitter.conn.close()
         what = Msg(N_("{what} and closed"),
-                {"what": what})
+                {"what": Msg(what)})
         # the next client is served: proof that the server is neither dead nor stuck
         peer = connect(sandbox, run, limits, label="next client", after=Msg(N_("a client sent {what}; "),
                        {"what": what}),
@@ -529,10 +529,10 @@ def test_framed_server_mid_frame_close(sandbox, program, limits):
             except FrameTooLarge:
                 kept = []
             if kept and got == kept[:len(got)]:
-                fail(N_("a client sent {what}; the next client sent {bytes} and got {describe_payloads}: what the "
+                fail(N_("a client sent {what}; the next client sent {bytes} and got {payloads}: what the "
                         "quitter's leftover bytes followed by this frame decode to; the buffer was kept from the "
                         "client before: start an empty one for each connection"),
-                     what=what, bytes=show_bytes(probe), describe_payloads=describe_payloads(got))
+                     what=what, bytes=show_bytes(probe), payloads=describe_payloads(got))
         if got != [probe]:
             if peer.conn.ended:
                 run.wait_exit(0.5)  # closed on us: give a crashing server time to finish
@@ -542,8 +542,8 @@ def test_framed_server_mid_frame_close(sandbox, program, limits):
             share = run.cpu_share(0.2)
             how = Msg(N_(", spinning at {share:.0%} CPU (looping on recv() returning b'')"),
                     {"share": share}) if share > 0.5 else ""
-            fail(N_("a client sent {what}; the next client sent {bytes} and got {describe_replies}{how}"),
-                 what=what, bytes=show_bytes(probe), describe_replies=peer.describe_replies(got), how=how)
+            fail(N_("a client sent {what}; the next client sent {bytes} and got {replies}{how}"),
+                 what=what, bytes=show_bytes(probe), replies=peer.describe_replies(got), how=how)
         peer.conn.close()
     no_crash(run, Msg(N_("after clients closed in the middle of a frame")))
 
@@ -563,20 +563,20 @@ def test_framed_server_big_endian(sandbox, program, limits):
     got = peer.read_replies(1, limits.step_s)
     if got == [ORDER_PROBE]:
         return
-    sent = Msg(N_("one frame with the big-endian header {hex} (= {n_order_probe})"),
-            {"hex": wire[:4].hex(' '), "n_order_probe": len(ORDER_PROBE)})
+    sent = Msg(N_("one frame with the big-endian header {hex} (= {value})"),
+            {"hex": wire[:4].hex(' '), "value": len(ORDER_PROBE)})
     if peer.garbage is not None and struct.unpack("<I", peer.garbage.header)[0] == len(ORDER_PROBE):
-        fail(N_("sent {sent}; the reply's header is {hex}: {n_order_probe} in little-endian order; the sheet's "
+        fail(N_("sent {sent}; the reply's header is {hex}: {value} in little-endian order; the sheet's "
                 "header is big-endian, struct.pack('!I', n)"),
-             sent=sent, hex=peer.garbage.header.hex(' '), n_order_probe=len(ORDER_PROBE))
+             sent=sent, hex=peer.garbage.header.hex(' '), value=len(ORDER_PROBE))
     if got or peer.garbage is not None or not run.running or peer.conn.ended:
         ended = Msg(N_("; the server ended: {crash}"),
                 {"crash": run.crash_summary()}) if not run.running else ""
         fail(N_("sent {sent}; expected the same payload back in one big-endian frame; got "
-                "{describe_replies}{f_describe_payloads_got}{ended}"),
-             sent=sent, describe_replies=peer.describe_replies(got),
-             f_describe_payloads_got=Msg(N_(": {describe_payloads}"),
-                    {"describe_payloads": describe_payloads(got)}) if got else "", ended=ended)
+                "{replies}{got_payloads}{ended}"),
+             sent=sent, replies=peer.describe_replies(got),
+             got_payloads=Msg(N_(": {payloads}"),
+                    {"payloads": describe_payloads(got)}) if got else "", ended=ended)
     # No reply: a server reading little-endian takes the header for a huge length and waits for it.
     # A second run is sent the same frame little-endian; an answer at once says so.
     peer.conn.abort()  # a reset leaves no TIME_WAIT behind for the second run's bind
@@ -642,9 +642,9 @@ def header_problem(header: bytes, line: str, payload: bytes | None = None) -> st
         return Msg(N_("{base} (= {big}): the newline is counted (and sent?); strip it"),
                 {"base": base, "big": big})
     if line.encode("utf-8").startswith(header):
-        return Msg(N_("{base}: the first bytes of the line itself ({header_decode_utf_8_repl}): the client sends the "
+        return Msg(N_("{base}: the first bytes of the line itself ({text}): the client sends the "
                     "line without a length header"),
-                {"base": base, "header_decode_utf_8_repl": repr(header.decode('utf-8', 'replace'))})
+                {"base": base, "text": repr(header.decode('utf-8', 'replace'))})
     if payload is not None and describe_encoding_mismatch(line, payload) and len(payload) in (big, little):
         return Msg(N_("{base} (= {n_payload}): the length of the line in another encoding (see its payload)"),
                 {"base": base, "n_payload": len(payload)})
@@ -686,10 +686,10 @@ def take_request(peer: FramePeer, run, line: str, limits, unsent: str = "") -> b
         ended = Msg(N_("; it ended: {crash}"),
                 {"crash": run.crash_summary()}) if not run.running else ""
         closed = Msg(N_("; it closed the connection")) if conn.ended else ""
-        fail(N_("expected the client to send the line {shown} as a {n_want}-byte frame ({hex} + {len_want_4} bytes); "
-                "got {n_got} bytes {bytes}{closed}{ended}{unsent_if_not_got_else}"),
-             shown=shown(line), n_want=len(want), hex=want[:4].hex(' '), len_want_4=len(want) - 4, n_got=len(got),
-             bytes=show_bytes(got, 60), closed=closed, ended=ended, unsent_if_not_got_else=unsent if not got else '')
+        fail(N_("expected the client to send the line {shown} as a {n_want}-byte frame ({hex} + {n_payload} bytes); "
+                "got {n_got} bytes {bytes}{closed}{ended}{unsent}"),
+             shown=shown(line), n_want=len(want), hex=want[:4].hex(' '), n_payload=len(want) - 4, n_got=len(got),
+             bytes=show_bytes(got, 60), closed=closed, ended=ended, unsent=unsent if not got else '')
     if peer.adapt and data[:4] == struct.pack("<I", len(want) - 4) != want[:4]:
         peer.use_little_endian("its request headers are little-endian and its source reads lengths "
                                "little-endian")
@@ -719,9 +719,9 @@ def test_framed_client_header_length(sandbox, program, limits):
         problem = header_problem(data[:4], line, data[4:])
         encoding = describe_encoding_mismatch(line, data[4:])
         if encoding:
-            fail(N_("for the line {shown} the client {encoding}{f_and_problem_if_problem}"),
+            fail(N_("for the line {shown} the client {encoding}{problem}"),
                  shown=shown(line), encoding=encoding,
-                 f_and_problem_if_problem=Msg(N_("; and {problem}"),
+                 problem=Msg(N_("; and {problem}"),
                         {"problem": problem}) if problem else "")
         if problem:
             fail(problem)
@@ -748,8 +748,8 @@ def _printed_whole(run, payload: str, limits, how: str) -> None:
             fail(N_("the reply {shown} was delivered {how}; the client printed pieces of it: {join}{ended}"),
                  shown=shown(payload), how=how, join=", ".join(shown(p) for p in parts[:6]), ended=ended)
         fail(N_("the reply {shown} was delivered {how}; expected it printed whole on its own line; output was: "
-                "{short_run_out_strip_300}{ended}"),
-             shown=shown(payload), how=how, short_run_out_strip_300=short(run.out.strip(), 300) or Msg(N_("(nothing)")),
+                "{output}{ended}"),
+             shown=shown(payload), how=how, output=short(run.out.strip(), 300) or Msg(N_("(nothing)")),
              ended=ended)
 
 
@@ -870,9 +870,9 @@ def test_framed_client_one_mib_reply(sandbox, program, limits):
     if span != len(BIG):
         more = span - len(BIG)
         fail(N_("a 1 MiB reply ({n_big} bytes) was sent in one write; between its first and last bytes the client "
-                "printed {span} bytes ({more:+d}): {it_printed_the_payload_i}{ended}"),
+                "printed {span} bytes ({more:+d}): {why}{ended}"),
              n_big=len(BIG), span=span, more=more,
-             it_printed_the_payload_i=Msg(N_("it printed the payload in pieces (a newline per recv?) or replaced split characters")) if more > 0 else Msg(N_("part of the payload is missing")),
+             why=Msg(N_("it printed the payload in pieces (a newline per recv?) or replaced split characters")) if more > 0 else Msg(N_("part of the payload is missing")),
              ended=ended)
 
 

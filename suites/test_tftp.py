@@ -117,8 +117,8 @@ def _diff(got: bytes, want: bytes, size: int | None = None) -> Msg | str:
     if got == want and real == len(want):
         return Msg(N_("identical"))
     n = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-    where = (Msg(N_("first difference at byte {n} (block {n_512_1}): got {excerpt}, expected {excerpt2}"),
-            {"n": n, "n_512_1": n // 512 + 1, "excerpt": _excerpt(got, n), "excerpt2": _excerpt(want, n)}))
+    where = (Msg(N_("first difference at byte {n} (block {block}): got {excerpt}, expected {excerpt2}"),
+            {"n": n, "block": n // 512 + 1, "excerpt": _excerpt(got, n), "excerpt2": _excerpt(want, n)}))
     if real != len(want):
         return Msg(N_("{real} bytes instead of {n_want}; {where}"),
                 {"real": real, "n_want": len(want), "where": where})
@@ -126,9 +126,11 @@ def _diff(got: bytes, want: bytes, size: int | None = None) -> Msg | str:
         return Msg(N_("the right size ({real} bytes), but only {n_got} could be read; {where}"),
                 {"real": real, "n_got": len(got), "where": where})
     differ = sum(a != b for a, b in zip(got, want))
-    return Msg(N_("same size ({real} bytes) but other content: {differ} byte{s_differ_if_differ_1_els}; {where}"),
-            {"real": real, "differ": differ, "s_differ_if_differ_1_els": 's differ' if differ > 1 else ' differs',
-             "where": where})
+    if differ == 1:
+        return Msg(N_("same size ({real} bytes) but other content: 1 byte differs; {where}"),
+                   {"real": real, "where": where})
+    return Msg(N_("same size ({real} bytes) but other content: {differ} bytes differ; {where}"),
+               {"real": real, "differ": differ, "where": where})
 
 
 def _excerpt(data: bytes, at: int, n: int = 12) -> Msg | str:
@@ -154,8 +156,8 @@ def _seen(r, want: int) -> Msg | str:
 
 def _outcome(log: Transfer, name: str, run) -> Msg | str:
     if log.error is not None:
-        return Msg(N_("the server answered ERROR {code} {log_error_message}"),
-                {"code": log.error.code, "log_error_message": repr(log.error.message)})
+        return Msg(N_("the server answered ERROR {code} {message}"),
+                {"code": log.error.code, "message": repr(log.error.message)})
     if log.problem:
         return log.problem + _ended(run)
     return ""
@@ -259,8 +261,8 @@ def test_tftp_server_new_port(sandbox, program, limits):
     peer.send(tftp.ack(1), r.addr)
     second = _fetch(sandbox, run, SMALL, limits, label="second client")
     if second.tid is None:
-        fail(N_("the first download ended; a second RRQ {small} got no DATA #1: {outcome_second_small_run}"),
-             small=repr(SMALL), outcome_second_small_run=_outcome(second, SMALL, run) or Msg(N_("nothing came")))
+        fail(N_("the first download ended; a second RRQ {small} got no DATA #1: {outcome}"),
+             small=repr(SMALL), outcome=_outcome(second, SMALL, run) or Msg(N_("nothing came")))
     if second.tid[1] == run.listener.port:
         fail(N_("the second download came from port {port} itself; a transfer must use a new socket"),
              port=run.listener.port)
@@ -416,9 +418,9 @@ def test_tftp_server_retransmit(sandbox, program, limits):
             {"n_echoes": len(echoes), "timer_gap": TIMER_GAP})) if echoes else ""
     if not gaps:
         fail(N_("ACK #2 was withheld; expected DATA #2 again after a timeout, within {retransmit_budget:g} s: "
-                "{outcome_log_multi_txt_ru}{twice}"),
+                "{outcome}{twice}"),
              retransmit_budget=RETRANSMIT_BUDGET,
-             outcome_log_multi_txt_ru=_outcome(log, "multi.txt", run) or Msg(N_("it never came")), twice=twice)
+             outcome=_outcome(log, "multi.txt", run) or Msg(N_("it never came")), twice=twice)
     if len(gaps) < 2:
         fail(N_("ACK #2 was withheld, and withheld again when DATA #2 came again {gaps:.2f} s later; expected DATA "
                 "#2 a third time within {retransmit_budget:g} s: it was sent again once only (a lost ACK makes the "
@@ -426,8 +428,8 @@ def test_tftp_server_retransmit(sandbox, program, limits):
              gaps=gaps[0], retransmit_budget=RETRANSMIT_BUDGET, twice=twice)
     why = _outcome(log, "multi.txt", run)
     if why or bytes(log.content) != FILES["multi.txt"]:
-        fail(N_("after the retransmissions the transfer did not end right: {why_or_diff_bytes_log_co}"),
-             why_or_diff_bytes_log_co=why or _diff(bytes(log.content), FILES["multi.txt"]))
+        fail(N_("after the retransmissions the transfer did not end right: {why}"),
+             why=why or _diff(bytes(log.content), FILES["multi.txt"]))
 
 
 @check("tftp-server", "should", "a duplicated ACK does not send the next block twice (Sorcerer's Apprentice)",
@@ -510,10 +512,10 @@ def test_tftp_server_wrong_port(sandbox, program, limits):
         r2 = twin.recv_packet(limits.step_s, expect_from=Msg(N_("the server (to the stranger)")))
         disturbed = [x for x in d.peer.drain(0.05) if x.addr == d.tid and not _repeat(x, 2)]
         if disturbed:
-            fail(N_("an ACK #2 from {same_port_host}:{port}, the client's own port number on another address, moved "
+            fail(N_("an ACK #2 from {host}:{port}, the client's own port number on another address, moved "
                     "the transfer on: the client got {got} before it sent ACK #2; a transfer ID is the address and "
                     "the port together (compare the whole (ip, port) pair recvfrom() returns)"),
-                 same_port_host=SAME_PORT_HOST, port=twin.port, got=disturbed[0].describe())
+                 host=SAME_PORT_HOST, port=twin.port, got=disturbed[0].describe())
     d.ack()
     got = d.finish()
     if got != FILES["multi.txt"]:
@@ -527,10 +529,10 @@ def test_tftp_server_wrong_port(sandbox, program, limits):
         fail(N_("expected ERROR 5 (Unknown transfer ID) for the packet from the wrong port; got {got}"),
              got=r.describe())
     if twin is not None and _error_code(r2) != 5:
-        fail(N_("expected ERROR 5 (Unknown transfer ID) for the packet from {same_port_host}:{port} (the client's "
-                "port number, another address); got {r2_describe_if_r2_else_n}"),
-             same_port_host=SAME_PORT_HOST, port=twin.port,
-             r2_describe_if_r2_else_n=r2.describe() if r2 else Msg(N_("nothing")))
+        fail(N_("expected ERROR 5 (Unknown transfer ID) for the packet from {host}:{port} (the client's "
+                "port number, another address); got {got}"),
+             host=SAME_PORT_HOST, port=twin.port,
+             got=r2.describe() if r2 else Msg(N_("nothing")))
 
 
 @check("tftp-server", "should", "two clients downloading at once both get correct files", id="two-clients",
@@ -577,11 +579,11 @@ def test_tftp_server_path_safety(sandbox, program, limits):
 
 
 MALFORMED = (
-    (b"\x00\x01", "an RRQ with nothing after the opcode"),
-    (b"\x00\x01hello.txt", "an RRQ without NUL after the filename"),
-    (b"\x00\x01hello.txt\x00", "an RRQ without a mode"),
-    (b"\x00\x09hello.txt\x00octet\x00", "a request with the unknown opcode 9"),
-    (b"\x00\x01\xff\xfe\xe4.txt\x00octet\x00", "an RRQ whose filename is not UTF-8"),
+    (b"\x00\x01", N_("an RRQ with nothing after the opcode")),
+    (b"\x00\x01hello.txt", N_("an RRQ without NUL after the filename")),
+    (b"\x00\x01hello.txt\x00", N_("an RRQ without a mode")),
+    (b"\x00\x09hello.txt\x00octet\x00", N_("a request with the unknown opcode 9")),
+    (b"\x00\x01\xff\xfe\xe4.txt\x00octet\x00", N_("an RRQ whose filename is not UTF-8")),
 )
 
 
@@ -595,15 +597,15 @@ def test_tftp_server_malformed(sandbox, program, limits):
             state = Msg(N_("it crashed: {crash}"),
                     {"crash": run.crash_summary()}) if not run.running else Msg(N_("it sent nothing"))
             fail(N_("{what} ({hex}): expected an ERROR packet; {state}"),
-                 what=what, hex=raw.hex(' '), state=state)
+                 what=Msg(what), hex=raw.hex(' '), state=state)
         if _error_code(r) is None:
             fail(N_("{what} ({hex}): expected an ERROR packet; got {got}"),
-                 what=what, hex=raw.hex(' '), got=r.describe())
+                 what=Msg(what), hex=raw.hex(' '), got=r.describe())
     no_crash(run, Msg(N_("after malformed requests")))
     log = _fetch(sandbox, run, "hello.txt", limits)
     if log.error is not None or log.problem or bytes(log.content) != FILES["hello.txt"]:
-        fail(N_("after the malformed requests a normal RRQ failed: {outcome_log_hello_txt_ru}"),
-             outcome_log_hello_txt_ru=_outcome(log, "hello.txt", run) or _diff(bytes(log.content), FILES["hello.txt"]))
+        fail(N_("after the malformed requests a normal RRQ failed: {outcome}"),
+             outcome=_outcome(log, "hello.txt", run) or _diff(bytes(log.content), FILES["hello.txt"]))
 
 
 # ------------------------------------------------------------------ server extras
@@ -616,8 +618,8 @@ def test_tftp_server_upload(sandbox, program, limits):
     peer.send(tftp.wrq("uploaded.bin"), target_of(run.listener))
     r = peer.recv_packet(limits.step_s, expect_from=Msg(N_("the server")))
     if r is None or not isinstance(r.packet, tftp.Ack) or r.packet.block != 0:
-        fail(N_("expected ACK #0 in reply to WRQ 'uploaded.bin'; got {r_describe_if_r_else_not}"),
-             r_describe_if_r_else_not=r.describe() if r else Msg(N_("nothing")))
+        fail(N_("expected ACK #0 in reply to WRQ 'uploaded.bin'; got {got}"),
+             got=r.describe() if r else Msg(N_("nothing")))
     if r.addr[1] == run.listener.port:
         fail(N_("ACK #0 came from port {port} itself; a transfer must use a new port"),
              port=run.listener.port)
@@ -626,8 +628,8 @@ def test_tftp_server_upload(sandbox, program, limits):
         peer.send(tftp.data(index, chunk), tid)
         r = peer.recv_packet(limits.step_s, expect_from=Msg(N_("the server")))
         if r is None or not isinstance(r.packet, tftp.Ack) or r.packet.block != index:
-            fail(N_("expected ACK #{index} for DATA #{index}; got {r_describe_if_r_else_not}"),
-                 index=index, r_describe_if_r_else_not=r.describe() if r else Msg(N_("nothing")))
+            fail(N_("expected ACK #{index} for DATA #{index}; got {got}"),
+                 index=index, got=r.describe() if r else Msg(N_("nothing")))
     for _ in range(2):  # the server may rename or close the file just after the last ACK
         # never through a link the server left there, never more than the upload and a margin
         got, size, why = read_capped(run.work, "uploaded.bin", len(content) + 4096)
@@ -687,10 +689,10 @@ def test_tftp_server_options(sandbox, program, limits):
     log = _fetch(sandbox, run, "opt.bin", limits, options=asked, blksize=tftp.BLOCK_SIZE)
     if log.oack is None:
         why = _outcome(log, "opt.bin", run)
-        fail(N_("expected an OACK for the options blksize=1024 tsize=0 timeout=2; {f_instead_why_if_why_els}"),
-             f_instead_why_if_why_els=Msg(N_("instead: {why}"),
-                    {"why": why}) if why else Msg(N_("got DATA #1 of {sizes_log_or_0_0} bytes (options ignored)"),
-                    {"sizes_log_or_0_0": (_sizes(log) or [0])[0]}))
+        fail(N_("expected an OACK for the options blksize=1024 tsize=0 timeout=2; {instead}"),
+             instead=Msg(N_("instead: {why}"),
+                    {"why": why}) if why else Msg(N_("got DATA #1 of {size} bytes (options ignored)"),
+                    {"size": (_sizes(log) or [0])[0]}))
     want = {"blksize": "1024", "tsize": str(len(content)), "timeout": "2"}
     if log.oack.options != want:
         fail(N_("OACK: expected {want}; got {options}"),
@@ -906,9 +908,9 @@ def test_tftp_client_acks(sandbox, program, limits):
         only = ""
         if (isinstance(to69[0].packet, tftp.Ack) and to69[0].packet.block == last and right
                 and all(isinstance(s.packet, tftp.Ack) and s.packet.block == last for s in to69)):
-            only = (Msg(N_(" (the last block's ACK; ACK #1 to #{last_1} went to the transfer port: the final ACK after "
+            only = (Msg(N_(" (the last block's ACK; ACK #1 to #{last} went to the transfer port: the final ACK after "
                         "the loop was sent to the server's first address, not to the DATA's)"),
-                    {"last_1": last - 1}))
+                    {"last": last - 1}))
         fail(N_("the client sent {got} to port {port}{only}; ACKs go to the port the DATA came from ({port2})"),
              got=to69[0].describe(), port=program.port, only=only, port2=tid.port)
     if log.strays:
@@ -994,14 +996,14 @@ def test_tftp_client_saved_name(sandbox, program, limits):
     c = _serve_client(sandbox, program, limits, NAME, want)
     found = c.saved(want)
     if found is None:
-        fail(N_("after downloading {name} no new file is in the client's folder{f_c_log_problem_if_c_log}{ended}"),
-             name=repr(NAME), f_c_log_problem_if_c_log=Msg(N_(" ({problem})"),
+        fail(N_("after downloading {name} no new file is in the client's folder{problem}{ended}"),
+             name=repr(NAME), problem=Msg(N_(" ({problem})"),
                     {"problem": c.log.problem}) if c.log.problem else "",
              ended=_ended(c.run))
     names = c.sheet_names()
     if found.name not in names:
-        fail(N_("saved as {found_name}; the sheet says {names_0}"),
-             found_name=repr(found.name), names_0=repr(names[0]))
+        fail(N_("saved as {found_name}; the sheet says {sheet_name}"),
+             found_name=repr(found.name), sheet_name=repr(names[0]))
     if found.data is None:  # a link or an unreadable file: the content checks say so; no copy of it is made
         sandbox.evidence.note(f"the first download left {found.describe()}: no second run")
         return
@@ -1010,9 +1012,9 @@ def test_tftp_client_saved_name(sandbox, program, limits):
     second = c2.saved(again)
     if second is None:
         fail(N_("a second download of {name}, with {found_name} of the first still in the folder, changed no "
-                "file{f_c2_log_problem_if_c2_l}{ended}"),
+                "file{problem}{ended}"),
              name=repr(NAME), found_name=repr(found.name),
-             f_c2_log_problem_if_c2_l=Msg(N_(" ({problem})"),
+             problem=Msg(N_(" ({problem})"),
                     {"problem": c2.log.problem}) if c2.log.problem else "", ended=_ended(c2.run))
     if second.name not in c2.sheet_names():
         fail(N_("a second download of {name}, with {found_name} of the first still in the folder, was saved as "
@@ -1066,7 +1068,7 @@ def test_tftp_client_error_exits(sandbox, program, limits):
     comes, RFC 1350 §7).  Accepted: exit within step_s, something printed after the ERROR, no traceback,
     and nothing sent TIMER_GAP s or more after the ERROR but an ERROR (a client that ignores it and
     exits when its retries run out has not stopped on the ERROR; a packet sent at once is a reflex)."""
-    for how in ("as the answer to the RRQ", "in the middle of the download, after DATA #1"):
+    for how in (N_("as the answer to the RRQ"), N_("in the middle of the download, after DATA #1")):
         if how.startswith("as"):
             c, before, sent = _answer_error(sandbox, program, limits, "missing.txt")
             what = Msg(N_("ERROR 1 'File not found'"))
@@ -1077,24 +1079,24 @@ def test_tftp_client_error_exits(sandbox, program, limits):
         again = _ignored_error(c, sent)
         went_on = ""
         if again is not None:
-            went_on = (Msg(N_("; {again_at_sent:.2f} s after the ERROR it sent {got}: it went on with the transfer (its "
+            went_on = (Msg(N_("; {seconds:.2f} s after the ERROR it sent {got}: it went on with the transfer (its "
                         "timer) instead of stopping"),
-                    {"again_at_sent": again.at - sent, "got": again.describe()}))
+                    {"seconds": again.at - sent, "got": again.describe()}))
         if run.running:
             share = run.cpu_share(0.25)
             state = Msg(N_("spinning (a busy loop)")) if share > 0.5 else Msg(N_("waiting for something"))
             fail(N_("the server answered {what} {how}; the client was still running {step_s:g} s later, "
                     "{state}{went_on}"),
-                 what=what, how=how, step_s=limits.step_s, state=state, went_on=went_on)
+                 what=what, how=Msg(how), step_s=limits.step_s, state=state, went_on=went_on)
         if "Traceback (most recent call last)" in run.err:
             fail(N_("the client crashed on {what} ({how}): {crash}"),
-                 what=what, how=how, crash=run.crash_summary())
+                 what=what, how=Msg(how), crash=run.crash_summary())
         if again is not None:
             fail(N_("the server sent {what} {how}{went_on}, and exited only later"),
-                 what=what, how=how, went_on=went_on)
+                 what=what, how=Msg(how), went_on=went_on)
         if run.stdout.total <= before and not run.err.strip():
             fail(N_("the client exited after {what} ({how}) but printed no message"),
-                 what=what, how=how)
+                 what=what, how=Msg(how))
 
 
 @check("tftp-client", "should", "a duplicated DATA block is ACKed again but written once", id="duplicate-data",
@@ -1115,8 +1117,8 @@ def test_tftp_client_duplicate_data(sandbox, program, limits):
             why = (Msg(N_(": the late copy of DATA #1 was written again after block 2; only the block numbered one "
                         "more than the last one written is new (remembering just the last block number tells a copy "
                         "that comes at once, not one that comes late)")))
-        fail(N_("{sent}; {label_if_got_is_none_els}"),
-             sent=sent, label_if_got_is_none_els=label if got is None else Msg(N_("{label}: {diff}{why}"),
+        fail(N_("{sent}; {what}"),
+             sent=sent, what=label if got is None else Msg(N_("{label}: {diff}{why}"),
                     {"label": label, "diff": _diff(got, want), "why": why}))
     # an ACK's opcode is the acks check's business: any 4-byte datagram naming block 2 counts here
     acks2 = sum(1 for r in c.log.acks if len(r.raw) == 4 and r.raw[2:4] == b"\x00\x02")
@@ -1150,8 +1152,8 @@ def test_tftp_client_wrong_port(sandbox, program, limits):
              got=wrong[0].describe())
     if got != want:
         sent = (Msg(N_("a stranger (another port) sent DATA #2 before the real one, and ERROR 5 before DATA #3; "
-                    "{label_if_got_is_none_els}"),
-                {"label_if_got_is_none_els": label if got is None else f"{label}: {_diff(got, want)}"}))
+                    "{what}"),
+                {"what": label if got is None else f"{label}: {_diff(got, want)}"}))
         three = [r for r in c.log.acks if len(r.raw) == 4 and r.raw[2:4] == b"\x00\x03"]
         if got is not None and got == want[:1024] or (got is None and not three and not c.run.running):
             fail(N_("{sent}: the client stopped on the stranger's ERROR; an ERROR from another port than the "
@@ -1166,12 +1168,12 @@ def _recovery_fault(c: ClientRun, block: int) -> Msg | str:
 
     The first packet after the withholding is judged; a copy of the last ACK that arrived less than
     TIMER_GAP s after it (sent together with it, before any timer) is an echo and is passed over."""
-    want = Msg(N_("ACK #{block_1} to the transfer port ({port})"),
-            {"block_1": block - 1, "port": c.tid.port})
+    want = Msg(N_("ACK #{block} to the transfer port ({port})"),
+            {"block": block - 1, "port": c.tid.port})
     seen = [w for w in c.log.after_withheld if w.block == block]
     if not seen:
-        return Msg(N_("DATA #{block} was never withheld ({c_log_problem_or_the_tra})"),
-                {"block": block, "c_log_problem_or_the_tra": c.log.problem or 'the transfer ended before it'})
+        return Msg(N_("DATA #{block} was never withheld ({why})"),
+                {"block": block, "why": c.log.problem or 'the transfer ended before it'})
     echoes = [w for w in seen if w.echo]
     first = next(w for w in seen if not w.echo) if len(echoes) < len(seen) else None
     head = Msg(N_("after DATA #{block} was withheld, the client"),
@@ -1184,8 +1186,8 @@ def _recovery_fault(c: ClientRun, block: int) -> Msg | str:
         return Msg(N_("{head} sent nothing within {retransmit_budget:g} s instead of {want} again{ended}"),
                 {"head": head, "retransmit_budget": RETRANSMIT_BUDGET, "want": want, "ended": _ended(c.run)})
     if isinstance(r.packet, tftp.Request):
-        what = Msg(N_("a new {name} for {r_packet_filename}"),
-                {"name": r.packet.name, "r_packet_filename": repr(r.packet.filename)})
+        what = Msg(N_("a new {name} for {filename}"),
+                {"name": r.packet.name, "filename": repr(r.packet.filename)})
     else:
         what = r.describe() if r.packet is not None else Msg(N_("a {n_raw}-byte packet ({hex})"),
                 {"n_raw": len(r.raw), "hex": r.raw[:12].hex(' ')})
@@ -1198,9 +1200,9 @@ def _recovery_fault(c: ClientRun, block: int) -> Msg | str:
         return Msg(N_("{head} sent {what} instead of {want} again"),
                 {"head": head, "what": what, "want": want})
     if c.log.tid is not None and r.addr != c.log.tid:
-        return (Msg(N_("{head} sent ACK #{block_1} again from a new port {port}, not from its transfer port {port2} (a "
+        return (Msg(N_("{head} sent ACK #{block} again from a new port {port}, not from its transfer port {port2} (a "
                     "new socket is a new transfer ID the server rejects)"),
-                {"head": head, "block_1": block - 1, "port": r.addr[1], "port2": c.log.tid[1]}))
+                {"head": head, "block": block - 1, "port": r.addr[1], "port2": c.log.tid[1]}))
     return ""
 
 
@@ -1228,8 +1230,8 @@ def test_tftp_client_lost_data(sandbox, program, limits):
              problem=c.log.problem, ended=_ended(c.run))
     got, label = _saved_bytes(c, want)
     if got != want:
-        fail(N_("after the lost block {label_if_got_is_none_els}"),
-             label_if_got_is_none_els=label if got is None else Msg(N_("{label}: {diff}"),
+        fail(N_("after the lost block {what}"),
+             what=label if got is None else Msg(N_("{label}: {diff}"),
                     {"label": label, "diff": _diff(got, want)}))
 
 

@@ -346,7 +346,7 @@ def test_markdown_agrees_and_escapes():
         found[cid] = (cells[3].strip(), cells[4].strip())
     for p in r.programs:
         for c in p.checks:
-            assert found[c.id] == (t(f"status.{c.status}", "en"), f"{c.score:g}/{c.max_score:g}")
+            assert found[c.id] == (word_of("status", c.status, "en"), f"{c.score:g}/{c.max_score:g}")
     assert f"{r.score:g}/{r.max_score:g}" in text.splitlines()[0]
 
 

@@ -12,11 +12,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..i18n import t, word
+from ..i18n import N_, t, word
 from ..results import Result, notices_in, text_of
 from ..verdicts import ProgramStatus, RunStatus, Status
 from . import write_text
 from .common import one_line, safe
+
+#: texts this module shows from inside f-strings (where Babel does not look), marked here
+_MARKED = (N_("Hint"), N_("Sheet"))
+
 
 OUTPUT_TEXT = 4000
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ..i18n import t
+from ..i18n import N_, t
 from ..results import Result, notices_in, text_of
 from ..verdicts import ProgramStatus, RunStatus, Status
 from . import write_text
 from .common import one_line, xml_text
+
+#: texts this module shows from inside f-strings (where Babel does not look), marked here
+_MARKED = (N_("Hint"), N_("Sheet"))
+
 
 MESSAGE_ATTR = 500      # a failure's message attribute: one line
 BODY_TEXT = 8000        # a failure's body: message, hint, sheet

@@ -11,11 +11,15 @@ import re
 from html import escape
 from pathlib import Path
 
-from ..i18n import t, word
+from ..i18n import N_, t, word
 from ..results import Result, notices_in, text_of
 from ..verdicts import RunStatus, Status
 from . import write_text
 from .common import one_line
+
+#: texts this module shows from inside f-strings (where Babel does not look), marked here
+_MARKED = (N_("netgrade: {score:g}/{max:g}"), N_("{seconds:.2f} s"), N_("Grading failed: {message}"), N_("program"), N_("status"), N_("points"), N_("check"), N_("level"), N_("message"), N_("Hint"))
+
 
 CELL_TEXT = 300
 # Inside a table cell only inline syntax matters (a cell never starts a line).

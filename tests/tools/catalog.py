@@ -9,12 +9,15 @@ are read how.  tests/test_i18n.py runs `check`.
 """
 from __future__ import annotations
 
+import logging
 import sys
 import tempfile
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
+
+logging.getLogger("babel").setLevel(logging.ERROR)  # its warnings on f-strings it skips (no message of ours)
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALE = ROOT / "harness" / "locale"
@@ -25,7 +28,7 @@ KEYWORDS = ["N_", "_", "t", "tr", "fail", "CheckFailure", "check:3", "pN_:1c,2"]
 
 
 def _babel(*args: str) -> None:
-    CommandLineInterface().run(["pybabel", *args])
+    CommandLineInterface().run(["pybabel", "-q", *args])
 
 
 def extract(out: Path = POT) -> None:
@@ -47,6 +50,14 @@ def update() -> None:
     for lang in LANGS:
         _babel("update", "-i", str(POT), "-d", str(LOCALE), "-D", "netgrade", "-l", lang, "--no-wrap",
                "--omit-header", "--ignore-obsolete", "--no-fuzzy-matching")
+
+
+def _fields(text: str) -> set | None:
+    from netgrade.i18n import fields_of
+    try:
+        return fields_of(text)
+    except ValueError:
+        return None  # not a str.format template (a %-style one of the templates, or literal braces)
 
 
 def _ids(path: Path) -> set:
@@ -82,6 +93,9 @@ def problems() -> list[str]:
                 out.append(f"{lang}: untranslated: {m.id!r}")
         for m, errors in catalog.check():
             out += [f"{lang}: {m.id!r}: {e}" for e in errors]
+        for m in catalog:  # a translation names the same str.format fields as its msgid
+            if m.id and m.string and "{" in m.id + m.string and _fields(m.id) != _fields(m.string):
+                out.append(f"{lang}: the fields of {m.string!r} are not those of {m.id!r}")
     return out
 
 
