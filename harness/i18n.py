@@ -121,6 +121,8 @@ def _param(value: Any) -> Any:
         return value
     if isinstance(value, (bytes, bytearray)):
         return repr(bytes(value))
+    if isinstance(value, BaseException) and isinstance(getattr(value, "message", None), Msg):
+        return value.message  # a failure, a peer's error: its message, in the report's language
     return str(value)
 
 
@@ -176,11 +178,11 @@ class Msg:
     def __hash__(self) -> int:
         return hash(str(self))
 
-    def startswith(self, *args: Any) -> bool:
-        return str(self).startswith(*args)
-
-    def endswith(self, *args: Any) -> bool:
-        return str(self).endswith(*args)
+    def __getattr__(self, name: str) -> Any:
+        """A string method (``startswith``, ``removeprefix``...) works on the English text."""
+        if not name.startswith("_") and hasattr(str, name):
+            return getattr(str(self), name)
+        raise AttributeError(name)
 
     def __bool__(self) -> bool:
         return bool(self.id)

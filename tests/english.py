@@ -4,7 +4,7 @@ A Chinese message may hold English in three forms, all allowed:
 
 - student data: quoted text (``'...'``, ``"..."``, ``b'...'``, as ``repr`` shows it) and the parameters that
   carry what a program printed (``STUDENT_DATA``: its output, stderr, traceback), masked before the rule;
-- technical tokens: a word with a digit or one of ``()[]{}<>._/=#:@\\'"-`` in it (``sendto()``,
+- technical tokens: a byte in hex (``bf``), a word with a digit or one of ``()[]{}<>._/=#:@\\'"-`` in it (``sendto()``,
   ``struct.pack('!HH',``, ``0x1f``, ``ACK #1``), a word in capitals (``RRQ``, ``UTF-8``, ``FIN``), and the
   API names of ``TECHNICAL``;
 - single words and pairs (a mode name, ``netascii``).
@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 #: parameters that carry what the program printed or sent, shown as it is
-STUDENT_DATA = {"traceback", "stderr", "output", "seen_output", "printed", "out"}
+STUDENT_DATA = {"traceback", "stderr", "output", "seen", "printed", "out"}
 #: words of code a Chinese sentence names as they are
 TECHNICAL = {
     "recv", "recvfrom", "send", "sendto", "sendall", "bind", "listen", "accept", "connect", "close", "shutdown",
@@ -31,6 +31,7 @@ TECHNICAL = {
 _QUOTED = re.compile(r"""b?'(?:[^'\\\n]|\\.)*'|b?"(?:[^"\\\n]|\\.)*"|`[^`]*`""")
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 _WORD = re.compile(r"^[A-Za-z]+$")
+_HEX_BYTE = re.compile(r"^[0-9a-f]{2}$")
 
 
 def has_chinese(text: str) -> bool:
@@ -44,7 +45,8 @@ def english_sentences(text: str) -> list[str]:
     runs, current = [], []
     for token in re.split(r"[\s,;!?，。；：、（）]+", text):
         bare = token.strip(".:")
-        if bare and _WORD.match(bare) and not bare.isupper() and bare.lower() not in TECHNICAL:
+        if bare and _WORD.match(bare) and not bare.isupper() and bare.lower() not in TECHNICAL \
+                and not _HEX_BYTE.match(bare):
             current.append(bare)
             continue
         if token and not bare:  # a lone punctuation mark keeps the run going
