@@ -282,6 +282,10 @@ def _phase_verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) 
     if exc.errisinstance(AssertionError):  # a plain assert in an instructor's check
         return Status.FAIL, _message_of(exc) if str(exc.value) else str(rep.longrepr).strip().splitlines()[-1]
     if exc.errisinstance(pytest.fail.Exception) and str(exc.value).startswith("Timeout"):
+        if rep.when != "call":  # setup and teardown are netgrade's own fixtures: no program runs in them
+            return Status.ERROR, (f"grader error in {rep.when}: the check's sandbox was not "
+                                  f"{'ready' if rep.when == 'setup' else 'closed'} within the check's time limit"
+                                  f" ({limit:g} s); not the program's fault")
         return Status.FAIL, f"no verdict within the check's time limit ({limit:g} s): the program or its peer hung"
     if exc.errisinstance(OSError) and exc.value.errno == errno.EADDRINUSE:
         # a refusal of the student's own port is the suites' fail; one that reaches here is the grader's

@@ -586,3 +586,43 @@ def test_a_grader_a_failed_test_left_paused_is_ended(tmp_path, exported):
     assert Grader.end_all() == [g.proc.pid]
     assert g.proc.returncode == -signal.SIGKILL
     assert_clean(g)
+
+
+@ROOT_ONLY
+def test_a_sandbox_not_ready_within_the_time_limit_is_error(tmp_path, refs):
+    """The check's time limit runs out while its sandbox is still being made (here: the Docker runner held at
+    its second check's containers, as an engine that stopped answering holds it): no program of the student's
+    ran, so that check is ``error``, never "the program hung"; the checks around it are graded as usual."""
+    from dockerenv import require_docker
+    require_docker()
+    sub = submission_with(tmp_path, {"udp_echo_server.py": refs / "udp_echo_server.py"})
+    pack = tmp_path / "short.toml"
+    pack.write_text("[limits]\ncheck_s = 8.0\n", "utf-8")
+    flag = tmp_path / "held"  # never released: the pause outlasts the check's time limit
+    g = Grader(tmp_path, env={"NETGRADE_PAUSE_AT": f"docker-check-2:{flag}"})
+    result, done = g.check(sub, "--runner", "docker", "--jobs", "1", "--pack", str(pack),
+                           "--program", "udp-echo-server")
+    echo = [(c["id"], c["status"], c["message"]) for c in result["programs"][0]["checks"]]
+    assert flag.exists(), "the pause point was never reached"
+    held = echo[1]
+    assert held[1] == "error" and "the check's sandbox was not ready within the check's time limit (8 s)" in held[2] \
+        and "not the program's fault" in held[2], echo
+    assert [st for _, st, _ in echo[:1] + echo[2:]] == ["pass"] * (len(echo) - 1), echo
+    assert done.returncode == 1  # a grader error
+    assert_clean(g)
+
+
+@ROOT_ONLY
+def test_an_inherited_xdist_worker_id_changes_nothing(tmp_path, refs):
+    """netgrade started from an xdist worker of someone else's pytest run (an instructor's own tests, these
+    tests) inherits PYTEST_XDIST_WORKER=gw1: its own single-process grading must not take that for its worker
+    number (it then waited for a container pair no one made, and every check timed out as the program's)."""
+    from dockerenv import require_docker
+    require_docker()
+    sub = submission_with(tmp_path, {"udp_echo_server.py": refs / "udp_echo_server.py"})
+    g = Grader(tmp_path, env={"PYTEST_XDIST_WORKER": "gw1", "PYTEST_XDIST_WORKER_COUNT": "2"})
+    result, done = g.check(sub, "--runner", "docker", "--jobs", "1", "--program", "udp-echo-server")
+    echo = [(c["id"], c["status"], c["message"]) for c in result["programs"][0]["checks"]]
+    assert all(st == "pass" for _, st, _ in echo), echo
+    assert done.returncode == 0
+    assert_clean(g)
