@@ -1,9 +1,17 @@
 """Expectations shared by suites, with messages that say expected vs seen."""
 from __future__ import annotations
 
-from .failure import fail
+import contextlib
+
+from .failure import CheckFailure, fail
 from .sandbox import Listener, ProgramRun
-from .text import short
+from .text import describe_encoding_mismatch, describe_misdecoded_output, short
+
+
+def ended_note(run: ProgramRun, who: str = "the program") -> str:
+    """"; ``who`` ended: exited with status 1; ..." when the program has ended, else "": the tail of a
+    message that says what was missing."""
+    return "" if run.running else f"; {who} ended: {run.crash_summary()}"
 
 
 def exits_zero(run: ProgramRun, timeout: float, after: str) -> None:
@@ -24,8 +32,45 @@ def prints(run: ProgramRun, text: str, timeout: float, what: str) -> None:
     if run.wait_output(text, timeout):
         return
     seen = short(run.out.strip(), 300) or "(nothing)"
-    ended = "" if run.running else f"; it ended: {run.crash_summary()}"
-    fail(f"expected the output to contain {text!r} ({what}); output was: {seen}{ended}")
+    fail(f"expected the output to contain {text!r} ({what}); output was: {seen}{ended_note(run, 'it')}")
+
+
+@contextlib.contextmanager
+def naming_encoding_faults(expected: str | list[str], *, wire=None, output=None):
+    """Inside the block, a check failure gets the encoding fault named, when one explains it.
+
+    ``expected``: the text(s) the check looked for; ``wire``: a callable giving
+    the bytes the program sent; ``output``: a callable giving its output.  Both
+    are read only after a failure.  For failures raised by shared helpers
+    (``prints``, ``Dialogue``) that compare text without knowing why it differs.
+    """
+    try:
+        yield
+    except CheckFailure as exc:
+        message = str(exc)
+        for text in [expected] if isinstance(expected, str) else expected:
+            hint = None
+            if wire is not None:
+                hint = describe_encoding_mismatch(text, wire())
+            if hint is None and output is not None:
+                hint = describe_misdecoded_output(text, output())
+            if hint and hint not in message:
+                raise CheckFailure(f"{message}: {hint}") from None
+        raise
+
+
+def prints_text(run: ProgramRun, text: str, timeout: float, what: str) -> None:
+    """``prints``, naming the decoding fault when the text came out garbled."""
+    with naming_encoding_faults(text, output=lambda: run.out):
+        prints(run, text, timeout, what)
+
+
+def encoding_note(expected: bytes | str, seen: bytes) -> str:
+    """": sent GBK bytes (...) for '...'; ..." when an encoding explains how ``seen`` differs from
+    ``expected``, else ""."""
+    text = expected if isinstance(expected, str) else expected.decode("utf-8", "replace")
+    why = describe_encoding_mismatch(text, seen)
+    return f": {why}" if why else ""
 
 
 def no_crash(run: ProgramRun, what: str) -> None:

@@ -51,6 +51,7 @@ from netgrade.checks import (
     at,
     check,
     describe_encoding_mismatch,
+    ended_note,
     exits_zero,
     fail,
     framing,
@@ -252,7 +253,7 @@ def expect_replies(peer: ShapedPeer, run, want: list[bytes], timeout: float, sen
     if peer.conn.ended:
         run.wait_exit(0.5)  # the connection closed: let a crashing server finish, for its traceback
     seen = peer.describe_replies(got)
-    ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+    ended = ended_note(run, "the server")
     if len(want) > 1 and len(got) == 1 and got[0] == b"".join(want):
         why = ": the server treated the stream as one message (one recv() is not one message)"
     elif len(got) < len(want) and all(g in want for g in got):
@@ -372,7 +373,7 @@ def test_framed_server_byte_by_byte(sandbox, program, limits):
         fail(f"sent {sent}; the server closed the connection ({peer.conn.ended.upper()}) without a reply: the "
              "frame came one byte per read, its 4-byte header in 4 reads; read the header, then the payload, in "
              "a loop until every byte is in, however many reads that takes"
-             + (f"; the server ended: {run.crash_summary()}" if not run.running else ""))
+             + ended_note(run, "the server"))
     peer.replies[:0] = got  # give it back to expect_replies
     expect_replies(peer, run, [TRICKLE], limits.step_s, sent)
 
@@ -389,12 +390,12 @@ def test_framed_server_one_mib(sandbox, program, limits):
     wire = peer.frame(BIG)
     sent = f"one frame of {len(BIG)} bytes (1 MiB, sha256 {hashlib.sha256(BIG).hexdigest()[:12]}…)"
     if not peer.send_big(wire, "one 1 MiB frame", limits.step_s):
-        ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+        ended = ended_note(run, "the server")
         fail(f"could not write {sent}: the server stopped reading{ended}")
     got = peer.read_replies(1, limits.step_s)
     if got and got[0] == BIG:
         return
-    ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+    ended = ended_note(run, "the server")
     if not got:
         fail(f"sent {sent}; expected it back whole; got {peer.describe_replies(got)}{ended}")
     r = got[0]
@@ -414,7 +415,7 @@ def test_framed_server_zero_length(sandbox, program, limits):
     if got != [b""]:
         closed = (": it took the empty message for the end of the stream"
                   if peer.conn.ended else "")
-        ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+        ended = ended_note(run, "the server")
         fail(f"sent a zero-length frame (00 00 00 00); expected the reply 00 00 00 00; got "
              f"{peer.describe_replies(got)}{closed}{ended}")
     after = b"after the empty one"
@@ -448,7 +449,7 @@ def test_framed_server_pipelined(sandbox, program, limits):
     got = peer.read_replies(100, limits.step_s)
     if got == PIPELINED:
         return
-    ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+    ended = ended_note(run, "the server")
     if len(got) < 100 and got == PIPELINED[:len(got)]:
         fail(f"sent 100 frames in one write ({len(wire)} bytes) without waiting; got only the first "
              f"{len(got)} replies ({peer.describe_replies(got)}); the rest never came{ended}")
@@ -524,7 +525,7 @@ def test_framed_server_big_endian(sandbox, program, limits):
         fail(f"sent {sent}; the reply's header is {peer.garbage.header.hex(' ')}: {len(ORDER_PROBE)} in "
              "little-endian order; the sheet's header is big-endian, struct.pack('!I', n)")
     if got or peer.garbage is not None or not run.running or peer.conn.ended:
-        ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+        ended = ended_note(run, "the server")
         fail(f"sent {sent}; expected the same payload back in one big-endian frame; got "
              f"{peer.describe_replies(got)}" + (f": {describe_payloads(got)}" if got else "") + ended)
     # No reply: a server reading little-endian takes the header for a huge length and waits for it.
@@ -561,7 +562,7 @@ def accept(listener: TcpListener, run, limits, program=None) -> FramePeer:
     writes little-endian, when its source also reads little-endian (``take_request``)."""
     conn = listener.accept(limits.step_s)
     if conn is None:
-        ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
+        ended = ended_note(run, "it")
         fail(f"expected the client to connect to 127.0.0.1:{listener.port} within {limits.step_s:g} s; "
              f"it did not{ended}")
     return FramePeer(conn, adapt=program is not None and reads_little_endian(program))
@@ -623,7 +624,7 @@ def take_request(peer: FramePeer, run, line: str, limits, unsent: str = "") -> b
             conn.pending[:0] = header
     if data is None:
         got = bytes(conn.pending)
-        ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
+        ended = ended_note(run, "it")
         closed = "; it closed the connection" if conn.ended else ""
         fail(f"expected the client to send the line {shown(line)} as a {len(want)}-byte frame "
              f"({want[:4].hex(' ')} + {len(want) - 4} bytes); got {len(got)} bytes "
@@ -677,7 +678,7 @@ def _printed_whole(run, payload: str, limits, how: str) -> None:
     if not run.wait_output(payload + "\n", limits.step_s):
         lines = [ln for ln in run.out.splitlines() if ln.strip()]
         parts = [ln for ln in lines if is_piece(ln, payload)]
-        ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
+        ended = ended_note(run, "it")
         if parts:
             fail(f"the reply {shown(payload)} was delivered {how}; the client printed pieces of it: "
                  + ", ".join(shown(p) for p in parts[:6]) + ended)
@@ -766,13 +767,13 @@ def test_framed_client_one_mib_reply(sandbox, program, limits):
     take_request(peer, run, line, limits)
     before = run.stdout.total
     if not peer.send_big(peer.frame(BIG), "a 1 MiB reply", limits.step_s):
-        ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
+        ended = ended_note(run, "it")
         fail(f"the client did not read a 1 MiB reply (it stopped reading){ended}")
     ends = BIG[-64:].decode("utf-8", "ignore") + "\n"
     done = run.wait_output(ends, limits.step_s)
     run.wait_exit(limits.step_s if done else 0.0)
     head, tail, total = run.stdout_snapshot()
-    ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
+    ended = ended_note(run, "it")
     k = 32768
     start = head.find(BIG[:k])
     if start < 0:

@@ -33,6 +33,7 @@ import time
 from netgrade.checks import (
     TcpListener,
     UdpPeer,
+    ended_note,
     fail,
     fmt_addr,
     original_destination,
@@ -81,7 +82,7 @@ def test_client_port(client, sandbox, program, limits):
 
 
 def no_contact(program, run, limits) -> str:
-    ended = "" if run.running else f"; it {run.crash_summary()}"
+    ended = ended_note(run)
     return (f"expected the client to reach {program.spec.transport.upper()} port {program.port} within "
             f"{limits.step_s:g} s after a line of input; it did not{ended}" + run_input_hint(run, contact=False))
 

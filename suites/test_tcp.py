@@ -24,13 +24,15 @@ from netgrade.checks import (
     TcpPeer,
     at,
     check,
-    describe_encoding_mismatch,
     describe_misdecoded_output,
+    encoding_note,
+    ended_note,
     exits_zero,
     fail,
     naming_encoding_faults,
     no_crash,
     prints,
+    prints_text,
     run_input_hint,
     short,
     show_bytes,
@@ -52,8 +54,7 @@ def connect(sandbox, run, limits, label: str = "peer") -> TcpConn:
     try:
         return TcpPeer.connect(sandbox, target_of(run.listener), limits.step_s, label=label)
     except PeerError as exc:
-        ended = "" if run.running else f"; the server ended: {run.crash_summary()}"
-        fail(f"could not connect to the server: {exc}{ended}")
+        fail(f"could not connect to the server: {exc}{ended_note(run, 'the server')}")
 
 
 def accept(listener: TcpListener, run, limits, port: int) -> TcpConn:
@@ -65,10 +66,6 @@ def accept(listener: TcpListener, run, limits, port: int) -> TcpConn:
         fail(f"expected the client to connect to TCP port {port} within {limits.ready_s:g} s; it is running "
              f"but did not connect (wrong address or port? waiting for input first is fine, it was given)")
     return conn
-
-
-def ended_note(run) -> str:
-    return "" if run.running else f"; the program ended: {run.crash_summary()}"
 
 
 def receive_text(conn: TcpConn, want: bytes, timeout: float) -> bytes:
@@ -122,12 +119,6 @@ def not_spinning(run, what: str) -> None:
         fail(f"{what}, the program should wait idle; it is spinning at {share:.0%} CPU (a busy loop)")
 
 
-def encoding_note(expected: str, seen: bytes) -> str:
-    """": sent GBK bytes (...) for '...'; ..." when an encoding explains the difference, else ""."""
-    why = describe_encoding_mismatch(expected, seen)
-    return f": {why}" if why else ""
-
-
 @contextlib.contextmanager
 def naming_input_wait(run):
     """Inside the block, a failure says so when the program sits waiting for input the sheet never mentions."""
@@ -152,12 +143,6 @@ def hears(talk: Dialogue, text: str, what: str = "the message it received") -> N
     """``talk.peer_says``, naming the decoding fault when the text is printed garbled."""
     with naming_input_wait(talk.run), naming_encoding_faults(text, output=lambda: talk.run.out):
         talk.peer_says(text, what=what)
-
-
-def prints_text(run, text: str, timeout: float, what: str) -> None:
-    """``prints``, naming the decoding fault when the text is printed garbled."""
-    with naming_encoding_faults(text, output=lambda: run.out):
-        prints(run, text, timeout, what)
 
 
 def expect_fin(conn: TcpConn, run, limits, what: str) -> None:

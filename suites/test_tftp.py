@@ -49,6 +49,7 @@ from netgrade.checks import (
     Transfer,
     at,
     check,
+    ended_note,
     exits_zero,
     fail,
     no_crash,
@@ -95,10 +96,6 @@ SIZES = {
 }
 CLIENT_SIZES = ("empty.txt", "s511.txt", "s512.txt", "s513.txt", "multi.txt", "binary.bin")
 FILES = {**SIZES, "hello.txt": "你好, TFTP!\n".encode() * 40, "story.txt": _ascii(2100).upper()}
-
-
-def _ended(run) -> str:
-    return "" if run.running else f"; the program ended: {run.crash_summary()}"
 
 
 def _sizes(log: Transfer) -> list[int]:
@@ -149,7 +146,7 @@ def _outcome(log: Transfer, name: str, run) -> str:
     if log.error is not None:
         return f"the server answered ERROR {log.error.code} {log.error.message!r}"
     if log.problem:
-        return log.problem + _ended(run)
+        return log.problem + ended_note(run)
     return ""
 
 
@@ -174,7 +171,7 @@ class Download:
             r = self.peer.recv_packet(self.step, expect_from="the server")
             if r is None:
                 fail(f"{self.label} ({self.name!r}): expected DATA #{want} within {self.step:g} s{what}; got nothing"
-                     + _ended(self.run))
+                     + ended_note(self.run))
             if self.tid is None:
                 self.tid = r.addr
             if r.addr != self.tid:
@@ -234,7 +231,7 @@ def test_tftp_server_new_port(sandbox, program, limits):
     run = program.start_server(files=FILES)
     peer, r = _first_reply(sandbox, run, tftp.rrq(SMALL), limits)
     if r is None:
-        fail(f"expected DATA #1 in reply to RRQ {SMALL!r} within {limits.step_s:g} s; got nothing" + _ended(run))
+        fail(f"expected DATA #1 in reply to RRQ {SMALL!r} within {limits.step_s:g} s; got nothing" + ended_note(run))
     if r.addr[1] == run.listener.port:
         fail(f"the reply ({r.describe()}) came from port {run.listener.port} itself; a transfer must use a new "
              "socket, whose port is the server's transfer ID")
@@ -306,7 +303,7 @@ def _missing(sandbox, run, limits, name: str = MISSING):
     peer, r = _first_reply(sandbox, run, tftp.rrq(name), limits)
     if r is None:
         fail(f"expected an ERROR packet for the missing file {name!r} within {limits.step_s:g} s; "
-             "got nothing" + _ended(run))
+             "got nothing" + ended_note(run))
     if _error_code(r) is None:
         fail(f"expected an ERROR packet (opcode 5) for the missing file {name!r}; got {r.describe()} "
              f"({r.raw[:24].hex(' ')})")
@@ -488,7 +485,7 @@ def test_tftp_server_wrong_port(sandbox, program, limits):
         fail(f"after the stray packet the file arrived wrong: {_diff(got, FILES['multi.txt'])}")
     if r is None:
         fail("the transfer went on undisturbed, but the packet from the wrong port got no answer: "
-             "expected ERROR 5 (Unknown transfer ID)" + _ended(run))
+             "expected ERROR 5 (Unknown transfer ID)" + ended_note(run))
     if _error_code(r) != 5:
         fail(f"expected ERROR 5 (Unknown transfer ID) for the packet from the wrong port; got {r.describe()}")
     if twin is not None and _error_code(r2) != 5:
@@ -528,7 +525,7 @@ def test_tftp_server_path_safety(sandbox, program, limits):
     for name in ESCAPES:
         _, r = _first_reply(sandbox, run, tftp.rrq(name), limits)
         if r is None:
-            fail(f"RRQ {name!r}: expected ERROR 2 (access violation); got nothing" + _ended(run))
+            fail(f"RRQ {name!r}: expected ERROR 2 (access violation); got nothing" + ended_note(run))
         if isinstance(r.packet, tftp.Data):
             fail(f"RRQ {name!r} was served: {r.describe()} starting {show_bytes(r.packet.data, 40)}; "
                  "files outside the served folder must be refused")
@@ -751,7 +748,7 @@ def _expect_rrq(sandbox, program, limits, name: str, files: dict[str, bytes] | N
     r = listen.recv_packet(limits.step_s, expect_from="the client")
     if r is None:
         fail(f"expected an RRQ on UDP port {program.port} within {limits.step_s:g} s after the filename; "
-             "got nothing" + _ended(run))
+             "got nothing" + ended_note(run))
     prefix = program.spec.expect.get("saved_prefix", "client_")
     return ClientRun(run, listen, r, baseline, name, prefix)
 
@@ -854,7 +851,7 @@ def test_tftp_client_acks(sandbox, program, limits):
     if log.problem:
         got = log.acks[-1] if log.acks else None
         raw = f" ({got.raw.hex(' ')})" if got else ""
-        fail(f"{log.problem}{raw}; an ACK is exactly 00 04 and the 2-byte block number" + _ended(c.run))
+        fail(f"{log.problem}{raw}; an ACK is exactly 00 04 and the 2-byte block number" + ended_note(c.run))
     if log.unacked_last:
         chunks = tftp.blocks(content)
         fail(f"the final block #{len(chunks)} ({len(chunks[-1])} bytes, shorter than 512) was never ACKed: "
@@ -889,11 +886,11 @@ def test_tftp_client_content(sandbox, program, limits):
         run = c.run
         over = f" (where {stale!r} already held {len(STALE)} bytes of an earlier download)" if stale else ""
         if c.log.problem:
-            fail(f"{name} ({len(want)} bytes){over}: {c.log.problem}" + _ended(run))
+            fail(f"{name} ({len(want)} bytes){over}: {c.log.problem}" + ended_note(run))
         found = c.baseline.find(prefer=[stale, *c.sheet_names()] if stale else c.sheet_names(), want=want)
         _note_saved(run, found)
         if found is None:
-            fail(f"{name} ({len(want)} bytes){over}: no file was saved in the client's folder" + _ended(run))
+            fail(f"{name} ({len(want)} bytes){over}: no file was saved in the client's folder" + ended_note(run))
         label = found.name if found.name in c.sheet_names() else f"the saved file {found.name!r}"
         if found.data is None:
             fail(f"{name}: the file the client left is {found.describe()}")
@@ -919,7 +916,7 @@ def test_tftp_client_saved_name(sandbox, program, limits):
     found = c.saved(want)
     if found is None:
         fail(f"after downloading {NAME!r} no new file is in the client's folder"
-             + (f" ({c.log.problem})" if c.log.problem else "") + _ended(c.run))
+             + (f" ({c.log.problem})" if c.log.problem else "") + ended_note(c.run))
     names = c.sheet_names()
     if found.name not in names:
         fail(f"saved as {found.name!r}; the sheet says {names[0]!r}")
@@ -931,7 +928,7 @@ def test_tftp_client_saved_name(sandbox, program, limits):
     second = c2.saved(again)
     if second is None:
         fail(f"a second download of {NAME!r}, with {found.name!r} of the first still in the folder, changed no "
-             "file" + (f" ({c2.log.problem})" if c2.log.problem else "") + _ended(c2.run))
+             "file" + (f" ({c2.log.problem})" if c2.log.problem else "") + ended_note(c2.run))
     if second.name not in c2.sheet_names():
         fail(f"a second download of {NAME!r}, with {found.name!r} of the first still in the folder, was saved as "
              f"{second.name!r}; the sheet's name is {found.name!r} every time: replace the old file "
@@ -957,7 +954,7 @@ def _error_mid_transfer(sandbox, program, limits):
     c.tid.send(tftp.data(1, _ascii(1300)[:512]), c.request.addr)
     if recv_any([c.tid, c.listen], limits.step_s) is None:
         fail(f"the client sent nothing within {limits.step_s:g} s after DATA #1 (512 bytes): expected ACK #1"
-             + _ended(c.run))
+             + ended_note(c.run))
     before = _settle(c.run)
     sent = time.time()
     c.tid.send(tftp.error(0, "transfer cancelled by the server"), c.request.addr)
@@ -1083,7 +1080,7 @@ def _recovery_fault(c: ClientRun, block: int) -> str:
                  "timeout: a copy sent with every ACK, not a retransmission), then")
     r = first.packet if first is not None else None
     if r is None:
-        return f"{head} sent nothing within {RETRANSMIT_BUDGET:g} s instead of {want} again" + _ended(c.run)
+        return f"{head} sent nothing within {RETRANSMIT_BUDGET:g} s instead of {want} again" + ended_note(c.run)
     if isinstance(r.packet, tftp.Request):
         what = f"a new {r.packet.name} for {r.packet.filename!r}"
     else:
@@ -1120,7 +1117,7 @@ def test_tftp_client_lost_data(sandbox, program, limits):
     if why:
         fail(why)
     if c.log.problem:
-        fail(f"after ACK #1 was sent again: {c.log.problem}" + _ended(c.run))
+        fail(f"after ACK #1 was sent again: {c.log.problem}" + ended_note(c.run))
     got, label = _saved_bytes(c, want)
     if got != want:
         fail("after the lost block " + (label if got is None else f"{label}: {_diff(got, want)}"))

@@ -15,13 +15,14 @@ from netgrade.checks import (
     UdpPeer,
     at,
     check,
-    describe_encoding_mismatch,
+    encoding_note,
+    ended_note,
     exits_zero,
     fail,
     fmt_addr,
-    naming_encoding_faults,
     no_crash,
     prints,
+    prints_text,
     run_input_hint,
     show_bytes,
     target_of,
@@ -149,7 +150,7 @@ class Server:
         if others:
             parts.append(f"{len(others)} datagram(s) from {fmt_addr(others[0][1])}, not the server's "
                          f"{fmt_addr(self.address)}, were not taken as replies")
-        ended = f"; the server ended: {self.run.crash_summary()}" if not self.run.running else ""
+        ended = ended_note(self.run, "the server")
         seen = "; ".join(parts) or "got none"
         return f"expected a reply to {show_bytes(request)} within {step:g} s; {seen}{ended}{run_input_hint(self.run)}"
 
@@ -166,26 +167,9 @@ def reply_or_fail(server: Server, step: float, request: bytes) -> bytes:
     return got
 
 
-def ended_note(run) -> str:
-    return "" if run.running else f"; it {run.crash_summary()}"
-
-
 def drain(peer: UdpPeer, source: tuple[str, int] | None = None) -> list[bytes]:
     """What is queued at ``peer`` (only from ``source`` when given)."""
     return [d for d, a in peer.recv_quiet(0.0) if source is None or a == source]
-
-
-def encoding_note(expected: bytes | str, seen: bytes) -> str:
-    """"; sent GBK bytes (...) for '...'; ..." when an encoding explains the difference, else ""."""
-    text = expected if isinstance(expected, str) else expected.decode("utf-8", "replace")
-    why = describe_encoding_mismatch(text, seen)
-    return f": {why}" if why else ""
-
-
-def prints_text(run, text: str, timeout: float, what: str) -> None:
-    """``prints``, naming the decoding fault when the text came out garbled."""
-    with naming_encoding_faults(text, output=lambda: run.out):
-        prints(run, text, timeout, what)
 
 
 # ================================================================== udp-send
@@ -207,7 +191,7 @@ def _sent_datagrams(sandbox, program, limits, line: str) -> tuple[list[bytes], o
 def _expect_one(got: list[bytes], line: str, run) -> None:
     want = line.encode("utf-8")
     if not got:
-        ended = "" if run.running else f"; the program {run.crash_summary()}"
+        ended = ended_note(run)
         fail(f"expected one datagram {show_bytes(want)} on UDP port 8080; got none{ended}")
     if len(got) > 1:
         fail(f"expected exactly one datagram; got {len(got)}: " + ", ".join(show_bytes(g, 40) for g in got[:5]))
@@ -439,7 +423,7 @@ def _serve_echo(peer: UdpPeer, run, lines: list[str], step: float, check_print: 
         got = peer.recv(step, expect_from="the client")
         want = line.encode()
         if got is None:
-            ended = "" if run.running else f"; the client {run.crash_summary()}"
+            ended = ended_note(run, "the client")
             fail(f"expected a datagram {show_bytes(want)} (the line {line!r}) within {step:g} s; got none{ended}")
         data, addr = got
         why = encoding_note(line, data)
@@ -507,7 +491,7 @@ def test_udp_echo_client_one_socket(sandbox, program, limits):
         if data == b"exit":
             break
     if not seen:
-        fail(f"expected datagrams from the client; got none{'' if run.running else '; it ' + run.crash_summary()}")
+        fail(f"expected datagrams from the client; got none{ended_note(run)}")
     first_port = seen[0][1]
     for i, (text, port) in enumerate(seen):
         if port != first_port:
@@ -789,7 +773,7 @@ def test_udp_area_client_sends(sandbox, program, limits):
     for radius in ("2.5", "3"):
         run, got = _area_exchange(sandbox, program, limits, radius=radius)
         if got is None:
-            ended = "" if run.running else f"; the client {run.crash_summary()}"
+            ended = ended_note(run, "the client")
             fail(f"expected a datagram {radius!r} on UDP port {program.port}; got none{ended}")
         if got[0] != radius.encode():
             fail(f"expected the radius as typed, {show_bytes(radius.encode())}; got {show_bytes(got[0])}")
