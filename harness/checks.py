@@ -18,7 +18,6 @@ never from the default pack at import time.
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, fields
 from typing import Any, Callable
 
@@ -27,7 +26,17 @@ import pytest
 # The vocabulary a suite is written in, from one module (suites import nothing else of netgrade): the
 # program under test and its peers, shared expectations, the codecs and the words of messages.
 from .dialogue import Dialogue  # noqa: E402
-from .expect import at, exits_zero, no_crash, prints, target_of  # noqa: E402
+from .expect import (  # noqa: E402
+    at,
+    encoding_note,
+    ended_note,
+    exits_zero,
+    naming_encoding_faults,
+    no_crash,
+    prints,
+    prints_text,
+    target_of,
+)
 from .failure import CheckFailure, fail
 from .i18n import N_, Msg
 from .pack import Pack, Program
@@ -52,7 +61,7 @@ __all__ = [
     # the programs
     "ProgramRun", "original_destination", "run_input_hint", "sheet_address", "sheet_addresses_text",
     # expectations and dialogues
-    "Dialogue", "at", "exits_zero", "no_crash", "prints", "target_of",
+    "Dialogue", "at", "encoding_note", "ended_note", "exits_zero", "no_crash", "prints", "prints_text", "target_of",
     # the grader's peers
     "Faults", "PeerError", "Received", "ShapedPeer", "TcpConn", "TcpListener", "TcpPeer", "TftpPeer", "Transfer",
     "UdpPeer", "fmt_addr", "plural", "recv_any", "tcp_states",
@@ -204,27 +213,3 @@ def per_program(argname: str, role: str, level: str, title: Callable[[Program], 
         return func
 
     return decorate
-
-
-@contextlib.contextmanager
-def naming_encoding_faults(expected: str | list[str], *, wire=None, output=None):
-    """Inside the block, a check failure gets the encoding fault named, when one explains it.
-
-    ``expected``: the text(s) the check looked for; ``wire``: a callable giving
-    the bytes the program sent; ``output``: a callable giving its output.  Both
-    are read only after a failure.  For failures raised by shared helpers
-    (``prints``, ``Dialogue``) that compare text without knowing why it differs.
-    """
-    try:
-        yield
-    except CheckFailure as exc:
-        message = str(exc)
-        for text in [expected] if isinstance(expected, str) else expected:
-            hint = None
-            if wire is not None:
-                hint = describe_encoding_mismatch(text, wire())
-            if hint is None and output is not None:
-                hint = describe_misdecoded_output(text, output())
-            if hint and str(hint) not in message:
-                raise CheckFailure(N_("{message}: {hint}"), message=exc.message, hint=hint) from None
-        raise

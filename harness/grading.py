@@ -162,6 +162,9 @@ def run_pytest(args: list[str], plugins: list) -> tuple[int, str]:
     checks run.  pytest's own output is captured, not shown.
     """
     sink = io.StringIO()
+    # an xdist worker's variables inherited from whatever started netgrade (an instructor's own pytest run)
+    # belong to that run: here they would make this run's checks take another worker's container pair
+    foreign = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PYTEST_XDIST_")}
     saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
@@ -172,6 +175,9 @@ def run_pytest(args: list[str], plugins: list) -> tuple[int, str]:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+        for k in [k for k in os.environ if k.startswith("PYTEST_XDIST_")]:
+            del os.environ[k]
+        os.environ.update(foreign)
     # pytest turns Ctrl-C into an exit status (and a partial run): it must not pass for a result
     interrupts.raise_if_received()
     return int(code), sink.getvalue()

@@ -287,6 +287,14 @@ def _phase_verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) 
         return Status.FAIL, literal(_message_of(exc) if str(exc.value)
                                     else str(rep.longrepr).strip().splitlines()[-1])
     if exc.errisinstance(pytest.fail.Exception) and str(exc.value).startswith("Timeout"):
+        if rep.when != "call":  # setup and teardown are netgrade's own fixtures: no program runs in them
+            if rep.when == "setup":
+                return Status.ERROR, Msg(N_("grader error in setup: the check's sandbox was not ready within the"
+                                            " check's time limit ({limit:g} s); not the program's fault"),
+                                         {"limit": limit})
+            return Status.ERROR, Msg(N_("grader error in {when}: the check's sandbox was not closed within the"
+                                        " check's time limit ({limit:g} s); not the program's fault"),
+                                     {"when": rep.when, "limit": limit})
         return Status.FAIL, Msg(N_("no verdict within the check's time limit ({limit:g} s): the program or its"
                                    " peer hung"), {"limit": limit})
     if exc.errisinstance(OSError) and exc.value.errno == errno.EADDRINUSE:

@@ -53,6 +53,7 @@ from netgrade.checks import (
     at,
     check,
     describe_encoding_mismatch,
+    ended_note,
     exits_zero,
     fail,
     framing,
@@ -259,8 +260,7 @@ def expect_replies(peer: ShapedPeer, run, want: list[bytes], timeout: float, sen
     if peer.conn.ended:
         run.wait_exit(0.5)  # the connection closed: let a crashing server finish, for its traceback
     seen = peer.describe_replies(got)
-    ended = Msg(N_("; the server ended: {crash}"),
-            {"crash": run.crash_summary()}) if not run.running else ""
+    ended = ended_note(run, Msg(N_("the server")))
     if len(want) > 1 and len(got) == 1 and got[0] == b"".join(want):
         why = Msg(N_(": the server treated the stream as one message (one recv() is not one message)"))
     elif len(got) < len(want) and all(g in want for g in got):
@@ -393,9 +393,7 @@ def test_framed_server_byte_by_byte(sandbox, program, limits):
         fail(N_("sent {sent}; the server closed the connection ({how}) without a reply: the frame came one byte "
                 "per read, its 4-byte header in 4 reads; read the header, then the payload, in a loop until every "
                 "byte is in, however many reads that takes{ended}"),
-             sent=sent, how=peer.conn.ended.upper(),
-             ended=Msg(N_("; the server ended: {crash}"),
-                    {"crash": run.crash_summary()}) if not run.running else "")
+             sent=sent, how=peer.conn.ended.upper(), ended=ended_note(run, N_("the server")))
     peer.replies[:0] = got  # give it back to expect_replies
     expect_replies(peer, run, [TRICKLE], limits.step_s, sent)
 
@@ -413,15 +411,13 @@ def test_framed_server_one_mib(sandbox, program, limits):
     sent = Msg(N_("one frame of {n_big} bytes (1 MiB, sha256 {hexdigest}…)"),
             {"n_big": len(BIG), "hexdigest": hashlib.sha256(BIG).hexdigest()[:12]})
     if not peer.send_big(wire, "one 1 MiB frame", limits.step_s):
-        ended = Msg(N_("; the server ended: {crash}"),
-                {"crash": run.crash_summary()}) if not run.running else ""
+        ended = ended_note(run, Msg(N_("the server")))
         fail(N_("could not write {sent}: the server stopped reading{ended}"),
              sent=sent, ended=ended)
     got = peer.read_replies(1, limits.step_s)
     if got and got[0] == BIG:
         return
-    ended = Msg(N_("; the server ended: {crash}"),
-            {"crash": run.crash_summary()}) if not run.running else ""
+    ended = ended_note(run, Msg(N_("the server")))
     if not got:
         fail(N_("sent {sent}; expected it back whole; got {replies}{ended}"),
              sent=sent, replies=peer.describe_replies(got), ended=ended)
@@ -444,8 +440,7 @@ def test_framed_server_zero_length(sandbox, program, limits):
     if got != [b""]:
         closed = (Msg(N_(": it took the empty message for the end of the stream"))
                   if peer.conn.ended else "")
-        ended = Msg(N_("; the server ended: {crash}"),
-                {"crash": run.crash_summary()}) if not run.running else ""
+        ended = ended_note(run, Msg(N_("the server")))
         fail(N_("sent a zero-length frame (00 00 00 00); expected the reply 00 00 00 00; got "
                 "{replies}{closed}{ended}"),
              replies=peer.describe_replies(got), closed=closed, ended=ended)
@@ -483,8 +478,7 @@ def test_framed_server_pipelined(sandbox, program, limits):
     got = peer.read_replies(100, limits.step_s)
     if got == PIPELINED:
         return
-    ended = Msg(N_("; the server ended: {crash}"),
-            {"crash": run.crash_summary()}) if not run.running else ""
+    ended = ended_note(run, Msg(N_("the server")))
     if len(got) < 100 and got == PIPELINED[:len(got)]:
         fail(N_("sent 100 frames in one write ({n_wire} bytes) without waiting; got only the first {n_got} replies "
                 "({replies}); the rest never came{ended}"),
@@ -570,8 +564,7 @@ def test_framed_server_big_endian(sandbox, program, limits):
                 "header is big-endian, struct.pack('!I', n)"),
              sent=sent, hex=peer.garbage.header.hex(' '), value=len(ORDER_PROBE))
     if got or peer.garbage is not None or not run.running or peer.conn.ended:
-        ended = Msg(N_("; the server ended: {crash}"),
-                {"crash": run.crash_summary()}) if not run.running else ""
+        ended = ended_note(run, Msg(N_("the server")))
         fail(N_("sent {sent}; expected the same payload back in one big-endian frame; got "
                 "{replies}{got_payloads}{ended}"),
              sent=sent, replies=peer.describe_replies(got),
@@ -612,8 +605,7 @@ def accept(listener: TcpListener, run, limits, program=None) -> FramePeer:
     writes little-endian, when its source also reads little-endian (``take_request``)."""
     conn = listener.accept(limits.step_s)
     if conn is None:
-        ended = Msg(N_("; it ended: {crash}"),
-                {"crash": run.crash_summary()}) if not run.running else ""
+        ended = ended_note(run, Msg(N_("it")))
         fail(N_("expected the client to connect to 127.0.0.1:{port} within {step_s:g} s; it did not{ended}"),
              port=listener.port, step_s=limits.step_s, ended=ended)
     return FramePeer(conn, adapt=program is not None and reads_little_endian(program))
@@ -683,8 +675,7 @@ def take_request(peer: FramePeer, run, line: str, limits, unsent: str = "") -> b
             conn.pending[:0] = header
     if data is None:
         got = bytes(conn.pending)
-        ended = Msg(N_("; it ended: {crash}"),
-                {"crash": run.crash_summary()}) if not run.running else ""
+        ended = ended_note(run, Msg(N_("it")))
         closed = Msg(N_("; it closed the connection")) if conn.ended else ""
         fail(N_("expected the client to send the line {shown} as a {n_want}-byte frame ({hex} + {n_payload} bytes); "
                 "got {n_got} bytes {bytes}{closed}{ended}{unsent}"),
@@ -742,8 +733,7 @@ def _printed_whole(run, payload: str, limits, how: str) -> None:
     if not run.wait_output(payload + "\n", limits.step_s):
         lines = [ln for ln in run.out.splitlines() if ln.strip()]
         parts = [ln for ln in lines if is_piece(ln, payload)]
-        ended = Msg(N_("; it ended: {crash}"),
-                {"crash": run.crash_summary()}) if not run.running else ""
+        ended = ended_note(run, Msg(N_("it")))
         if parts:
             fail(N_("the reply {shown} was delivered {how}; the client printed pieces of it: {join}{ended}"),
                  shown=shown(payload), how=how, join=", ".join(shown(p) for p in parts[:6]), ended=ended)
@@ -837,16 +827,14 @@ def test_framed_client_one_mib_reply(sandbox, program, limits):
     take_request(peer, run, line, limits)
     before = run.stdout.total
     if not peer.send_big(peer.frame(BIG), "a 1 MiB reply", limits.step_s):
-        ended = Msg(N_("; it ended: {crash}"),
-                {"crash": run.crash_summary()}) if not run.running else ""
+        ended = ended_note(run, Msg(N_("it")))
         fail(N_("the client did not read a 1 MiB reply (it stopped reading){ended}"),
              ended=ended)
     ends = BIG[-64:].decode("utf-8", "ignore") + "\n"
     done = run.wait_output(ends, limits.step_s)
     run.wait_exit(limits.step_s if done else 0.0)
     head, tail, total = run.stdout_snapshot()
-    ended = Msg(N_("; it ended: {crash}"),
-            {"crash": run.crash_summary()}) if not run.running else ""
+    ended = ended_note(run, Msg(N_("it")))
     k = 32768
     start = head.find(BIG[:k])
     if start < 0:

@@ -35,6 +35,7 @@ from netgrade.checks import (
     Msg,
     TcpListener,
     UdpPeer,
+    ended_note,
     fail,
     fmt_addr,
     original_destination,
@@ -90,10 +91,12 @@ def test_client_port(client, sandbox, program, limits):
         fail(no_contact(program, run, limits))
 
 
-def no_contact(program, run, limits) -> str:
-    ended = "" if run.running else f"; it {run.crash_summary()}"
-    return (f"expected the client to reach {program.spec.transport.upper()} port {program.port} within "
-            f"{limits.step_s:g} s after a line of input; it did not{ended}" + run_input_hint(run, contact=False))
+def no_contact(program, run, limits) -> Msg:
+    ended = ended_note(run)
+    return (Msg(N_("expected the client to reach {transport} port {port} within {step_s:g} s after a line of input; it did "
+                "not{ended}{waiting}"),
+            {"transport": program.spec.transport.upper(), "port": program.port, "step_s": limits.step_s, "ended": ended,
+             "waiting": run_input_hint(run, contact=False)}))
 
 
 # ------------------------------------------------------------------ addresses

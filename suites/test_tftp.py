@@ -51,6 +51,7 @@ from netgrade.checks import (
     Transfer,
     at,
     check,
+    ended_note,
     exits_zero,
     fail,
     no_crash,
@@ -97,11 +98,6 @@ SIZES = {
 }
 CLIENT_SIZES = ("empty.txt", "s511.txt", "s512.txt", "s513.txt", "multi.txt", "binary.bin")
 FILES = {**SIZES, "hello.txt": "你好, TFTP!\n".encode() * 40, "story.txt": _ascii(2100).upper()}
-
-
-def _ended(run) -> Msg | str:
-    return "" if run.running else Msg(N_("; the program ended: {crash}"),
-            {"crash": run.crash_summary()})
 
 
 def _sizes(log: Transfer) -> list[int]:
@@ -159,7 +155,7 @@ def _outcome(log: Transfer, name: str, run) -> Msg | str:
         return Msg(N_("the server answered ERROR {code} {message}"),
                 {"code": log.error.code, "message": repr(log.error.message)})
     if log.problem:
-        return log.problem + _ended(run)
+        return log.problem + ended_note(run)
     return ""
 
 
@@ -185,7 +181,7 @@ class Download:
             if r is None:
                 fail(N_("{label} ({name}): expected DATA #{want} within {step:g} s{what}; got nothing{ended}"),
                      label=self.label, name=repr(self.name), want=want, step=self.step, what=what,
-                     ended=_ended(self.run))
+                     ended=ended_note(self.run))
             if self.tid is None:
                 self.tid = r.addr
             if r.addr != self.tid:
@@ -247,7 +243,7 @@ def test_tftp_server_new_port(sandbox, program, limits):
     peer, r = _first_reply(sandbox, run, tftp.rrq(SMALL), limits)
     if r is None:
         fail(N_("expected DATA #1 in reply to RRQ {small} within {step_s:g} s; got nothing{ended}"),
-             small=repr(SMALL), step_s=limits.step_s, ended=_ended(run))
+             small=repr(SMALL), step_s=limits.step_s, ended=ended_note(run))
     if r.addr[1] == run.listener.port:
         fail(N_("the reply ({got}) came from port {port} itself; a transfer must use a new socket, whose port is the "
                 "server's transfer ID"),
@@ -328,7 +324,7 @@ def _missing(sandbox, run, limits, name: str = MISSING):
     peer, r = _first_reply(sandbox, run, tftp.rrq(name), limits)
     if r is None:
         fail(N_("expected an ERROR packet for the missing file {name} within {step_s:g} s; got nothing{ended}"),
-             name=repr(name), step_s=limits.step_s, ended=_ended(run))
+             name=repr(name), step_s=limits.step_s, ended=ended_note(run))
     if _error_code(r) is None:
         fail(N_("expected an ERROR packet (opcode 5) for the missing file {name}; got {got} ({hex})"),
              name=repr(name), got=r.describe(), hex=r.raw[:24].hex(' '))
@@ -524,7 +520,7 @@ def test_tftp_server_wrong_port(sandbox, program, limits):
     if r is None:
         fail(N_("the transfer went on undisturbed, but the packet from the wrong port got no answer: expected ERROR "
                 "5 (Unknown transfer ID){ended}"),
-             ended=_ended(run))
+             ended=ended_note(run))
     if _error_code(r) != 5:
         fail(N_("expected ERROR 5 (Unknown transfer ID) for the packet from the wrong port; got {got}"),
              got=r.describe())
@@ -569,7 +565,7 @@ def test_tftp_server_path_safety(sandbox, program, limits):
         _, r = _first_reply(sandbox, run, tftp.rrq(name), limits)
         if r is None:
             fail(N_("RRQ {name}: expected ERROR 2 (access violation); got nothing{ended}"),
-                 name=repr(name), ended=_ended(run))
+                 name=repr(name), ended=ended_note(run))
         if isinstance(r.packet, tftp.Data):
             fail(N_("RRQ {name} was served: {got} starting {bytes}; files outside the served folder must be refused"),
                  name=repr(name), got=r.describe(), bytes=show_bytes(r.packet.data, 40))
@@ -811,7 +807,7 @@ def _expect_rrq(sandbox, program, limits, name: str, files: dict[str, bytes] | N
     r = listen.recv_packet(limits.step_s, expect_from=Msg(N_("the client")))
     if r is None:
         fail(N_("expected an RRQ on UDP port {port} within {step_s:g} s after the filename; got nothing{ended}"),
-             port=program.port, step_s=limits.step_s, ended=_ended(run))
+             port=program.port, step_s=limits.step_s, ended=ended_note(run))
     prefix = program.spec.expect.get("saved_prefix", "client_")
     return ClientRun(run, listen, r, baseline, name, prefix)
 
@@ -922,7 +918,7 @@ def test_tftp_client_acks(sandbox, program, limits):
         raw = Msg(N_(" ({hex})"),
                 {"hex": got.raw.hex(' ')}) if got else ""
         fail(N_("{problem}{raw}; an ACK is exactly 00 04 and the 2-byte block number{ended}"),
-             problem=log.problem, raw=raw, ended=_ended(c.run))
+             problem=log.problem, raw=raw, ended=ended_note(c.run))
     if log.unacked_last:
         chunks = tftp.blocks(content)
         fail(N_("the final block #{n_chunks} ({n_chunks2} bytes, shorter than 512) was never ACKed: the server "
@@ -962,12 +958,12 @@ def test_tftp_client_content(sandbox, program, limits):
                 {"stale": repr(stale), "n_stale": len(STALE)}) if stale else ""
         if c.log.problem:
             fail(N_("{name} ({n_want} bytes){over}: {problem}{ended}"),
-                 name=name, n_want=len(want), over=over, problem=c.log.problem, ended=_ended(run))
+                 name=name, n_want=len(want), over=over, problem=c.log.problem, ended=ended_note(run))
         found = c.baseline.find(prefer=[stale, *c.sheet_names()] if stale else c.sheet_names(), want=want)
         _note_saved(run, found)
         if found is None:
             fail(N_("{name} ({n_want} bytes){over}: no file was saved in the client's folder{ended}"),
-                 name=name, n_want=len(want), over=over, ended=_ended(run))
+                 name=name, n_want=len(want), over=over, ended=ended_note(run))
         label = found.name if found.name in c.sheet_names() else Msg(N_("the saved file {found_name}"),
                 {"found_name": repr(found.name)})
         if found.data is None:
@@ -975,7 +971,10 @@ def test_tftp_client_content(sandbox, program, limits):
                  name=name, got=found.describe())
         if found.data != want:
             why = _stale_copy(found.data, want) if found.name == stale else ""
-            fail(f"{name}{over}: {why}" if why else f"{name}, {label}{over}: {_diff(found.data, want, found.size)}")
+            if why:
+                fail(N_("{name}{over}: {why}"), name=name, over=over, why=why)
+            fail(N_("{name}, {label}{over}: {diff}"), name=name, label=label, over=over,
+                 diff=_diff(found.data, want, found.size))
         if run.running:
             fail(N_("{name}: the file is right but the client did not exit within {step_s:g} s of the last block"),
                  name=name, step_s=limits.step_s)
@@ -999,7 +998,7 @@ def test_tftp_client_saved_name(sandbox, program, limits):
         fail(N_("after downloading {name} no new file is in the client's folder{problem}{ended}"),
              name=repr(NAME), problem=Msg(N_(" ({problem})"),
                     {"problem": c.log.problem}) if c.log.problem else "",
-             ended=_ended(c.run))
+             ended=ended_note(c.run))
     names = c.sheet_names()
     if found.name not in names:
         fail(N_("saved as {found_name}; the sheet says {sheet_name}"),
@@ -1015,7 +1014,8 @@ def test_tftp_client_saved_name(sandbox, program, limits):
                 "file{problem}{ended}"),
              name=repr(NAME), found_name=repr(found.name),
              problem=Msg(N_(" ({problem})"),
-                    {"problem": c2.log.problem}) if c2.log.problem else "", ended=_ended(c2.run))
+                    {"problem": c2.log.problem}) if c2.log.problem else "",
+             ended=ended_note(c2.run))
     if second.name not in c2.sheet_names():
         fail(N_("a second download of {name}, with {found_name} of the first still in the folder, was saved as "
                 "{second_name}; the sheet's name is {found_name} every time: replace the old file (open it with "
@@ -1042,7 +1042,7 @@ def _error_mid_transfer(sandbox, program, limits):
     c.tid.send(tftp.data(1, _ascii(1300)[:512]), c.request.addr)
     if recv_any([c.tid, c.listen], limits.step_s) is None:
         fail(N_("the client sent nothing within {step_s:g} s after DATA #1 (512 bytes): expected ACK #1{ended}"),
-             step_s=limits.step_s, ended=_ended(c.run))
+             step_s=limits.step_s, ended=ended_note(c.run))
     before = _settle(c.run)
     sent = time.time()
     c.tid.send(tftp.error(0, "transfer cancelled by the server"), c.request.addr)
@@ -1162,7 +1162,7 @@ def test_tftp_client_wrong_port(sandbox, program, limits):
         fail(sent + (f"; {c.log.problem}" if c.log.problem else ""))
 
 
-def _recovery_fault(c: ClientRun, block: int) -> Msg | str:
+def _recovery_fault(c: ClientRun, block: int) -> str:
     """"" when the client recovered DATA #``block``, withheld once, with ACK #``block``-1 again after a
     timeout, from its transfer port to the server's; else a sentence naming what it did instead.
 
@@ -1179,12 +1179,13 @@ def _recovery_fault(c: ClientRun, block: int) -> Msg | str:
     head = Msg(N_("after DATA #{block} was withheld, the client"),
             {"block": block})
     if echoes:
-        head += (f" sent ACK #{block - 1} a second time at once ({echoes[0].gap:.3f} s after the first, before any "
-                 "timeout: a copy sent with every ACK, not a retransmission), then")
+        head += (Msg(N_(" sent ACK #{block} a second time at once ({gap:.3f} s after the first, before any timeout: a "
+                    "copy sent with every ACK, not a retransmission), then"),
+                {"block": block - 1, "gap": echoes[0].gap}))
     r = first.packet if first is not None else None
     if r is None:
         return Msg(N_("{head} sent nothing within {retransmit_budget:g} s instead of {want} again{ended}"),
-                {"head": head, "retransmit_budget": RETRANSMIT_BUDGET, "want": want, "ended": _ended(c.run)})
+                {"head": head, "retransmit_budget": RETRANSMIT_BUDGET, "want": want, "ended": ended_note(c.run)})
     if isinstance(r.packet, tftp.Request):
         what = Msg(N_("a new {name} for {filename}"),
                 {"name": r.packet.name, "filename": repr(r.packet.filename)})
@@ -1227,7 +1228,7 @@ def test_tftp_client_lost_data(sandbox, program, limits):
         fail(why)
     if c.log.problem:
         fail(N_("after ACK #1 was sent again: {problem}{ended}"),
-             problem=c.log.problem, ended=_ended(c.run))
+             problem=c.log.problem, ended=ended_note(c.run))
     got, label = _saved_bytes(c, want)
     if got != want:
         fail(N_("after the lost block {what}"),
