@@ -210,6 +210,14 @@ class Msg:
         return cls("".join(f"{{_{i}}}" for i in range(1, len(flat) + 1)),
                    {f"_{i}": p for i, p in enumerate(flat, 1)})
 
+    @classmethod
+    def joined(cls, sep: str, items: Any) -> Msg:
+        """``sep.join(items)`` for messages (and strings): one message, its parts in order."""
+        parts: list[Any] = []
+        for i, item in enumerate(items):
+            parts += [sep, item] if i else [item]
+        return cls.join(*parts) if parts else Msg("")
+
     def __add__(self, other: Any) -> Msg:
         return Msg.join(self, other)
 

@@ -123,8 +123,9 @@ def first_difference(a: bytes, b: bytes) -> int:
 def describe_payloads(got: list[bytes], limit: int = 3) -> str:
     if not got:
         return Msg(N_("none"))
-    shown = ", ".join(f"{show_bytes(g, 40)} ({len(g)} bytes)" for g in got[:limit])
-    return shown + (f", … ({len(got)} in all)" if len(got) > limit else "")
+    shown = Msg.joined(", ", (Msg(N_("{bytes} ({size} bytes)"), {"bytes": show_bytes(g, 40), "size": len(g)})
+                              for g in got[:limit]))
+    return shown + (Msg(N_(", … ({count} in all)"), {"count": len(got)}) if len(got) > limit else "")
 
 
 # ================================================================== byte order
@@ -736,7 +737,7 @@ def _printed_whole(run, payload: str, limits, how: str) -> None:
         ended = ended_note(run, Msg(N_("it")))
         if parts:
             fail(N_("the reply {shown} was delivered {how}; the client printed pieces of it: {join}{ended}"),
-                 shown=shown(payload), how=how, join=", ".join(shown(p) for p in parts[:6]), ended=ended)
+                 shown=shown(payload), how=how, join=Msg.joined(", ", (shown(p) for p in parts[:6])), ended=ended)
         fail(N_("the reply {shown} was delivered {how}; expected it printed whole on its own line; output was: "
                 "{output}{ended}"),
              shown=shown(payload), how=how, output=short(run.out.strip(), 300) or Msg(N_("(nothing)")),
@@ -761,7 +762,7 @@ def printed_once(run, payload: str, how: str) -> None:
     if parts:
         fail(N_("the reply {shown} was delivered {how}; besides the whole payload the client printed pieces of it: "
                 "{join}"),
-             shown=shown(payload), how=how, join=", ".join(shown(p) for p in parts[:6]))
+             shown=shown(payload), how=how, join=Msg.joined(", ", (shown(p) for p in parts[:6])))
 
 
 @check("framed-client", "must", "a reply in pieces (header alone, payload in parts) is printed once, whole",

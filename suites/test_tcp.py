@@ -136,7 +136,7 @@ def naming_input_wait(run):
         yield
     except CheckFailure as exc:
         hint = run_input_hint(run)
-        if hint and hint not in str(exc):
+        if hint and str(hint) not in str(exc):
             raise CheckFailure(N_("{exc}{hint}"),
                        exc=exc, hint=hint) from None
         raise
@@ -150,10 +150,10 @@ def says(talk: Dialogue, line: str, typed: bool = False) -> bytes:
         return talk.program_says(line, typed=typed)
 
 
-def hears(talk: Dialogue, text: str, what: str = "the message it received") -> None:
+def hears(talk: Dialogue, text: str, what: str | Msg = N_("the message it received")) -> None:
     """``talk.peer_says``, naming the decoding fault when the text is printed garbled."""
     with naming_input_wait(talk.run), naming_encoding_faults(text, output=lambda: talk.run.out):
-        talk.peer_says(text, what=what)
+        talk.peer_says(text, what=Msg(what) if isinstance(what, str) else what)
 
 
 def expect_fin(conn: TcpConn, run, limits, what: str) -> None:
@@ -209,7 +209,8 @@ def test_tcp_chat_server_client_bye(sandbox, program, spec, limits):
     conn.recv(limits.step_s)
     conn.send(bye.encode())
     sandbox.evidence.note(f"peer said {bye!r}: the server should close and exit")
-    expect_fin(conn, run, limits, f"the server after the client's {bye!r}")
+    expect_fin(conn, run, limits, Msg(N_("the server after the client's {bye}"),
+            {"bye": repr(bye)}))
     exits_zero(run, limits.step_s, Msg(N_("after the client sent {bye}"),
             {"bye": repr(bye)}))
 
@@ -224,7 +225,8 @@ def test_tcp_chat_server_operator_bye(sandbox, program, spec, limits):
     talk = Dialogue(run, conn, limits.step_s, Msg(N_("the server")))
     conn.send(CHAT_MSGS[0].encode())
     says(talk, bye)
-    expect_fin(conn, run, limits, f"the server after sending {bye!r}")
+    expect_fin(conn, run, limits, Msg(N_("the server after sending {bye}"),
+            {"bye": repr(bye)}))
     exits_zero(run, limits.step_s, Msg(N_("after the operator typed {bye}"),
             {"bye": repr(bye)}))
 
@@ -242,7 +244,7 @@ def test_tcp_chat_server_client_disconnects(sandbox, program, limits):
     conn.send(CHAT_MSGS[0].encode())
     conn.recv(limits.step_s)
     conn.close()
-    ends_cleanly(run, "after the client disconnected (FIN, without the bye)", limits, zero=False)
+    ends_cleanly(run, Msg(N_("after the client disconnected (FIN, without the bye)")), limits, zero=False)
 
 
 @check("tcp-chat-server", "extra", "interop: a conversation with the reference chat client", id="with-reference",
@@ -291,7 +293,7 @@ def test_tcp_chat_client_prints_replies(sandbox, program, spec, limits):
         if conn.recv(limits.step_s) is None:
             fail(N_("expected the client to send a line before waiting for a reply; nothing came{ended}"),
                  ended=ended_note(run))
-        hears(talk, reply, what="the server's reply")
+        hears(talk, reply, what=Msg(N_("the server's reply")))
 
 
 @check("tcp-chat-client", "must", "exits 0 after the bye", id="exits-after-bye", sheet="000 §3.1.2",
@@ -321,7 +323,7 @@ def test_tcp_chat_client_server_closes(sandbox, program, spec, limits):
     conn.close()
     sandbox.evidence.note("peer closed the connection instead of replying")
     try:
-        ends_cleanly(run, "after the server closed the connection", limits, zero=False)
+        ends_cleanly(run, Msg(N_("after the server closed the connection")), limits, zero=False)
     except CheckFailure as exc:
         again = listener.accept(0.0)
         if again is None:
@@ -337,7 +339,8 @@ def test_tcp_chat_client_server_closes(sandbox, program, spec, limits):
        sheet="000 §3.1.2", hint=N_("Catch ConnectionRefusedError around connect() and print a message."))
 def test_tcp_chat_client_unreachable(sandbox, program, limits):
     run = program.start(stdin=CLIENT_LINES)
-    ends_cleanly(run, f"when nothing listens on port {program.port}", limits, zero=False)
+    ends_cleanly(run, Msg(N_("when nothing listens on port {port}"),
+            {"port": program.port}), limits, zero=False)
     if not (run.out.strip() or run.err.strip()):
         fail(N_("the client ended when nothing listened on port {port}, but printed no message"),
              port=program.port)
@@ -406,7 +409,7 @@ def test_tcp_thanks_server_prints_message(sandbox, program, spec, limits):
        hint=N_("new_socket.close() after sending the reply."))
 def test_tcp_thanks_server_closes(sandbox, program, spec, limits):
     run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
-    expect_fin(conn, run, limits, "the server after its reply")
+    expect_fin(conn, run, limits, Msg(N_("the server after its reply")))
     if conn.first_closer != "program":
         fail(N_("expected the server to close first; the grader's side closed before it"))
 
@@ -612,7 +615,7 @@ def test_tcp_qq_client_conversation(sandbox, program, spec, limits):
     talk = Dialogue(run, conn, limits.step_s, Msg(N_("the client")))
     for line, reply in zip(QQ_LINES, QQ_REPLIES):
         says(talk, line)
-        hears(talk, reply, what="the server's reply")
+        hears(talk, reply, what=Msg(N_("the server's reply")))
     says(talk, bye)
 
 
@@ -639,21 +642,22 @@ def test_tcp_qq_client_empty_line(sandbox, program, spec, limits):
     listener = TcpListener(sandbox, program.port)
     run = program.start(stdin=["", QQ_LINES[0], "", QQ_LINES[1], spec.expect["bye"]])
     conn = accept(listener, run, limits, program.port)
-    for i, (where, line) in enumerate((("as the first line", QQ_LINES[0]), ("between two messages", QQ_LINES[1]))):
+    for i, (where, line) in enumerate(((N_("as the first line"), QQ_LINES[0]),
+                                       (N_("between two messages"), QQ_LINES[1]))):
         want = line.encode()
         got = conn.recv_until(want, limits.step_s)
         if got is None:
             seen = bytes(conn.pending)
             if seen:
                 fail(N_("after an empty line {where}, expected the next line {bytes}; got {bytes2}{encoding_note}"),
-                     where=where, bytes=show_bytes(want), bytes2=show_bytes(seen),
+                     where=Msg(where), bytes=show_bytes(want), bytes2=show_bytes(seen),
                      encoding_note=encoding_note(line, seen))
             if not run.running:
                 fail(N_("after an empty line {where} the client ended: {crash}"),
-                     where=where, crash=run.crash_summary())
+                     where=Msg(where), crash=run.crash_summary())
             fail(N_("after an empty line {where}, the client never sent the next line {bytes} within {step_s:g} s: "
                     "it waits for a reply to a message that was never sent"),
-                 where=where, bytes=show_bytes(want), step_s=limits.step_s)
+                 where=Msg(where), bytes=show_bytes(want), step_s=limits.step_s)
         if got != want:
             fail(N_("after an empty line {where}, expected exactly {bytes}; got {bytes2}{encoding_note}"),
                  where=where, bytes=show_bytes(want), bytes2=show_bytes(got), encoding_note=encoding_note(line, got))
@@ -714,7 +718,7 @@ def test_tcp_sink_server_exits_on_close(sandbox, program, limits):
     run, conn = _sink_session(sandbox, program, limits)
     run.wait_output(SINK_MSGS[-1], limits.step_s)
     conn.close()
-    ends_cleanly(run, "after the client closed the connection (FIN)", limits)
+    ends_cleanly(run, Msg(N_("after the client closed the connection (FIN)")), limits)
 
 
 @check("tcp-sink-server", "extra", "interop: prints what the reference sink client sent", id="with-reference",

@@ -442,14 +442,14 @@ def test_tftp_server_duplicate_ack(sandbox, program, limits):
     d.peer.send(tftp.ack(1), d.tid)
     d.peer.send(tftp.ack(1), d.tid, note="duplicate")
     d.index += 1
-    d.receive(" after ACK #1 (sent twice)")
+    d.receive(Msg(N_(" after ACK #1 (sent twice)")))
     extra = [r for r in d.peer.drain(SA_WINDOW) if r.addr == d.tid]
     if extra:
         fail(N_("after ACK #1 came twice, the server sent DATA #2 and then {got} at once, without ACK #2: a "
                 "duplicate ACK must be ignored"),
              got=extra[0].describe())
     d.ack()
-    d.receive(" after ACK #2")
+    d.receive(Msg(N_(" after ACK #2")))
     d.peer.send(tftp.ack(2), d.tid, note="a late duplicate (after DATA #3 came)")
     extra = [r for r in d.peer.drain(SA_WINDOW) if r.addr == d.tid]
     if extra:
@@ -539,7 +539,7 @@ def test_tftp_server_two_clients(sandbox, program, limits):
     a = Download(sandbox, run, "multi.txt", N_("client A"), limits.step_s)
     a.receive()
     b = Download(sandbox, run, "story.txt", N_("client B"), limits.step_s)
-    b.receive(" while client A's transfer is still open")
+    b.receive(Msg(N_(" while client A's transfer is still open")))
     while not (a.done and b.done):
         for d in (a, b):
             if not d.done:
@@ -825,7 +825,7 @@ def _serve_client(sandbox, program, limits, name: str, content: bytes, faults: F
     return c
 
 
-def _saved_bytes(c: ClientRun, want: bytes) -> tuple[bytes | None, str]:
+def _saved_bytes(c: ClientRun, want: bytes) -> tuple[bytes | None, Msg | str]:
     """(the saved bytes, words naming the file) or (None, why there are none).
 
     A file larger than ``want`` and the margin is read only that far: it
@@ -833,13 +833,13 @@ def _saved_bytes(c: ClientRun, want: bytes) -> tuple[bytes | None, str]:
     """
     found = c.saved(want)
     if found is None:
-        return None, "no file was saved in the client's folder"
+        return None, Msg(N_("no file was saved in the client's folder"))
     label = found.name if found.name in c.sheet_names() else Msg(N_("the saved file {found_name}"),
             {"found_name": repr(found.name)})
     if found.data is None:
-        return None, f"the file the client left is {found.describe()}"
+        return None, Msg(N_("the file the client left is {got}"), {"got": found.describe()})
     if found.truncated:
-        label += f" ({found.size} bytes, read as far as {len(found.data)})"
+        label += Msg(N_(" ({size} bytes, read as far as {read})"), {"size": found.size, "read": len(found.data)})
     return found.data, label
 
 
@@ -1153,7 +1153,8 @@ def test_tftp_client_wrong_port(sandbox, program, limits):
     if got != want:
         sent = (Msg(N_("a stranger (another port) sent DATA #2 before the real one, and ERROR 5 before DATA #3; "
                     "{what}"),
-                {"what": label if got is None else f"{label}: {_diff(got, want)}"}))
+                {"what": label if got is None else Msg(N_("{label}: {diff}"), {"label": label,
+                                                                               "diff": _diff(got, want)})}))
         three = [r for r in c.log.acks if len(r.raw) == 4 and r.raw[2:4] == b"\x00\x03"]
         if got is not None and got == want[:1024] or (got is None and not three and not c.run.running):
             fail(N_("{sent}: the client stopped on the stranger's ERROR; an ERROR from another port than the "
@@ -1173,7 +1174,7 @@ def _recovery_fault(c: ClientRun, block: int) -> str:
     seen = [w for w in c.log.after_withheld if w.block == block]
     if not seen:
         return Msg(N_("DATA #{block} was never withheld ({why})"),
-                {"block": block, "why": c.log.problem or 'the transfer ended before it'})
+                {"block": block, "why": c.log.problem or Msg(N_("the transfer ended before it"))})
     echoes = [w for w in seen if w.echo]
     first = next(w for w in seen if not w.echo) if len(echoes) < len(seen) else None
     head = Msg(N_("after DATA #{block} was withheld, the client"),

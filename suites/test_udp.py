@@ -525,7 +525,7 @@ def test_udp_echo_client_one_socket(sandbox, program, limits):
             fail(N_("expected every datagram from one source port ({first_port}); {text} came from port "
                     "{port}{after}: a new socket. Ports seen: {join}"),
                  first_port=first_port, text=repr(text), port=port, after=after,
-                 join=", ".join(f"{t!r} from {p}" for t, p in seen))
+                 join=Msg.joined(", ", (Msg(N_("{text} from {port}"), {"text": repr(t), "port": p}) for t, p in seen)))
 
 
 @check("udp-echo-client", "should", "exits cleanly at the end of input", id="eof", sheet="001 §3.1.3",

@@ -76,7 +76,9 @@ class Received:
     to: str = ""  # the label of the peer socket that got it
     at: float = 0.0  # when it arrived (epoch seconds; the kernel's receive time where it is known)
 
-    def describe(self) -> str:
+    def describe(self) -> Msg | str:
+        if self.packet is None and self.why:  # the codec's words, in the report's language
+            return Msg(N_("malformed, {size} B: {why}"), {"size": len(self.raw), "why": self.why})
         return tftp.describe(self.raw)
 
     def wrong_opcode(self, want: int) -> Msg | str:
