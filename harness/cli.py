@@ -255,9 +255,7 @@ def report_cmd(result_file, lang, html_file, junit_file, gradescope_file, markdo
             result = Result.from_dict(json_.load(f))
     except (OSError, ValueError, TypeError, KeyError) as exc:
         _die(f"{result_file}: not a netgrade result ({type(exc).__name__}: {exc})")
-    lang_ = choose_lang(lang, result.lang if lang is None and result.lang != "en" else None)
-    if lang is None and result.lang == "en":
-        lang_ = choose_lang(None, None) if os.environ.get("LANG") or os.environ.get("LC_ALL") else "en"
+    lang_ = choose_lang(lang, result.lang or None)  # a result written before it had a `lang`: the locale's
     localize(result, lang_)
     if json_file:
         result.write_json(json_file)

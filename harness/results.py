@@ -108,8 +108,9 @@ class Result:
     message: str = ""
     notices: list[str] = field(default_factory=list)
     netgrade_version: str = ""
-    #: the language ``message`` texts are rendered in; every report can be rendered in another one
-    lang: str = "en"
+    #: the language ``message`` texts are rendered in ("" before they were rendered for a report); every
+    #: report can be rendered in another one
+    lang: str = ""
     message_id: str = ""
     message_params: dict[str, Any] = field(default_factory=dict)
     notice_messages: list[dict[str, Any]] = field(default_factory=list)

@@ -115,3 +115,19 @@ def test_the_english_sentence_rule():
     assert english_sentences("输出为：'hello world from the student'") == []
     assert english_sentences("客户端 the client sent ACK #1 to port 69") == ["the client sent"]
     assert english_sentences("字节：bf cd bb a7") == []  # hex bytes are technical tokens
+
+
+def test_the_terminal_table_keeps_its_columns_with_chinese_text():
+    """CJK characters are two cells wide: every row of the table is as wide as its border."""
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    from netgrade.terminal import render
+    r = _result()
+    r.programs[0].status = "graded"
+    out = Console(record=True, width=120, force_terminal=False, color_system=None)
+    render(r, out, lang="zh")
+    rows = [line for line in out.export_text().splitlines() if line[:1] in "┏┃┡│├└"]
+    assert rows and any(has_chinese(line) for line in rows)
+    widths = {cell_len(line.rstrip()) for line in rows}
+    assert len(widths) == 1, [(cell_len(line.rstrip()), line) for line in rows]
