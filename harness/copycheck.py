@@ -58,8 +58,8 @@ def read_program(path: Path) -> str | None:
 
 
 def notice_text(score: float, reference: str) -> Msg:
-    return Msg(N_("{percent}% similar to netgrade's reference {reference}"),
-               {"percent": round(100 * score), "reference": reference})
+    return Msg(N_("{percent} similar to netgrade's reference {reference}"),  # "87%": no "% s" in a msgid
+               {"percent": f"{round(100 * score)}%", "reference": reference})
 
 
 def annotate_result(result: Result, root: Path, pack: Pack) -> None:
