@@ -71,6 +71,7 @@ def test_only_the_netgrade_package_is_installed(venv):
     # the build compiled the translations: the wheel carries the .mo (and no .po, which only Babel reads)
     assert (site / "netgrade" / "locale" / "zh_CN" / "LC_MESSAGES" / "netgrade.mo").is_file(), \
         "the compiled zh_CN catalog (netgrade.mo) is missing from the installed package"
+    assert not list((site / "netgrade" / "locale").rglob("*.po")), "the catalogs' sources were installed"
 
 
 def test_installed_netgrade_speaks_chinese_without_babel(venv):
