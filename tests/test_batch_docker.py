@@ -82,7 +82,7 @@ def test_container_batch_grades_retries_caches(full_image, tmp_path, exported):
         assert (out / name / "report.html").stat().st_size > 1000
     dan = json.loads((out / "dan" / "batch.json").read_text("utf-8"))
     # the flaky guard graded dan's failing check again (a second exec in the container); it failed again
-    assert dan["retried"] == ["udp-send/non-ascii-and-long"] and dan["flaky"] == [], dan
+    assert "udp-send/non-ascii-and-long" in dan["retried"] and dan["flaky"] == [], dan
     failing = [c["id"] for p in json.loads((out / "dan" / "result.json").read_text("utf-8"))["programs"]
                for c in p["checks"] if c["status"] != "pass" and c["level"] != "extra"]
     assert failing == ["non-ascii-and-long"], failing
