@@ -16,11 +16,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import MUTANTS, ROOT
+from conftest import MUTANTS, ROOT, wait_for_pause
 from dockerenv import netgrade_containers, require_docker
 
 import nonroot
@@ -107,11 +106,7 @@ def test_container_batch_interrupted_resumes(full_image, tmp_path, exported):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             env={**os.environ, "NETGRADE_PAUSE_AT": f"stored:{paused}"})
     try:
-        deadline = time.monotonic() + 300
-        while not paused.exists():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no submission finished in 300 s"
-            time.sleep(0.05)  # polling a file's appearance, with a deadline
+        wait_for_pause(proc, paused, 300)  # the first submission stored
         assert _containers_of(client, proc.pid), "the batch has no grading container"
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)

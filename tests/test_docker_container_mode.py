@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import grade, mutant_rounds, round_mismatches, round_submission, submission_with
+from conftest import fork_bomb, grade, memory_hog, mutant_rounds, round_mismatches, round_submission, submission_with
 from dockerenv import netgrade_containers, require_docker
 from test_mutants import _pack_file
 
@@ -72,6 +72,7 @@ def test_references_get_full_marks_in_container_mode(full_image, exported, tmp_p
     assert _left_behind(client) == []
 
 
+@pytest.mark.timeout(1800)  # every mutant: as long as tests/test_mutants.py's rounds together
 def test_every_mutant_fails_its_lines_in_container_mode(full_image, tmp_path):
     """Every mutant round (tests/test_mutants.py's, there with the local runner) graded in container mode:
     all rounds as one ``netgrade batch``, so the container and its start are paid once, not per round.
@@ -108,32 +109,9 @@ def test_memory_hog_and_fork_bomb_are_contained_in_container_mode(full_image, tm
     from netgrade.pack import load
     from netgrade.reffiles import export_files
     limits = load().limits
-    each = limits.memory_mb // 3  # each process stays under its address-space limit; together they do not
-    hog = f"""
-import os, time
-for i in range(4):
-    if os.fork() == 0:
-        block = b"x" * ({each} * 1024 * 1024)   # written, so really resident
-        time.sleep(30)
-        os._exit(0)
-block = b"y" * ({each} * 1024 * 1024)
-time.sleep(30)
-"""
-    bomb = """
-import os, time
-n = 0
-try:
-    while n < 10000:
-        if os.fork() == 0:
-            time.sleep(30)
-            os._exit(0)
-        n += 1
-except OSError:
-    print("fork refused after", n, flush=True)
-time.sleep(30)
-"""
+    bomb = fork_bomb(then="import time\ntime.sleep(30)\n")
     recv = _pack_file("udp-recv")
-    sub = submission_with(tmp_path, {_pack_file("udp-echo-server"): hog, _pack_file("udp-send"): bomb,
+    sub = submission_with(tmp_path, {_pack_file("udp-echo-server"): memory_hog(limits.memory_mb), _pack_file("udp-send"): bomb,
                                      recv: export_files()[recv]})
     patient = tmp_path / "patient.toml"  # on a loaded machine, growing past the limit takes the kernel a while
     patient.write_text("[limits]\nready_s = 20\n")
