@@ -314,6 +314,11 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
                 result.notices.append(
                     "graded without root: the full sandbox in a user namespace of its own, each program under a"
                     " uid of its own from your subordinate range (/etc/subuid)")
+        from .sandbox.cgroups import delegated
+        why = delegated()[1]
+        if why:
+            result.notices.append(f"no cgroup per program run ({why}): the runs' memory and process limits are"
+                                  " their rlimits alone")
     else:
         parallel = True
     jobs = opts.jobs or default_jobs()

@@ -13,6 +13,7 @@ import uuid
 
 import psutil
 import pytest
+from conftest import fork_bomb
 
 from netgrade.evidence import Evidence
 from netgrade.sandbox import userns
@@ -170,24 +171,13 @@ def test_program_cannot_signal_the_grader_or_write_outside(runner, tmp_path):
 
 
 def test_fork_bomb_and_memory_hog_are_contained(runner, tmp_path):
-    src = program(tmp_path, """
-        import os
-        n = 0
-        try:
-            while n < 10000:
-                if os.fork() == 0:
-                    import time
-                    time.sleep(30)
-                    os._exit(0)
-                n += 1
-        except OSError as e:
-            print("fork refused after", n, flush=True)
+    src = program(tmp_path, fork_bomb(then=textwrap.dedent("""
         try:
             hog = bytearray(4 * 1024 ** 3)
             print("allocated 4 GiB")
         except MemoryError:
             print("memory refused", flush=True)
-    """)
+    """)))
     box = runner.open_sandbox(Evidence())
     try:
         run = box.start([PY, "prog.py"], label="p", files_from=src)

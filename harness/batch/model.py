@@ -36,6 +36,7 @@ class BatchOptions:
     sub_jobs: int | None = None  # checks at a time within one submission; None: share the machine
     progress: bool = True
     similarity: bool = True  # near-copies between submissions (netgrade.copycheck)
+    docker_mode: str = "auto"  # with runner docker: "auto" | "direct" | "container" (netgrade.docker.incontainer)
 
 
 @dataclass
@@ -79,6 +80,7 @@ class GradingSpec:
     runner: str = LOCAL
     jobs: int | None = None
     only_checks: list[str] = field(default_factory=list)
+    runner_label: str | None = None  # the result's runner field, when not the runner's name (the container mode)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))  # ASCII: a path that is not UTF-8 survives as an escape

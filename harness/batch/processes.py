@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import interrupts
@@ -42,7 +43,14 @@ class ProcessRegistry:
     def __init__(self) -> None:
         self.stop = threading.Event()
         self._procs: set[subprocess.Popen] = set()
+        self._stoppers: list[Callable[[], None]] = []
         self._lock = threading.Lock()
+
+    def add_stopper(self, stop: Callable[[], None]) -> None:
+        """Also call ``stop`` on Ctrl-C: it ends grading that is not a process of this machine (the
+        container mode's container, whose removal ends every grading inside it)."""
+        with self._lock:
+            self._stoppers.append(stop)
 
     def add(self, proc: subprocess.Popen) -> None:
         with self._lock:
@@ -68,6 +76,10 @@ class ProcessRegistry:
             procs = list(self._procs)
         for p in procs:
             self._signal(p, signal.SIGINT)
+        with self._lock:
+            stoppers = list(self._stoppers)
+        for stop in stoppers:
+            stop()
         deadline = time.monotonic() + INTERRUPT_GRACE_S
         for p in procs:
             try:

@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
         error_result(spec.path, "?", spec.runner, str(exc)).write_json(spec.out)
         return 2
     opts = Options(programs=list(spec.programs), runner=spec.runner, jobs=spec.jobs,
-                   only_checks=list(spec.only_checks))
+                   only_checks=list(spec.only_checks), runner_label=spec.runner_label)
     try:
         result = grade(spec.path, pack, opts)
     except BadInput as exc:
