@@ -400,13 +400,15 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
                     return status_of(s, s.get(Submission, sub_id))
             while time.monotonic() < deadline:
                 body = await asyncio.to_thread(current)
-                key = (body["state"], body["position"], body["done"], body["attempt"])
+                key = (body["state"], body["position"], body["done"], body["total"], body["attempt"])
                 if key != last:
                     last = key
                     yield f"event: status\ndata: {json.dumps(body, ensure_ascii=False)}\n\n"
                     if body["state"] in ("done", "failed"):
                         return
-                await asyncio.sleep(1.0)  # the database is polled: no event source to wait on
+                # the database is polled (the workers are other processes, on other machines too: no event
+                # reaches this one); a worker writes a grading's progress at most every 0.5 s
+                await asyncio.sleep(0.5)
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store"})
 
