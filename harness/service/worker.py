@@ -219,8 +219,9 @@ class WorkerLoop:
         self._seen(None)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m netgrade.service.worker")
+def parser() -> argparse.ArgumentParser:
+    """The worker's options (``netgrade serve worker ...`` passes its arguments here)."""
+    ap = argparse.ArgumentParser(prog="netgrade serve worker")
     ap.add_argument("--db", required=True)
     ap.add_argument("--name", default=None)
     ap.add_argument("--runner", default="auto", choices=["auto", "local", "docker"])
@@ -233,7 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--progress-every", type=float, default=0.5,
                     help="seconds between two writes of a grading's progress (done/total) to the database")
     ap.add_argument("--grader-argv", default=None, help=argparse.SUPPRESS)  # tests: a grader that crashes
-    a = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
     name = a.name or f"{socket.gethostname()}:{os.getpid()}"
     loop = WorkerLoop(db.normalize_url(a.db), name, a.runner, a.lease, a.grace, a.parent, a.timeout, a.jobs,
                       a.dask, json.loads(a.grader_argv) if a.grader_argv else None, progress_s=a.progress_every)
