@@ -314,6 +314,13 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
             stored = uploads.accept(parts, lim)
         except uploads.UploadError as exc:
             raise ApiError(exc.status, exc.reason) from None
+        sid = enqueue(p, stored, lim)
+        with Session(engine) as s:
+            body = status_of(s, s.get(Submission, sid), with_result=False)
+        return JSONResponse(body, status_code=202, headers={"Location": f"/api/submissions/{sid}"})
+
+    def enqueue(p: Principal, stored: uploads.Stored, lim: Limits) -> str:
+        """Commit a checked upload as a queued submission (the limits decide first); its id, or ApiError."""
         sid = uuid.uuid4().hex
         now = time.time()
         try:
@@ -341,9 +348,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
             raise ApiError(409, "you already have a submission waiting or being graded: wait for its result") from None
         # committed: from here on it is graded exactly once, whatever stops when
         log("submitted", submission=sid, student=p.label, bytes=len(stored.data), late=late)
-        with Session(engine) as s:
-            body = status_of(s, s.get(Submission, sid), with_result=False)
-        return JSONResponse(body, status_code=202, headers={"Location": f"/api/submissions/{sid}"})
+        return sid
 
     @app.get("/api/submissions")
     def list_submissions(student_id: str | None = None, p: Principal = Depends(principal)):
@@ -391,26 +396,27 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         """Server-Sent Events: the status whenever it changes, until the submission is done or failed."""
         with Session(engine) as s:
             visible(s, p, sub_id)
-
-        async def stream():
-            last = None
-            deadline = time.monotonic() + 3600
-            def current() -> dict:
-                with Session(engine) as s:
-                    return status_of(s, s.get(Submission, sub_id))
-            while time.monotonic() < deadline:
-                body = await asyncio.to_thread(current)
-                key = (body["state"], body["position"], body["done"], body["total"], body["attempt"])
-                if key != last:
-                    last = key
-                    yield f"event: status\ndata: {json.dumps(body, ensure_ascii=False)}\n\n"
-                    if body["state"] in ("done", "failed"):
-                        return
-                # the database is polled (the workers are other processes, on other machines too: no event
-                # reaches this one); a worker writes a grading's progress at most every 0.5 s
-                await asyncio.sleep(0.5)
-        return StreamingResponse(stream(), media_type="text/event-stream",
+        return StreamingResponse(status_stream(sub_id), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store"})
+
+    async def status_stream(sub_id: str):
+        """The SSE lines of a submission's status whenever it changes, until it is done or failed."""
+        last = None
+        deadline = time.monotonic() + 3600
+        def current() -> dict:
+            with Session(engine) as s:
+                return status_of(s, s.get(Submission, sub_id))
+        while time.monotonic() < deadline:
+            body = await asyncio.to_thread(current)
+            key = (body["state"], body["position"], body["done"], body["total"], body["attempt"])
+            if key != last:
+                last = key
+                yield f"event: status\ndata: {json.dumps(body, ensure_ascii=False)}\n\n"
+                if body["state"] in ("done", "failed"):
+                    return
+            # the database is polled (the workers are other processes, on other machines too: no event
+            # reaches this one); a worker writes a grading's progress at most every 0.5 s
+            await asyncio.sleep(0.5)
 
     # ------------------------------------------------------------ instructors
     @app.get("/api/course")
@@ -529,4 +535,8 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
                 "workers": [{"id": w.id, "runner": w.runner, "current": w.current,
                              "last_seen_age_s": round(now - w.last_seen, 1)} for w in alive]}
 
+    from . import web
+    web.add_pages(app, engine, settings, web.Api(
+        limiter=limiter, course_of=course_of, limits_of=limits_of, visible=visible, status_of=status_of,
+        latest_result=latest_result, enqueue=enqueue, status_stream=status_stream, gradebook_rows=gradebook_rows))
     return app
