@@ -11,8 +11,7 @@ import threading
 import time
 
 import httpx
-from servicekit import (GRADE_S, ROOT, Service, course, db_url, postgres, services, upload,  # noqa: F401
-                        wait_state)
+from servicekit import GRADE_S, ROOT, Service, course, db_url, postgres, services, upload, wait_state  # noqa: F401
 
 PROGRAMS = ("udp-send", "udp-recv", "udp-echo-server")
 FILES = ("udp_send.py", "udp_recv.py", "udp_echo_server.py")
@@ -97,11 +96,10 @@ def test_progress_rises_while_grading(tmp_path, db_url, services):
 
 
 def _running_submission(tmp_path):
-    from sqlalchemy.orm import Session
-
     from netgrade.service import db
     from netgrade.service.models import Course, Student, Submission
     from netgrade.service.queue import Job
+    from sqlalchemy.orm import Session
     engine = db.connect(db.default_url(tmp_path))
     db.upgrade(engine)
     now = time.time()
@@ -117,9 +115,8 @@ def _running_submission(tmp_path):
 
 
 def _counts(engine):
-    from sqlalchemy.orm import Session
-
     from netgrade.service.models import Submission
+    from sqlalchemy.orm import Session
     with Session(engine) as s:
         sub = s.get(Submission, "s1")
         return sub.done_checks, sub.total_checks

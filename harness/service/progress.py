@@ -11,7 +11,6 @@ worker's attempt holds its lease, and never lowers ``done``.
 from __future__ import annotations
 
 import threading
-import time
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine

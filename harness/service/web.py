@@ -37,14 +37,14 @@ import tempfile
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import jinja2
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -295,6 +295,14 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         files = [v for k, v in form.multi_items() if not isinstance(v, str) and getattr(v, "filename", None)]
         return fields, files
 
+    def mine(s: Session, signed: Signed, sub_id: str) -> Submission:
+        """The submission if the principal may see it; else the page of an id that does not exist (404)."""
+        from .app import ApiError
+        try:
+            return api.visible(s, signed.principal, sub_id)
+        except ApiError:
+            raise PageError(404, "not found") from None
+
     def csrf_ok(expected: str | None, given: str | None) -> bool:
         return bool(expected) and bool(given) and hmac.compare_digest(expected, given)
 
@@ -480,42 +488,31 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     def submission_page(sub_id: str, request: Request):
         signed = need(request)
         with Session(engine) as s:
-            try:
-                sub = api.visible(s, signed.principal, sub_id)
-            except Exception:  # ApiError 404: the same page as for an id that does not exist
-                raise PageError(404, "not found") from None
-            st = api.status_of(s, sub)
+            st = api.status_of(s, mine(s, signed, sub_id))
         result = st.pop("result", None)
         return render(request, "submission.html.j2", {"st": st, "result": result}, signed)
+
+    def graded(request: Request, sub_id: str) -> dict:
+        """The signed-in principal's submission's result; 404 when not theirs, 409 before it is graded."""
+        signed = need(request)
+        with Session(engine) as s:
+            sub = mine(s, signed, sub_id)
+            res = api.latest_result(s, sub)
+        if res is None:
+            raise PageError(409, "not graded yet")
+        return res
 
     @app.get("/submissions/{sub_id}/report.html", include_in_schema=False)
     def submission_report(sub_id: str, request: Request):
         from .grader import render_report
-        signed = need(request)
-        with Session(engine) as s:
-            try:
-                sub = api.visible(s, signed.principal, sub_id)
-            except Exception:
-                raise PageError(404, "not found") from None
-            res = api.latest_result(s, sub)
-        if res is None:
-            raise PageError(409, "not graded yet")
-        return HTMLResponse(render_report(res, pick_lang(request)),
+        return HTMLResponse(render_report(graded(request, sub_id), pick_lang(request)),
                             headers={"Content-Security-Policy": REPORT_CSP, "Cache-Control": "no-store"})
 
     @app.get("/submissions/{sub_id}/result.json", include_in_schema=False)
     def submission_json(sub_id: str, request: Request):
-        signed = need(request)
-        with Session(engine) as s:
-            try:
-                sub = api.visible(s, signed.principal, sub_id)
-            except Exception:
-                raise PageError(404, "not found") from None
-            res = api.latest_result(s, sub)
-        if res is None:
-            raise PageError(409, "not graded yet")
-        return JSONResponse(res, headers={"Content-Disposition": f'attachment; filename="result-{sub_id}.json"',
-                                          "Cache-Control": "no-store"})
+        return JSONResponse(graded(request, sub_id),
+                            headers={"Content-Disposition": f'attachment; filename="result-{sub_id}.json"',
+                                     "Cache-Control": "no-store"})
 
     @app.get("/submissions/{sub_id}/events", include_in_schema=False)
     async def submission_events(sub_id: str, request: Request):
@@ -523,10 +520,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
 
         def check():
             with Session(engine) as s:
-                api.visible(s, signed.principal, sub_id)
-        try:
-            await asyncio.to_thread(check)
-        except Exception:
-            return Response(status_code=404)
+                mine(s, signed, sub_id)
+        await asyncio.to_thread(check)
         return StreamingResponse(api.status_stream(sub_id), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store"})
