@@ -56,6 +56,12 @@ def _check_sequence(name: str, seen: list[dict], total: int) -> None:
     # once any check is done the total is there, and it is the final one (known before the first check ends)
     wrong = [(d, t) for d, t in running if d > 0 and t != total]
     assert not wrong, f"{name}: running with done > 0 but a total other than {total}: {wrong}"
+    # the finished checks come with the count, each once, as program/check keys
+    for s in seen:
+        if s["state"] == "running":
+            keys = [k for k, _ in s["checks"]]
+            assert len(keys) == s["done"] and len(set(keys)) == len(keys), (name, s["done"], s["checks"])
+            assert all(k.split("/")[0] in PROGRAMS for k in keys), (name, keys)
     between = [(d, t) for d, t in running if 0 < d < total]
     assert between, f"{name}: never saw done strictly between 0 and {total} while running: {running}"
 

@@ -78,16 +78,17 @@ def upload_folder(w: Watched, folder: Path) -> None:
     w.page.wait_for_selector("#found", timeout=60_000)
 
 
-def follow(w: Watched, timeout: float) -> list[tuple[str, str, str]]:
-    """(state, done, total) as the waiting page shows them, read every 0.1 s until the result is there."""
-    seen: list[tuple[str, str, str]] = []
+def follow(w: Watched, timeout: float) -> list[tuple[str, str, str, int]]:
+    """(state, done, total, finished checks listed) as the waiting page shows them, read every 0.1 s until
+    the result is there."""
+    seen: list[tuple[str, str, str, int]] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if w.page.locator("#result").count():
             return seen
         try:
             now = (w.page.text_content("#state", timeout=2000) or "", w.page.text_content("#done", timeout=2000)
-                   or "", w.page.text_content("#total", timeout=2000) or "")
+                   or "", w.page.text_content("#total", timeout=2000) or "", w.page.locator("#checks li").count())
         except Exception:  # noqa: BLE001 - the page reloads itself when the grading ends
             continue
         if not seen or seen[-1] != now:
@@ -128,10 +129,15 @@ def test_student_signs_in_uploads_a_folder_and_sees_full_marks(browser, tmp_path
         seen = follow(amy, GRADE_S)
         # the progress as the page showed it, live: done never went down, and while the grading ran the
         # page showed the number of checks and a count short of it
-        dones = [int(d) for _, d, _ in seen if d.isdigit()]
+        dones = [int(d) for _, d, _, _ in seen if d.isdigit()]
         assert dones == sorted(dones), seen
-        assert any(s == "running" and t.isdigit() and int(d) < int(t) for s, d, t in seen), \
+        assert any(s == "running" and t.isdigit() and int(d) < int(t) for s, d, t, _ in seen), \
             f"no progress was shown while running: {seen}"
+        # each finished check appears in the list as it completes: at least as many as the count read just
+        # before (the page may have moved on in between), never more than the total
+        assert any(n > 0 for s, _, _, n in seen if s == "running"), f"no finished check was listed: {seen}"
+        assert all(int(d) <= n <= int(t) for s, d, t, n in seen if s == "running" and d.isdigit() and t.isdigit()), \
+            seen
         score = amy.page.text_content("#score")
         got, _, full = score.partition(" / ")
         assert got == full and float(full) > 0, score

@@ -267,6 +267,8 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
                "links": {"self": f"/api/submissions/{sub.id}", "result": f"/api/submissions/{sub.id}/result",
                          "report": f"/api/submissions/{sub.id}/report.html",
                          "events": f"/api/submissions/{sub.id}/events"}}
+        # the running attempt's finished checks, in the order they finished: [[program/check, status], ...]
+        out["checks"] = json.loads(sub.finished_checks) if sub.state == "running" and sub.finished_checks else []
         if sub.state == "queued":
             out["eta_s"] = eta(s, out["position"])
         if with_result and sub.state in ("done", "failed"):

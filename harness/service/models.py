@@ -87,6 +87,8 @@ class Submission(Base):
     done_checks: Mapped[int] = mapped_column(Integer, default=0)
     total_checks: Mapped[int | None] = mapped_column(Integer, nullable=True)
     result_attempt: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: the running attempt's finished checks so far, JSON [[program/check, status], ...] (progress.ProgressWriter)
+    finished_checks: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Upload(Base):

@@ -2,14 +2,16 @@
 
 The worker's grading reports every finished check (``grading.Options.progress``
 through the batch's pipe); a 150-check pack finishes checks far faster than
-anyone reads them, so ``ProgressWriter`` keeps only the newest count and one
-thread commits it: at once for the first news (the total, known before any
-check runs), then at most once per ``every_s``.  It waits for news (an event),
+anyone reads them, so ``ProgressWriter`` keeps only the newest state (the
+count, and the list of finished checks for the waiting page) and one thread
+commits it: at once for the first news (the total, known before any check
+runs), then at most once per ``every_s``.  It waits for news (an event),
 never sleeps a fixed time.  A write changes the submission only while this
 worker's attempt holds its lease, and never lowers ``done``.
 """
 from __future__ import annotations
 
+import json
 import threading
 
 from sqlalchemy import update
@@ -29,6 +31,7 @@ class ProgressWriter:
         self._closed = threading.Event()
         self._done = 0
         self._total: int | None = None
+        self._checks: list[list[str]] = []  # [program/check, status] in the order they finished
         self._written: tuple[int, int | None] = (0, None)
         self.writes = 0  # transactions committed (the rate limit's measure)
         self.events = 0
@@ -44,6 +47,8 @@ class ProgressWriter:
                 self._total = event["total"] if self._total is None else self._total
             elif kind == "check" and isinstance(event.get("done"), int):
                 self._done = max(self._done, event["done"])
+                if isinstance(event.get("check"), str):
+                    self._checks.append([event["check"][:200], str(event.get("status", ""))[:16]])
                 if self._total is None and isinstance(event.get("total"), int):
                     self._total = event["total"]
             else:
@@ -64,10 +69,11 @@ class ProgressWriter:
     def _write(self) -> None:
         with self._lock:
             now = (self._done, self._total)
+            checks = json.dumps(self._checks)
         if now == self._written:
             return
         done, total = now
-        values: dict = {"done_checks": done}
+        values: dict = {"done_checks": done, "finished_checks": checks}
         if total is not None:
             values["total_checks"] = max(total, done)
         try:

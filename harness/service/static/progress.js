@@ -1,4 +1,5 @@
-// Live progress on the waiting page: the submission's Server-Sent Events update the counts (as text);
+// Live progress on the waiting page: the submission's Server-Sent Events update the counts and add each
+// finished check to the list (all as text);
 // the page reloads once the submission is done, to show the result.  Without scripts the page refreshes.
 (function () {
   "use strict";
@@ -20,6 +21,23 @@
     if (bar) {
       bar.max = st.total || 1;
       bar.value = st.done;
+    }
+    var list = document.getElementById("checks");
+    var checks = st.checks || [];
+    if (list) {
+      for (var i = list.children.length; i < checks.length; i += 1) {
+        var item = document.createElement("li");
+        item.className = "verdict-" + checks[i][1];
+        var verdict = document.createElement("span");
+        verdict.className = "verdict";
+        verdict.textContent = checks[i][1];
+        var key = document.createElement("code");
+        key.textContent = checks[i][0];
+        item.appendChild(verdict);
+        item.appendChild(document.createTextNode(" "));
+        item.appendChild(key);
+        list.appendChild(item);
+      }
     }
     if (st.state === "done" || st.state === "failed") {
       source.close();

@@ -1,4 +1,4 @@
-"""the web pages: browser sessions and drafts (an upload shown before it is graded)
+"""the web pages: browser sessions, drafts (an upload shown before it is graded), a grading's finished checks
 
 Revision ID: 0002
 Revises: 0001
@@ -33,9 +33,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index(op.f('ix_drafts_student_pk'), 'drafts', ['student_pk'], unique=False)
+    with op.batch_alter_table('submissions') as batch:
+        batch.add_column(sa.Column('finished_checks', sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('submissions') as batch:
+        batch.drop_column('finished_checks')
     op.drop_index(op.f('ix_drafts_student_pk'), table_name='drafts')
     op.drop_table('drafts')
     op.drop_index(op.f('ix_web_sessions_token_id'), table_name='web_sessions')
