@@ -11,6 +11,7 @@ leaves the service's origin.  Screenshots go to ``test-artifacts/``.
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -98,8 +99,8 @@ def follow(w: Watched, timeout: float) -> list[tuple[str, str, str, int]]:
 
 
 def test_student_signs_in_uploads_a_folder_and_sees_full_marks(browser, tmp_path, services, exported):
-    data, _teacher, tokens = course(tmp_path, None, ["amy", "ben"], "--limits", '{"cooldown_s": 0}',
-                                    programs=PROGRAMS)
+    data, teacher, tokens = course(tmp_path, None, ["amy", "ben"], "--limits", '{"cooldown_s": 0}',
+                                   programs=PROGRAMS)
     svc = Service(data, None, workers=1).start()
     services.append(svc)
     amy = Watched(browser, svc.url)
@@ -154,6 +155,24 @@ def test_student_signs_in_uploads_a_folder_and_sees_full_marks(browser, tmp_path
         assert dl.value.suggested_filename.startswith("result-")
         amy.page.goto(svc.url + "/home")
         assert amy.page.locator("#history tbody tr").count() == 1
+        # a second attempt with a broken udp-send: its failing check's message, and the history's difference
+        broken = tmp_path / "broken"
+        shutil.copytree(exported, broken)
+        shutil.copyfile(ROOT / "tests" / "mutants" / "udp-send" / "gbk.py", broken / "udp_send.py")
+        upload_folder(amy, broken)
+        amy.page.click("#confirm button[type=submit]")
+        amy.page.wait_for_url(re.compile(r".*/submissions/[0-9a-f]{32}$"), timeout=30_000)
+        follow(amy, GRADE_S)
+        got, _, full = amy.page.text_content("#score").partition(" / ")
+        assert float(got) < float(full), (got, full)
+        report = amy.page.frame_locator("#report").locator("body").inner_text(timeout=30_000)
+        assert "fail" in report and "What was expected and what was seen" in report, report[:3000]
+        amy.page.goto(svc.url + "/home")
+        rows = amy.page.locator("#history tbody tr")
+        assert rows.count() == 2
+        newest = rows.nth(0).inner_text()
+        assert "broke:" in newest and "udp-send/" in newest and "udp-recv/" not in newest, newest
+        assert "first graded attempt" in rows.nth(1).inner_text()
         amy.shot("history")
         amy.assert_clean()
         # another student: the same URLs are "not found", as for an id that does not exist
@@ -174,6 +193,36 @@ def test_student_signs_in_uploads_a_folder_and_sees_full_marks(browser, tmp_path
             ben.assert_clean()
         finally:
             ben.close()
+        # the instructor signs in with the form (their token), sees both students, exports the gradebook
+        teach = Watched(browser, svc.url)
+        try:
+            teach.page.goto(svc.url + "/")
+            teach.page.fill("input[name=token]", teacher)
+            teach.page.click("#signin button[type=submit]")
+            teach.page.wait_for_url(f"{svc.url}/home", timeout=30_000)
+            students = teach.page.locator("#class tbody tr")
+            assert [students.nth(i).get_attribute("data-student") for i in range(students.count())] == ["amy", "ben"]
+            amy_row = teach.page.locator("#class tr[data-student=amy]").inner_text()
+            assert "2" in amy_row and full in amy_row, amy_row  # two submissions, full marks at best
+            teach.shot("class")
+            teach.page.goto(svc.url + "/home?sort=submissions&desc=1&q=a")
+            assert teach.page.locator("#class tbody tr").first.get_attribute("data-student") == "amy"
+            with teach.page.expect_download() as dl:
+                teach.page.click("#gradebook-csv")
+            text = Path(dl.value.path()).read_text("utf-8")
+            lines = text.splitlines()
+            assert lines[0].startswith("student,name,") and lines[1].startswith("amy,") and \
+                lines[2].startswith("ben,"), text
+            teach.page.goto(svc.url + "/class/health")
+            assert teach.page.text_content("#workers") == "1"
+            teach.shot("health")
+            teach.page.goto(svc.url + "/class/students/amy")
+            assert teach.page.locator("#history tbody tr").count() == 2
+            teach.assert_clean()
+            # the instructor's pages do not exist for a student
+            assert amy.page.goto(svc.url + "/class/health").status == 404
+        finally:
+            teach.close()
         # sign out: the session is gone on the server too
         amy.page.goto(svc.url + "/home")
         amy.page.click("form.signout button")

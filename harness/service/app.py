@@ -486,6 +486,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
             rows = gradebook_rows(s, p.course_id)
         if format == "json":
             return {"students": rows}
+        return PlainTextResponse(gradebook_csv(rows), media_type="text/csv")
+
+    def gradebook_csv(rows: list[dict]) -> str:
         buf = io.StringIO()
         cols = ["student", "name", "submissions", "attempts_charged", "latest_id", "latest_score", "latest_late",
                 "best_id", "best_score", "max_score", "pending"]
@@ -493,7 +496,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         w.writeheader()
         for r in rows:
             w.writerow({k: ("" if r[k] is None else r[k]) for k in cols})
-        return PlainTextResponse(buf.getvalue(), media_type="text/csv")
+        return buf.getvalue()
 
     @app.post("/api/regrade", status_code=202)
     def regrade(body: RegradeIn, p: Principal = Depends(instructor)):
@@ -523,8 +526,17 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
 
     @app.get("/api/health")
     def health(p: Principal = Depends(instructor)):
+        return health_of(p.course_id)
+
+    def health_of(course_id: int) -> dict:
+        """Workers alive, the queue, and the course's recent grader errors (the last day's, newest first)."""
         now = time.time()
         with Session(engine) as s:
+            errors = s.execute(select(Submission).where(
+                Submission.course_id == course_id, Submission.finished_at > now - 86400,
+                Submission.status == "error").order_by(Submission.finished_at.desc()).limit(20)).scalars().all()
+            recent = [{"id": x.id, "student": s.get(Student, x.student_pk).student_id, "finished_at": x.finished_at,
+                       "message": x.message[:500]} for x in errors]
             workers = s.execute(select(Worker).where(Worker.stopped.is_(False))).scalars().all()
             alive = [w for w in workers if now - w.last_seen <= settings.worker_alive_s]
             running = s.execute(select(func.count()).select_from(Submission).where(
@@ -535,10 +547,12 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         return {"workers_alive": len(alive), "running": running, "queued": queued_n,
                 "oldest_queued_age_s": round(now - oldest, 1) if oldest else None,
                 "workers": [{"id": w.id, "runner": w.runner, "current": w.current,
-                             "last_seen_age_s": round(now - w.last_seen, 1)} for w in alive]}
+                             "last_seen_age_s": round(now - w.last_seen, 1)} for w in alive],
+                "recent_errors": recent}
 
     from . import web
     web.add_pages(app, engine, settings, web.Api(
         limiter=limiter, course_of=course_of, limits_of=limits_of, visible=visible, status_of=status_of,
-        latest_result=latest_result, enqueue=enqueue, status_stream=status_stream, gradebook_rows=gradebook_rows))
+        latest_result=latest_result, enqueue=enqueue, status_stream=status_stream, gradebook_rows=gradebook_rows,
+        gradebook_csv=gradebook_csv, health_of=health_of))
     return app

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import jinja2
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -138,6 +138,8 @@ class Api:
     enqueue: Callable
     status_stream: Callable
     gradebook_rows: Callable
+    gradebook_csv: Callable
+    health_of: Callable
 
 
 @dataclass
@@ -380,8 +382,8 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         return resp
 
     # ------------------------------------------------------------ the student's pages
-    def _history(s: Session, p: Principal) -> list[dict]:
-        subs = s.execute(select(Submission).where(Submission.student_pk == p.student_pk)
+    def _history(s: Session, student_pk: int) -> list[dict]:
+        subs = s.execute(select(Submission).where(Submission.student_pk == student_pk)
                          .order_by(Submission.created_at)).scalars().all()
         rows, before = [], None
         for sub in subs:
@@ -416,12 +418,67 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         signed = need(request)
         p = signed.principal
         if p.role != "student":
-            with Session(engine) as s:
-                rows = api.gradebook_rows(s, p.course_id)
-            return render(request, "instructor.html.j2", {"rows": rows}, signed)
+            return _overview(request, signed)
         with Session(engine) as s:
-            ctx = {"limits": _limits_view(s, p), "history": _history(s, p)}
+            ctx = {"limits": _limits_view(s, p), "history": _history(s, p.student_pk)}
         return render(request, "home.html.j2", ctx, signed)
+
+    # ------------------------------------------------------------ the instructor's pages
+    SORTS = ("student", "name", "submissions", "latest_score", "best_score", "last_at")
+
+    def _overview(request: Request, signed: Signed) -> HTMLResponse:
+        """One row per roster student, one column per program (its latest score); sorted and filtered by
+        the query (``sort``, ``desc``, ``q``): links that work without scripts."""
+        p = signed.principal
+        sort = request.query_params.get("sort", "student")
+        sort = sort if sort in SORTS else "student"
+        desc = request.query_params.get("desc") == "1"
+        q = (request.query_params.get("q") or "").strip().lower()[:100]
+        with Session(engine) as s:
+            course = api.course_of(s, p)
+            rows = api.gradebook_rows(s, p.course_id)
+            programs = json.loads(course.programs or "[]")
+            for r in rows:
+                r["programs"] = {}
+                r["last_at"] = None
+                if r["latest_id"]:
+                    sub = s.get(Submission, r["latest_id"])
+                    r["last_at"] = sub.created_at
+                    res = api.latest_result(s, sub) or {}
+                    for prog in res.get("programs", []):
+                        r["programs"][prog["id"]] = (prog["score"], prog["max_score"])
+                        if prog["id"] not in programs:
+                            programs.append(prog["id"])
+        if q:
+            rows = [r for r in rows if q in r["student"].lower() or q in r["name"].lower()]
+        rows.sort(key=lambda r: (r[sort] is None, r[sort] if r[sort] is not None else 0), reverse=desc)
+        return render(request, "instructor.html.j2", {"rows": rows, "programs": programs, "sort": sort,
+                                                      "desc": desc, "q": q}, signed)
+
+    @app.get("/class/gradebook.csv", include_in_schema=False)
+    def class_csv(request: Request):
+        signed = need(request, "instructor")
+        with Session(engine) as s:
+            rows = api.gradebook_rows(s, signed.principal.course_id)
+        return Response(api.gradebook_csv(rows), media_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="gradebook.csv"',
+                                 "Cache-Control": "no-store"})
+
+    @app.get("/class/students/{student_id}", response_class=HTMLResponse, include_in_schema=False)
+    def class_student(student_id: str, request: Request):
+        signed = need(request, "instructor")
+        with Session(engine) as s:
+            st = s.execute(select(Student).where(Student.course_id == signed.principal.course_id,
+                                                 Student.student_id == student_id)).scalar()
+            if st is None:
+                raise PageError(404, "not found")
+            ctx = {"who": {"id": st.student_id, "name": st.name}, "history": _history(s, st.id)}
+        return render(request, "student.html.j2", ctx, signed)
+
+    @app.get("/class/health", response_class=HTMLResponse, include_in_schema=False)
+    def class_health(request: Request):
+        signed = need(request, "instructor")
+        return render(request, "health.html.j2", {"h": api.health_of(signed.principal.course_id)}, signed)
 
     @app.post("/upload", include_in_schema=False)
     async def upload(request: Request):
