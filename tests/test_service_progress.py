@@ -7,11 +7,12 @@ stream and a poller both see the count between 0 and the total.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 
 import httpx
-from servicekit import GRADE_S, ROOT, Service, course, db_url, postgres, services, upload, wait_state  # noqa: F401
+from servicekit import GRADE_S, ROOT, Service, course, db_url, netgrade, postgres, services, upload, wait_state  # noqa: F401
 
 PROGRAMS = ("udp-send", "udp-recv", "udp-echo-server")
 FILES = ("udp_send.py", "udp_recv.py", "udp_echo_server.py")
@@ -93,6 +94,18 @@ def test_progress_rises_while_grading(tmp_path, db_url, services):
     assert total == checks and total >= 15, (total, checks)
     _check_sequence("SSE", by_sse, total)
     _check_sequence("polling", by_poll, total)
+    # netgrade submit draws the same count as a progress bar (rich, on a terminal: forced here)
+    folder = tmp_path / "amy-lab"
+    folder.mkdir()
+    for name, body in files:
+        (folder / name).write_bytes(body)
+    p = netgrade("submit", str(folder), "--server", svc.url, "--token", token, timeout=GRADE_S,
+                 env={"FORCE_COLOR": "1", "COLUMNS": "150"})
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", p.stderr)
+    counts = [int(d) for d, t in re.findall(r"\b(\d+)/(\d+)\b", plain) if int(t) == total]
+    assert counts and counts == sorted(counts) and counts[-1] <= total, plain[-3000:]
+    assert any(0 < c < total for c in counts) or "running: " in plain, plain[-3000:]
     # every check was reported; the worker's writes were rate-limited (0.5 s apart at most, one at once)
     graded = [json.loads(line) for line in svc.all_logs().splitlines()
               if line.startswith("{") and '"event": "graded"' in line]
