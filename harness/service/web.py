@@ -311,13 +311,13 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     # ------------------------------------------------------------ sign in, sign out
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index(request: Request):
+        # the sign-in page even when signed in: a personal link opened in a browser signed in as someone else
+        # signs its own student in (a new session); a signed-in visitor without one continues from here
         signed = session_of(request)
-        if signed is not None:
-            return RedirectResponse("/home", status_code=303)
         pre = request.cookies.get(PRE_COOKIE)
         if not pre or len(pre) != 43:
             pre = secrets.token_urlsafe(32)
-        resp = render(request, "signin.html.j2", {"csrf": pre, "error": None}, None)
+        resp = render(request, "signin.html.j2", {"csrf": pre, "error": None, "already": signed}, None)
         resp.set_cookie(PRE_COOKIE, pre, max_age=3600, httponly=True, samesite="lax",
                         secure=request.url.scheme == "https")
         return resp
@@ -332,8 +332,8 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
 
         def again(status: int, message: str, headers: dict | None = None):
             pre = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(32)
-            resp = render(request, "signin.html.j2", {"csrf": pre, "error": message}, None, status=status,
-                          headers=headers)
+            resp = render(request, "signin.html.j2", {"csrf": pre, "error": message, "already": None}, None,
+                          status=status, headers=headers)
             resp.set_cookie(PRE_COOKIE, pre, max_age=3600, httponly=True, samesite="lax",
                             secure=request.url.scheme == "https")
             return resp
