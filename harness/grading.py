@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -52,6 +52,9 @@ class Options:
     only_checks: list[str] = field(default_factory=list)
     #: the result's ``runner`` field when it is not ``runner`` (the Docker runner's container mode)
     runner_label: str | None = None
+    #: called with ``{"event": "total", "total": N}`` once the checks are known (before any runs), then
+    #: ``{"event": "check", "done": k, "total": N, "check": KEY, "status": S}`` as each one finishes
+    progress: Callable[[dict], None] | None = None
 
 
 def suites_dir() -> str:
@@ -76,8 +79,10 @@ class Collector:
     never a silent gap in the result.
     """
 
-    def __init__(self, index_path: str | None = None) -> None:
+    def __init__(self, index_path: str | None = None, progress: Callable[[dict], None] | None = None) -> None:
         self.records: list[CheckRecord] = []
+        self._progress = progress
+        self.total: int | None = None
         self.collect_errors: list[str] = []
         self.crashes: list[str] = []
         self._seen: set[str] = set()
@@ -86,6 +91,33 @@ class Collector:
         self._died: set[str] = set()  # checks whose worker died (xdist may run them again)
         #: checks whose worker died and that a new worker then graded
         self.regraded: list[str] = []
+
+    # ---- progress: the number of checks once collected, then each finished one
+    def _tell(self, event: dict) -> None:
+        if self._progress is not None:
+            try:
+                self._progress(event)
+            except Exception:  # noqa: BLE001 - whoever follows the progress never costs the grading
+                self._progress = None
+
+    def _set_total(self, n: int) -> None:
+        if self.total is None:
+            self.total = n
+            self._tell({"event": "total", "total": n})
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids: list[str]) -> None:
+        # every worker collects the same checks (after the plugin's deselection): the first one tells
+        self._set_total(len(ids))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not session.config.pluginmanager.has_plugin("dsession"):  # one process: it collected itself
+            self._set_total(len(session.items))
+
+    def _finished(self, rec: CheckRecord) -> None:
+        done = len(self._seen)
+        self._tell({"event": "check", "done": done, "total": max(done, self.total or 0), "check": rec.key,
+                    "status": str(rec.check.status)})
 
     def index(self) -> dict[str, CheckRecord]:
         if self._index is None:
@@ -109,7 +141,10 @@ class Collector:
                     self.regraded.append(rec.key)
                     self._died.discard(report.nodeid)
                 self.records.append(rec)
+                new = report.nodeid not in self._seen
                 self._seen.add(report.nodeid)
+                if new:
+                    self._finished(rec)
                 return
         if report.failed and report.when not in ("setup", "call", "teardown") and report.nodeid not in self._seen:
             # xdist reports a crashed worker this way ("worker 'gw0' crashed while running ...")
@@ -122,6 +157,7 @@ class Collector:
                 self.records.append(rec)
                 self._seen.add(report.nodeid)
                 self._died.add(report.nodeid)
+                self._finished(rec)
 
     def never_run(self, why: str) -> None:
         """Give every indexed check that has no record an ``error`` saying it was never run."""
@@ -131,6 +167,7 @@ class Collector:
                                          " not the program's fault")
                 self.records.append(rec)
                 self._seen.add(nodeid)
+                self._finished(rec)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -345,7 +382,7 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
     os.chmod(plan_path, 0o600)
     if opts.keep_plan:
         plan.save(opts.keep_plan)
-    collector = Collector(check_index_path(plan.workbase))
+    collector = Collector(check_index_path(plan.workbase), opts.progress)
     code, output = run_pytest(_pytest_args(plan_path, jobs, opts.suites), [collector])
     if collector.collect_errors:
         raise RuntimeError("a suite file could not be loaded: " + " | ".join(collector.collect_errors))

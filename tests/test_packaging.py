@@ -68,6 +68,12 @@ def test_only_the_netgrade_package_is_installed(venv):
     assert (site / "netgrade" / "packs" / "default.toml").is_file()
     assert (site / "netgrade" / "sandbox" / "launcher.c").is_file()
     assert list((site / "netgrade" / "reports" / "templates").iterdir()), "the report templates were not installed"
+    for sub in ("templates", "static", "migrations/versions"):  # the service's pages and its schema
+        found = [f.name for f in (site / "netgrade" / "service" / sub).iterdir()] \
+            if (site / "netgrade" / "service" / sub).is_dir() else []
+        assert found, f"netgrade/service/{sub} was not installed"
+    assert (site / "netgrade" / "service" / "templates" / "signin.html.j2").is_file()
+    assert (site / "netgrade" / "service" / "static" / "progress.js").is_file()
 
 
 def test_pypi_neighbours_still_import_as_themselves(venv):

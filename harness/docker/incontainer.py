@@ -344,9 +344,10 @@ class BatchContainer:
             self.container.put_archive("/", _tar([(f"{folder.lstrip('/')}/{src.name or 'submission'}", src)]))
         return folder
 
-    def run_grader(self, path: str, task: dict, only_checks: list[str], tmp: str, tag: str, registry) -> dict:
+    def run_grader(self, path: str, task: dict, only_checks: list[str], tmp: str, tag: str, registry,
+                   progress=None) -> dict:
         """One grading process of the batch, in the container; the result dict (an error result when it
-        could not grade)."""
+        could not grade).  ``progress`` is not reported from inside the container: only the result comes out."""
         from ..batch.model import GradingSpec
         from ..batch.processes import Interrupted
         from ..grading import error_result
