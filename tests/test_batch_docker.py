@@ -125,6 +125,20 @@ def test_container_batch_interrupted_resumes(full_image, tmp_path, exported):
     assert all(r["status"] == "graded" and r["total"] == r["max"] for r in book.values()), book
 
 
+def test_container_batch_grading_past_its_timeout_is_an_error(full_image, tmp_path):
+    client, _tag = full_image
+    klass = tmp_path / "class"
+    (klass / "slow").mkdir(parents=True)
+    (klass / "slow" / "udp_send.py").write_text("import time\ntime.sleep(600)\n", "utf-8")
+    out = tmp_path / "out"
+    proc = _batch(klass, out, *CONTAINER, "--timeout", "2")  # less than pytest takes to start in there
+    assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert _gradebook(out)["slow"]["status"] == "error: grading timed out after 2 s", _gradebook(out)
+    result = json.loads((out / "slow" / "result.json").read_text("utf-8"))
+    assert result["status"] == "error" and result["runner"] == LABEL, result
+    assert _left_behind(client) == []
+
+
 def test_container_batch_without_an_engine_is_a_one_line_error(tmp_path, exported):
     klass = tmp_path / "class"
     klass.mkdir()
