@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import gettext
 import re
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from netgrade.service import admin, db, web
+from netgrade.service.app import Settings, create_app
+from netgrade.service.limits import Limits
 
-pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
-
-from netgrade.service import admin, db, web  # noqa: E402
-from netgrade.service.app import Settings, create_app  # noqa: E402
-from netgrade.service.limits import Limits  # noqa: E402
-
-REF = (__import__("pathlib").Path(__file__).resolve().parent.parent / "reference" / "udp_send.py").read_bytes()
+REF = (Path(__file__).resolve().parent.parent / "reference" / "udp_send.py").read_bytes()
 
 
 @pytest.fixture
@@ -142,3 +140,23 @@ def test_language_switch_accept_language_and_gettext(site, monkeypatch):
             assert '<html lang="en">' in c.get("/?lang=en").text
     finally:
         web.environment.cache_clear()
+
+
+def test_a_folder_is_zipped_without_its_own_name_and_caches(site):
+    """A chosen folder arrives as files with relative paths: graded as the folder's content, without the
+    folders `netgrade submit` leaves out; an unusable path is refused in words."""
+    app, tokens, _ = site
+    with TestClient(app) as c:
+        sign_in(c, tokens["amy"])
+        good = csrf_of(c.get("/home").text)
+        folder = [("lab/udp_send.py", REF), ("lab/notes/readme.txt", b"hi\n"),
+                  ("lab/__pycache__/udp_send.cpython-311.pyc", b"\0\1"), ("lab/.git/config", b"[core]\n")]
+        page = c.post("/upload", data={"csrf": good},
+                      files=[("folder", (n, d, "application/octet-stream")) for n, d in folder])
+        assert page.status_code == 200, page.text[:500]
+        assert re.search(r'data-program="udp-send">.*?<code class="file">udp_send.py</code>', page.text, re.S)
+        others = re.search(r'<ul id="others">(.*?)</ul>', page.text, re.S).group(1)
+        assert "notes/readme.txt" in others and "pycache" not in others and ".git" not in others, others
+        bad = c.post("/upload", data={"csrf": good},
+                     files=[("folder", ("lab/../../etc/passwd", b"x\n", "text/plain"))])
+        assert bad.status_code == 400 and "unusable path" in bad.text, bad.text[:500]

@@ -66,6 +66,8 @@ DRAFT_S = 3600
 #: every page: only this origin, no inline script, no plugin, not framed by another site
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
             " frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'")
+#: FastAPI's pages of the API's documentation (Swagger UI and ReDoc, from their CDN): not ours, no policy of ours
+API_DOCS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 #: the embedded report: its own policy (no script at all) and a sandbox of its own
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox"
 
@@ -159,8 +161,15 @@ class PageError(Exception):
 
 def _folder_zip(files: list[tuple[str, bytes]]) -> tuple[str, bytes]:
     """A folder's files (names with their relative paths, as browsers send a chosen folder) as one zip,
-    without the chosen folder's own name, so ``folder/udp_send.py`` is ``udp_send.py`` at the top."""
-    parts = [name.replace("\\", "/").split("/") for name, _ in files]
+    without the chosen folder's own name, so ``folder/udp_send.py`` is ``udp_send.py`` at the top; the
+    folders ``netgrade submit`` leaves out (``__pycache__``, ``.git``...) are left out."""
+    from .client import SKIP_DIRS  # what `netgrade submit` leaves out of a folder: caches, VCS, venvs
+    split = [(name.replace("\\", "/").split("/"), data) for name, data in files]
+    kept = [(p, d) for p, d in split if not any(x in SKIP_DIRS for x in p[:-1])]
+    if not kept:
+        raise PageError(400, "the folder holds no file (caches and version-control folders are left out)")
+    parts = [p for p, _ in kept]
+    files = [("/".join(p), d) for p, d in kept]
     top = parts[0][0] if all(len(p) > 1 and p[0] == parts[0][0] for p in parts) else None
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -239,7 +248,8 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     @app.middleware("http")
     async def _headers(request: Request, call_next):
         response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+        if request.url.path not in API_DOCS:
+            response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
