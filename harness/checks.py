@@ -18,7 +18,7 @@ never from the default pack at import time.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 import pytest
@@ -38,6 +38,7 @@ from .expect import (  # noqa: E402
     target_of,
 )
 from .failure import CheckFailure, fail
+from .i18n import N_, Msg
 from .pack import Pack, Program
 from .peers.shaped import ShapedPeer, plural  # noqa: E402
 from .peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer, tcp_states  # noqa: E402
@@ -55,6 +56,8 @@ __all__ = [
     # declaring and failing checks
     "CheckFailure", "CheckInfo", "Level", "PerProgram", "check", "check_mark", "fail", "naming_encoding_faults",
     "per_program",
+    # messages: an English template marked for translation (N_) and its parameters
+    "Msg", "N_",
     # the programs
     "ProgramRun", "original_destination", "run_input_hint", "sheet_address", "sheet_addresses_text",
     # expectations and dialogues
@@ -133,13 +136,18 @@ class CheckInfo:
 
     program: str
     level: Level
-    title: str
+    #: a fixed English text (its own msgid) or a Msg made with parameters (a port of the pack)
+    title: str | Msg
     id: str
     sheet: str = ""
-    hint: str = ""
+    hint: str | Msg = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "level", sheet_level(self.level))
+        for name in ("title", "hint"):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, Msg.from_json(value))
 
     @property
     def key(self) -> str:
@@ -147,7 +155,7 @@ class CheckInfo:
         return f"{self.program}/{self.id}"
 
     def mark(self) -> pytest.MarkDecorator:
-        return getattr(pytest.mark, MARK)(**asdict(self))
+        return getattr(pytest.mark, MARK)(**{f.name: getattr(self, f.name) for f in fields(self)})
 
     @classmethod
     def of(cls, item: pytest.Item) -> CheckInfo | None:
@@ -162,8 +170,8 @@ class CheckInfo:
                              f" ({exc})") from None
 
 
-def check_mark(program: str, level: str, title: str, id: str, *, sheet: str | None = None,
-               hint: str | None = None) -> pytest.MarkDecorator:
+def check_mark(program: str, level: str, title: str | Msg, id: str, *, sheet: str | None = None,
+               hint: str | Msg | None = None) -> pytest.MarkDecorator:
     """The mark behind ``@check``: for checks made per program with ``pytest.param(..., marks=...)``."""
     return CheckInfo(program, sheet_level(level), title, id, sheet or "", hint or "").mark()
 
@@ -176,8 +184,8 @@ class PerProgram:
     role: str
     level: Level
     id: str
-    title: Callable[[Program], str]
-    hint: Callable[[Program], str]
+    title: Callable[[Program], str | Msg]
+    hint: Callable[[Program], str | Msg]
 
     def params(self, pack: Pack) -> list[Any]:
         """One ``pytest.param`` per program of ``pack`` with the role, marked as that program's check."""
@@ -205,4 +213,3 @@ def per_program(argname: str, role: str, level: str, title: Callable[[Program], 
         return func
 
     return decorate
-

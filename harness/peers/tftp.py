@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..i18n import N_, Msg
 from ..protocols import tftp
 from ..protocols import tftp_transfer as transfer
 from ..sandbox import Sandbox
@@ -81,15 +82,18 @@ class Received:
     to: str = ""  # the label of the peer socket that got it
     at: float = 0.0  # when it arrived (epoch seconds; the kernel's receive time where it is known)
 
-    def describe(self) -> str:
+    def describe(self) -> Msg | str:
+        if self.packet is None and self.why:  # the codec's words, in the report's language
+            return Msg(N_("malformed, {size} B: {why}"), {"size": len(self.raw), "why": self.why})
         return tftp.describe(self.raw)
 
-    def wrong_opcode(self, want: int) -> str:
+    def wrong_opcode(self, want: int) -> Msg | str:
         """"" when this packet has opcode ``want`` (or is an ERROR); else words naming the opcode it has."""
         fault = tftp.opcode_fault(self.raw, want)
         if not fault or tftp.opcode_of(self.raw) == tftp.ERROR:
             return ""
-        return f"a {len(self.raw)}-byte packet with {fault} ({self.raw[:12].hex(' ')})"
+        return Msg(N_("a {n_raw}-byte packet with {fault} ({hex})"),
+                {"n_raw": len(self.raw), "fault": fault, "hex": self.raw[:12].hex(' ')})
 
 
 @dataclass
@@ -144,8 +148,8 @@ class Transfer:
     # every copy that came within the echo window (not counted)
     repeat_gaps: list[tuple[int, float]] = field(default_factory=list)
     echoes: list[tuple[int, float]] = field(default_factory=list)
-    early: list[str] = field(default_factory=list)  # lock-step violations
-    problem: str = ""  # the first thing that stopped the transfer
+    early: list[Msg] = field(default_factory=list)  # lock-step violations
+    problem: Msg | str = ""  # the first thing that stopped the transfer
     complete: bool = False
     unacked_last: bool = False  # serve: the final DATA got no ACK
     # serve: for each withheld DATA, the client's packets until one made the
@@ -277,17 +281,18 @@ class TftpPeer(UdpPeer):
         held = False  # our last ACK is withheld: the server's retransmission is awaited
         last_copy: Received | None = None  # the last copy of the block whose ACK is withheld
         while True:
-            what = f"DATA #{tftp.block_number(machine.blocks + 1)}"
+            what = Msg(N_("DATA #{block_number}"), {"block_number": tftp.block_number(machine.blocks + 1)})
             r = self.recv_packet(max(0.0, deadline - time.monotonic()), expect_from="the server")
             if r is None:
                 machine.timeout()  # retries=0: the end, never a retransmission
                 if held:
                     block = tftp.block_number(machine.blocks)
-                    again = " again" if faults_.withheld(block) > 1 else ""
-                    log.problem = (f"after ACK #{block} was withheld{again}, no DATA came "
-                                   f"again within {retransmit_wait:g} s (no retransmission)")
+                    again = Msg(N_(" again")) if faults_.withheld(block) > 1 else ""
+                    log.problem = Msg(N_("after ACK #{block_number} was withheld{again}, no DATA came again within "
+                                         "{retransmit_wait:g} s (no retransmission)"),
+                                      {"block_number": block, "again": again, "retransmit_wait": retransmit_wait})
                 else:
-                    log.problem = f"no {what} within {step:g} s"
+                    log.problem = Msg(N_("no {what} within {wait:g} s"), {"what": what, "wait": step})
                 break
             repeat = (machine.blocks >= 1 and isinstance(r.packet, tftp.Data)
                       and r.packet.block == tftp.block_number(machine.blocks) and r.addr == machine.peer)
@@ -316,7 +321,7 @@ class TftpPeer(UdpPeer):
                 elif isinstance(r.packet, tftp.Error):  # after the end: the machine no longer listens
                     log.error = r.packet
                 elif isinstance(r.packet, tftp.Data) and failed is None:
-                    log.problem = f"got DATA #{r.packet.block} when {what} was due"
+                    log.problem = Msg(N_("got DATA #{block} when {what} was due"), {"block": r.packet.block, "what": what})
                     log.data.append(r)
                 else:
                     log.problem = _not_data(r, what)
@@ -342,7 +347,8 @@ class TftpPeer(UdpPeer):
             for later in self.peek(window):
                 if (later.addr == machine.peer and isinstance(later.packet, tftp.Data)
                         and later.packet.block == tftp.block_number(machine.blocks + 1)):
-                    log.early.append(f"DATA #{later.packet.block} came before ACK #{r.packet.block} was sent")
+                    log.early.append(Msg(N_("DATA #{block} came before ACK #{block2} was sent"),
+                                         {"block": later.packet.block, "block2": r.packet.block}))
             sent = faults_.send(ack, fresh=True)
             held = not sent
             if held:
@@ -355,7 +361,7 @@ class TftpPeer(UdpPeer):
                 if sent:
                     break
             if max_blocks is not None and machine.blocks + 1 > max_blocks:
-                log.problem = f"more than {max_blocks} blocks"
+                log.problem = Msg(N_("more than {max_blocks} blocks"), {"max_blocks": max_blocks})
                 break
         self.flush_log()
         return log
@@ -387,7 +393,8 @@ class TftpPeer(UdpPeer):
                     raw, addr = sock.recvfrom(65536)
                 except TimeoutError:
                     machine.timeout()
-                    log.problem = f"no DATA #{tftp.block_number(index)} (block {index} of the file) within {step:g} s"
+                    log.problem = Msg(N_("no DATA #{block_number} (block {index} of the file) within {step:g} s"),
+                                      {"block_number": tftp.block_number(index), "index": index, "step": step})
                     break
                 except ConnectionRefusedError:
                     continue
@@ -405,8 +412,8 @@ class TftpPeer(UdpPeer):
                     if any(isinstance(a, transfer.Send) and a.packet[:2] == b"\x00\x04" for a in actions):
                         log.repeats.append(index - 1)  # the machine would ACK it again: in bulk, it is not
                         continue
-                    log.problem = (f"block {index} of the file: expected DATA #{tftp.block_number(index)}, "
-                                   f"got {tftp.describe(raw)}")
+                    log.problem = Msg(N_("block {index} of the file: expected DATA #{want}, got {got}"),
+                                      {"index": index, "want": tftp.block_number(index), "got": tftp.describe(raw)})
                     log.error = next((a.error for a in actions if isinstance(a, transfer.Fail)), None)
                     break
                 log.content += delivered.data
@@ -419,7 +426,8 @@ class TftpPeer(UdpPeer):
                     log.complete = True
                     break
                 if (index + 1) % 4096 == 0 and time.monotonic() > deadline:
-                    log.problem = f"budget: {budget:g} s were not enough; {index + 1} blocks received"
+                    log.problem = Msg(N_("budget: {budget:g} s were not enough; {index} blocks received"),
+                                      {"budget": budget, "index": index + 1})
                     break
         finally:
             sock.setblocking(False)
@@ -475,13 +483,14 @@ class TftpPeer(UdpPeer):
             if r is None:
                 machine.timeout()  # retries=0: the end, never a retransmission
                 if held:
-                    log.problem = (f"after DATA #{block} was withheld, the client did not send "
-                                   f"ACK #{previous} again within {retransmit_wait:g} s")
+                    log.problem = Msg(N_("after DATA #{block} was withheld, the client did not send ACK #{block_number} "
+                                         "again within {retransmit_wait:g} s"),
+                                      {"block": block, "block_number": previous, "retransmit_wait": retransmit_wait})
                 elif final:
                     log.unacked_last = True
                     log.complete = True
                 else:
-                    log.problem = f"no ACK #{block} within {step:g} s"
+                    log.problem = Msg(N_("no ACK #{block} within {wait:g} s"), {"block": block, "wait": step})
                 break
             ours = r.addr == client and r.to == self.label  # the machine's own stream
             if r.addr[0] != client[0] or (strict and not ours):
@@ -492,13 +501,14 @@ class TftpPeer(UdpPeer):
                 if ours:
                     machine.packet_received(r.raw, r.addr)  # the machine's end, never answered
                 log.error = r.packet
-                log.problem = f"the client sent {r.describe()}"
+                log.problem = Msg(N_("the client sent {got}"), {"got": r.describe()})
                 break
             acked = r.packet.block if isinstance(r.packet, tftp.Ack) else None
             if not strict and len(r.raw) == 4:  # lenient: an ACK with a wrong opcode still names its block
                 acked = int.from_bytes(r.raw[2:4], "big")
             if strict and held and acked == block:  # an ACK of a block it never got: not the machine's to take
-                log.problem = f"expected ACK #{block}; got {r.wrong_opcode(tftp.ACK) or r.describe()}"
+                log.problem = Msg(N_("expected ACK #{block}; got {got}"),
+                                  {"block": block, "got": r.wrong_opcode(tftp.ACK) or r.describe()})
                 break
             late = acked is not None and acked in faults_.late_acks and acked != block
             again = acked is not None and index > 1 and acked == previous
@@ -522,7 +532,8 @@ class TftpPeer(UdpPeer):
                     faults_.release("after the client sent again")
                     since = time.monotonic()
                     continue
-                log.problem = f"expected ACK #{block}; got {r.wrong_opcode(tftp.ACK) or r.describe()}"
+                log.problem = Msg(N_("expected ACK #{block}; got {got}"),
+                                  {"block": block, "got": r.wrong_opcode(tftp.ACK) or r.describe()})
                 break
             trigger = r
             log.content += chunks[index - 1]
@@ -539,13 +550,14 @@ class TftpPeer(UdpPeer):
             s.flush_log()
 
 
-def _not_data(r: Received, what: str) -> str:
+def _not_data(r: Received, what: str | Msg) -> Msg:
     """Why ``r`` is not the DATA ``what`` the peer waits for, in a few words."""
     if r.wrong_opcode(tftp.DATA) and tftp.opcode_of(r.raw) != tftp.OACK:
-        return f"expected {what}; got {r.wrong_opcode(tftp.DATA)}"
+        return Msg(N_("expected {what}; got {wrong_opcode}"), {"what": what, "wrong_opcode": r.wrong_opcode(tftp.DATA)})
     if r.packet is None:
-        return f"malformed packet instead of {what}: {r.why} ({r.raw[:16].hex(' ')})"
-    return f"expected {what}, got {tftp.describe(r.packet)}"
+        return Msg(N_("malformed packet instead of {what}: {why} ({hex})"),
+                   {"what": what, "why": r.why, "hex": r.raw[:16].hex(" ")})
+    return Msg(N_("expected {what}, got {got}"), {"what": what, "got": tftp.describe(r.packet)})
 
 
 class FaultFilter:
