@@ -160,3 +160,28 @@ def test_a_folder_is_zipped_without_its_own_name_and_caches(site):
         bad = c.post("/upload", data={"csrf": good},
                      files=[("folder", ("lab/../../etc/passwd", b"x\n", "text/plain"))])
         assert bad.status_code == 400 and "unusable path" in bad.text, bad.text[:500]
+
+
+def test_the_pages_speak_chinese_with_netgrade_s_own_catalog(site):
+    """With the real zh_CN catalog (no stand-in): the sign-in page and a signed-in student's page show their
+    fixed text in Chinese, and none of the English texts the templates mark is left on them."""
+    from netgrade.i18n import translations
+    app, tokens, _ = site
+    web.environment.cache_clear()
+    english = {"Sign in", "Student id", "Upload your programs", "Before you upload", "Check my files",
+               "Or a whole folder", "Your submissions", "Sign out", "Language"}
+    zh = translations("zh")
+    assert all(zh.gettext(t) != t for t in english), [t for t in english if zh.gettext(t) == t]
+    try:
+        with TestClient(app) as c:
+            page = c.get("/?lang=zh")
+            assert '<html lang="zh">' in page.text and zh.gettext("Sign in") in page.text
+            assert sign_in(c, tokens["amy"]).status_code in (302, 303)
+            home = c.get("/home")
+            assert home.status_code == 200 and zh.gettext("Upload your programs") in home.text, home.text[:800]
+            for text in (page.text, home.text):
+                shown = re.sub(r"<[^>]+>", "\n", text)  # the words on the page, not the markup
+                left = [t for t in english if re.search(rf"(^|\n)\s*{re.escape(t)}\s*(\n|$)", shown)]
+                assert not left, f"English left on a zh page: {left}"
+    finally:
+        web.environment.cache_clear()
