@@ -77,6 +77,8 @@ def test_only_the_netgrade_package_is_installed(venv):
     # the build compiled the translations: the wheel carries the .mo (and no .po, which only Babel reads)
     assert (site / "netgrade" / "locale" / "zh_CN" / "LC_MESSAGES" / "netgrade.mo").is_file(), \
         "the compiled zh_CN catalog (netgrade.mo) is missing from the installed package"
+    sources = [p.name for p in (site / "netgrade" / "locale").rglob("*") if p.suffix in (".po", ".pot")]
+    assert not sources, f"the catalogs' sources were installed (the package reads the .mo alone): {sources}"
 
 
 def test_installed_netgrade_speaks_chinese_without_babel(venv):
