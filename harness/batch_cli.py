@@ -25,6 +25,12 @@ EXIT_BAD_INPUT = 2
                    "(each one's checks share the machine).")
 @click.option("--runner", type=click.Choice(list(RUNNERS)), default=LOCAL, show_default=True,
               help="Where each submission's checks run.")
+@click.option("--docker-mode", type=click.Choice(["auto", "direct", "container"]), default="auto",
+              show_default=True,
+              help="With --runner docker, as for `netgrade check`. container: the whole batch in one container"
+                   " with no network (one `docker exec` per grading), netgrade root there with the local sandbox;"
+                   " submissions and results go through the engine's API. auto: direct where it can work"
+                   " (root, the engine on this machine), else container.")
 @click.option("--pack", "pack_file", type=click.Path(), default=None,
               help="A TOML file merged over the default pack.")
 @click.option("--program", "programs", multiple=True, metavar="ID",
@@ -44,8 +50,8 @@ EXIT_BAD_INPUT = 2
               help="Do not look for near-copies between submissions (class report and gradebook).")
 @click.option("--check-jobs", type=click.IntRange(1, 64), default=None, hidden=True,
               help="Checks at a time within one submission (default: share the machine).")
-def batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask_address, timeout, no_retry,
-          no_similarity, check_jobs) -> None:
+def batch(directory, out, jobs, runner, docker_mode, pack_file, programs, force, layout, dask_address, timeout,
+          no_retry, no_similarity, check_jobs) -> None:
     """Grade every submission in DIRECTORY: each subfolder or .zip/.tar.gz/.tgz is one.
 
     \b
@@ -58,7 +64,7 @@ def batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask
     interrupts.install()  # first, so an inherited "ignore SIGINT" (a script's background job) cannot disarm it
     try:
         _batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask_address, timeout, no_retry,
-               no_similarity, check_jobs)
+               no_similarity, check_jobs, docker_mode)
     except KeyboardInterrupt as exc:
         click.echo("interrupted: finished results are kept; run the same command again to grade the rest",
                    err=True)
@@ -66,11 +72,11 @@ def batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask
 
 
 def _batch(directory, out, jobs, runner, pack_file, programs, force, layout, dask_address, timeout, no_retry,
-           no_similarity, check_jobs) -> None:
+           no_similarity, check_jobs, docker_mode="auto") -> None:
     from .batch import BatchError, BatchOptions, run_batch
     opts = BatchOptions(out=out, jobs=jobs, runner=runner, pack_file=pack_file, force=force, layout=layout,
                         dask=dask_address, programs=list(programs), timeout=timeout, retry_failed=not no_retry,
-                        sub_jobs=check_jobs, progress=True, similarity=not no_similarity)
+                        sub_jobs=check_jobs, progress=True, similarity=not no_similarity, docker_mode=docker_mode)
     try:
         summary = run_batch(directory, opts)
     except BatchError as exc:

@@ -45,7 +45,7 @@ from .peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer, tcp_states  # n
 from .peers.tftp import Faults, Received, TftpPeer, Transfer, recv_any  # noqa: E402
 from .peers.udp import UdpPeer, fmt_addr  # noqa: E402
 from .programs import original_destination, run_input_hint, sheet_address, sheet_addresses_text  # noqa: E402
-from .protocols import framing, tftp  # noqa: E402
+from .protocols import framing, tftp, tftp_transfer  # noqa: E402
 from .protocols.framing import FrameDecoder, FrameTooLarge  # noqa: E402
 from .sandbox import ProgramRun  # noqa: E402
 from .savedfiles import Baseline, Found, read_capped, scan  # noqa: E402
@@ -66,7 +66,7 @@ __all__ = [
     "Faults", "PeerError", "Received", "ShapedPeer", "TcpConn", "TcpListener", "TcpPeer", "TftpPeer", "Transfer",
     "UdpPeer", "fmt_addr", "plural", "recv_any", "tcp_states",
     # the codecs
-    "FrameDecoder", "FrameTooLarge", "framing", "tftp",
+    "FrameDecoder", "FrameTooLarge", "framing", "tftp", "tftp_transfer",
     # files a program saved
     "Baseline", "Found", "read_capped", "scan",
     # the words of messages

@@ -166,7 +166,9 @@ def _docker_check(path, docker_mode, programs, pack_file, runs, json_file, html_
     outputs = {"json": json_file, "html": html_file, "junit": junit_file, "gradescope": gradescope_file,
                "markdown": markdown_file}
     try:
-        code = incontainer.run_check(path, args, outputs, why, log=lambda m: click.echo(m, err=True))
+        from .grading import pack_limits
+        code = incontainer.run_check(path, args, outputs, why, log=lambda m: click.echo(m, err=True),
+                                     limits=pack_limits(pack_file))
     except (engine.EngineError, Exception) as exc:  # noqa: BLE001 - the engine's failures are grader errors
         message = f"grader error: {incontainer.LABEL}: {engine.short_error(exc)}"
         if json_file:

@@ -58,7 +58,8 @@ def read_program(path: Path) -> str | None:
 
 
 def notice_text(score: float, reference: str) -> Msg:
-    return Msg(N_("{percent} similar to netgrade's reference {reference}"),  # "87%": no "% s" in a msgid
+    # the percent sign is part of the parameter: "{percent}% s..." would read as a %-format to gettext tools
+    return Msg(N_("{percent} similar to netgrade's reference {reference}"),
                {"percent": f"{round(100 * score)}%", "reference": reference})
 
 

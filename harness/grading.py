@@ -20,13 +20,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
 from . import __version__, interrupts
 from .handoff import RECORD_KEY, CheckRecord, Plan, read_index
-from .pack import Pack, PackError
+from .pack import Limits, Pack, PackError
 from .plugin import check_index_path
 from .i18n import N_, Msg, literal
 from .results import ProgramResult, Result, add_notice, score_program, set_text, total
@@ -53,6 +53,9 @@ class Options:
     only_checks: list[str] = field(default_factory=list)
     #: the result's ``runner`` field when it is not ``runner`` (the Docker runner's container mode)
     runner_label: str | None = None
+    #: called with ``{"event": "total", "total": N}`` once the checks are known (before any runs), then
+    #: ``{"event": "check", "done": k, "total": N, "check": KEY, "status": S}`` as each one finishes
+    progress: Callable[[dict], None] | None = None
 
 
 def suites_dir() -> str:
@@ -77,8 +80,10 @@ class Collector:
     never a silent gap in the result.
     """
 
-    def __init__(self, index_path: str | None = None) -> None:
+    def __init__(self, index_path: str | None = None, progress: Callable[[dict], None] | None = None) -> None:
         self.records: list[CheckRecord] = []
+        self._progress = progress
+        self.total: int | None = None
         self.collect_errors: list[str] = []
         self.crashes: list[str] = []
         self._seen: set[str] = set()
@@ -87,6 +92,33 @@ class Collector:
         self._died: set[str] = set()  # checks whose worker died (xdist may run them again)
         #: checks whose worker died and that a new worker then graded
         self.regraded: list[str] = []
+
+    # ---- progress: the number of checks once collected, then each finished one
+    def _tell(self, event: dict) -> None:
+        if self._progress is not None:
+            try:
+                self._progress(event)
+            except Exception:  # noqa: BLE001 - whoever follows the progress never costs the grading
+                self._progress = None
+
+    def _set_total(self, n: int) -> None:
+        if self.total is None:
+            self.total = n
+            self._tell({"event": "total", "total": n})
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids: list[str]) -> None:
+        # every worker collects the same checks (after the plugin's deselection): the first one tells
+        self._set_total(len(ids))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not session.config.pluginmanager.has_plugin("dsession"):  # one process: it collected itself
+            self._set_total(len(session.items))
+
+    def _finished(self, rec: CheckRecord) -> None:
+        done = len(self._seen)
+        self._tell({"event": "check", "done": done, "total": max(done, self.total or 0), "check": rec.key,
+                    "status": str(rec.check.status)})
 
     def index(self) -> dict[str, CheckRecord]:
         if self._index is None:
@@ -110,7 +142,10 @@ class Collector:
                     self.regraded.append(rec.key)
                     self._died.discard(report.nodeid)
                 self.records.append(rec)
+                new = report.nodeid not in self._seen
                 self._seen.add(report.nodeid)
+                if new:
+                    self._finished(rec)
                 return
         if report.failed and report.when not in ("setup", "call", "teardown") and report.nodeid not in self._seen:
             # xdist reports a crashed worker this way ("worker 'gw0' crashed while running ...")
@@ -124,6 +159,7 @@ class Collector:
                 self.records.append(rec)
                 self._seen.add(report.nodeid)
                 self._died.add(report.nodeid)
+                self._finished(rec)
 
     def never_run(self, why: str) -> None:
         """Give every indexed check that has no record an ``error`` saying it was never run."""
@@ -133,6 +169,7 @@ class Collector:
                                                         " program's fault"), {"why": why}))
                 self.records.append(rec)
                 self._seen.add(nodeid)
+                self._finished(rec)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -326,6 +363,11 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
                 add_notice(result, Msg(N_(
                     "graded without root: the full sandbox in a user namespace of its own, each program under a"
                     " uid of its own from your subordinate range (/etc/subuid)")))
+        from .sandbox.cgroups import delegated
+        why = delegated()[1]
+        if why:
+            add_notice(result, Msg(N_("no cgroup per program run ({why}): the runs' memory and process limits are"
+                                      " their rlimits alone"), {"why": why}))
     else:
         parallel = True
     jobs = opts.jobs or default_jobs()
@@ -352,7 +394,7 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
     os.chmod(plan_path, 0o600)
     if opts.keep_plan:
         plan.save(opts.keep_plan)
-    collector = Collector(check_index_path(plan.workbase))
+    collector = Collector(check_index_path(plan.workbase), opts.progress)
     code, output = run_pytest(_pytest_args(plan_path, jobs, opts.suites), [collector])
     if collector.collect_errors:
         raise RuntimeError("a suite file could not be loaded: " + " | ".join(collector.collect_errors))
@@ -412,3 +454,12 @@ def load_pack(path: str | None, suites: list[str] | None = None, *, checks: bool
     if problem:
         raise BadInput(problem)
     return pack
+
+
+def pack_limits(pack_file: str | None) -> Limits:
+    """The limits of the pack ``pack_file`` merges (the default's where it is unusable: the grading that reads
+    it says what is wrong with it)."""
+    try:
+        return load_pack(pack_file, checks=False).limits
+    except BadInput:
+        return load_pack(None, checks=False).limits

@@ -22,6 +22,7 @@ messages, the outputs render them.
 from __future__ import annotations
 
 import gettext
+import importlib.util
 import io
 import os
 import string
@@ -98,14 +99,11 @@ def translations(lang: str | None) -> gettext.NullTranslations:
     if lang == DEFAULT_LANG:
         return gettext.NullTranslations()
     mo, po = _mo_of(lang)
-    stale = mo.is_file() and po.is_file() and mo.stat().st_mtime < po.stat().st_mtime
-    if po.is_file() and (stale or not mo.is_file()):
-        # a source checkout: the build compiles the .mo; here it is made in memory (Babel, a test dependency)
-        try:
-            return gettext.GNUTranslations(io.BytesIO(compile_po(po)))
-        except ImportError:
-            if not mo.is_file():
-                raise
+    # a source checkout has the .po (the build compiles the .mo; here it is made in memory, also when the .po
+    # was edited after a .mo was made); an installed package has the .mo alone and needs no Babel
+    stale = mo.is_file() and po.is_file() and po.stat().st_mtime > mo.stat().st_mtime
+    if po.is_file() and (not mo.is_file() or stale) and importlib.util.find_spec("babel") is not None:
+        return gettext.GNUTranslations(io.BytesIO(compile_po(po)))
     if mo.is_file():
         with open(mo, "rb") as f:
             return gettext.GNUTranslations(f)

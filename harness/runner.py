@@ -88,6 +88,8 @@ class LocalRunner(Runner):
         support = namespace_support() if use_namespaces is None else ("netns" if use_namespaces else "disabled")
         self.use_namespaces = support == "netns"
         self.parallel = self.use_namespaces
+        from .sandbox.cgroups import delegated
+        self.run_cgroups = delegated()[0]  # the container mode's: a cgroup per run (else rlimits alone)
         if not self.use_namespaces:
             self.notice = (f"network namespaces are unavailable ({support}); grading on the host's loopback,"
                            " one check at a time, without lab addresses")
@@ -95,7 +97,7 @@ class LocalRunner(Runner):
     def open_sandbox(self, evidence: Evidence) -> Sandbox:
         from .sandbox import Sandbox, new_network
         net = new_network(self.use_namespaces, self.lab_addresses if self.use_namespaces else ())
-        return Sandbox(net, evidence, self.workbase, self.limits)
+        return Sandbox(net, evidence, self.workbase, self.limits, run_cgroups=self.run_cgroups)
 
 
 def _local(choice: RunnerChoice, workbase: str, limits: Limits, lab_addresses: tuple[str, ...]) -> Runner:

@@ -156,6 +156,16 @@ def hears(talk: Dialogue, text: str, what: str | Msg = N_("the message it receiv
         talk.peer_says(text, what=Msg(what) if isinstance(what, str) else what)
 
 
+def exits_after_bye(listener: TcpListener, run, limits, port: int, reply: str, bye: str) -> None:
+    """A client that was given one line and then ``bye``: one turn (its line, our ``reply``), then it sends
+    ``bye`` and exits with status 0."""
+    conn = accept(listener, run, limits, port)
+    conn.recv(limits.step_s)
+    conn.send(reply.encode())
+    conn.recv_until(bye, limits.step_s)
+    exits_zero(run, limits.step_s, Msg(N_("after sending {bye}"), {"bye": repr(bye)}))
+
+
 def expect_fin(conn: TcpConn, run, limits, what: str) -> None:
     how = conn.wait_close(limits.step_s)
     if how is None:
@@ -301,12 +311,7 @@ def test_tcp_chat_client_prints_replies(sandbox, program, spec, limits):
 def test_tcp_chat_client_exits_after_bye(sandbox, program, spec, limits):
     bye = spec.expect["bye"]
     listener, run = _chat_client(sandbox, program, spec, CLIENT_LINES[:1] + [bye])
-    conn = accept(listener, run, limits, program.port)
-    conn.recv(limits.step_s)
-    conn.send(SERVER_REPLIES[0].encode())
-    conn.recv_until(bye, limits.step_s)
-    exits_zero(run, limits.step_s, Msg(N_("after sending {bye}"),
-            {"bye": repr(bye)}))
+    exits_after_bye(listener, run, limits, program.port, SERVER_REPLIES[0], bye)
 
 
 @check("tcp-chat-client", "should", "exits cleanly with a message when the server closes", id="server-closes",
@@ -625,12 +630,7 @@ def test_tcp_qq_client_exits_after_exit(sandbox, program, spec, limits):
     bye = spec.expect["bye"]
     listener = TcpListener(sandbox, program.port)
     run = program.start(stdin=QQ_LINES[:1] + [bye])
-    conn = accept(listener, run, limits, program.port)
-    conn.recv(limits.step_s)
-    conn.send(QQ_REPLIES[0].encode())
-    conn.recv_until(bye, limits.step_s)
-    exits_zero(run, limits.step_s, Msg(N_("after sending {bye}"),
-            {"bye": repr(bye)}))
+    exits_after_bye(listener, run, limits, program.port, QQ_REPLIES[0], bye)
 
 
 @check("tcp-qq-client", "should", "an empty line is not sent and does not leave it waiting", id="empty-line",

@@ -61,6 +61,7 @@ from netgrade.checks import (
     show_bytes,
     target_of,
     tftp,
+    tftp_transfer,
 )
 
 RETRANSMIT_BUDGET = 6.0  # students' timers are 1-5 s
@@ -162,46 +163,60 @@ def _outcome(log: Transfer, name: str, run) -> Msg | str:
 # ================================================================== tftp-server
 
 class Download:
-    """One client of the server under test, moved one block at a time (to interleave clients)."""
+    """One client of the server under test, moved one block at a time (to interleave clients).
+
+    The transfer is a machine (``tftp_transfer.Receiver``, no retransmissions of its own) whose ACKs the
+    check sends when it chooses: ``receive()`` takes the next block, ``ack()`` sends its ACK."""
 
     def __init__(self, sandbox, run, name: str, label: str, step: float, host: str | None = None) -> None:
         self.peer = TftpPeer(sandbox, host=host, label=label)
         self.run, self.name, self.label, self.step = run, name, Msg(label), step  # a marked word: translated
+        self.machine = tftp_transfer.Receiver(target_of(run.listener), tftp.rrq(name), timeout=step, retries=0,
+                                              learn_peer=True)
         self.content = bytearray()
-        self.index = 1
-        self.tid: tuple[str, int] | None = None
         self.done = False
-        self.peer.send(tftp.rrq(name), target_of(run.listener))
+        self._ack: tftp_transfer.Send | None = None  # the ACK of the block received last, until it is sent
+        for action in self.machine.start():
+            if isinstance(action, tftp_transfer.Send):
+                self.peer.send(action.packet, action.addr)
+
+    @property
+    def tid(self) -> tuple[str, int] | None:
+        return self.machine.peer
 
     def receive(self, what: str = "") -> tftp.Data:
         """The next DATA block of this transfer, or the check fails."""
-        want = tftp.block_number(self.index)
+        want = tftp.block_number(self.machine.blocks + 1)
         while True:
             r = self.peer.recv_packet(self.step, expect_from=Msg(N_("the server")))
             if r is None:
                 fail(N_("{label} ({name}): expected DATA #{want} within {step:g} s{what}; got nothing{ended}"),
                      label=self.label, name=repr(self.name), want=want, step=self.step, what=what,
                      ended=ended_note(self.run))
-            if self.tid is None:
-                self.tid = r.addr
-            if r.addr != self.tid:
+            tid = self.machine.peer
+            actions = self.machine.packet_received(r.raw, r.addr)
+            if self.machine.peer is None:
+                fail(N_("{label} ({name}): expected DATA #{want}{what} from the server's address {server}; got"
+                        " {seen} from {host}"),
+                     label=self.label, name=repr(self.name), want=want, what=what, server=self.machine.dest[0],
+                     seen=_seen(r, tftp.DATA), host=r.addr[0])
+            if r.addr != self.machine.peer:
                 fail(N_("{label}: DATA came from port {port}, then from {port2}: a transfer keeps its port"),
-                     label=self.label, port=r.addr[1], port2=self.tid[1])
-            if not _repeat(r, self.index - 1):
-                break
+                     label=self.label, port=r.addr[1], port2=tid[1])
+            delivered = next((a for a in actions if isinstance(a, tftp_transfer.Deliver)), None)
+            if delivered is not None:
+                self._ack = next(a for a in actions if isinstance(a, tftp_transfer.Send))
+                self.content += delivered.data
+                return r.packet
+            if not _repeat(r, self.machine.blocks):
+                fail(N_("{label} ({name}): expected DATA #{want}{what}; got {seen}"),
+                     label=self.label, name=repr(self.name), want=want, what=what, seen=_seen(r, tftp.DATA))
             # the previous block again: the server's timer fired while the check held its ACK back
-        if not isinstance(r.packet, tftp.Data) or r.packet.block != want:
-            fail(N_("{label} ({name}): expected DATA #{want}{what}; got {seen}"),
-                 label=self.label, name=repr(self.name), want=want, what=what, seen=_seen(r, tftp.DATA))
-        self.content += r.packet.data
-        return r.packet
 
-    def ack(self) -> None:
-        block = tftp.block_number(self.index)
-        last = len(self.content) < self.index * tftp.BLOCK_SIZE
-        self.peer.send(tftp.ack(block), self.tid)
-        self.index += 1
-        self.done = last
+    def ack(self, note: str = "") -> None:
+        """Send the ACK of the block received last."""
+        self.peer.send(self._ack.packet, self._ack.addr, note=note)
+        self.done = self.machine.state == tftp_transfer.DONE
 
     def finish(self) -> bytes:
         while not self.done:
@@ -439,9 +454,8 @@ def test_tftp_server_duplicate_ack(sandbox, program, limits):
     run = program.start_server(files=FILES)
     d = Download(sandbox, run, "multi.txt", N_("client"), limits.step_s)
     d.receive()
-    d.peer.send(tftp.ack(1), d.tid)
+    d.ack()
     d.peer.send(tftp.ack(1), d.tid, note="duplicate")
-    d.index += 1
     d.receive(Msg(N_(" after ACK #1 (sent twice)")))
     extra = [r for r in d.peer.drain(SA_WINDOW) if r.addr == d.tid]
     if extra:

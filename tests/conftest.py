@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,48 @@ def round_mismatches(result: dict, mutants: list[Path], expected: dict[str, set[
         if got != expected[pid]:
             problems.append(f"{pid}/{m.name}: expected {sorted(expected[pid])}, failed {sorted(got)}")
     return problems
+
+
+# ------------------------------------------------------------------ hostile programs and interrupted batches
+
+def memory_hog(memory_mb: int) -> str:
+    """A program of five processes, each under its address-space limit (a third of ``memory_mb``, written,
+    so really resident), together over ``memory_mb``: only a cgroup holding the run stops it."""
+    each = memory_mb // 3
+    return f"""
+import os, time
+for i in range(4):
+    if os.fork() == 0:
+        block = b"x" * ({each} * 1024 * 1024)   # written, so really resident
+        time.sleep(30)
+        os._exit(0)
+block = b"y" * ({each} * 1024 * 1024)
+time.sleep(30)
+"""
+
+
+def fork_bomb(then: str = "") -> str:
+    """A program that forks children (each asleep for 30 s) until the fork is refused, prints
+    ``fork refused after N``, then runs ``then`` (unindented source)."""
+    return """
+import os
+n = 0
+try:
+    while n < 10000:
+        if os.fork() == 0:
+            import time
+            time.sleep(30)
+            os._exit(0)
+        n += 1
+except OSError as e:
+    print("fork refused after", n, flush=True)
+""" + then
+
+
+def wait_for_pause(proc: subprocess.Popen, paused: Path, timeout: float) -> None:
+    """Wait until ``proc`` (started with NETGRADE_PAUSE_AT=POINT:``paused``) has reached its pause point."""
+    deadline = time.monotonic() + timeout
+    while not paused.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"the pause point was not reached in {timeout:g} s"
+        time.sleep(0.05)  # polling a file's appearance, with a deadline

@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import MUTANTS, ROOT
+from conftest import MUTANTS, ROOT, wait_for_pause
 
 from netgrade.batch import BatchOptions, Entry, GradingSpec, discover, grade_task, merge_retry, run_batch, store
 from netgrade.lms import LayoutError, split_export
@@ -313,11 +313,7 @@ def test_interrupted_batch_resumes(tmp_path, exported):
                             start_new_session=True,
                             env={**os.environ, "NETGRADE_TEST_MARK": mark, "NETGRADE_PAUSE_AT": f"stored:{paused}"})
     try:
-        deadline = time.monotonic() + 120
-        while not paused.exists():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no submission finished in 120 s"
-            time.sleep(0.05)  # polling a file's appearance, with a deadline
+        wait_for_pause(proc, paused, 120)  # the first submission stored
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
     finally:

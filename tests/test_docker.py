@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import (grade, mutant_rounds, netgrade, round_mismatches, round_submission,
+from conftest import (grade, memory_hog, mutant_rounds, netgrade, round_mismatches, round_submission,
                       submission_with)
 from dockerenv import netgrade_containers, require_docker
 from test_mutants import _pack_file
@@ -151,18 +151,7 @@ def test_memory_limit_is_reported_and_contained(docker_client, tmp_path):
     """A server whose processes outgrow the pack's memory is killed by its cgroup, and the check says so."""
     from netgrade.pack import load
     mb = load().limits.memory_mb
-    each = mb // 3  # each process stays under its address-space limit; together they do not
-    hog = f"""
-import os, time
-for i in range(4):
-    if os.fork() == 0:
-        block = b"x" * ({each} * 1024 * 1024)   # written, so really resident
-        time.sleep(30)
-        os._exit(0)
-block = b"y" * ({each} * 1024 * 1024)
-time.sleep(30)
-"""
-    sub = submission_with(tmp_path, {_pack_file("udp-echo-server"): hog})
+    sub = submission_with(tmp_path, {_pack_file("udp-echo-server"): memory_hog(mb)})
     # a patient pack: on a loaded machine, growing past the limit takes the kernel a few seconds
     patient = tmp_path / "patient.toml"
     patient.write_text("[limits]\nready_s = 20\n")

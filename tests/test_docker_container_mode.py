@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import grade, mutant_rounds, round_mismatches, round_submission, submission_with
+from conftest import fork_bomb, grade, memory_hog, mutant_rounds, round_mismatches, round_submission, submission_with
 from dockerenv import netgrade_containers, require_docker
 from test_mutants import _pack_file
 
@@ -71,17 +72,65 @@ def test_references_get_full_marks_in_container_mode(full_image, exported, tmp_p
     assert _left_behind(client) == []
 
 
-@pytest.mark.parametrize("index", [0, 1])
-def test_mutants_fail_their_lines_in_container_mode(full_image, tmp_path, index):
+@pytest.mark.timeout(1800)  # every mutant: as long as tests/test_mutants.py's rounds together
+def test_every_mutant_fails_its_lines_in_container_mode(full_image, tmp_path):
+    """Every mutant round (tests/test_mutants.py's, there with the local runner) graded in container mode:
+    all rounds as one ``netgrade batch``, so the container and its start are paid once, not per round.
+
+    Each round's submission grades every program (a round's absent programs are missing, at no cost);
+    the flaky guard is off, so each verdict is the first grading's, as the local test's are.
+    """
     client, _tag = full_image
-    mutants = mutant_rounds()[index]
-    sub, args, expected = round_submission(tmp_path, mutants)
-    result, proc = grade(sub, *CONTAINER, *args, tmp=tmp_path / "r", timeout=900)
-    assert result["status"] == "graded", result.get("message")
-    assert result["runner"] == LABEL
-    problems = round_mismatches(result, mutants, expected)
-    assert not problems, problems
+    klass, rounds = tmp_path / "rounds", mutant_rounds()
+    klass.mkdir()
+    expected = {}
+    for i, mutants in enumerate(rounds):
+        sub, _args, expected[i] = round_submission(tmp_path / f"r{i}", mutants)
+        sub.rename(klass / f"round{i:02d}")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "netgrade", "batch", str(klass), "--out", str(out), *CONTAINER,
+                           "--no-retry", "--no-similarity"], capture_output=True, text=True, timeout=1800)
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    problems = []
+    for i, mutants in enumerate(rounds):
+        result = json.loads((out / f"round{i:02d}" / "result.json").read_text("utf-8"))
+        if result["status"] != "graded" or result["runner"] != LABEL:
+            problems.append(f"round {i}: {result['status']} by {result['runner']}: {result.get('message')}")
+            continue
+        problems += [f"round {i}: {p}" for p in round_mismatches(result, mutants, expected[i])]
+    assert not problems, "\n".join(problems)
     assert _left_behind(client) == []
+
+
+def test_memory_hog_and_fork_bomb_are_contained_in_container_mode(full_image, tmp_path):
+    """Inside the container each student run has a cgroup of its own with the pack's limits: a server whose
+    processes outgrow its memory is killed by it and fails; a client that forks without end is stopped at
+    the process limit and fails; the grader lives on and grades a correct program beside them in full."""
+    from netgrade.pack import load
+    from netgrade.reffiles import export_files
+    limits = load().limits
+    bomb = fork_bomb(then="import time\ntime.sleep(30)\n")
+    recv = _pack_file("udp-recv")
+    sub = submission_with(tmp_path, {_pack_file("udp-echo-server"): memory_hog(limits.memory_mb), _pack_file("udp-send"): bomb,
+                                     recv: export_files()[recv]})
+    patient = tmp_path / "patient.toml"  # on a loaded machine, growing past the limit takes the kernel a while
+    patient.write_text("[limits]\nready_s = 20\n")
+    result, proc = grade(sub, *CONTAINER, "--program", "udp-echo-server", "--program", "udp-send",
+                         "--program", "udp-recv", "--pack", str(patient), tmp=tmp_path / "r", timeout=900)
+    assert result["status"] == "graded" and result["runner"] == LABEL, result.get("message")
+    by_id = {p["id"]: p for p in result["programs"]}
+    errors = [f"{p}/{c['id']}: {c['message'][:200]}" for p in by_id for c in by_id[p]["checks"]
+              if c["status"] == "error"]
+    assert not errors, errors
+    assert not any("cgroup" in n for n in result["notices"]), result["notices"]
+    server = json.dumps(by_id["udp-echo-server"])
+    assert f"killed: memory limit {limits.memory_mb} MiB" in server, proc.stdout[-2000:]
+    assert by_id["udp-echo-server"]["score"] == 0
+    client = json.dumps(by_id["udp-send"])
+    refused = [int(n) for n in re.findall(r"fork refused after (\d+)", client)]
+    assert refused and max(refused) < limits.processes, client[:2000]
+    assert by_id["udp-send"]["score"] == 0
+    assert by_id["udp-recv"]["score"] == by_id["udp-recv"]["max_score"] > 0, json.dumps(by_id["udp-recv"])[:2000]
 
 
 def _grading_containers_of(client, owner: int) -> list:
@@ -106,6 +155,12 @@ def test_container_is_confined_and_ctrl_c_leaves_none(full_image, tmp_path):
         host = c.attrs["HostConfig"]
         assert host["NetworkMode"] == "none"
         assert host["CapDrop"] == ["ALL"] and sorted(host["CapAdd"]) == sorted(CAPABILITIES)
+        # its own limits, and a cgroup namespace where the runs' cgroups are made
+        from netgrade.docker.incontainer import container_limits
+        from netgrade.pack import load
+        want = container_limits(load().limits)
+        assert host["Memory"] == int(want["mem_limit"][:-1]) * 1024 * 1024, host["Memory"]
+        assert host["PidsLimit"] == want["pids_limit"] and host["CgroupnsMode"] == "private", host
         assert not host.get("Binds") and not c.attrs.get("Mounts"), (host.get("Binds"), c.attrs.get("Mounts"))
         assert c.attrs["Config"]["Labels"]["netgrade.role"] == "grading"
         # inside: only a loopback

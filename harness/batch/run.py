@@ -3,13 +3,16 @@
 """
 from __future__ import annotations
 
+import functools
 import os
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from .. import __version__, interrupts
+from ..runner import DOCKER
 from ..verdicts import RunStatus
 from .cache import cache_key, cached_meta, pack_hash, submission_digest
 from .discovery import discover
@@ -95,11 +98,55 @@ def run_batch(directory: str, opts: BatchOptions,
         else:
             todo.append((e, key))
 
+    box = None
+    if opts.runner == DOCKER and not opts.dask and todo and grade_fn is grade_task:
+        box = _container_mode(opts)  # None: the direct mode, each grading process enters its containers
+        if box is not None:
+            grade_fn = functools.partial(grade_task, run_grader=box.run_grader)
+    try:
+        return _grade(out, opts, pack, entries, todo, summary, pack_text, program_ids, grade_fn, box, started)
+    finally:
+        if box is not None:
+            box.close()
+
+
+def _container_mode(opts: BatchOptions):
+    """The started container of the Docker runner's container mode, or None where the direct mode grades
+    (netgrade.docker.incontainer chooses, as for ``netgrade check``)."""
+    from ..docker import engine, incontainer
+    from .container import batch_container
+    forced = None if opts.docker_mode == "auto" else opts.docker_mode
+    try:
+        client = engine.connect()
+    except engine.EngineError as exc:
+        if os.geteuid() != 0 or forced == "container":
+            raise BatchError(str(exc)) from None
+        return None  # as root: the direct mode's grading processes say it, as before
+    mode, why = incontainer.choose(client, forced)
+    if mode == "direct":
+        return None
+
+    def log(text: str) -> None:
+        if opts.progress:
+            print(f"netgrade: {text}", file=sys.stderr, flush=True)
+    log(f"runner {incontainer.LABEL}: {why}")
+    try:
+        return batch_container(client, opts.pack_file, opts.timeout, log)
+    except Exception as exc:  # noqa: BLE001 - the engine's (or the image's) failure: nothing can be graded
+        raise BatchError(f"{incontainer.LABEL}: {engine.short_error(exc)}") from None
+
+
+def _grade(out, opts, pack, entries, todo, summary, pack_text, program_ids, grade_fn, box, started) -> Summary:
+    """Grade ``todo`` (a few at a time, or on Dask), storing each outcome as it comes; then the class's files."""
+    from ..grading import error_result
     parallel = opts.jobs or default_jobs()
     base_task = {"pack_file": str(Path(opts.pack_file).resolve()) if opts.pack_file else None,
                  "pack_name": pack.name, "programs": list(opts.programs), "runner": opts.runner,
                  "timeout": opts.timeout, "retry_failed": opts.retry_failed,
                  "jobs": opts.sub_jobs or (None if opts.dask else per_submission_jobs(parallel))}
+    if box is not None:
+        from ..docker.incontainer import LABEL
+        base_task["runner"] = LABEL  # the error results a grading leaves name the mode
 
     def finish(entry: Entry, key: dict, outcome: dict, progress: _Progress) -> None:
         theirs = outcome["result"].get("netgrade_version")
@@ -130,7 +177,8 @@ def run_batch(directory: str, opts: BatchOptions,
             if opts.dask:
                 _run_dask(opts.dask, todo, base_task, pack_text, finish, progress)
             else:
-                _run_local(todo, base_task, parallel, grade_fn, finish, progress)
+                _run_local(todo, base_task, parallel, grade_fn, finish, progress,
+                           stopper=box.close if box is not None else None)
         except KeyboardInterrupt:
             summary.interrupted = True
         finally:
@@ -141,8 +189,10 @@ def run_batch(directory: str, opts: BatchOptions,
     return summary
 
 
-def _run_local(todo, base_task, parallel, grade_fn, finish, progress) -> None:
+def _run_local(todo, base_task, parallel, grade_fn, finish, progress, stopper=None) -> None:
     registry = ProcessRegistry()
+    if stopper is not None:
+        registry.add_stopper(stopper)
     pool = ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="netgrade-batch")
     futures = {}
     handled: set = set()  # futures whose outcome finish() took (or that were interrupted)

@@ -16,6 +16,21 @@ this machine is mounted into it: the submission (and a ``--pack`` file,
 JSON and the reports come out through it (``get_archive``), so a remote
 engine works the same as a local one.  The container is labelled like every
 netgrade container and removed at the end, Ctrl-C included.
+
+Limits: the container has a cgroup namespace of its own (``cgroupns=private``)
+in which netgrade mounts the memory and pids hierarchies writable
+(``sandbox/cgroups.py``, before grading starts), so the local sandbox inside
+gives each student run a cgroup with the pack's memory and process limits, as
+the direct mode does; the container itself is held to ``container_limits``
+(room for the grader and a few runs at their limits), and a run is the
+kernel's first choice should that memory run out.
+
+``netgrade batch --runner docker`` in this mode (``netgrade.batch.container``): one
+container for the whole batch; each grading process of the batch (the first
+grading of a submission, the retry of its failing checks) is a ``docker exec``
+of ``python -m netgrade.batch grade`` in it, the submission sent in and the
+result fetched through the API.  The batch's cache, resume, retry, reports and
+gradebook stay on this machine, as for the local batch.
 """
 from __future__ import annotations
 
@@ -27,9 +42,11 @@ import sys
 import tarfile
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+from ..pack import Limits
+from ..sandbox import cgroups
 from . import engine
 
 #: the mode's name, in the result's ``runner`` field and on the terminal
@@ -57,6 +74,14 @@ SECURITY_OPT = [
 #: namespace sets its own net.ipv4.ip_unprivileged_port_start (a student's server binds port 69 as its run
 #: uid).  The masked paths (/proc/kcore...) stay masked.
 READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sysrq-trigger"]
+#: where the runs' cgroup hierarchies are mounted inside the container (sandbox/cgroups.py)
+RUN_CGROUPS = "/run/netgrade-cgroups"
+#: the container's memory beside its runs': pytest's workers, our reference programs, the grading itself
+GRADER_MB = 2048
+#: processes (threads count) beside the runs': the workers' threads, the references
+GRADER_PIDS = 2048
+#: runs at their full limits the container has room for at once (each is held to its own limits too)
+RUNS_AT_LIMIT = 4
 
 Echo = Callable[[str], None]
 
@@ -92,12 +117,41 @@ def choose(client, forced: str | None) -> tuple[str, str]:
     return ("container", why) if why else ("direct", "root, and the engine is on this machine")
 
 
-def _tar(entries: list[tuple[str, Path]]) -> bytes:
-    """A tar of files and folders, each under its path in the container (relative to /)."""
+def container_limits(limits: Limits) -> dict[str, object]:
+    """The container's own memory and process limits (the docker SDK's names) for a pack's ``limits``."""
+    memory = f"{GRADER_MB + RUNS_AT_LIMIT * limits.memory_mb}m"
+    return {"mem_limit": memory, "memswap_limit": memory,
+            "pids_limit": GRADER_PIDS + RUNS_AT_LIMIT * limits.processes}
+
+
+def make_host_config(client, limits: Limits) -> dict:
+    host_config = client.api.create_host_config(network_mode="none", cap_drop=["ALL"], cap_add=CAPABILITIES,
+                                                security_opt=SECURITY_OPT, cgroupns="private", init=True,
+                                                **container_limits(limits))
+    host_config["ReadonlyPaths"] = READONLY_PATHS  # the SDK has no parameter for it (the API has, since 1.40)
+    return host_config
+
+
+def container_environment() -> dict[str, str]:
+    return {"COLUMNS": str(shutil.get_terminal_size((100, 24)).columns), "PYTHONUNBUFFERED": "1",
+            cgroups.ENV: RUN_CGROUPS}
+
+
+#: the runs' cgroups mounted, then the command (``netgrade/docker/inside.py``)
+WITH_CGROUPS = ["python3", "-m", "netgrade.docker.inside", RUN_CGROUPS, "--"]
+
+
+def tar_entries(entries: list[tuple[str, Path]], data: dict[str, bytes] | None = None) -> bytes:
+    """A tar of files and folders, each under its path in the container (relative to /), and of ``data``
+    (path: bytes)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for arcname, src in entries:
             tar.add(str(src), arcname=arcname, recursive=True)
+        for arcname, content in (data or {}).items():
+            info = tarfile.TarInfo(arcname)
+            info.size, info.mode = len(content), 0o644
+            tar.addfile(info, io.BytesIO(content))
     return buf.getvalue()
 
 
@@ -111,19 +165,21 @@ def _extract(chunks, dest: str) -> None:
 
 
 def grade(client, tag: str, path: str, args: list[str], outputs: dict[str, str | None],
-          echo_out: Callable[[bytes], None], echo_err: Echo) -> int:
+          echo_out: Callable[[bytes], None], echo_err: Echo, limits: Limits) -> int:
     """Grade ``path`` inside a container of image ``tag``; returns netgrade's exit status there.
 
     ``args``: the options for ``netgrade check`` inside (a ``--pack`` or ``--suites`` path of this
     machine is sent in and replaced); ``outputs``: {"json"|"html"|"junit"|"gradescope"|"markdown": the
-    file to write here, or None}.  The terminal's table is passed on as it is printed.
+    file to write here, or None}; ``limits``: the pack's (the container's are made from them).  The
+    terminal's table is passed on as it is printed.
     """
     src = Path(path)
     if not src.exists():
         raise FileNotFoundError(path)
     name = src.resolve().name or "submission"
     entries = [(f"{IN.lstrip('/')}/{name}", src)]
-    inner = ["python3", "-m", "netgrade", "check", f"{IN}/{name}", "--runner", "local", "--runner-label", LABEL]
+    inner = [*WITH_CGROUPS, "python3", "-m", "netgrade", "check", f"{IN}/{name}", "--runner", "local",
+             "--runner-label", LABEL]
     it = iter(args)
     for a in it:
         if a in ("--pack", "--suites"):
@@ -138,18 +194,15 @@ def grade(client, tag: str, path: str, args: list[str], outputs: dict[str, str |
     for kind, target in outputs.items():
         if target:
             inner += [f"--{kind}", f"{OUT}/{files[kind]}"]
-    env = {"COLUMNS": str(shutil.get_terminal_size((100, 24)).columns), "PYTHONUNBUFFERED": "1"}
     run_id = uuid.uuid4().hex[:12]
     engine.remove_stale(client)
-    host_config = client.api.create_host_config(network_mode="none", cap_drop=["ALL"], cap_add=CAPABILITIES,
-                                                security_opt=SECURITY_OPT)
-    host_config["ReadonlyPaths"] = READONLY_PATHS  # the SDK has no parameter for it (the API has, since 1.40)
+    host_config = make_host_config(client, limits)
     made = client.api.create_container(tag, inner, labels=engine.labels(run_id, "grading", os.getpid()),
-                                       environment=env, stop_signal="SIGKILL", working_dir="/netgrade",
+                                       environment=container_environment(), stop_signal="SIGKILL", working_dir="/netgrade",
                                        host_config=host_config, network_disabled=False)
     container = client.containers.get(made["Id"])
     try:
-        container.put_archive("/", _tar(entries))
+        container.put_archive("/", tar_entries(entries))
         container.start()
         for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=False):
             echo_out(chunk)
@@ -176,7 +229,8 @@ def grade(client, tag: str, path: str, args: list[str], outputs: dict[str, str |
         engine.remove_run(client, run_id, settle_s=0.0)
 
 
-def run_check(path: str, args: list[str], outputs: dict[str, str | None], why: str, log: Echo) -> int:
+def run_check(path: str, args: list[str], outputs: dict[str, str | None], why: str, log: Echo,
+              limits: Limits) -> int:
     """``netgrade check --runner docker`` in the container mode: the image ready, then ``grade``."""
     from . import image
     client = engine.connect()
@@ -186,4 +240,4 @@ def run_check(path: str, args: list[str], outputs: dict[str, str | None], why: s
     def out(chunk: bytes) -> None:
         sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
-    return grade(client, tag, path, args, outputs, out, log)
+    return grade(client, tag, path, args, outputs, out, log, limits)

@@ -34,7 +34,6 @@ runner's namespace per check.
 from __future__ import annotations
 
 import contextlib
-import errno
 import itertools
 import json
 import os
@@ -49,6 +48,7 @@ from ..evidence import Evidence
 from ..pack import Limits
 from ..runner import DOCKER, Runner
 from ..sandbox import Sandbox, SandboxError, add_lab_address
+from ..sandbox.cgroups import CGROUP_UNUSABLE, CONTROLLERS, LIMITS_LOST, RunCgroup, _cgroup_dirs, cgroup_problem
 from ..sandbox.launch import (
     DIES_WITH_GRADER,
     OWN_PID_AND_MOUNTS,
@@ -67,116 +67,7 @@ CONTAINER_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 WORK = "/work"
 _runs = itertools.count()
 _started_runs = itertools.count(1)  # program runs started by this process (the tests' pause points count them)
-#: the controllers that hold a student run to the pack's limits (memory_mb, processes)
-CONTROLLERS = ("memory", "pids")
-#: how a check's error begins when a run's limits cannot be applied: such a run is never started
-CGROUP_UNUSABLE = "the run's cgroup could not be made"
-LIMITS_LOST = "its memory and process limits cannot be enforced"
-
-
-def _cgroup_dirs(pid: int, controllers: tuple[str, ...]) -> dict[str, str]:
-    """The cgroup v1 (or v2) folders of process ``pid``, by controller."""
-    out: dict[str, str] = {}
-    with open(f"/proc/{pid}/cgroup") as f:
-        for line in f:
-            _, ctrls, path = line.rstrip("\n").split(":", 2)
-            for c in ctrls.split(","):
-                if c in controllers:
-                    out[c] = f"/sys/fs/cgroup/{c}{path}"
-            if ctrls == "" and not out:  # cgroup v2: one tree for every controller
-                for c in controllers:
-                    out[c] = f"/sys/fs/cgroup{path}"
-    return out
-
-
-def cgroup_problem(dirs: dict[str, str], pid: int) -> str | None:
-    """Why runs cannot be given cgroups under these folders of process ``pid``, or None.
-
-    Every controller of CONTROLLERS must be there: without one of them a run
-    would go on without that limit, silently.
-    """
-    missing = [c for c in CONTROLLERS if c not in dirs]
-    if missing:
-        return f"the student container has no {' or '.join(missing)} cgroup (/proc/{pid}/cgroup)"
-    for ctrl in CONTROLLERS:
-        if not os.path.isdir(dirs[ctrl]):
-            return (f"the student container's {ctrl} cgroup {dirs[ctrl]} is not there"
-                    " (no cgroup file system at /sys/fs/cgroup?)")
-    return None
-
-
-class RunCgroup:
-    """A cgroup for one program run, under the student container's cgroup.
-
-    Raises SandboxError (``CGROUP_UNUSABLE``) when it cannot be made in full:
-    a run is never started with only some of its limits.
-    """
-
-    def __init__(self, parent: dict[str, str], name: str, limits: Limits) -> None:
-        self.dirs: dict[str, str] = {}
-        self.fds: list[int] = []
-        self.memory_mb = limits.memory_mb
-        self.processes = limits.processes
-        settings = {"memory": {"memory.limit_in_bytes": str(limits.memory_mb * 1024 * 1024)},
-                    "pids": {"pids.max": str(limits.processes)}}
-        try:
-            for ctrl, base in parent.items():
-                d = os.path.join(base, name)
-                os.mkdir(d)
-                self.dirs[ctrl] = d
-                for key, value in settings.get(ctrl, {}).items():
-                    with open(os.path.join(d, key), "w") as f:
-                        f.write(value)
-                self.fds.append(os.open(os.path.join(d, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC))
-        except OSError as exc:
-            self.remove()
-            raise SandboxError(f"{CGROUP_UNUSABLE}: {exc.filename or base}: {exc.strerror or exc}; {LIMITS_LOST}"
-                               ) from None
-
-    def _read(self, ctrl: str, name: str) -> dict[str, int]:
-        d = self.dirs.get(ctrl)
-        out: dict[str, int] = {}
-        if d is None:
-            return out
-        with contextlib.suppress(OSError, ValueError):
-            with open(os.path.join(d, name)) as f:
-                for line in f:
-                    k, _, v = line.partition(" ")
-                    out[k] = int(v)
-        return out
-
-    def probe(self) -> str | None:
-        """Why the kernel stopped the run, if a limit did."""
-        if self._read("memory", "memory.oom_control").get("oom_kill", 0) > 0:
-            return f"killed: memory limit {self.memory_mb} MiB"
-        if self._read("pids", "pids.events").get("max", 0) > 0:
-            return f"process limit {self.processes} reached"
-        return None
-
-    def close_fds(self) -> None:
-        for fd in self.fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self.fds = []
-
-    def remove(self, settle_s: float = 2.0) -> None:
-        """Remove the run's cgroups, once the last of its processes has left them.
-
-        A killed run's processes leave their cgroup a little after its first
-        process is reaped (the kernel ends the rest of its pid namespace on its
-        own); until then ``rmdir`` says EBUSY.
-        """
-        self.close_fds()
-        deadline = time.monotonic() + settle_s
-        for d in self.dirs.values():
-            while True:
-                try:
-                    os.rmdir(d)
-                    break
-                except OSError as exc:
-                    if exc.errno != errno.EBUSY or time.monotonic() >= deadline:
-                        break
-                time.sleep(0.005)  # the kernel tells no one when a cgroup empties (v1)
+__all__ = ["CGROUP_UNUSABLE", "CONTROLLERS", "LIMITS_LOST", "RunCgroup", "cgroup_problem"]  # (sandbox.cgroups)
 
 
 # The containers' host name.  Docker gives a container with no network a host name (its id) that

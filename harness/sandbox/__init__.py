@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import itertools
 import os
 import socket
 import struct
@@ -19,6 +20,7 @@ from pathlib import Path
 from ..evidence import Evidence
 from ..pack import Limits
 from . import userns
+from .cgroups import RunCgroup
 from .launch import WORK, Isolation, build_argv, child_env
 from .netns import HostNet, Listener, NetNS, SandboxError
 from .process import ProgramRun
@@ -37,6 +39,9 @@ PORTS_TAKEN = "the program holds every UDP port of its sandbox"
 #: the note a sandbox leaves when its own side failed during the check (a run's setup, its containers):
 #: whatever the check then saw, the plugin makes its verdict the grader's ``error``
 GRADER_FAULT = "the sandbox failed on the grader's side"
+#: a run with a cgroup of its own is the kernel's first choice when the container's memory runs out
+OOM_FIRST = ["choom", "-n", "1000", "--"]
+_cg_names = itertools.count()
 
 
 def add_lab_address(net: NetNS, index: int, address: str) -> None:
@@ -65,7 +70,8 @@ def new_network(use_namespaces: bool, lab_addresses: tuple[str, ...] = ()) -> Ne
 
 
 class Sandbox:
-    def __init__(self, net: NetNS | HostNet, evidence: Evidence, workbase: str, limits: Limits) -> None:
+    def __init__(self, net: NetNS | HostNet, evidence: Evidence, workbase: str, limits: Limits,
+                 run_cgroups: dict[str, str] | None = None) -> None:
         self.net = net
         self.evidence = evidence
         self.workbase = workbase
@@ -73,9 +79,15 @@ class Sandbox:
         self.runs: list[ProgramRun] = []
         self._workdirs: list[WorkFolder] = []
         self._sockets: list[socket.socket] = []
+        #: inodes of every socket the grader opened here (its peers, controls, reserved ports): never a
+        #: program's listener, even on a port a program might have used
+        self._own_inodes: set[int] = set()
         self._closed = False
         self._reserved_udp: list[socket.socket] = []
-        self._reserved_ports: set[tuple[str, int]] = set()  # (address, port) of those, taken or not
+        # where each untrusted run gets a cgroup of its own (the container mode: sandbox/cgroups.py)
+        self._cg_parent = run_cgroups
+        self._cg_runs: list[RunCgroup] = []
+        self._cg_pending: RunCgroup | None = None
         self._reserve_udp()
 
     @property
@@ -164,16 +176,29 @@ class Sandbox:
         """(argv, fds to pass, environment, the working folder as the program sees it) that start
         ``command`` in ``work``; HOME is the work folder itself."""
         prefix, net_fds = self.net.prefix()
-        argv, fds = build_argv(command, work, iso, prefix)
+        self._cg_pending = None
+        if self._cg_parent is not None and not trusted and iso.namespaces:
+            self._cg_pending = RunCgroup(self._cg_parent, f"run-{os.getpid()}-{next(_cg_names)}", iso.limits)
+            self._cg_runs.append(self._cg_pending)
+        cg_fds = tuple(self._cg_pending.fds) if self._cg_pending else ()
+        argv, fds = build_argv(command, work, iso, prefix, cgroup_fds=cg_fds)
+        if cg_fds:  # beside the grader in one container: the kernel ends the runs first, should memory run out
+            argv = [*OOM_FIRST, *argv]
         home = WORK if iso.confined else work.path
         seen = os.path.normpath(os.path.join(home, work.cwd))
-        return argv, (*net_fds, *fds), child_env(home, confined=iso.confined), seen
+        return argv, (*net_fds, *fds, *cg_fds), child_env(home, confined=iso.confined), seen
 
     def _started(self, run: ProgramRun) -> None:
         """Called once ``run`` has started (what was passed to it may be closed here)."""
+        if self._cg_pending is not None:  # the run holds its cgroup now; it can tell why the run ended
+            self._cg_pending.close_fds()
+            run.limit_probe = self._cg_pending.probe
+            self._cg_pending = None
 
     def _end_network(self) -> None:
         self.net.close()
+        for cg in self._cg_runs:
+            cg.remove()
 
     def redirected_ports(self, run: ProgramRun) -> list[int]:
         """Ports other than the sheet's that ``run`` sent to (they were redirected)."""
@@ -184,6 +209,7 @@ class Sandbox:
     def socket(self, family: int = socket.AF_INET, type: int = socket.SOCK_DGRAM) -> socket.socket:
         s = self.net.socket(family, type)
         self._sockets.append(s)
+        self._own_inodes.add(os.fstat(s.fileno()).st_ino)
         return s
 
     def _reserve_udp(self) -> None:
@@ -196,7 +222,6 @@ class Sandbox:
             s = self.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.bind((self.peer_host, 0))
             self._reserved_udp.append(s)
-            self._reserved_ports.add(s.getsockname()[:2])
 
     def udp_socket(self, host: str, port: int) -> socket.socket:
         """A UDP socket bound to ``(host, port)`` for a peer: a reserved one for an ephemeral port.
@@ -232,9 +257,9 @@ class Sandbox:
             probe.close()
 
     def listeners(self) -> list[Listener]:
-        """The socket table of this sandbox's network, without the UDP sockets reserved for the peers."""
-        return [lst for lst in self.net.listeners()
-                if lst.proto != "udp" or (lst.address, lst.port) not in self._reserved_ports]
+        """The socket table of this sandbox's network without the grader's own sockets (the peers', the
+        control sockets beside a client, the reserved UDP ports): what the programs listen on."""
+        return [lst for lst in self.net.listeners() if lst.inode not in self._own_inodes]
 
     def enable_catch_all(self, why: str) -> None:
         """Redirect traffic for any address to the grader's peer (see NetNS.enable_catch_all)."""

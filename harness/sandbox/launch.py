@@ -280,10 +280,12 @@ OWN_PID_AND_MOUNTS = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "
                       "--"]
 
 
-def build_argv(command: list[str], work, iso: Isolation, net_prefix: list[str]) -> tuple[list[str], tuple[int, ...]]:
+def build_argv(command: list[str], work, iso: Isolation, net_prefix: list[str],
+               cgroup_fds: tuple[int, ...] = ()) -> tuple[list[str], tuple[int, ...]]:
     """The full argv that starts ``command`` in the sandbox, and the fds it needs passed.
 
-    ``work`` is the run's :class:`~netgrade.sandbox.workfolder.WorkFolder`.
+    ``work`` is the run's :class:`~netgrade.sandbox.workfolder.WorkFolder`; ``cgroup_fds``: the
+    ``cgroup.procs`` files of the run's cgroups, which the launcher joins (the caller passes them).
     """
     head, unshare = DIES_WITH_GRADER, OWN_PID_AND_MOUNTS
     if not iso.namespaces:
@@ -302,4 +304,6 @@ def build_argv(command: list[str], work, iso: Isolation, net_prefix: list[str]) 
         fds = ()
     if iso.status_fd is not None:
         fds += (iso.status_fd,)
+    for fd in cgroup_fds:
+        opts += ["-g", str(fd)]
     return head + net_prefix + unshare + [launcher, *opts, "--", *command], fds
