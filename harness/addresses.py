@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from .i18n import N_, Msg
 from .pack import Pack
 from .sandbox.netns import hostname_address
 
@@ -39,7 +40,9 @@ def sheet_address(address: str, pack: Pack, given: tuple[str, ...] = ()) -> bool
     return address in pack.lab_addresses or address == hostname_address() or address in given
 
 
-def sheet_addresses_text(pack: Pack, given: tuple[str, ...] = ()) -> str:
+def sheet_addresses_text(pack: Pack, given: tuple[str, ...] = ()) -> Msg:
     """The addresses ``sheet_address`` accepts, in words, for messages."""
     others = [a for a in (*pack.lab_addresses, *given) if a != "127.0.0.1"]
-    return "127.0.0.1" + (f" (or {', '.join(dict.fromkeys(others))})" if others else " (or the address given)")
+    if others:
+        return Msg(N_("127.0.0.1 (or {addresses})"), {"addresses": ", ".join(dict.fromkeys(others))})
+    return Msg(N_("127.0.0.1 (or the address given)"))

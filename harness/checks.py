@@ -18,8 +18,7 @@ never from the default pack at import time.
 """
 from __future__ import annotations
 
-import contextlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Callable
 
 import pytest
@@ -27,15 +26,26 @@ import pytest
 # The vocabulary a suite is written in, from one module (suites import nothing else of netgrade): the
 # program under test and its peers, shared expectations, the codecs and the words of messages.
 from .dialogue import Dialogue  # noqa: E402
-from .expect import at, exits_zero, no_crash, prints, target_of  # noqa: E402
+from .expect import (  # noqa: E402
+    at,
+    encoding_note,
+    ended_note,
+    exits_zero,
+    naming_encoding_faults,
+    no_crash,
+    prints,
+    prints_text,
+    target_of,
+)
 from .failure import CheckFailure, fail
+from .i18n import N_, Msg
 from .pack import Pack, Program
 from .peers.shaped import ShapedPeer, plural  # noqa: E402
 from .peers.tcp import PeerError, TcpConn, TcpListener, TcpPeer, tcp_states  # noqa: E402
 from .peers.tftp import Faults, Received, TftpPeer, Transfer, recv_any  # noqa: E402
 from .peers.udp import UdpPeer, fmt_addr  # noqa: E402
 from .programs import original_destination, run_input_hint, sheet_address, sheet_addresses_text  # noqa: E402
-from .protocols import framing, tftp  # noqa: E402
+from .protocols import framing, tftp, tftp_transfer  # noqa: E402
 from .protocols.framing import FrameDecoder, FrameTooLarge  # noqa: E402
 from .sandbox import ProgramRun  # noqa: E402
 from .savedfiles import Baseline, Found, read_capped, scan  # noqa: E402
@@ -46,15 +56,17 @@ __all__ = [
     # declaring and failing checks
     "CheckFailure", "CheckInfo", "Level", "PerProgram", "check", "check_mark", "fail", "naming_encoding_faults",
     "per_program",
+    # messages: an English template marked for translation (N_) and its parameters
+    "Msg", "N_",
     # the programs
     "ProgramRun", "original_destination", "run_input_hint", "sheet_address", "sheet_addresses_text",
     # expectations and dialogues
-    "Dialogue", "at", "exits_zero", "no_crash", "prints", "target_of",
+    "Dialogue", "at", "encoding_note", "ended_note", "exits_zero", "no_crash", "prints", "prints_text", "target_of",
     # the grader's peers
     "Faults", "PeerError", "Received", "ShapedPeer", "TcpConn", "TcpListener", "TcpPeer", "TftpPeer", "Transfer",
     "UdpPeer", "fmt_addr", "plural", "recv_any", "tcp_states",
     # the codecs
-    "FrameDecoder", "FrameTooLarge", "framing", "tftp",
+    "FrameDecoder", "FrameTooLarge", "framing", "tftp", "tftp_transfer",
     # files a program saved
     "Baseline", "Found", "read_capped", "scan",
     # the words of messages
@@ -124,13 +136,18 @@ class CheckInfo:
 
     program: str
     level: Level
-    title: str
+    #: a fixed English text (its own msgid) or a Msg made with parameters (a port of the pack)
+    title: str | Msg
     id: str
     sheet: str = ""
-    hint: str = ""
+    hint: str | Msg = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "level", sheet_level(self.level))
+        for name in ("title", "hint"):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, Msg.from_json(value))
 
     @property
     def key(self) -> str:
@@ -138,7 +155,7 @@ class CheckInfo:
         return f"{self.program}/{self.id}"
 
     def mark(self) -> pytest.MarkDecorator:
-        return getattr(pytest.mark, MARK)(**asdict(self))
+        return getattr(pytest.mark, MARK)(**{f.name: getattr(self, f.name) for f in fields(self)})
 
     @classmethod
     def of(cls, item: pytest.Item) -> CheckInfo | None:
@@ -153,8 +170,8 @@ class CheckInfo:
                              f" ({exc})") from None
 
 
-def check_mark(program: str, level: str, title: str, id: str, *, sheet: str | None = None,
-               hint: str | None = None) -> pytest.MarkDecorator:
+def check_mark(program: str, level: str, title: str | Msg, id: str, *, sheet: str | None = None,
+               hint: str | Msg | None = None) -> pytest.MarkDecorator:
     """The mark behind ``@check``: for checks made per program with ``pytest.param(..., marks=...)``."""
     return CheckInfo(program, sheet_level(level), title, id, sheet or "", hint or "").mark()
 
@@ -167,8 +184,8 @@ class PerProgram:
     role: str
     level: Level
     id: str
-    title: Callable[[Program], str]
-    hint: Callable[[Program], str]
+    title: Callable[[Program], str | Msg]
+    hint: Callable[[Program], str | Msg]
 
     def params(self, pack: Pack) -> list[Any]:
         """One ``pytest.param`` per program of ``pack`` with the role, marked as that program's check."""
@@ -196,27 +213,3 @@ def per_program(argname: str, role: str, level: str, title: Callable[[Program], 
         return func
 
     return decorate
-
-
-@contextlib.contextmanager
-def naming_encoding_faults(expected: str | list[str], *, wire=None, output=None):
-    """Inside the block, a check failure gets the encoding fault named, when one explains it.
-
-    ``expected``: the text(s) the check looked for; ``wire``: a callable giving
-    the bytes the program sent; ``output``: a callable giving its output.  Both
-    are read only after a failure.  For failures raised by shared helpers
-    (``prints``, ``Dialogue``) that compare text without knowing why it differs.
-    """
-    try:
-        yield
-    except CheckFailure as exc:
-        message = str(exc)
-        for text in [expected] if isinstance(expected, str) else expected:
-            hint = None
-            if wire is not None:
-                hint = describe_encoding_mismatch(text, wire())
-            if hint is None and output is not None:
-                hint = describe_misdecoded_output(text, output())
-            if hint and hint not in message:
-                raise CheckFailure(f"{message}: {hint}") from None
-        raise

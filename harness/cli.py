@@ -81,7 +81,8 @@ def main() -> None:
 @click.option("--markdown", "markdown_file", type=click.Path(), default=None,
               help="Write a Markdown summary to this file (also appended to $GITHUB_STEP_SUMMARY when set).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
-              help="Language of the reports and the table. Default: the pack's `lang`.")
+              help="Language of the messages, the reports and the table. Default: the pack's `lang`, else the"
+                   " user's locale (LANG=zh_CN.UTF-8: zh), else en.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
               help="Checks run at the same time. Default: 2 per core, at most 8.")
 @click.option("--suites", "suites", multiple=True, type=click.Path(exists=True), metavar="PATH",
@@ -165,7 +166,9 @@ def _docker_check(path, docker_mode, programs, pack_file, runs, json_file, html_
     outputs = {"json": json_file, "html": html_file, "junit": junit_file, "gradescope": gradescope_file,
                "markdown": markdown_file}
     try:
-        code = incontainer.run_check(path, args, outputs, why, log=lambda m: click.echo(m, err=True))
+        from .grading import pack_limits
+        code = incontainer.run_check(path, args, outputs, why, log=lambda m: click.echo(m, err=True),
+                                     limits=pack_limits(pack_file))
     except (engine.EngineError, Exception) as exc:  # noqa: BLE001 - the engine's failures are grader errors
         message = f"grader error: {incontainer.LABEL}: {engine.short_error(exc)}"
         if json_file:
@@ -183,13 +186,15 @@ def _docker_check(path, docker_mode, programs, pack_file, runs, json_file, html_
 def _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
            markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces, runner_label=None) -> None:
     from .grading import BadInput, Options, error_result, grade, load_pack
-    from .i18n import norm_lang
+    from .i18n import choose_lang
     from .outputs import write_all
+    from .results import localize
     from .terminal import render
 
-    lang_ = norm_lang(lang)
+    lang_ = choose_lang(lang, None)
 
     def outputs(result) -> None:
+        localize(result, lang_)  # the JSON's messages in the grading language (their ids let any report redo it)
         # JSON first: it is the record; the reports are views of it
         if json_file:
             result.write_json(json_file)
@@ -206,8 +211,7 @@ def _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_
     except BadInput as exc:
         bad(str(exc))
         return
-    if lang is None:
-        lang_ = norm_lang(getattr(pack, "lang", None))
+    lang_ = choose_lang(lang, getattr(pack, "lang", None))
     opts = Options(programs=list(programs), runner=runner, run=_parse_runs(runs), jobs=jobs,
                    keep_plan=keep_plan, namespaces=False if no_namespaces else None, runner_label=runner_label,
                    suites=[os.path.abspath(p) for p in suites])
@@ -226,16 +230,57 @@ def _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_
     sys.exit(result.exit_code())
 
 
+@main.command("report")
+@click.argument("result_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
+              help="Language to render in. Default: the result's own, else the user's locale, else en.")
+@click.option("--html", "html_file", type=click.Path(), default=None, help="Write the HTML report to this file.")
+@click.option("--junit", "junit_file", type=click.Path(), default=None, help="Write JUnit XML to this file.")
+@click.option("--gradescope", "gradescope_file", type=click.Path(), default=None,
+              help="Write Gradescope's results.json to this file.")
+@click.option("--markdown", "markdown_file", type=click.Path(), default=None,
+              help="Write a Markdown summary to this file.")
+@click.option("--json", "json_file", type=click.Path(), default=None,
+              help="Write the result again, its messages in the chosen language, to this file.")
+@click.option("--verbose", "-v", is_flag=True, help="List the checks of missing programs too.")
+def report_cmd(result_file, lang, html_file, junit_file, gradescope_file, markdown_file, json_file, verbose) -> None:
+    """Render RESULT_FILE (a netgrade.result/1 JSON) again, in either language, without grading again."""
+    import json as json_
+
+    from .i18n import choose_lang
+    from .outputs import write_all
+    from .results import Result, localize
+    from .terminal import render
+
+    try:
+        with open(result_file, encoding="utf-8") as f:
+            result = Result.from_dict(json_.load(f))
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        _die(f"{result_file}: not a netgrade result ({type(exc).__name__}: {exc})")
+    lang_ = choose_lang(lang, result.lang or None)  # a result written before it had a `lang`: the locale's
+    localize(result, lang_)
+    if json_file:
+        result.write_json(json_file)
+    for problem in write_all(result, lang_, html=html_file, junit=junit_file, gradescope=gradescope_file,
+                             markdown=markdown_file, step_summary=False):
+        click.echo(f"netgrade: warning: {problem}", err=True)
+    render(result, verbose=verbose, lang=lang_)
+    sys.exit(result.exit_code())
+
+
 @main.command("list")
 @click.option("--pack", "pack_file", type=click.Path(), default=None, help="A TOML file merged over the default pack.")
 @click.option("--suites", "suites", multiple=True, type=click.Path(exists=True), metavar="PATH",
               help="Also list the checks in this pytest file or folder.")
-def list_checks(pack_file, suites) -> None:
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
+              help="Language of the titles. Default: the pack's `lang`, else the user's locale, else en.")
+def list_checks(pack_file, suites, lang) -> None:
     """Show every program of the pack and its checks, with levels and points."""
     from rich.table import Table
 
     from .catalog import collect_checks
     from .grading import BadInput, load_pack
+    from .i18n import choose_lang, render, translator, word
 
     try:
         pack = load_pack(pack_file, [os.path.abspath(p) for p in suites])
@@ -245,17 +290,21 @@ def list_checks(pack_file, suites) -> None:
         checks = collect_checks([os.path.abspath(p) for p in suites])
     except RuntimeError as exc:
         _die(str(exc))
-    table = Table(title=f"{pack.title}")
-    for col in ("program", "file", "check", "level", "points", "sheet"):
-        table.add_column(col, no_wrap=col in ("program", "file", "level", "points"))
+    lang_ = choose_lang(lang, pack.lang)
+    _ = translator(lang_)
+    table = Table(title=_(pack.title))
+    for col, header in (("program", _("program")), ("file", _("file")), ("check", _("check")),
+                        ("level", _("level")), ("points", _("points")), ("sheet", _("sheet"))):
+        table.add_column(header, no_wrap=col in ("program", "file", "level", "points"))
     for pid, prog in pack.programs.items():
         mine = [c for c in checks if c.program == pid]
         if not mine:
-            table.add_row(pid, prog.file, "(no checks yet)", "", "", prog.sheet)
+            table.add_row(pid, prog.file, _("(no checks yet)"), "", "", prog.sheet)
         for c in mine:
             level = pack.level_for(c.key, c.level)
-            points = f"{pack.points_for(c.key, level):g}" if pack.enabled(c.key) else "off"
-            table.add_row(pid, prog.file, f"{c.id}: {c.title}", level, points, c.sheet or prog.sheet)
+            points = f"{pack.points_for(c.key, level):g}" if pack.enabled(c.key) else _("off")
+            table.add_row(pid, prog.file, f"{c.id}: {render(c.title, lang_)}", word("level", level, lang_), points,
+                          c.sheet or prog.sheet)
         table.add_section()
     from .terminal import console
     console().print(table)

@@ -22,7 +22,8 @@ from . import reffiles
 from . import similarity as sim
 from .atomicfile import atomic_write
 from .pack import Pack
-from .results import Result
+from .i18n import N_, Msg
+from .results import Result, add_notice
 from .verdicts import ProgramStatus
 
 #: a pair must share at least this many fingerprints of its own code to be listed
@@ -56,8 +57,10 @@ def read_program(path: Path) -> str | None:
         return None
 
 
-def notice_text(score: float, reference: str) -> str:
-    return f"{round(100 * score)}% similar to netgrade's reference {reference}"
+def notice_text(score: float, reference: str) -> Msg:
+    # the percent sign is part of the parameter: "{percent}% s..." would read as a %-format to gettext tools
+    return Msg(N_("{percent} similar to netgrade's reference {reference}"),
+               {"percent": f"{round(100 * score)}%", "reference": reference})
 
 
 def annotate_result(result: Result, root: Path, pack: Pack) -> None:
@@ -77,8 +80,8 @@ def annotate_result(result: Result, root: Path, pack: Pack) -> None:
                                   "flagged": flagged}
         if flagged:
             text = notice_text(score, name)
-            p.notices.append(text)
-            result.notices.append(f"{p.id}: {text} (a notice, not a fail)")
+            add_notice(p, text)
+            add_notice(result, Msg(N_("{program}: {notice} (a notice, not a fail)"), {"program": p.id, "notice": text}))
 
 
 # ------------------------------------------------------------------ a class

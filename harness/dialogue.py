@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 
 from .failure import fail
+from .i18n import N_, Msg
 from .peers.tcp import TcpConn
 from .sandbox import ProgramRun
 from .text import short, show_bytes
@@ -41,9 +42,11 @@ class Dialogue:
 
     def _ended(self) -> str:
         if not self.run.running:
-            return f"; {self.program} ended: {self.run.crash_summary()}"
+            return Msg(N_("; {program} ended: {crash}"),
+                    {"program": self.program, "crash": self.run.crash_summary()})
         if self.conn.ended:
-            return f"; the connection was closed by {self.program} ({self.conn.ended.upper()})"
+            return Msg(N_("; the connection was closed by {program} ({how})"),
+                    {"program": self.program, "how": self.conn.ended.upper()})
         return ""
 
     def peer_says(self, text: str, printed: str | None = None, *, what: str = "the message it received") -> None:
@@ -52,11 +55,12 @@ class Dialogue:
         count = self.run.out.count(want) + 1  # the same text may have been printed before
         self._log("peer", text)
         if not self.conn.send(text.encode("utf-8")):
-            fail(f"could not send {text!r} to {self.program}{self._ended()}")
+            fail(N_("could not send {text} to {program}{ended}"),
+                 text=repr(text), program=self.program, ended=self._ended())
         if not self.run.wait_output(want, self.step, count=count):
             seen = short(self.run.out.strip()[-300:], 300) or "(nothing)"
-            fail(f"expected {self.program} to print {want!r} ({what}) within {self.step:g} s; "
-                 f"output ends with: {seen}{self._ended()}")
+            fail(N_("expected {program} to print {want} ({what}) within {step:g} s; output ends with: {seen}{ended}"),
+                 program=self.program, want=repr(want), what=what, step=self.step, seen=seen, ended=self._ended())
 
     peer_replies = peer_says
 
@@ -66,18 +70,23 @@ class Dialogue:
         if typed:
             self._log("stdin", line)
             if not self.run.writeline(line, self.step):
-                fail(f"{self.program} did not read the line {line!r} from its input{self._ended()}")
+                fail(N_("{program} did not read the line {line} from its input{ended}"),
+                     program=self.program, line=repr(line), ended=self._ended())
         got = self.conn.recv_until(lambda buf: len(buf) >= len(want), self.step)
         if got is None:
             have = bytes(self.conn.pending)
             self.conn.pending.clear()
             if have:
-                fail(f"expected {show_bytes(want)} on the connection after the line {line!r}; got only "
-                     f"{show_bytes(have)} within {self.step:g} s{self._ended()}")
-            fail(f"expected {show_bytes(want)} on the connection after the line {line!r}; nothing arrived "
-                 f"within {self.step:g} s{self._ended()}")
+                fail(N_("expected {bytes} on the connection after the line {line}; got only {bytes2} within {step:g} "
+                        "s{ended}"),
+                     bytes=show_bytes(want), line=repr(line), bytes2=show_bytes(have), step=self.step,
+                     ended=self._ended())
+            fail(N_("expected {bytes} on the connection after the line {line}; nothing arrived within {step:g} "
+                    "s{ended}"),
+                 bytes=show_bytes(want), line=repr(line), step=self.step, ended=self._ended())
         self._log("program", got.decode("utf-8", errors="replace"))
         if got != want:
-            extra = " (a newline was sent too)" if got.rstrip(b"\r\n") == want else ""
-            fail(f"bytes on the wire for the line {line!r}: expected {show_bytes(want)}, got {show_bytes(got)}{extra}")
+            extra = Msg(N_(" (a newline was sent too)")) if got.rstrip(b"\r\n") == want else ""
+            fail(N_("bytes on the wire for the line {line}: expected {bytes}, got {bytes2}{extra}"),
+                 line=repr(line), bytes=show_bytes(want), bytes2=show_bytes(got), extra=extra)
         return got

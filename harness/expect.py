@@ -1,9 +1,20 @@
 """Expectations shared by suites, with messages that say expected vs seen."""
 from __future__ import annotations
 
-from .failure import fail
+import contextlib
+
+from .failure import CheckFailure, fail
+from .i18n import N_, Msg, message
 from .sandbox import Listener, ProgramRun
-from .text import short
+from .text import describe_encoding_mismatch, describe_misdecoded_output, short
+
+
+def ended_note(run: ProgramRun, who: str | Msg = N_("the program")) -> Msg:
+    """"; ``who`` ended: exited with status 1; ..." when the program has ended, else an empty message: the
+    tail of a message that says what was missing.  ``who`` is a marked word (``N_("the server")``)."""
+    if run.running:
+        return Msg("")
+    return Msg(N_("; {who} ended: {crash}"), {"who": message(who), "crash": run.crash_summary()})
 
 
 def exits_zero(run: ProgramRun, timeout: float, after: str) -> None:
@@ -11,28 +22,72 @@ def exits_zero(run: ProgramRun, timeout: float, after: str) -> None:
     code = run.wait_exit(timeout)
     if code is None:
         share = run.cpu_share(0.25)
-        how = f"spinning at {share:.0%} CPU (a busy loop)" if share > 0.5 else "idle, blocked on something"
-        fail(f"expected the program to exit with status 0 {after}; it was still running {timeout:g} s later, {how}")
+        how = Msg(N_("spinning at {share:.0%} CPU (a busy loop)"),
+                {"share": share}) if share > 0.5 else Msg(N_("idle, blocked on something"))
+        fail(N_("expected the program to exit with status 0 {after}; it was still running {timeout:g} s later, {how}"),
+             after=after, timeout=timeout, how=how)
     if code != 0:
-        fail(f"expected exit status 0 {after}; {run.crash_summary()}")
+        fail(N_("expected exit status 0 {after}; {crash}"),
+             after=after, crash=run.crash_summary())
     if "Traceback (most recent call last)" in run.err:
-        fail(f"exited 0 {after} but printed a traceback: {run.crash_summary()}")
+        fail(N_("exited 0 {after} but printed a traceback: {crash}"),
+             after=after, crash=run.crash_summary())
 
 
 def prints(run: ProgramRun, text: str, timeout: float, what: str) -> None:
     """``text`` appears in the program's output within ``timeout`` seconds."""
     if run.wait_output(text, timeout):
         return
-    seen = short(run.out.strip(), 300) or "(nothing)"
-    ended = "" if run.running else f"; it ended: {run.crash_summary()}"
-    fail(f"expected the output to contain {text!r} ({what}); output was: {seen}{ended}")
+    seen = short(run.out.strip(), 300) or Msg(N_("(nothing)"))
+    fail(N_("expected the output to contain {text} ({what}); output was: {seen}{ended}"),
+         text=repr(text), what=what, seen=seen, ended=ended_note(run, N_("it")))
+
+
+@contextlib.contextmanager
+def naming_encoding_faults(expected: str | list[str], *, wire=None, output=None):
+    """Inside the block, a check failure gets the encoding fault named, when one explains it.
+
+    ``expected``: the text(s) the check looked for; ``wire``: a callable giving
+    the bytes the program sent; ``output``: a callable giving its output.  Both
+    are read only after a failure.  For failures raised by shared helpers
+    (``prints``, ``Dialogue``) that compare text without knowing why it differs.
+    """
+    try:
+        yield
+    except CheckFailure as exc:
+        text_of_failure = str(exc)
+        for text in [expected] if isinstance(expected, str) else expected:
+            hint = None
+            if wire is not None:
+                hint = describe_encoding_mismatch(text, wire())
+            if hint is None and output is not None:
+                hint = describe_misdecoded_output(text, output())
+            if hint and str(hint) not in text_of_failure:
+                raise CheckFailure(N_("{message}: {hint}"), message=exc.message, hint=hint) from None
+        raise
+
+
+def prints_text(run: ProgramRun, text: str, timeout: float, what: str | Msg) -> None:
+    """``prints``, naming the decoding fault when the text came out garbled."""
+    with naming_encoding_faults(text, output=lambda: run.out):
+        prints(run, text, timeout, what)
+
+
+def encoding_note(expected: bytes | str, seen: bytes) -> Msg:
+    """": sent GBK bytes (...) for '...'; ..." when an encoding explains how ``seen`` differs from
+    ``expected``, else an empty message."""
+    text = expected if isinstance(expected, str) else expected.decode("utf-8", "replace")
+    why = describe_encoding_mismatch(text, seen)
+    return Msg(N_(": {why}"), {"why": why}) if why else Msg("")
 
 
 def no_crash(run: ProgramRun, what: str) -> None:
     if not run.running and run.returncode not in (0, None):
-        fail(f"the program crashed {what}: {run.crash_summary()}")
+        fail(N_("the program crashed {what}: {crash}"),
+             what=what, crash=run.crash_summary())
     if "Traceback (most recent call last)" in run.err:
-        fail(f"the program printed a traceback {what}: {run.crash_summary()}")
+        fail(N_("the program printed a traceback {what}: {crash}"),
+             what=what, crash=run.crash_summary())
 
 
 def target_of(listener: Listener) -> tuple[str, int]:

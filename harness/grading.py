@@ -20,15 +20,16 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
 from . import __version__, interrupts
 from .handoff import RECORD_KEY, CheckRecord, Plan, read_index
-from .pack import Pack, PackError
+from .pack import Limits, Pack, PackError
 from .plugin import check_index_path
-from .results import ProgramResult, Result, score_program, total
+from .i18n import N_, Msg, literal
+from .results import ProgramResult, Result, add_notice, score_program, set_text, total
 from .runner import DOCKER, LOCAL, RUNNERS, DockerRun, RunnerChoice, make_workbase
 from .sandbox.netns import namespace_support
 from .submission import Submission, SubmissionError, locate, open_submission
@@ -52,6 +53,9 @@ class Options:
     only_checks: list[str] = field(default_factory=list)
     #: the result's ``runner`` field when it is not ``runner`` (the Docker runner's container mode)
     runner_label: str | None = None
+    #: called with ``{"event": "total", "total": N}`` once the checks are known (before any runs), then
+    #: ``{"event": "check", "done": k, "total": N, "check": KEY, "status": S}`` as each one finishes
+    progress: Callable[[dict], None] | None = None
 
 
 def suites_dir() -> str:
@@ -76,8 +80,10 @@ class Collector:
     never a silent gap in the result.
     """
 
-    def __init__(self, index_path: str | None = None) -> None:
+    def __init__(self, index_path: str | None = None, progress: Callable[[dict], None] | None = None) -> None:
         self.records: list[CheckRecord] = []
+        self._progress = progress
+        self.total: int | None = None
         self.collect_errors: list[str] = []
         self.crashes: list[str] = []
         self._seen: set[str] = set()
@@ -87,6 +93,33 @@ class Collector:
         #: checks whose worker died and that a new worker then graded
         self.regraded: list[str] = []
 
+    # ---- progress: the number of checks once collected, then each finished one
+    def _tell(self, event: dict) -> None:
+        if self._progress is not None:
+            try:
+                self._progress(event)
+            except Exception:  # noqa: BLE001 - whoever follows the progress never costs the grading
+                self._progress = None
+
+    def _set_total(self, n: int) -> None:
+        if self.total is None:
+            self.total = n
+            self._tell({"event": "total", "total": n})
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids: list[str]) -> None:
+        # every worker collects the same checks (after the plugin's deselection): the first one tells
+        self._set_total(len(ids))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not session.config.pluginmanager.has_plugin("dsession"):  # one process: it collected itself
+            self._set_total(len(session.items))
+
+    def _finished(self, rec: CheckRecord) -> None:
+        done = len(self._seen)
+        self._tell({"event": "check", "done": done, "total": max(done, self.total or 0), "check": rec.key,
+                    "status": str(rec.check.status)})
+
     def index(self) -> dict[str, CheckRecord]:
         if self._index is None:
             self._index = {}
@@ -95,7 +128,7 @@ class Collector:
                     self._index = read_index(self._index_path)
         return self._index
 
-    def _error_record(self, nodeid: str, message: str) -> CheckRecord | None:
+    def _error_record(self, nodeid: str, message: Msg) -> CheckRecord | None:
         base = self.index().get(nodeid)
         return None if base is None else base.judged(Status.ERROR, message)
 
@@ -109,28 +142,34 @@ class Collector:
                     self.regraded.append(rec.key)
                     self._died.discard(report.nodeid)
                 self.records.append(rec)
+                new = report.nodeid not in self._seen
                 self._seen.add(report.nodeid)
+                if new:
+                    self._finished(rec)
                 return
         if report.failed and report.when not in ("setup", "call", "teardown") and report.nodeid not in self._seen:
             # xdist reports a crashed worker this way ("worker 'gw0' crashed while running ...")
             why = str(report.longrepr).strip().splitlines()[-1][-300:] if report.longrepr else "it died"
-            rec = self._error_record(report.nodeid, "grader error: the grader's worker process died while"
-                                     f" running this check ({why}); not the program's fault")
+            rec = self._error_record(report.nodeid, Msg(N_("grader error: the grader's worker process died while"
+                                                           " running this check ({why}); not the program's fault"),
+                                                        {"why": why}))
             if rec is None:
                 self.crashes.append(f"{report.nodeid}: {str(report.longrepr)[-300:]}")
             else:
                 self.records.append(rec)
                 self._seen.add(report.nodeid)
                 self._died.add(report.nodeid)
+                self._finished(rec)
 
     def never_run(self, why: str) -> None:
         """Give every indexed check that has no record an ``error`` saying it was never run."""
         for nodeid in self.index():
             if nodeid not in self._seen:
-                rec = self._error_record(nodeid, f"grader error: this check was never run ({why});"
-                                         " not the program's fault")
+                rec = self._error_record(nodeid, Msg(N_("grader error: this check was never run ({why}); not the"
+                                                        " program's fault"), {"why": why}))
                 self.records.append(rec)
                 self._seen.add(nodeid)
+                self._finished(rec)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -160,6 +199,9 @@ def run_pytest(args: list[str], plugins: list) -> tuple[int, str]:
     checks run.  pytest's own output is captured, not shown.
     """
     sink = io.StringIO()
+    # an xdist worker's variables inherited from whatever started netgrade (an instructor's own pytest run)
+    # belong to that run: here they would make this run's checks take another worker's container pair
+    foreign = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PYTEST_XDIST_")}
     saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
@@ -170,6 +212,9 @@ def run_pytest(args: list[str], plugins: list) -> tuple[int, str]:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+        for k in [k for k in os.environ if k.startswith("PYTEST_XDIST_")]:
+            del os.environ[k]
+        os.environ.update(foreign)
     # pytest turns Ctrl-C into an exit status (and a partial run): it must not pass for a result
     interrupts.raise_if_received()
     return int(code), sink.getvalue()
@@ -195,7 +240,8 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
         tmp = tempfile.mkdtemp(prefix="netgrade-")
     except OSError as exc:
         sub.cleanup()
-        return error_result(sub.name, pack.name, opts.runner, f"grader error: {_temp_fault(exc)}")
+        return error_result(sub.name, pack.name, opts.runner, Msg(N_("grader error: {error}"),
+                                                                  {"error": _temp_fault(exc)}))
     try:
         try:
             located = locate(sub, pack, opts.run)
@@ -210,7 +256,7 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
             _reference_notices(result, sub, pack)
         except Exception as exc:  # the grader failed: say so, never blame the student
             result.status = RunStatus.ERROR
-            result.message = f"grader error: {type(exc).__name__}: {exc}"
+            set_text(result, "message", Msg(N_("grader error: {error}"), {"error": f"{type(exc).__name__}: {exc}"}))
         finally:
             if docker is not None:  # whatever happened (Ctrl-C included), no container is left
                 from .docker import engine
@@ -232,7 +278,7 @@ def _reference_notices(result: Result, sub: Submission, pack: Pack) -> None:
     try:
         annotate_result(result, sub.root, pack)
     except Exception as exc:  # noqa: BLE001
-        result.notices.append(f"reference comparison skipped: {type(exc).__name__}: {exc}")
+        add_notice(result, Msg(N_("reference comparison skipped: {error}"), {"error": f"{type(exc).__name__}: {exc}"}))
 
 
 def _temp_fault(exc: OSError) -> str:
@@ -256,11 +302,16 @@ def _without_engine(docker: dict[str, Any], result: Result) -> None:
             info = json.loads(path.read_text("utf-8"))
             made += [(info["grader"], int(info["grader_pid"])), (info["student"], int(info["student_pid"]))]
     stopped = engine.stop_without_engine(made)
-    result.notices.append(
-        f"the Docker engine stopped answering during grading ({gone}): this run's containers could not be"
-        " removed through it; " + (f"netgrade stopped the processes of {stopped} of them itself, and "
-                                   if stopped else "none of them still runs, and ")
-        + "the engine removes what is left of them when it runs again (or `netgrade image clean`)")
+    if stopped:
+        add_notice(result, Msg(N_("the Docker engine stopped answering during grading ({why}): this run's containers"
+                                  " could not be removed through it; netgrade stopped the processes of {count} of"
+                                  " them itself, and the engine removes what is left of them when it runs again (or"
+                                  " `netgrade image clean`)"), {"why": gone, "count": stopped}))
+    else:
+        add_notice(result, Msg(N_("the Docker engine stopped answering during grading ({why}): this run's containers"
+                                  " could not be removed through it; none of them still runs, and the engine removes"
+                                  " what is left of them when it runs again (or `netgrade image clean`)"),
+                               {"why": gone}))
 
 
 def _docker_preflight(opts: Options) -> dict[str, Any]:
@@ -293,26 +344,30 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
             if opts.namespaces is None:  # the doctor's line for the local sandbox (`netgrade doctor`)
                 from .doctor import fallback_reason
                 support = fallback_reason(support)
-            result.notices.append(f"network namespaces unavailable ({support}): graded on the host's loopback,"
-                                  " one check at a time; programs that need a lab address are skipped")
+            add_notice(result, Msg(N_("network namespaces unavailable ({why}): graded on the host's loopback, one"
+                                      " check at a time; programs that need a lab address are skipped"),
+                                   {"why": support}))
         else:
             from .sandbox import userns
             if userns.single_uid():
                 missing = userns.range_missing(userns.outer_uid())
-                result.notices.append(
-                    "graded without root: the full sandbox in a user namespace of its own; programs run under"
-                    " the grader's uid (no uid of their own), so a client's traffic from a port of its own is"
-                    " not redirected to the peer"
-                    + (f" (no subordinate range: {missing[0]}; fix: {missing[1]})" if missing else ""))
+                text = N_("graded without root: the full sandbox in a user namespace of its own; programs run under"
+                          " the grader's uid (no uid of their own), so a client's traffic from a port of its own is"
+                          " not redirected to the peer")
+                if missing:
+                    add_notice(result, Msg(N_("{notice} (no subordinate range: {missing}; fix: {fix})"),
+                                           {"notice": Msg(text), "missing": missing[0], "fix": missing[1]}))
+                else:
+                    add_notice(result, Msg(text))
             elif userns.inside():
-                result.notices.append(
+                add_notice(result, Msg(N_(
                     "graded without root: the full sandbox in a user namespace of its own, each program under a"
-                    " uid of its own from your subordinate range (/etc/subuid)")
+                    " uid of its own from your subordinate range (/etc/subuid)")))
         from .sandbox.cgroups import delegated
         why = delegated()[1]
         if why:
-            result.notices.append(f"no cgroup per program run ({why}): the runs' memory and process limits are"
-                                  " their rlimits alone")
+            add_notice(result, Msg(N_("no cgroup per program run ({why}): the runs' memory and process limits are"
+                                      " their rlimits alone"), {"why": why}))
     else:
         parallel = True
     jobs = opts.jobs or default_jobs()
@@ -339,7 +394,7 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
     os.chmod(plan_path, 0o600)
     if opts.keep_plan:
         plan.save(opts.keep_plan)
-    collector = Collector(check_index_path(plan.workbase))
+    collector = Collector(check_index_path(plan.workbase), opts.progress)
     code, output = run_pytest(_pytest_args(plan_path, jobs, opts.suites), [collector])
     if collector.collect_errors:
         raise RuntimeError("a suite file could not be loaded: " + " | ".join(collector.collect_errors))
@@ -360,26 +415,29 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
             continue
         status = ProgramStatus.GRADED if loc.status == Presence.FOUND else ProgramStatus.MISSING
         prog = ProgramResult(id=pid, file=loc.file, status=status, score=0.0, max_score=0.0, title=spec.title,
-                             message=loc.note, checks=[r.check for r in recs])
+                             checks=[r.check for r in recs])
+        set_text(prog, "message", loc.note_message())
         if any(c.status == Status.ERROR for c in prog.checks):
             prog.status = ProgramStatus.ERROR if prog.status == ProgramStatus.GRADED else prog.status
         score_program(prog)
         result.programs.append(prog)
     if without_checks:
-        result.notices.append("no checks in the suites for: " + ", ".join(without_checks))
+        add_notice(result, Msg(N_("no checks in the suites for: {programs}"), {"programs": ", ".join(without_checks)}))
     if collector.crashes:
-        result.notices.append("pytest worker crashes: " + " | ".join(collector.crashes))
+        add_notice(result, Msg(N_("pytest worker crashes: {crashes}"), {"crashes": " | ".join(collector.crashes)}))
     if collector.regraded:
-        result.notices.append("the grader's worker process died while grading " + ", ".join(collector.regraded)
-                              + "; graded again in a new worker")
+        add_notice(result, Msg(N_("the grader's worker process died while grading {checks}; graded again in a new"
+                                  " worker"), {"checks": ", ".join(collector.regraded)}))
     total(result)
 
 
-def error_result(submission: str, pack_name: str, runner: str, message: str) -> Result:
-    """A result that records why nothing could be graded."""
-    return Result(submission=submission, pack=pack_name, runner=runner, score=0.0, max_score=0.0,
-                  started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), duration_s=0.0,
-                  status=RunStatus.ERROR, message=message, netgrade_version=__version__)
+def error_result(submission: str, pack_name: str, runner: str, message: Any) -> Result:
+    """A result that records why nothing could be graded (``message``: a Msg, or a text shown as it is)."""
+    result = Result(submission=submission, pack=pack_name, runner=runner, score=0.0, max_score=0.0,
+                    started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), duration_s=0.0,
+                    status=RunStatus.ERROR, netgrade_version=__version__)
+    set_text(result, "message", message if isinstance(message, Msg) else literal(str(message)))
+    return result
 
 
 def load_pack(path: str | None, suites: list[str] | None = None, *, checks: bool = True) -> Pack:
@@ -396,3 +454,12 @@ def load_pack(path: str | None, suites: list[str] | None = None, *, checks: bool
     if problem:
         raise BadInput(problem)
     return pack
+
+
+def pack_limits(pack_file: str | None) -> Limits:
+    """The limits of the pack ``pack_file`` merges (the default's where it is unusable: the grading that reads
+    it says what is wrong with it)."""
+    try:
+        return load_pack(pack_file, checks=False).limits
+    except BadInput:
+        return load_pack(None, checks=False).limits

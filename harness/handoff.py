@@ -26,9 +26,11 @@ from typing import Any
 from . import pack as packmod
 from .atomicfile import atomic_write
 from .checks import CheckInfo
-from .results import CheckResult
+from .i18n import Msg
+from .results import CheckResult, set_text
 from .runner import RunnerChoice
 from .submission import Located
+from .text import printable
 from .verdicts import Level, Status
 
 #: the key of a check's record among its test report's user_properties
@@ -98,16 +100,25 @@ class CheckRecord:
                  max_score: float) -> CheckRecord:
         """The check ``info`` declares, at the pack's ``level`` and points, before its verdict: an
         ``error`` with no message until one is given (``judged``)."""
-        return cls(info.program, nodeid, order, CheckResult(
-            id=info.id, title=info.title, level=level, status=Status.ERROR, score=0.0, max_score=float(max_score),
-            message="", duration_s=0.0, evidence=no_evidence(), sheet=info.sheet, hint=info.hint))
+        check = CheckResult(
+            id=info.id, title="", level=level, status=Status.ERROR, score=0.0, max_score=float(max_score),
+            message="", duration_s=0.0, evidence=no_evidence(), sheet=info.sheet, hint="")
+        for name in ("title", "hint"):  # a fixed text is its own msgid; one made with parameters keeps its id
+            msg = getattr(info, name)
+            set_text(check, name, msg)
+            if not isinstance(msg, Msg) or not msg.params:
+                setattr(check, f"{name}_id", "")
+        return cls(info.program, nodeid, order, check)
 
-    def judged(self, status: Status, message: str, duration_s: float = 0.0,
+    def judged(self, status: Status, message: Any, duration_s: float = 0.0,
                evidence: dict[str, Any] | None = None) -> CheckRecord:
-        """This check with its verdict (a new record; this one is unchanged)."""
-        return replace(self, check=replace(self.check, status=Status(status), message=message,
-                                           duration_s=duration_s,
-                                           evidence=evidence if evidence is not None else no_evidence()))
+        """This check with its verdict (a new record; this one is unchanged); ``message`` a Msg or a msgid,
+        kept in English (the grader renders it in the grading language)."""
+        check = replace(self.check, status=Status(status), duration_s=duration_s,
+                        evidence=evidence if evidence is not None else no_evidence())
+        check.set_message(message)
+        check.message = printable(check.message)
+        return replace(self, check=check)
 
     @property
     def key(self) -> str:

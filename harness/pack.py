@@ -148,7 +148,7 @@ SCHEMA: dict[str, Any] = {
     "pack": {
         "name": (str, True, None),
         "title": (str, True, None),
-        "lang": (str, True, _lang),
+        "lang": (str, False, _lang),
         "lab_addresses": (list, True, _addresses),
     },
     "points": {lvl: (NUM, True, _non_negative) for lvl in LEVELS},
@@ -307,7 +307,7 @@ def from_dict(data: dict[str, Any], sources: tuple[str, ...] = ("default",)) -> 
     return Pack(
         name=p["name"],
         title=p["title"],
-        lang=p["lang"],
+        lang=p.get("lang", ""),
         lab_addresses=tuple(p["lab_addresses"]),
         points={k: float(v) for k, v in data["points"].items()},
         limits=Limits(**data["limits"]),

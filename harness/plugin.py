@@ -34,12 +34,16 @@ from .checks import PER_PROGRAM_ATTR, CheckFailure, CheckInfo
 from .evidence import CONTACT_KINDS, Evidence
 from .handoff import RECORD_KEY, CheckRecord, Plan, write_index
 from .hints import unexpected_input_hint
+from .i18n import Msg, N_, literal
 from .memos import NO_CONTACT, has_memo, leave_memo
 from .programs import ProgramUnderTest, References
 from .runner import Runner, make_runner
 from .sandbox import GRADER_FAULT, PORTS_TAKEN, SandboxError
-from .text import printable
 from .verdicts import Presence, Status
+
+#: a status as a message word
+STATUS_WORDS = {Status.PASS: Msg(N_("pass")), Status.FAIL: Msg(N_("fail")), Status.ERROR: Msg(N_("error")),
+                Status.SKIP: Msg(N_("skipped"))}
 
 _evidence_key = pytest.StashKey[Evidence]()
 _verdict_key = pytest.StashKey["Verdict"]()
@@ -250,14 +254,14 @@ def reference(netgrade_session: Session, sandbox) -> References:
 
 # ------------------------------------------------------------------ verdicts
 
-def prelude_hint(program_id: str, ev: Evidence, contact: bool = True) -> str:
+def prelude_hint(program_id: str, ev: Evidence, contact: bool = True) -> Msg:
     """A hint when the program asked for input the sheet never mentions (hints.unexpected_input_hint)."""
     for proc in ev.processes:
         if proc.get("label") == program_id:
             hint = unexpected_input_hint(program_id, proc, contact)
             if hint:
                 return hint
-    return ""
+    return Msg("")
 
 
 def _message_of(excinfo: pytest.ExceptionInfo) -> str:
@@ -266,32 +270,43 @@ def _message_of(excinfo: pytest.ExceptionInfo) -> str:
     return msg or type(value).__name__
 
 
-def _phase_verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) -> tuple[Status, str]:
+def _phase_verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) -> tuple[Status, Msg]:
     """(status, message) of one phase (setup, call or teardown)."""
     if rep.passed:
-        return Status.PASS, ""
+        return Status.PASS, Msg("")
     if rep.skipped:
         exc = call.excinfo
-        reason = str(exc.value.msg) if exc is not None and hasattr(exc.value, "msg") else "skipped"
-        return Status.SKIP, reason
+        reason = str(exc.value.msg) if exc is not None and hasattr(exc.value, "msg") else ""
+        return Status.SKIP, literal(reason) if reason else Msg(N_("skipped"))
     exc = call.excinfo
     if exc is None:
-        return Status.ERROR, "grader error (no exception recorded)"
+        return Status.ERROR, Msg(N_("grader error (no exception recorded)"))
     if exc.errisinstance(CheckFailure):
-        return Status.FAIL, _message_of(exc)
+        return Status.FAIL, exc.value.message if str(exc.value).strip() else literal(type(exc.value).__name__)
     if exc.errisinstance(AssertionError):  # a plain assert in an instructor's check
-        return Status.FAIL, _message_of(exc) if str(exc.value) else str(rep.longrepr).strip().splitlines()[-1]
+        return Status.FAIL, literal(_message_of(exc) if str(exc.value)
+                                    else str(rep.longrepr).strip().splitlines()[-1])
     if exc.errisinstance(pytest.fail.Exception) and str(exc.value).startswith("Timeout"):
-        return Status.FAIL, f"no verdict within the check's time limit ({limit:g} s): the program or its peer hung"
+        if rep.when != "call":  # setup and teardown are netgrade's own fixtures: no program runs in them
+            if rep.when == "setup":
+                return Status.ERROR, Msg(N_("grader error in setup: the check's sandbox was not ready within the"
+                                            " check's time limit ({limit:g} s); not the program's fault"),
+                                         {"limit": limit})
+            return Status.ERROR, Msg(N_("grader error in {when}: the check's sandbox was not closed within the"
+                                        " check's time limit ({limit:g} s); not the program's fault"),
+                                     {"when": rep.when, "limit": limit})
+        return Status.FAIL, Msg(N_("no verdict within the check's time limit ({limit:g} s): the program or its"
+                                   " peer hung"), {"limit": limit})
     if exc.errisinstance(OSError) and exc.value.errno == errno.EADDRINUSE:
         # a refusal of the student's own port is the suites' fail; one that reaches here is the grader's
-        return Status.ERROR, (f"grader error in {rep.when}: the grader's peer could not bind its port"
-                              f" ({exc.value.strerror}): something of the grading machine holds it, not the program"
-                              " under test")
+        return Status.ERROR, Msg(N_("grader error in {when}: the grader's peer could not bind its port ({why}):"
+                                    " something of the grading machine holds it, not the program under test"),
+                                 {"when": rep.when, "why": exc.value.strerror})
     if exc.errisinstance(SandboxError):  # the sandbox's own words: what of the grader's side failed
-        return Status.ERROR, f"grader error in {rep.when}: {_message_of(exc)}; not the program's fault"
+        return Status.ERROR, Msg(N_("grader error in {when}: {why}; not the program's fault"),
+                                 {"when": rep.when, "why": _message_of(exc)})
     tb = "".join(traceback.format_exception_only(exc.type, exc.value)).strip()
-    return Status.ERROR, f"grader error in {rep.when}: {tb}"
+    return Status.ERROR, Msg(N_("grader error in {when}: {why}"), {"when": rep.when, "why": tb})
 
 
 def ports_taken(ev: Evidence) -> str | None:
@@ -317,8 +332,18 @@ def reference_crash(ev: Evidence) -> str | None:
         label = proc.get("label", "")
         if label.startswith("reference ") and "Traceback (most recent call last)" in proc.get("stderr", ""):
             last = [line for line in proc["stderr"].strip().splitlines() if line.strip()][-1]
-            return f"our {label} crashed ({proc.get('exit', '?')}): {last.strip()[:300]}"
+            return Msg(N_("our {label} crashed ({exit}): {last}"),
+                       {"label": label, "exit": proc.get("exit", "?"), "last": last.strip()[:300]})
     return None
+
+
+def _ids(msg: Msg) -> set[str]:
+    """The templates of ``msg`` and of every message inside it."""
+    out = {msg.id}
+    for v in msg.params.values():
+        if isinstance(v, Msg):
+            out |= _ids(v)
+    return out
 
 
 @dataclass
@@ -326,10 +351,10 @@ class Verdict:
     """The verdict of the check being run, made from its phases (kept on its item between them)."""
 
     status: Status | None = None  # None: no phase has ended yet
-    message: str = ""
+    message: Msg = field(default_factory=lambda: Msg(""))
     started: float = field(default_factory=time.monotonic)
 
-    def merge(self, when: str, status: Status, message: str) -> None:
+    def merge(self, when: str, status: Status, message: Msg) -> None:
         """The first verdict that is not a pass wins; a pass is the call's; a teardown counts only as an error
         (a check's own teardown failing is the grader's problem, not a second verdict)."""
         if self.status not in (None, Status.PASS):
@@ -349,11 +374,13 @@ def _blame_grader_fault(verdict: Verdict, ev: Evidence) -> None:
     """A run that could not be set up, containers gone mid-check: a pass or a fail seen there says nothing
     about the program, so the check is the grader's error (what it saw is kept in the message)."""
     fault = grader_fault(ev) if verdict.status != Status.SKIP else None
-    if not fault or (verdict.status == Status.ERROR and fault in verdict.message):
+    if not fault or (verdict.status == Status.ERROR and fault in str(verdict.message)):
         return
-    seen = f" (the check saw: {verdict.status}{': ' + verdict.message if verdict.message else ''})"
+    seen = Msg(N_("{status}: {message}"), {"status": STATUS_WORDS[verdict.status], "message": verdict.message}) \
+        if verdict.message else STATUS_WORDS[verdict.status]
     verdict.status = Status.ERROR
-    verdict.message = f"grader error: {fault}, so this check could not be graded; not the program's fault{seen}"
+    verdict.message = Msg(N_("grader error: {fault}, so this check could not be graded; not the program's fault"
+                             " (the check saw: {seen})"), {"fault": fault, "seen": seen})
 
 
 def _blame_reference(verdict: Verdict, ev: Evidence) -> bool:
@@ -362,19 +389,20 @@ def _blame_reference(verdict: Verdict, ev: Evidence) -> bool:
     if crash is None:
         return False
     verdict.status = Status.ERROR
-    verdict.message = (f"grader error: {crash}, so this check could not be graded; not the program's fault"
-                       f" (the check saw: {verdict.message})")
+    verdict.message = Msg(N_("grader error: {crash}, so this check could not be graded; not the program's fault"
+                             " (the check saw: {seen})"), {"crash": crash, "seen": verdict.message})
     return True
 
 
 def _explain_fail(verdict: Verdict, program_id: str, ev: Evidence, contact: bool) -> None:
     """Add to a fail's message what the evidence says caused it: every port taken, input the sheet never asks."""
     taken = ports_taken(ev)
-    if taken and PORTS_TAKEN not in verdict.message:
-        verdict.message += f"; {taken}, so our reference program could not get a port"
+    if taken and PORTS_TAKEN not in str(verdict.message):
+        verdict.message = Msg(N_("{message}; {taken}, so our reference program could not get a port"),
+                              {"message": verdict.message, "taken": taken})
     hint = prelude_hint(program_id, ev, contact)
-    if hint and hint[2:] not in verdict.message:  # a suite may have named it already
-        verdict.message += hint
+    if hint and hint.id not in _ids(verdict.message):  # a suite may have named it already
+        verdict.message = verdict.message + hint  # the hint starts with its own ". "
 
 
 def _client_reached_nobody(item: pytest.Item, s: Session, verdict: Verdict, program_id: str) -> None:
@@ -382,8 +410,8 @@ def _client_reached_nobody(item: pytest.Item, s: Session, verdict: Verdict, prog
     memo that shortens the next checks' steps (see the ``limits`` fixture)."""
     shortened = item.stash.get(_short_step_key, None)
     if shortened is not None:
-        verdict.message += (f" (it reached no peer within {shortened:g} s in an earlier check either, so this check"
-                            " waited less)")
+        verdict.message = Msg(N_("{message} (it reached no peer within {seconds:g} s in an earlier check either, so"
+                                 " this check waited less)"), {"message": verdict.message, "seconds": shortened})
     else:
         leave_memo(s.plan.workbase, NO_CONTACT, program_id)
 
@@ -401,7 +429,7 @@ def _finish_fail(item: pytest.Item, s: Session, info: CheckInfo, verdict: Verdic
 def _record(item: pytest.Item, s: Session, info: CheckInfo, verdict: Verdict, ev: Evidence | None) -> CheckRecord:
     """The check's record, verdict included (a check that ended without one is the grader's error)."""
     return _unjudged_record(item, s, info).judged(
-        verdict.status or Status.ERROR, printable(verdict.message), round(time.monotonic() - verdict.started, 3),
+        verdict.status or Status.ERROR, verdict.message, round(time.monotonic() - verdict.started, 3),
         ev.to_dict() if ev is not None else None)
 
 
@@ -417,6 +445,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     verdict = _verdict_of(item)
     verdict.merge(rep.when, *_phase_verdict(rep, call, s.pack.limits.check_s))
+    loc = s.located.get(info.program)
+    if verdict.status == Status.SKIP and loc is not None and loc.status != Presence.FOUND:
+        verdict.message = Msg(N_("program missing: {why}"), {"why": loc.note_message()})
     if rep.when != "teardown":
         return
     ev = item.stash.get(_evidence_key, None)

@@ -16,6 +16,7 @@ import pytest
 from . import reffiles
 from .addresses import off_loopback_addresses, sheet_address, sheet_addresses_text
 from .failure import fail
+from .i18n import N_, Msg
 from .hints import run_input_hint
 from .memos import NOT_LISTENING, has_memo, leave_memo
 from .pack import Pack, Program
@@ -55,8 +56,9 @@ def host_mode_guard(sandbox: Sandbox, spec: Program, named: list[str] = ()) -> N
 def _describe_listeners(run: ProgramRun, proto: str) -> str:
     others = run.listening_elsewhere()
     if not others:
-        return "it listens on nothing"
-    return "it listens on " + ", ".join(str(x) for x in others)
+        return Msg(N_("it listens on nothing"))
+    return Msg(N_("it listens on {listeners}"),
+            {"listeners": ", ".join(str(x) for x in others)})
 
 
 class ProgramUnderTest:
@@ -172,20 +174,24 @@ class ProgramUnderTest:
         if lst is None:
             message = not_listening_message(run, proto, self.port, wait)
             if run.running and not hung_before:
-                leave_memo(self.sandbox.workbase, NOT_LISTENING, self.id, message)
+                leave_memo(self.sandbox.workbase, NOT_LISTENING, self.id, str(message))
             if hung_before:
-                message += f" (it did not listen within {self.limits.ready_s:g} s in an earlier check either)"
+                message += Msg(N_(" (it did not listen within {ready_s:g} s in an earlier check either)"),
+                        {"ready_s": self.limits.ready_s})
             fail(message)
         run.listener = lst
         return run
 
 
 def not_listening_message(run: ProgramRun, proto: str, port: int, waited: float) -> str:
-    want = f"expected the server to listen on {proto.upper()} port {port}"
+    want = Msg(N_("expected the server to listen on {transport} port {port}"),
+            {"transport": proto.upper(), "port": port})
     if not run.running:
-        return f"{want}; it ended first: {run.crash_summary()}"
+        return Msg(N_("{want}; it ended first: {crash}"),
+                {"want": want, "crash": run.crash_summary()})
     where = _describe_listeners(run, proto)
-    return f"{want} within {waited:g} s; {where} (still running)"
+    return Msg(N_("{want} within {waited:g} s; {where} (still running)"),
+            {"want": want, "waited": waited, "where": where})
 
 
 class References:

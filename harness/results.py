@@ -16,6 +16,7 @@ from typing import Any
 
 from . import RESULT_SCHEMA
 from .atomicfile import atomic_write
+from .i18n import Msg, localized, message, params_json
 from .verdicts import Level, ProgramStatus, RunStatus, Status
 
 
@@ -34,6 +35,15 @@ class CheckResult:
     hint: str = ""
     #: failed first, passed when retried in a fresh sandbox (batch grading)
     flaky: bool = False
+    #: ``message`` is rendered in the grading language from its English template (a gettext msgid) and its
+    #: parameters (display strings, numbers, or nested {"id", "params"}); "" for a message without one
+    message_id: str = ""
+    message_params: dict[str, Any] = field(default_factory=dict)
+    #: a title or hint made with parameters (a port of the pack); "" for a fixed one (its text is the msgid)
+    title_id: str = ""
+    title_params: dict[str, Any] = field(default_factory=dict)
+    hint_id: str = ""
+    hint_params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.level = Level(self.level)
@@ -51,6 +61,13 @@ class CheckResult:
     def from_dict(cls, d: dict[str, Any]) -> "CheckResult":
         return cls(**d)
 
+    def set_message(self, msg: Any, lang: str | None = "en") -> None:
+        set_text(self, "message", msg, lang)
+
+    def text(self, name: str, lang: str | None) -> str:
+        """The check's ``title``, ``hint`` or ``message`` in ``lang``."""
+        return text_of(self, name, lang)
+
 
 @dataclass
 class ProgramResult:
@@ -66,6 +83,11 @@ class ProgramResult:
     notices: list[str] = field(default_factory=list)
     #: {"reference": file, "score": 0..1, "threshold": 0..1, "flagged": bool}; empty when not compared
     reference_similarity: dict[str, Any] = field(default_factory=dict)
+    #: ``message``'s template and parameters (see CheckResult)
+    message_id: str = ""
+    message_params: dict[str, Any] = field(default_factory=dict)
+    #: each notice's {"id", "params"}, in the order of ``notices``
+    notice_messages: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.status = ProgramStatus(self.status)
@@ -86,6 +108,12 @@ class Result:
     message: str = ""
     notices: list[str] = field(default_factory=list)
     netgrade_version: str = ""
+    #: the language ``message`` texts are rendered in ("" before they were rendered for a report); every
+    #: report can be rendered in another one
+    lang: str = ""
+    message_id: str = ""
+    message_params: dict[str, Any] = field(default_factory=dict)
+    notice_messages: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.status = RunStatus(self.status)
@@ -123,6 +151,50 @@ class Result:
     def write_json(self, path: str | Path) -> None:
         """Write atomically: a reader never sees half a file."""
         atomic_write(Path(path), json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n")
+
+
+def set_text(obj: Any, name: str, msg: Any, lang: str | None = "en") -> None:
+    """Set ``obj.<name>`` (rendered in ``lang``) with its ``<name>_id`` and ``<name>_params`` from ``msg``."""
+    msg = message(msg)
+    setattr(obj, name, msg.render(lang))
+    setattr(obj, f"{name}_id", msg.id)
+    setattr(obj, f"{name}_params", params_json(msg.params))
+
+
+def text_of(obj: Any, name: str, lang: str | None) -> str:
+    """``obj.<name>`` in ``lang``, from its id and parameters when it has them."""
+    return localized(getattr(obj, name), getattr(obj, f"{name}_id", ""), getattr(obj, f"{name}_params", {}), lang)
+
+
+def add_notice(holder: Any, msg: Any, lang: str | None = "en") -> None:
+    """Add a notice to a Result or ProgramResult, keeping its template and parameters."""
+    msg = message(msg)
+    holder.notices.append(msg.render(lang))
+    holder.notice_messages.append(msg.to_json())
+
+
+def notices_in(holder: Any, lang: str | None) -> list[str]:
+    """A Result's or ProgramResult's notices in ``lang`` (those without a template looked up as they are)."""
+    out = []
+    for i, text in enumerate(holder.notices):
+        d = holder.notice_messages[i] if i < len(holder.notice_messages) else None
+        out.append(Msg.from_json(d).render(lang) if d else localized(text, "", {}, lang))
+    return out
+
+
+def localize(result: Result, lang: str | None) -> Result:
+    """Render every message of ``result`` again in ``lang`` (the statuses and scores are untouched)."""
+    result.lang = lang or "en"
+    for holder in [result, *result.programs]:
+        if holder.message_id:
+            holder.message = text_of(holder, "message", lang)
+        if holder.notice_messages:
+            holder.notices = notices_in(holder, lang)
+    for p in result.programs:
+        for c in p.checks:
+            if c.message_id:
+                c.message = text_of(c, "message", lang)
+    return result
 
 
 def score_program(p: ProgramResult) -> None:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
 
+from .i18n import N_, Msg
 from .sandbox.workfolder import DIR_FLAGS as _DIR_FLAGS
 from .sandbox.workfolder import FILE_FLAGS as _FILE_FLAGS
 from .sandbox.workfolder import WorkFolder, open_beneath
@@ -130,8 +131,8 @@ class Found:
     def describe(self) -> str:
         """A few words for a message: "'out.bin' (513 bytes)", "'x', which is a symbolic link to '/etc/shadow', not followed"."""
         if self.data is None:
-            return f"{self.name!r}, which {self.why}"
-        return f"{self.name!r} ({self.size} bytes)"
+            return Msg(N_("{name}, which {why}"), {"name": repr(self.name), "why": self.why})
+        return Msg(N_("{name} ({size} bytes)"), {"name": repr(self.name), "size": self.size})
 
 
 def read_capped(folder: Folder, name: str, limit: int) -> tuple[bytes | None, int, str]:
@@ -147,14 +148,14 @@ def read_capped(folder: Folder, name: str, limit: int) -> tuple[bytes | None, in
         if exc.errno == errno.ELOOP:  # a symbolic link on the way, or the entry itself
             return None, 0, _link_text(folder, name)
         if exc.errno == errno.EXDEV:
-            return None, 0, "lies outside the work folder, not read"
-        return None, 0, f"cannot be opened: {exc.strerror}"
+            return None, 0, Msg(N_("lies outside the work folder, not read"))
+        return None, 0, Msg(N_("cannot be opened: {error}"), {"error": exc.strerror})
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            return None, st.st_size, f"is not a regular file (a {_kind(st.st_mode)}), not read"
+            return None, st.st_size, Msg(N_("is not a regular file (a {kind}), not read"), {"kind": _kind(st.st_mode)})
         if st.st_nlink != 1:
-            return None, st.st_size, "is a hard link shared with another file, not read"
+            return None, st.st_size, Msg(N_("is a hard link shared with another file, not read"))
         chunks, got = [], 0
         while got < limit:
             chunk = os.read(fd, min(1 << 20, limit - got))
@@ -164,7 +165,7 @@ def read_capped(folder: Folder, name: str, limit: int) -> tuple[bytes | None, in
             got += len(chunk)
         return b"".join(chunks), max(st.st_size, got), ""
     except OSError as exc:
-        return None, 0, f"cannot be read: {exc.strerror}"
+        return None, 0, Msg(N_("cannot be read: {error}"), {"error": exc.strerror})
     finally:
         os.close(fd)
 
@@ -174,14 +175,14 @@ def _link_text(folder: Folder, name: str) -> str:
     try:
         dfd = _open_folder(folder, parent)
     except OSError:
-        return "lies behind a symbolic link, not followed"
+        return Msg(N_("lies behind a symbolic link, not followed"))
     try:
         target = os.readlink(leaf, dir_fd=dfd)
     except OSError:
-        return "is a symbolic link, not followed"
+        return Msg(N_("is a symbolic link, not followed"))
     finally:
         os.close(dfd)
-    return f"is a symbolic link to {target!r}, not followed"
+    return Msg(N_("is a symbolic link to {target}, not followed"), {"target": repr(target)})
 
 
 class Baseline:

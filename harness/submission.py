@@ -23,6 +23,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .i18n import N_, Msg
 from .pack import Pack
 from .verdicts import Presence
 
@@ -51,15 +52,22 @@ class Located:
     origin: str  # where the command came from: default, pack, netgrade.toml, --run
     note: str = ""
     stdin_prelude: tuple[str, ...] = ()
+    #: the note's template and parameters (``note`` is its English), so a report can show it translated
+    note_msg: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.status = Presence(self.status)
+        if isinstance(self.note, Msg):
+            self.note_msg, self.note = self.note.to_json(), str(self.note)
+
+    def note_message(self) -> Msg:
+        return Msg.from_json(self.note_msg) if self.note_msg else Msg(self.note)
 
     def to_dict(self) -> dict:
         return {
             "id": self.id, "status": self.status, "file": self.file, "command": self.command,
             "cwd": self.cwd, "origin": self.origin, "note": self.note,
-            "stdin_prelude": list(self.stdin_prelude),
+            "stdin_prelude": list(self.stdin_prelude), "note_msg": self.note_msg,
         }
 
     @classmethod
@@ -308,12 +316,13 @@ def locate(sub: Submission, pack: Pack, run_overrides: dict[str, str] | None = N
     located: dict[str, Located] = {}
     for pid, prog in pack.programs.items():
         cfg = config.get(pid, {})
-        note = ""
+        note: Msg | str = ""
         rel: PurePosixPath | None = None
         if "file" in cfg:
             cand = PurePosixPath(str(cfg["file"]))
             if cand.is_absolute() or ".." in cand.parts or not (sub.root / cand).is_file():
-                note = f"{CONFIG_NAME} names {cfg['file']!r}, which is not a file inside the submission"
+                note = Msg(N_("{config} names {file}, which is not a file inside the submission"),
+                           {"config": CONFIG_NAME, "file": repr(cfg["file"])})
             else:
                 rel = cand
         if rel is None and not note:
@@ -322,12 +331,14 @@ def locate(sub: Submission, pack: Pack, run_overrides: dict[str, str] | None = N
                 if paths:
                     rel = paths[0]
                     if name != prog.file:
-                        note = f"found as {rel} (the sheet's name is {prog.file})"
+                        note = Msg(N_("found as {path} (the sheet's name is {name})"),
+                                   {"path": str(rel), "name": prog.file})
                     elif len(paths) > 1:
-                        note = f"{len(paths)} files named {prog.file}; graded {rel}"
+                        note = Msg(N_("{count} files named {name}; graded {path}"),
+                                   {"count": len(paths), "name": prog.file, "path": str(rel)})
                     break
         if rel is not None and not _within(sub.root, rel):
-            note = f"{rel} is a link pointing outside the submission; not graded"
+            note = Msg(N_("{path} is a link pointing outside the submission; not graded"), {"path": str(rel)})
             rel = None
         template, origin = None, "default"
         if pid in run_overrides:
@@ -351,6 +362,6 @@ def locate(sub: Submission, pack: Pack, run_overrides: dict[str, str] | None = N
         else:
             names = ", ".join(prog.names)
             located[pid] = Located(pid, Presence.MISSING, None, None, ".", "default",
-                                   note or f"no file named {names}", prelude)
+                                   note or Msg(N_("no file named {names}"), {"names": names}), prelude)
     sub.programs = located
     return located

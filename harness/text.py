@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from .i18n import N_, Msg
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -162,7 +164,7 @@ def _bytes_repr(sample: str) -> str:
     return "".join(f"\\x{b:02x}" for b in sample.encode("utf-8"))
 
 
-def describe_encoding_mismatch(expected: str, seen: bytes) -> str | None:
+def describe_encoding_mismatch(expected: str, seen: bytes) -> Msg | None:
     """Why ``seen`` is not ``expected`` in UTF-8, when an encoding explains it; else None.
 
     Looks at the first run of non-ASCII characters of ``expected`` (ASCII is
@@ -182,19 +184,23 @@ def describe_encoding_mismatch(expected: str, seen: bytes) -> str | None:
         except UnicodeEncodeError:
             continue
         if theirs in seen:
-            return (f"sent {name} bytes ({hexdump(theirs, 24)}) for {sample!r}; the sheet's wire format is "
-                    f"UTF-8 ({hexdump(utf8, 24)}): encode with .encode('utf-8') (or plain .encode())")
+            return (Msg(N_("sent {name} bytes ({hexdump}) for {sample}; the sheet's wire format is UTF-8 ({hexdump2}): "
+                        "encode with .encode('utf-8') (or plain .encode())"),
+                    {"name": name, "hexdump": hexdump(theirs, 24), "sample": repr(sample),
+                     "hexdump2": hexdump(utf8, 24)}))
     for moj in _mojibakes(sample):
         if moj.encode("utf-8") in seen:
-            return (f"sent {moj!r} for {sample!r}: its UTF-8 bytes ({hexdump(utf8, 24)}) were decoded as GBK and "
-                    "encoded again; decode what arrives with .decode('utf-8')")
+            return (Msg(N_("sent {moj} for {sample}: its UTF-8 bytes ({hexdump}) were decoded as GBK and encoded again; "
+                        "decode what arrives with .decode('utf-8')"),
+                    {"moj": repr(moj), "sample": repr(sample), "hexdump": hexdump(utf8, 24)}))
     if _bytes_repr(sample[0]).encode() in seen:
-        return (f"sent the text of a bytes object (b'{_bytes_repr(sample)[:40]}...', what str(data) gives) for "
-                f"{sample!r}; send the bytes themselves ({hexdump(utf8, 24)})")
+        return (Msg(N_("sent the text of a bytes object (b'{bytes_sample_40}...', what str(data) gives) for {sample}; "
+                    "send the bytes themselves ({hexdump})"),
+                {"bytes_sample_40": _bytes_repr(sample)[:40], "sample": repr(sample), "hexdump": hexdump(utf8, 24)}))
     return None
 
 
-def describe_misdecoded_output(expected: str, output: str) -> str | None:
+def describe_misdecoded_output(expected: str, output: str) -> Msg | None:
     """Why ``expected`` is missing from a program's output, when decoding explains it; else None.
 
     Output is shown decoded leniently (UTF-8, else GB18030), so a program that
@@ -206,10 +212,12 @@ def describe_misdecoded_output(expected: str, output: str) -> str | None:
     if not sample or sample in output:
         return None
     if _bytes_repr(sample[0]) in output:
-        return (f"it printed the bytes object (b'{_bytes_repr(sample)[:40]}...') instead of the text "
-                f"{sample!r}: print data.decode('utf-8'), not data")
+        return (Msg(N_("it printed the bytes object (b'{bytes_sample_40}...') instead of the text {sample}: print "
+                    "data.decode('utf-8'), not data"),
+                {"bytes_sample_40": _bytes_repr(sample)[:40], "sample": repr(sample)}))
     for moj in _mojibakes(sample):
         if moj in output:
-            return (f"it printed {moj!r} for {sample!r}: the UTF-8 bytes it received were decoded as GBK; "
-                    "decode with .decode('utf-8')")
+            return (Msg(N_("it printed {moj} for {sample}: the UTF-8 bytes it received were decoded as GBK; decode with "
+                        ".decode('utf-8')"),
+                    {"moj": repr(moj), "sample": repr(sample)}))
     return None

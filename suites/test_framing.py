@@ -43,6 +43,8 @@ import sys
 from netgrade.checks import (
     FrameDecoder,
     FrameTooLarge,
+    Msg,
+    N_,
     PeerError,
     ShapedPeer,
     TcpConn,
@@ -51,6 +53,7 @@ from netgrade.checks import (
     at,
     check,
     describe_encoding_mismatch,
+    ended_note,
     exits_zero,
     fail,
     framing,
@@ -101,8 +104,11 @@ def shown(payload: bytes | str, limit: int = 48) -> str:
     text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
     if len(text) <= limit:
         return repr(text)
-    size = f"{len(payload)} bytes" if isinstance(payload, bytes) else f"{len(text.encode())} UTF-8 bytes"
-    return f"{text[:limit // 2]!r}… ({size})"
+    size = Msg(N_("{n_payload} bytes"),
+            {"n_payload": len(payload)}) if isinstance(payload, bytes) else Msg(N_("{n_encode} UTF-8 bytes"),
+            {"n_encode": len(text.encode())})
+    return Msg(N_("{text}… ({size})"),
+            {"text": repr(text[:limit // 2]), "size": size})
 
 
 def first_difference(a: bytes, b: bytes) -> int:
@@ -116,9 +122,10 @@ def first_difference(a: bytes, b: bytes) -> int:
 
 def describe_payloads(got: list[bytes], limit: int = 3) -> str:
     if not got:
-        return "none"
-    shown = ", ".join(f"{show_bytes(g, 40)} ({len(g)} bytes)" for g in got[:limit])
-    return shown + (f", … ({len(got)} in all)" if len(got) > limit else "")
+        return Msg(N_("none"))
+    shown = Msg.joined(", ", (Msg(N_("{bytes} ({size} bytes)"), {"bytes": show_bytes(g, 40), "size": len(g)})
+                              for g in got[:limit]))
+    return shown + (Msg(N_(", … ({count} in all)"), {"count": len(got)}) if len(got) > limit else "")
 
 
 # ================================================================== byte order
@@ -239,8 +246,10 @@ def connect(sandbox, run, limits, label: str = "client", after: str = "", order:
     except PeerError as exc:
         run.wait_exit(0.5)  # a refused connection often means the server is just dying
         if not run.running:
-            fail(f"{after}the server crashed: {run.crash_summary()}")
-        fail(f"could not connect to the server: {exc}")
+            fail(N_("{after}the server crashed: {crash}"),
+                 after=after, crash=run.crash_summary())
+        fail(N_("could not connect to the server: {exc}"),
+             exc=exc)
     return FramePeer(conn, order, reply_order=reply_order)
 
 
@@ -252,31 +261,37 @@ def expect_replies(peer: ShapedPeer, run, want: list[bytes], timeout: float, sen
     if peer.conn.ended:
         run.wait_exit(0.5)  # the connection closed: let a crashing server finish, for its traceback
     seen = peer.describe_replies(got)
-    ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+    ended = ended_note(run, Msg(N_("the server")))
     if len(want) > 1 and len(got) == 1 and got[0] == b"".join(want):
-        why = ": the server treated the stream as one message (one recv() is not one message)"
+        why = Msg(N_(": the server treated the stream as one message (one recv() is not one message)"))
     elif len(got) < len(want) and all(g in want for g in got):
-        why = f": {plural(len(want) - len(got), 'message')} got no reply"
+        why = Msg(N_(": {plural} got no reply"),
+                {"plural": plural(len(want) - len(got), 'message')})
     elif len(got) == 1 and len(want) == 1 and got[0] and want[0].startswith(got[0]):
-        why = (f": the reply holds only the first {len(got[0])} of {len(want[0])} bytes "
-               "(the server took a short read for the whole message)")
+        why = (Msg(N_(": the reply holds only the first {n_got} of {n_want} bytes (the server took a short read for "
+                    "the whole message)"),
+                {"n_got": len(got[0]), "n_want": len(want[0])}))
     else:
         why = ""
         for g, w in zip(got, want):
             encoding = describe_encoding_mismatch(w.decode("utf-8", "replace"), g)
             if encoding:
-                why = f": the server {encoding}"
+                why = Msg(N_(": the server {encoding}"),
+                        {"encoding": encoding})
                 break
     waiting = "" if got else run_input_hint(run)
-    fail(f"sent {sent}; expected {plural(len(want), 'reply')} {describe_payloads(want)}; "
-         f"got {seen}" + (f": {describe_payloads(got)}" if got else "") + f"{why}{ended}{waiting}")
+    fail(N_("sent {sent}; expected {plural} {payloads}; got "
+            "{seen}{got_payloads}{why}{ended}{waiting}"),
+         sent=sent, plural=plural(len(want), 'reply'), payloads=describe_payloads(want), seen=seen,
+         got_payloads=Msg(N_(": {payloads}"),
+                {"payloads": describe_payloads(got)}) if got else "", why=why, ended=ended, waiting=waiting)
 
 
 def no_early_reply(peer: ShapedPeer, sent: str) -> None:
     if peer.early:
-        fail(f"sent {sent}; the server sent {peer.early} bytes back before the message was complete: "
-             "it answers pieces as they arrive instead of reading whole frames (header, then exactly "
-             "that many bytes)")
+        fail(N_("sent {sent}; the server sent {early} bytes back before the message was complete: it answers pieces "
+                "as they arrive instead of reading whole frames (header, then exactly that many bytes)"),
+             sent=sent, early=peer.early)
 
 
 TWO = [b"first message", "第二条消息".encode()]
@@ -285,49 +300,53 @@ SPLIT = [b"frame C", "帧 D".encode()]
 
 @check("framed-server", "must", "two messages written in one send give two replies", id="two-in-one-write",
        sheet="001 §4",
-       hint="Keep a buffer: after each recv(), cut out every complete frame (header + length bytes), "
-            "keep the rest for the next one.")
+       hint=N_("Keep a buffer: after each recv(), cut out every complete frame (header + length bytes), "
+               "keep the rest for the next one."))
 def test_framed_server_two_in_one_write(sandbox, program, limits):
     run = program.start_server()
     peer = connect(sandbox, run, limits, **server_orders(program))
     wire = peer.frames(TWO)
     peer.write(wire, "2 frames")
-    expect_replies(peer, run, TWO, limits.step_s, f"2 frames in one write ({len(wire)} bytes)")
+    expect_replies(peer, run, TWO, limits.step_s, Msg(N_("2 frames in one write ({n_wire} bytes)"),
+            {"n_wire": len(wire)}))
     # a frame plus the first 2 bytes of the next header, then the rest of that frame
     c, d = peer.frame(SPLIT[0]), peer.frame(SPLIT[1])
     peer.write_pieces([c + d[:2], d[2:]], "a frame plus half of the next header, then the rest")
     expect_replies(peer, run, SPLIT, limits.step_s,
-                   f"a frame plus the first 2 bytes of the next header in one write ({len(c) + 2} bytes), "
-                   f"then the remaining {len(d) - 2} bytes")
+                   Msg(N_("a frame plus the first 2 bytes of the next header in one write ({first} bytes), then the "
+                "remaining {rest} bytes"),
+            {"first": len(c) + 2, "rest": len(d) - 2}))
     for pair in (SIZED[:2], SIZED[2:]):  # two by two: more in one write is the pipelined line's
         wire = peer.frames(pair)
         sizes = " and ".join(str(len(p)) for p in pair)
         peer.write(wire, f"2 frames of {sizes} payload bytes")
         expect_replies(peer, run, pair, limits.step_s,
-                       f"2 frames of {sizes} payload bytes in one write ({len(wire)} bytes; each frame 2 bytes "
-                       "longer than a recv() size students pick, 512, 1024, 4096 or 65536)")
+                       Msg(N_("2 frames of {sizes} payload bytes in one write ({n_wire} bytes; each frame 2 bytes longer than "
+                    "a recv() size students pick, 512, 1024, 4096 or 65536)"),
+                {"sizes": sizes, "n_wire": len(wire)}))
 
 
 PIECES = "one message in several pieces: 分几次到达的一条消息".encode()
 
 
 @check("framed-server", "must", "one message written in several pieces gives one reply", id="pieces", sheet="001 §4",
-       hint="recv(n) may return fewer than n bytes: read the header, then loop until all n payload bytes "
-            "are in.")
+       hint=N_("recv(n) may return fewer than n bytes: read the header, then loop until all n payload bytes "
+               "are in."))
 def test_framed_server_pieces(sandbox, program, limits):
     run = program.start_server()
     peer = connect(sandbox, run, limits, **server_orders(program))
     wire = peer.frame(PIECES)
     cuts = [4, 4 + 10, 4 + 25, len(wire)]  # the header alone, then the payload in three parts
     parts = [wire[a:b] for a, b in zip([0] + cuts[:-1], cuts)]
-    sent = f"one {len(wire)}-byte frame in {len(parts)} writes (the 4-byte header alone, then the payload " \
-           f"in 3 parts)"
+    sent = Msg(N_("one {n_wire}-byte frame in {n_parts} writes (the 4-byte header alone, then the payload in 3 parts)"),
+            {"n_wire": len(wire), "n_parts": len(parts)})
     peer.write_pieces(parts, "one frame: the header alone, then the payload in 3 parts")
     no_early_reply(peer, sent)
     expect_replies(peer, run, [PIECES], limits.step_s, sent)
     extra = peer.read_replies(1, 0.05)
     if extra:
-        fail(f"sent {sent}; expected one reply, got more: {describe_payloads([PIECES] + extra)}")
+        fail(N_("sent {sent}; expected one reply, got more: {payloads}"),
+             sent=sent, payloads=describe_payloads([PIECES] + extra))
     late_pieces(peer, run, SIZED[2], limits)
 
 
@@ -336,17 +355,19 @@ def late_pieces(peer: FramePeer, run, payload: bytes, limits) -> None:
     the rest; exactly one reply, none before the last part."""
     wire = peer.frame(payload)
     parts = [wire[:1004], wire[1004:3004], wire[3004:]]
-    sent = (f"one {len(wire)}-byte frame in 3 writes ({sizes_of(parts)} bytes), the last one {LATE_S:g} s after "
-            "the one before (a late piece)")
+    sent = (Msg(N_("one {n_wire}-byte frame in 3 writes ({sizes_of} bytes), the last one {late_s:g} s after the one "
+                "before (a late piece)"),
+            {"n_wire": len(wire), "sizes_of": sizes_of(parts), "late_s": LATE_S}))
     peer.write_pieces(parts, "one frame, its last part late", gaps=[0.04, LATE_S])
     if peer.early:
-        fail(f"sent {sent}; during the pause the server sent {peer.early} bytes back, before the frame was "
-             f"complete: it took {LATE_S:g} s of silence for the end of the message; the header says how many "
-             "bytes to wait for")
+        fail(N_("sent {sent}; during the pause the server sent {early} bytes back, before the frame was complete: it "
+                "took {late_s:g} s of silence for the end of the message; the header says how many bytes to wait for"),
+             sent=sent, early=peer.early, late_s=LATE_S)
     expect_replies(peer, run, [payload], limits.step_s, sent)
     extra = peer.read_replies(1, 0.05)
     if extra:
-        fail(f"sent {sent}; expected one reply, got more: {describe_payloads([payload] + extra)}")
+        fail(N_("sent {sent}; expected one reply, got more: {payloads}"),
+             sent=sent, payloads=describe_payloads([payload] + extra))
 
 
 def sizes_of(parts: list[bytes]) -> str:
@@ -359,87 +380,97 @@ TRICKLE = "黏 bytes".encode()
 @check("framed-server", "must", "one message written one byte at a time (header included) gives one reply",
        id="byte-by-byte",
        sheet="001 §4",
-       hint="The header can arrive in pieces too: read exactly 4 bytes (looping), then exactly n bytes.")
+       hint=N_("The header can arrive in pieces too: read exactly 4 bytes (looping), then exactly n bytes."))
 def test_framed_server_byte_by_byte(sandbox, program, limits):
     run = program.start_server()
     peer = connect(sandbox, run, limits, **server_orders(program))
     wire = peer.frame(TRICKLE)
-    sent = f"one {len(wire)}-byte frame one byte per write"
+    sent = Msg(N_("one {n_wire}-byte frame one byte per write"),
+            {"n_wire": len(wire)})
     peer.trickle(wire, "one frame")
     no_early_reply(peer, sent)
     got = peer.read_replies(1, limits.step_s)
     if not got and peer.conn.ended:
-        fail(f"sent {sent}; the server closed the connection ({peer.conn.ended.upper()}) without a reply: the "
-             "frame came one byte per read, its 4-byte header in 4 reads; read the header, then the payload, in "
-             "a loop until every byte is in, however many reads that takes"
-             + (f"; the server ended: {run.crash_summary()}" if not run.running else ""))
+        fail(N_("sent {sent}; the server closed the connection ({how}) without a reply: the frame came one byte "
+                "per read, its 4-byte header in 4 reads; read the header, then the payload, in a loop until every "
+                "byte is in, however many reads that takes{ended}"),
+             sent=sent, how=peer.conn.ended.upper(), ended=ended_note(run, N_("the server")))
     peer.replies[:0] = got  # give it back to expect_replies
     expect_replies(peer, run, [TRICKLE], limits.step_s, sent)
 
 
 @check("framed-server", "must", "a 1 MiB message comes back whole", id="one-mib", sheet="001 §4",
-       hint="Loop on recv() until all n bytes are in (one recv() returns at most what has arrived), "
-            "and reply with sendall().")
+       hint=N_("Loop on recv() until all n bytes are in (one recv() returns at most what has arrived), "
+               "and reply with sendall()."))
 def test_framed_server_one_mib(sandbox, program, limits):
     run = program.start_server()
     peer = connect(sandbox, run, limits, **server_orders(program))
     k64 = big_payload(65536)
     peer.write(peer.frame(k64), "one frame of 65536 payload bytes")
-    expect_replies(peer, run, [k64], limits.step_s, "one frame of 65536 payload bytes (64 KiB) in one write")
+    expect_replies(peer, run, [k64], limits.step_s, Msg(N_("one frame of 65536 payload bytes (64 KiB) in one write")))
     wire = peer.frame(BIG)
-    sent = f"one frame of {len(BIG)} bytes (1 MiB, sha256 {hashlib.sha256(BIG).hexdigest()[:12]}…)"
+    sent = Msg(N_("one frame of {n_big} bytes (1 MiB, sha256 {hexdigest}…)"),
+            {"n_big": len(BIG), "hexdigest": hashlib.sha256(BIG).hexdigest()[:12]})
     if not peer.send_big(wire, "one 1 MiB frame", limits.step_s):
-        ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
-        fail(f"could not write {sent}: the server stopped reading{ended}")
+        ended = ended_note(run, Msg(N_("the server")))
+        fail(N_("could not write {sent}: the server stopped reading{ended}"),
+             sent=sent, ended=ended)
     got = peer.read_replies(1, limits.step_s)
     if got and got[0] == BIG:
         return
-    ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+    ended = ended_note(run, Msg(N_("the server")))
     if not got:
-        fail(f"sent {sent}; expected it back whole; got {peer.describe_replies(got)}{ended}")
+        fail(N_("sent {sent}; expected it back whole; got {replies}{ended}"),
+             sent=sent, replies=peer.describe_replies(got), ended=ended)
     r = got[0]
-    fail(f"sent {sent}; the first reply has {len(r)} bytes (sha256 {hashlib.sha256(r).hexdigest()[:12]}…), "
-         f"differing from byte {first_difference(r, BIG)} on: the server replied before the whole "
-         f"payload was in (reply: {peer.describe_replies(got)}){ended}")
+    fail(N_("sent {sent}; the first reply has {n_r} bytes (sha256 {hexdigest}…), differing from byte "
+            "{first_difference} on: the server replied before the whole payload was in (reply: "
+            "{replies}){ended}"),
+         sent=sent, n_r=len(r), hexdigest=hashlib.sha256(r).hexdigest()[:12],
+         first_difference=first_difference(r, BIG), replies=peer.describe_replies(got), ended=ended)
 
 
 @check("framed-server", "must", "a zero-length message gives a zero-length reply", id="zero-length", sheet="001 §4",
-       hint="An empty payload is a message (header 00 00 00 00); only an empty recv() means the client "
-            "closed.")
+       hint=N_("An empty payload is a message (header 00 00 00 00); only an empty recv() means the client "
+               "closed."))
 def test_framed_server_zero_length(sandbox, program, limits):
     run = program.start_server()
     peer = connect(sandbox, run, limits, **server_orders(program))
     peer.write(peer.frame(b""), "a zero-length frame")
     got = peer.read_replies(1, limits.step_s)
     if got != [b""]:
-        closed = (": it took the empty message for the end of the stream"
+        closed = (Msg(N_(": it took the empty message for the end of the stream"))
                   if peer.conn.ended else "")
-        ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
-        fail(f"sent a zero-length frame (00 00 00 00); expected the reply 00 00 00 00; got "
-             f"{peer.describe_replies(got)}{closed}{ended}")
+        ended = ended_note(run, Msg(N_("the server")))
+        fail(N_("sent a zero-length frame (00 00 00 00); expected the reply 00 00 00 00; got "
+                "{replies}{closed}{ended}"),
+             replies=peer.describe_replies(got), closed=closed, ended=ended)
     after = b"after the empty one"
     peer.write(peer.frame(after), "a normal frame after the empty one")
     got = peer.read_replies(1, limits.step_s)
     if got != [after]:
-        fail(f"after the zero-length message, sent {show_bytes(after)}; expected its reply; got "
-             f"{peer.describe_replies(got)}")
+        fail(N_("after the zero-length message, sent {bytes}; expected its reply; got {replies}"),
+             bytes=show_bytes(after), replies=peer.describe_replies(got))
     pair = [b"", "之后 after".encode()]  # two frames: more in one write is the pipelined line's
     wire = peer.frames(pair)
     peer.write(wire, "a zero-length frame and a frame")
     got = peer.read_replies(2, limits.step_s)
     if got != pair:
-        alone = (": an empty message alone in its read is answered, one that shares a read with the next is not"
+        alone = (Msg(N_(": an empty message alone in its read is answered, one that shares a read with the next is not"))
                  if got == pair[1:] else "")
-        fail(f"sent a zero-length frame and a frame in one write ({wire.hex(' ')}); expected 2 replies "
-             f"{describe_payloads(pair)}; got {peer.describe_replies(got)}"
-             + (f": {describe_payloads(got)}" if got else "") + alone)
+        fail(N_("sent a zero-length frame and a frame in one write ({hex}); expected 2 replies {payloads}; "
+                "got {replies}{got_payloads}{alone}"),
+             hex=wire.hex(' '), payloads=describe_payloads(pair),
+             replies=peer.describe_replies(got),
+             got_payloads=Msg(N_(": {payloads}"),
+                    {"payloads": describe_payloads(got)}) if got else "", alone=alone)
 
 
 PIPELINED = [f"pipelined #{i:03d} 第{i}条 ".encode() + b"x" * (i * 7 % 40) for i in range(100)]
 
 
 @check("framed-server", "must", "100 pipelined messages give 100 replies in order", id="pipelined", sheet="001 §4",
-       hint="After one recv(), handle every complete frame in the buffer, not just the first one or two.")
+       hint=N_("After one recv(), handle every complete frame in the buffer, not just the first one or two."))
 def test_framed_server_pipelined(sandbox, program, limits):
     run = program.start_server()
     peer = connect(sandbox, run, limits, **server_orders(program))
@@ -448,36 +479,41 @@ def test_framed_server_pipelined(sandbox, program, limits):
     got = peer.read_replies(100, limits.step_s)
     if got == PIPELINED:
         return
-    ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
+    ended = ended_note(run, Msg(N_("the server")))
     if len(got) < 100 and got == PIPELINED[:len(got)]:
-        fail(f"sent 100 frames in one write ({len(wire)} bytes) without waiting; got only the first "
-             f"{len(got)} replies ({peer.describe_replies(got)}); the rest never came{ended}")
+        fail(N_("sent 100 frames in one write ({n_wire} bytes) without waiting; got only the first {n_got} replies "
+                "({replies}); the rest never came{ended}"),
+             n_wire=len(wire), n_got=len(got), replies=peer.describe_replies(got), ended=ended)
     bad = next((i for i, (g, w) in enumerate(zip(got, PIPELINED)) if g != w), len(got))
-    fail(f"sent 100 frames in one write ({len(wire)} bytes); reply #{bad} should be "
-         f"{show_bytes(PIPELINED[bad], 60)}, got "
-         f"{show_bytes(got[bad], 60) if bad < len(got) else 'nothing'} ({peer.describe_replies(got)}){ended}")
+    fail(N_("sent 100 frames in one write ({n_wire} bytes); reply #{bad} should be {bytes}, got "
+            "{got} ({replies}){ended}"),
+         n_wire=len(wire), bad=bad, bytes=show_bytes(PIPELINED[bad], 60),
+         got=show_bytes(got[bad], 60) if bad < len(got) else Msg(N_("nothing")),
+         replies=peer.describe_replies(got), ended=ended)
 
 
 @check("framed-server", "should", "a client that closes mid-frame is dropped; the next client is served",
        id="mid-frame-close",
        sheet="001 §4",
-       hint="An empty recv() in the middle of a frame means the client left: close that connection and "
-            "go back to accept(); don't loop on b'' or unpack a short header.")
+       hint=N_("An empty recv() in the middle of a frame means the client left: close that connection and "
+               "go back to accept(); don't loop on b'' or unpack a short header."))
 def test_framed_server_mid_frame_close(sandbox, program, limits):
     run = program.start_server()
     orders = server_orders(program)
     order = orders["order"]
     shapes = [
-        ("half a header (2 bytes)", struct.pack(order + "I", 14)[:2]),
-        ("a header announcing 100 bytes and only 10 of them", struct.pack(order + "I", 100) + b"0123456789"),
+        (N_("half a header (2 bytes)"), struct.pack(order + "I", 14)[:2]),
+        (N_("a header announcing 100 bytes and only 10 of them"), struct.pack(order + "I", 100) + b"0123456789"),
     ]
     for what, data in shapes:
         quitter = connect(sandbox, run, limits, label="quitter", **orders)
         quitter.write(data, what)
         quitter.conn.close()
-        what = f"{what} and closed"
+        what = Msg(N_("{what} and closed"),
+                {"what": Msg(what)})
         # the next client is served: proof that the server is neither dead nor stuck
-        peer = connect(sandbox, run, limits, label="next client", after=f"a client sent {what}; ",
+        peer = connect(sandbox, run, limits, label="next client", after=Msg(N_("a client sent {what}; "),
+                       {"what": what}),
                        **orders)
         probe = "下一个 client".encode()
         peer.write(peer.frame(probe), "one frame")
@@ -488,20 +524,23 @@ def test_framed_server_mid_frame_close(sandbox, program, limits):
             except FrameTooLarge:
                 kept = []
             if kept and got == kept[:len(got)]:
-                fail(f"a client sent {what}; the next client sent {show_bytes(probe)} and got "
-                     f"{describe_payloads(got)}: what the quitter's leftover bytes followed by this frame decode "
-                     "to; the buffer was kept from the client before: start an empty one for each connection")
+                fail(N_("a client sent {what}; the next client sent {bytes} and got {payloads}: what the "
+                        "quitter's leftover bytes followed by this frame decode to; the buffer was kept from the "
+                        "client before: start an empty one for each connection"),
+                     what=what, bytes=show_bytes(probe), payloads=describe_payloads(got))
         if got != [probe]:
             if peer.conn.ended:
                 run.wait_exit(0.5)  # closed on us: give a crashing server time to finish
             if not run.running:
-                fail(f"a client sent {what}; the server crashed: {run.crash_summary()}")
+                fail(N_("a client sent {what}; the server crashed: {crash}"),
+                     what=what, crash=run.crash_summary())
             share = run.cpu_share(0.2)
-            how = f", spinning at {share:.0%} CPU (looping on recv() returning b'')" if share > 0.5 else ""
-            fail(f"a client sent {what}; the next client sent {show_bytes(probe)} and got "
-                 f"{peer.describe_replies(got)}{how}")
+            how = Msg(N_(", spinning at {share:.0%} CPU (looping on recv() returning b'')"),
+                    {"share": share}) if share > 0.5 else ""
+            fail(N_("a client sent {what}; the next client sent {bytes} and got {replies}{how}"),
+                 what=what, bytes=show_bytes(probe), replies=peer.describe_replies(got), how=how)
         peer.conn.close()
-    no_crash(run, "after clients closed in the middle of a frame")
+    no_crash(run, Msg(N_("after clients closed in the middle of a frame")))
 
 
 ORDER_PROBE = "大端 big-endian".encode()
@@ -509,8 +548,8 @@ ORDER_PROBE = "大端 big-endian".encode()
 
 @check("framed-server", "must", "reads and writes the sheet's big-endian length header", id="big-endian",
        sheet="001 §4",
-       hint="struct.unpack('!I', header) and struct.pack('!I', n): '!' is network (big-endian) order; "
-            "'i' or 'I' alone is the machine's order, little-endian on a PC.")
+       hint=N_("struct.unpack('!I', header) and struct.pack('!I', n): '!' is network (big-endian) order; "
+               "'i' or 'I' alone is the machine's order, little-endian on a PC."))
 def test_framed_server_big_endian(sandbox, program, limits):
     run = program.start_server()
     peer = connect(sandbox, run, limits)  # the sheet's order, whatever the source says
@@ -519,14 +558,19 @@ def test_framed_server_big_endian(sandbox, program, limits):
     got = peer.read_replies(1, limits.step_s)
     if got == [ORDER_PROBE]:
         return
-    sent = f"one frame with the big-endian header {wire[:4].hex(' ')} (= {len(ORDER_PROBE)})"
+    sent = Msg(N_("one frame with the big-endian header {hex} (= {value})"),
+            {"hex": wire[:4].hex(' '), "value": len(ORDER_PROBE)})
     if peer.garbage is not None and struct.unpack("<I", peer.garbage.header)[0] == len(ORDER_PROBE):
-        fail(f"sent {sent}; the reply's header is {peer.garbage.header.hex(' ')}: {len(ORDER_PROBE)} in "
-             "little-endian order; the sheet's header is big-endian, struct.pack('!I', n)")
+        fail(N_("sent {sent}; the reply's header is {hex}: {value} in little-endian order; the sheet's "
+                "header is big-endian, struct.pack('!I', n)"),
+             sent=sent, hex=peer.garbage.header.hex(' '), value=len(ORDER_PROBE))
     if got or peer.garbage is not None or not run.running or peer.conn.ended:
-        ended = f"; the server ended: {run.crash_summary()}" if not run.running else ""
-        fail(f"sent {sent}; expected the same payload back in one big-endian frame; got "
-             f"{peer.describe_replies(got)}" + (f": {describe_payloads(got)}" if got else "") + ended)
+        ended = ended_note(run, Msg(N_("the server")))
+        fail(N_("sent {sent}; expected the same payload back in one big-endian frame; got "
+                "{replies}{got_payloads}{ended}"),
+             sent=sent, replies=peer.describe_replies(got),
+             got_payloads=Msg(N_(": {payloads}"),
+                    {"payloads": describe_payloads(got)}) if got else "", ended=ended)
     # No reply: a server reading little-endian takes the header for a huge length and waits for it.
     # A second run is sent the same frame little-endian; an answer at once says so.
     peer.conn.abort()  # a reset leaves no TIME_WAIT behind for the second run's bind
@@ -537,21 +581,22 @@ def test_framed_server_big_endian(sandbox, program, limits):
     answer = probe.read_replies(1, limits.step_s)
     if answer == [ORDER_PROBE]:
         le_value = struct.unpack("<I", wire[:4])[0]
-        fail(f"sent {sent}; no reply within {limits.step_s:g} s: the server reads the length "
-             f"little-endian (native 'i'/'I' or '<I'), so to it {wire[:4].hex(' ')} means {le_value} bytes and "
-             f"it waits for them. A second run answered the same frame with the little-endian header "
-             f"{struct.pack('<I', len(ORDER_PROBE)).hex(' ')} at once; the sheet's header is big-endian: "
-             "struct.pack('!I', n) / struct.unpack('!I', header)")
-    fail(f"sent {sent}; no reply within {limits.step_s:g} s (nor to the same frame little-endian, in a "
-         "second run)")
+        fail(N_("sent {sent}; no reply within {step_s:g} s: the server reads the length little-endian (native "
+                "'i'/'I' or '<I'), so to it {hex} means {le_value} bytes and it waits for them. A second run "
+                "answered the same frame with the little-endian header {hex2} at once; the sheet's header is "
+                "big-endian: struct.pack('!I', n) / struct.unpack('!I', header)"),
+             sent=sent, step_s=limits.step_s, hex=wire[:4].hex(' '), le_value=le_value,
+             hex2=struct.pack('<I', len(ORDER_PROBE)).hex(' '))
+    fail(N_("sent {sent}; no reply within {step_s:g} s (nor to the same frame little-endian, in a second run)"),
+         sent=sent, step_s=limits.step_s)
 
 
 @check("framed-server", "extra", "interop: the reference client gets its replies", id="with-reference", sheet="001 §4")
 def test_framed_server_with_reference(sandbox, program, reference, limits):
     run = program.start_server()
     client = reference.start("framed-client", stdin=["参考客户端 interop", "second line", "exit"], args=at(run))
-    prints(client, "参考客户端 interop\n", limits.step_s, "the reference client prints the first reply")
-    prints(client, "second line\n", limits.step_s, "the reference client prints the second reply")
+    prints(client, "参考客户端 interop\n", limits.step_s, Msg(N_("the reference client prints the first reply")))
+    prints(client, "second line\n", limits.step_s, Msg(N_("the reference client prints the second reply")))
 
 
 # ================================================================== framed-client
@@ -561,9 +606,9 @@ def accept(listener: TcpListener, run, limits, program=None) -> FramePeer:
     writes little-endian, when its source also reads little-endian (``take_request``)."""
     conn = listener.accept(limits.step_s)
     if conn is None:
-        ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
-        fail(f"expected the client to connect to 127.0.0.1:{listener.port} within {limits.step_s:g} s; "
-             f"it did not{ended}")
+        ended = ended_note(run, Msg(N_("it")))
+        fail(N_("expected the client to connect to 127.0.0.1:{port} within {step_s:g} s; it did not{ended}"),
+             port=listener.port, step_s=limits.step_s, ended=ended)
     return FramePeer(conn, adapt=program is not None and reads_little_endian(program))
 
 
@@ -573,23 +618,31 @@ def header_problem(header: bytes, line: str, payload: bytes | None = None) -> st
     if header == struct.pack("!I", want):
         return ""
     big, little = struct.unpack("!I", header)[0], struct.unpack("<I", header)[0]
-    base = (f"for the line {shown(line)} ({len(line)} characters, {want} UTF-8 bytes) the header should be "
-            f"{struct.pack('!I', want).hex(' ')} (= {want}, big-endian '!I'); the client sent "
-            f"{header.hex(' ')}")
+    base = (Msg(N_("for the line {shown} ({n_line} characters, {want} UTF-8 bytes) the header should be {hex} (= "
+                "{want}, big-endian '!I'); the client sent {hex2}"),
+            {"shown": shown(line), "n_line": len(line), "want": want, "hex": struct.pack('!I', want).hex(' '),
+             "hex2": header.hex(' ')}))
     if little == want:
-        return base + f": that is {want} in little-endian (native) byte order: use '!I', not '<I' or 'I'"
+        return Msg(N_("{base}: that is {want} in little-endian (native) byte order: use '!I', not '<I' or 'I'"),
+                {"base": base, "want": want})
     if big == len(line) and len(line) != want:
-        return base + f" (= {big}): the number of characters, len(str); count the bytes: len(line.encode())"
+        return Msg(N_("{base} (= {big}): the number of characters, len(str); count the bytes: len(line.encode())"),
+                {"base": base, "big": big})
     if little == len(line) and len(line) != want:
-        return base + f": that is {len(line)} characters, little-endian: use len(line.encode()) and '!I'"
+        return Msg(N_("{base}: that is {n_line} characters, little-endian: use len(line.encode()) and '!I'"),
+                {"base": base, "n_line": len(line)})
     if big == want + 1:
-        return base + f" (= {big}): the newline is counted (and sent?); strip it"
+        return Msg(N_("{base} (= {big}): the newline is counted (and sent?); strip it"),
+                {"base": base, "big": big})
     if line.encode("utf-8").startswith(header):
-        return base + f": the first bytes of the line itself ({header.decode('utf-8', 'replace')!r}): the " \
-                      "client sends the line without a length header"
+        return Msg(N_("{base}: the first bytes of the line itself ({text}): the client sends the "
+                    "line without a length header"),
+                {"base": base, "text": repr(header.decode('utf-8', 'replace'))})
     if payload is not None and describe_encoding_mismatch(line, payload) and len(payload) in (big, little):
-        return base + f" (= {len(payload)}): the length of the line in another encoding (see its payload)"
-    return base + f" (= {big} big-endian, {little} little-endian)"
+        return Msg(N_("{base} (= {n_payload}): the length of the line in another encoding (see its payload)"),
+                {"base": base, "n_payload": len(payload)})
+    return Msg(N_("{base} (= {big} big-endian, {little} little-endian)"),
+            {"base": base, "big": big, "little": little})
 
 
 QUIET_S = 0.3  # after a wrong header: how long the rest of the frame may take to come
@@ -623,11 +676,12 @@ def take_request(peer: FramePeer, run, line: str, limits, unsent: str = "") -> b
             conn.pending[:0] = header
     if data is None:
         got = bytes(conn.pending)
-        ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
-        closed = "; it closed the connection" if conn.ended else ""
-        fail(f"expected the client to send the line {shown(line)} as a {len(want)}-byte frame "
-             f"({want[:4].hex(' ')} + {len(want) - 4} bytes); got {len(got)} bytes "
-             f"{show_bytes(got, 60)}{closed}{ended}{unsent if not got else ''}")
+        ended = ended_note(run, Msg(N_("it")))
+        closed = Msg(N_("; it closed the connection")) if conn.ended else ""
+        fail(N_("expected the client to send the line {shown} as a {n_want}-byte frame ({hex} + {n_payload} bytes); "
+                "got {n_got} bytes {bytes}{closed}{ended}{unsent}"),
+             shown=shown(line), n_want=len(want), hex=want[:4].hex(' '), n_payload=len(want) - 4, n_got=len(got),
+             bytes=show_bytes(got, 60), closed=closed, ended=ended, unsent=unsent if not got else '')
     if peer.adapt and data[:4] == struct.pack("<I", len(want) - 4) != want[:4]:
         peer.use_little_endian("its request headers are little-endian and its source reads lengths "
                                "little-endian")
@@ -642,7 +696,7 @@ def start_client(sandbox, program, lines: list[str], close: bool = False):
 
 @check("framed-client", "must", "each header equals the payload's UTF-8 byte length (Chinese too)", id="header-length",
        sheet="001 §4",
-       hint="data = line.encode('utf-8'); send struct.pack('!I', len(data)) + data.")
+       hint=N_("data = line.encode('utf-8'); send struct.pack('!I', len(data)) + data."))
 def test_framed_client_header_length(sandbox, program, limits):
     """Sheet (framed-client, must): "each frame's length header equals the payload's UTF-8 byte length
     (Chinese text included)".  Typed: ASCII, Chinese and mixed lines, then lines of 510, 1022 and 4094
@@ -657,12 +711,15 @@ def test_framed_client_header_length(sandbox, program, limits):
         problem = header_problem(data[:4], line, data[4:])
         encoding = describe_encoding_mismatch(line, data[4:])
         if encoding:
-            fail(f"for the line {shown(line)} the client {encoding}" + (f"; and {problem}" if problem else ""))
+            fail(N_("for the line {shown} the client {encoding}{problem}"),
+                 shown=shown(line), encoding=encoding,
+                 problem=Msg(N_("; and {problem}"),
+                        {"problem": problem}) if problem else "")
         if problem:
             fail(problem)
         if data[4:] != line.encode("utf-8"):
-            fail(f"for the line {shown(line)} the payload should be {show_bytes(line.encode())}; "
-                 f"got {show_bytes(data[4:])}")
+            fail(N_("for the line {shown} the payload should be {bytes}; got {bytes2}"),
+                 shown=shown(line), bytes=show_bytes(line.encode()), bytes2=show_bytes(data[4:]))
         short_reply = line.encode() if len(line.encode()) < 256 else b"ok"  # replies are other checks' business
         peer.write(peer.frame(short_reply), "the reply")
 
@@ -677,12 +734,14 @@ def _printed_whole(run, payload: str, limits, how: str) -> None:
     if not run.wait_output(payload + "\n", limits.step_s):
         lines = [ln for ln in run.out.splitlines() if ln.strip()]
         parts = [ln for ln in lines if is_piece(ln, payload)]
-        ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
+        ended = ended_note(run, Msg(N_("it")))
         if parts:
-            fail(f"the reply {shown(payload)} was delivered {how}; the client printed pieces of it: "
-                 + ", ".join(shown(p) for p in parts[:6]) + ended)
-        fail(f"the reply {shown(payload)} was delivered {how}; expected it printed whole on its own line; "
-             f"output was: {short(run.out.strip(), 300) or '(nothing)'}{ended}")
+            fail(N_("the reply {shown} was delivered {how}; the client printed pieces of it: {join}{ended}"),
+                 shown=shown(payload), how=how, join=Msg.joined(", ", (shown(p) for p in parts[:6])), ended=ended)
+        fail(N_("the reply {shown} was delivered {how}; expected it printed whole on its own line; output was: "
+                "{output}{ended}"),
+             shown=shown(payload), how=how, output=short(run.out.strip(), 300) or Msg(N_("(nothing)")),
+             ended=ended)
 
 
 def is_piece(line: str, payload: str) -> bool:
@@ -697,17 +756,19 @@ def is_piece(line: str, payload: str) -> bool:
 def printed_once(run, payload: str, how: str) -> None:
     n = run.out.count(payload)
     if n != 1:
-        fail(f"the reply {shown(payload)} was delivered {how}; expected it printed once, it was printed {n} times")
+        fail(N_("the reply {shown} was delivered {how}; expected it printed once, it was printed {n} times"),
+             shown=shown(payload), how=how, n=n)
     parts = [ln for ln in run.out.splitlines() if is_piece(ln, payload)]
     if parts:
-        fail(f"the reply {shown(payload)} was delivered {how}; besides the whole payload the client printed "
-             f"pieces of it: " + ", ".join(shown(p) for p in parts[:6]))
+        fail(N_("the reply {shown} was delivered {how}; besides the whole payload the client printed pieces of it: "
+                "{join}"),
+             shown=shown(payload), how=how, join=Msg.joined(", ", (shown(p) for p in parts[:6])))
 
 
 @check("framed-client", "must", "a reply in pieces (header alone, payload in parts) is printed once, whole",
        id="reply-in-pieces",
        sheet="001 §4",
-       hint="After the header, loop until all n payload bytes are in; decode and print once.")
+       hint=N_("After the header, loop until all n payload bytes are in; decode and print once."))
 def test_framed_client_reply_in_pieces(sandbox, program, limits):
     """Sheet (framed-client, must): "each reply is printed once, whole, even when the server delivers it in
     pieces (the header alone, the payload in several parts ...)".  Replies: the header alone then the
@@ -725,14 +786,15 @@ def test_framed_client_reply_in_pieces(sandbox, program, limits):
         if i == 0:  # the header alone, then the payload in three parts (cut between characters)
             cuts = [0, 8, 20, len(p)]
             parts = [wire[:4]] + [p[a:b] for a, b in zip(cuts, cuts[1:])]
-            how = "as the header alone, then the payload in 3 parts"
+            how = Msg(N_("as the header alone, then the payload in 3 parts"))
         elif i == 1:  # the header with the start of the payload, then the rest
             parts = [wire[:4 + 14], wire[4 + 14:]]
-            how = "as the header plus 14 payload bytes, then the rest"
+            how = Msg(N_("as the header plus 14 payload bytes, then the rest"))
         else:  # a late piece: the last part after a pause of LATE_S
             parts, gaps = [wire[:1004], wire[1004:3004], wire[3004:]], [0.04, LATE_S]
-            how = (f"in 3 parts of {sizes_of(parts)} bytes, the last one {LATE_S:g} s after the one before "
-                   "(a late piece)")
+            how = (Msg(N_("in 3 parts of {sizes_of} bytes, the last one {late_s:g} s after the one before (a late "
+                        "piece)"),
+                    {"sizes_of": sizes_of(parts), "late_s": LATE_S}))
         peer.write_pieces(parts, "the reply " + how.removeprefix("as "), gaps=gaps)
         printed_whole(run, line, limits, how)
         shapes.append((line, how))
@@ -743,22 +805,22 @@ def test_framed_client_reply_in_pieces(sandbox, program, limits):
 
 @check("framed-client", "must", "a reply delivered one byte at a time is printed once, whole", id="reply-byte-by-byte",
        sheet="001 §4",
-       hint="The header can arrive in pieces too: read exactly 4 bytes (looping), then exactly n bytes.")
+       hint=N_("The header can arrive in pieces too: read exactly 4 bytes (looping), then exactly n bytes."))
 def test_framed_client_reply_byte_by_byte(sandbox, program, limits):
     line = "trickled reply"
     listener, run = start_client(sandbox, program, [line, "exit"])
     peer = accept(listener, run, limits, program)
     take_request(peer, run, line, limits)
     peer.trickle(peer.frame(line.encode()), "the reply")
-    how = "one byte per write (header included)"
+    how = Msg(N_("one byte per write (header included)"))
     printed_whole(run, line, limits, how)
     run.wait_exit(limits.step_s)
     printed_once(run, line, how)
 
 
 @check("framed-client", "must", "a 1 MiB reply is printed once, whole", id="one-mib-reply", sheet="001 §4",
-       hint="Loop until all n bytes are in, then decode the whole payload once (a character can be split "
-            "between two reads).")
+       hint=N_("Loop until all n bytes are in, then decode the whole payload once (a character can be split "
+               "between two reads)."))
 def test_framed_client_one_mib_reply(sandbox, program, limits):
     line = "send me 1 MiB"
     listener, run = start_client(sandbox, program, [line, "exit"])
@@ -766,41 +828,46 @@ def test_framed_client_one_mib_reply(sandbox, program, limits):
     take_request(peer, run, line, limits)
     before = run.stdout.total
     if not peer.send_big(peer.frame(BIG), "a 1 MiB reply", limits.step_s):
-        ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
-        fail(f"the client did not read a 1 MiB reply (it stopped reading){ended}")
+        ended = ended_note(run, Msg(N_("it")))
+        fail(N_("the client did not read a 1 MiB reply (it stopped reading){ended}"),
+             ended=ended)
     ends = BIG[-64:].decode("utf-8", "ignore") + "\n"
     done = run.wait_output(ends, limits.step_s)
     run.wait_exit(limits.step_s if done else 0.0)
     head, tail, total = run.stdout_snapshot()
-    ended = f"; it ended: {run.crash_summary()}" if not run.running else ""
+    ended = ended_note(run, Msg(N_("it")))
     k = 32768
     start = head.find(BIG[:k])
     if start < 0:
         at = head.find(BIG[:16])
         nl = head.find(b"\n", at) if at >= 0 else -1
-        where = (f"; a line break comes {nl - at} bytes into the payload: it printed a partial payload"
+        where = (Msg(N_("; a line break comes {nl_at} bytes into the payload: it printed a partial payload"),
+                {"nl_at": nl - at})
                  if nl >= 0 else "")
-        fail(f"a 1 MiB reply ({len(BIG)} bytes of UTF-8 text) was sent in one write; the output does not "
-             f"contain its first {k} bytes in one piece{where}{ended}")
+        fail(N_("a 1 MiB reply ({n_big} bytes of UTF-8 text) was sent in one write; the output does not contain its "
+                "first {k} bytes in one piece{where}{ended}"),
+             n_big=len(BIG), k=k, where=where, ended=ended)
     end = tail.rfind(BIG[-k:] + b"\n") if done else -1
     if end < 0:
-        fail(f"a 1 MiB reply was sent in one write; the output does not contain its last {k} bytes "
-             f"followed by a newline ({total - before} bytes printed while handling it){ended}")
+        fail(N_("a 1 MiB reply was sent in one write; the output does not contain its last {k} bytes followed by a "
+                "newline ({total_before} bytes printed while handling it){ended}"),
+             k=k, total_before=total - before, ended=ended)
     # the payload must fill exactly len(BIG) bytes between its first and last bytes in the output
     first_abs = start
     last_abs = total - len(tail) + end + k
     span = last_abs - first_abs
     if span != len(BIG):
         more = span - len(BIG)
-        fail(f"a 1 MiB reply ({len(BIG)} bytes) was sent in one write; between its first and last bytes "
-             f"the client printed {span} bytes ({more:+d}): "
-             + ("it printed the payload in pieces (a newline per recv?) or replaced split characters"
-                if more > 0 else "part of the payload is missing") + ended)
+        fail(N_("a 1 MiB reply ({n_big} bytes) was sent in one write; between its first and last bytes the client "
+                "printed {span} bytes ({more:+d}): {why}{ended}"),
+             n_big=len(BIG), span=span, more=more,
+             why=Msg(N_("it printed the payload in pieces (a newline per recv?) or replaced split characters")) if more > 0 else Msg(N_("part of the payload is missing")),
+             ended=ended)
 
 
 @check("framed-client", "must", "exits 0 after end of input or 'exit' (which is not sent)", id="exits", sheet="001 §4",
-       hint="Stop on '' from readline() / EOFError from input(), and on 'exit' before sending it; close "
-            "the socket and return.")
+       hint=N_("Stop on '' from readline() / EOFError from input(), and on 'exit' before sending it; close "
+               "the socket and return."))
 def test_framed_client_exits(sandbox, program, limits):
     listener = TcpListener(sandbox, program.port, label="server")
     # 1) end of input
@@ -808,25 +875,25 @@ def test_framed_client_exits(sandbox, program, limits):
     peer = accept(listener, run, limits, program)
     take_request(peer, run, "one line then end of input", limits)
     peer.write(peer.frame(b"one line then end of input"), "the reply")
-    exits_zero(run, limits.step_s, "at the end of its input")
+    exits_zero(run, limits.step_s, Msg(N_("at the end of its input")))
     # 2) 'exit', with stdin left open: the word alone must end it, and is not sent
     run = program.start(stdin=["before exit", "exit"])
     peer = accept(listener, run, limits, program)
     take_request(peer, run, "before exit", limits,
-                 unsent=": the line holds 'exit' but is not 'exit'; only the line 'exit' itself ends the client")
+                 unsent=Msg(N_(": the line holds 'exit' but is not 'exit'; only the line 'exit' itself ends the client")))
     peer.write(peer.frame(b"before exit"), "the reply")
-    exits_zero(run, limits.step_s, "after the line 'exit' (stdin still open)")
+    exits_zero(run, limits.step_s, Msg(N_("after the line 'exit' (stdin still open)")))
     peer.conn.wait_close(limits.step_s)
     rest = bytes(peer.conn.pending)
     if rest:
-        what = " (the line 'exit' as a frame)" if rest in (framing.encode(b"exit"), peer.frame(b"exit")) else ""
-        fail(f"'exit' must not be sent; after it the client sent {len(rest)} more bytes {show_bytes(rest, 40)}"
-             f"{what}")
+        what = Msg(N_(" (the line 'exit' as a frame)")) if rest in (framing.encode(b"exit"), peer.frame(b"exit")) else ""
+        fail(N_("'exit' must not be sent; after it the client sent {n_rest} more bytes {bytes}{what}"),
+             n_rest=len(rest), bytes=show_bytes(rest, 40), what=what)
 
 
 @check("framed-client", "extra", "interop: prints the reference server's replies", id="with-reference", sheet="001 §4")
 def test_framed_client_with_reference(sandbox, program, reference, limits):
     reference.start("framed-server")
     run = program.start(stdin=["互通 interop", "exit"])
-    prints(run, "互通 interop", limits.step_s, "the reply of the reference server")
-    exits_zero(run, limits.step_s, "after 'exit'")
+    prints(run, "互通 interop", limits.step_s, Msg(N_("the reply of the reference server")))
+    exits_zero(run, limits.step_s, Msg(N_("after 'exit'")))

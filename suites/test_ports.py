@@ -31,8 +31,11 @@ import struct
 import time
 
 from netgrade.checks import (
+    N_,
+    Msg,
     TcpListener,
     UdpPeer,
+    ended_note,
     fail,
     fmt_addr,
     original_destination,
@@ -51,16 +54,23 @@ def client_lines(program) -> list[str]:
     return CLIENT_LINES_FOR.get(program.id, CLIENT_LINES)
 
 
-@per_program("server", "server", "must", lambda p: f"listens on {p.transport.upper()} port {p.port}", id="port",
-             hint=lambda p: f"bind(('', {p.port})): the port the sheet gives, which clients use.")
+@per_program("server", "server", "must",
+             lambda p: Msg(N_("listens on {transport} port {port}"), {"transport": p.transport.upper(), "port": p.port}),
+             id="port",
+             hint=lambda p: Msg(N_("bind(('', {port})): the port the sheet gives, which clients use."),
+                                {"port": p.port}))
 def test_server_port(server, sandbox, program):
     run = program.start_server()  # fails, saying why, when it listens nowhere
     if run.listener.port != program.port:
-        fail(f"listening on {run.listener}; the sheet says {program.spec.transport.upper()} port {program.port}")
+        fail(N_("listening on {listener}; the sheet says {transport} port {port}"),
+             listener=run.listener, transport=program.spec.transport.upper(), port=program.port)
 
 
-@per_program("client", "client", "must", lambda p: f"sends to {p.transport.upper()} port {p.port}", id="port",
-             hint=lambda p: f"Send to ('127.0.0.1', {p.port}): the port the sheet gives, where the server listens.")
+@per_program("client", "client", "must",
+             lambda p: Msg(N_("sends to {transport} port {port}"), {"transport": p.transport.upper(), "port": p.port}),
+             id="port",
+             hint=lambda p: Msg(N_("Send to ('127.0.0.1', {port}): the port the sheet gives, where the server"
+                                   " listens."), {"port": p.port}))
 def test_client_port(client, sandbox, program, limits):
     proto = program.spec.transport
     udp = UdpPeer(sandbox, program.port) if proto == "udp" else None
@@ -75,15 +85,18 @@ def test_client_port(client, sandbox, program, limits):
             conn.close()
     used = sandbox.redirected_ports(run)
     if used:
-        fail(f"sent to {proto.upper()} port {', '.join(map(str, used))}; the sheet says port {program.port}")
+        fail(N_("sent to {transport} port {ports}; the sheet says port {port}"),
+             transport=proto.upper(), ports=', '.join(map(str, used)), port=program.port)
     if not contact:
         fail(no_contact(program, run, limits))
 
 
-def no_contact(program, run, limits) -> str:
-    ended = "" if run.running else f"; it {run.crash_summary()}"
-    return (f"expected the client to reach {program.spec.transport.upper()} port {program.port} within "
-            f"{limits.step_s:g} s after a line of input; it did not{ended}" + run_input_hint(run, contact=False))
+def no_contact(program, run, limits) -> Msg:
+    ended = ended_note(run)
+    return (Msg(N_("expected the client to reach {transport} port {port} within {step_s:g} s after a line of input; it did "
+                "not{ended}{waiting}"),
+            {"transport": program.spec.transport.upper(), "port": program.port, "step_s": limits.step_s, "ended": ended,
+             "waiting": run_input_hint(run, contact=False)}))
 
 
 # ------------------------------------------------------------------ addresses
@@ -142,9 +155,9 @@ def _tcp_destination(listener: TcpListener, timeout: float) -> tuple[str, int] |
     return dest
 
 
-@per_program("client", "client", "extra", lambda p: "sends to 127.0.0.1 (or the address given)", id="address",
-             hint=lambda p: "Use ('127.0.0.1', port), or the lab address your class was told; a LAN address of "
-                            "your own machine reaches nobody elsewhere.")
+@per_program("client", "client", "extra", lambda p: N_("sends to 127.0.0.1 (or the address given)"), id="address",
+             hint=lambda p: N_("Use ('127.0.0.1', port), or the lab address your class was told; a LAN address of "
+                               "your own machine reaches nobody elsewhere."))
 def test_client_address(client, sandbox, program, limits):
     proto = program.spec.transport
     # the grader's socket exists before the client starts, so nothing it sends is lost
@@ -160,18 +173,22 @@ def test_client_address(client, sandbox, program, limits):
         fail(no_contact(program, run, limits))
     sandbox.evidence.note(f"the client addressed {dest[0]}:{dest[1]}")
     if not sheet_address(dest[0], program.pack, program.given_addresses):
-        verb = "sent to" if proto == "udp" else "connected to"
-        fail(f"{verb} {dest[0]}:{dest[1]}; the sheet says {sheet_addresses_text(program.pack, program.given_addresses)}"
-             " (graded there only because the sandbox delivers any address to the grader)")
+        sheet = sheet_addresses_text(program.pack, program.given_addresses)
+        if proto == "udp":
+            fail(N_("sent to {host}:{port}; the sheet says {sheet} (graded there only because the sandbox delivers"
+                    " any address to the grader)"), host=dest[0], port=dest[1], sheet=sheet)
+        fail(N_("connected to {host}:{port}; the sheet says {sheet} (graded there only because the sandbox delivers"
+                " any address to the grader)"), host=dest[0], port=dest[1], sheet=sheet)
 
 
-@per_program("server", "server", "extra", lambda p: "binds all interfaces, 127.0.0.1 or the host name's address",
-             id="address", hint=lambda p: "bind(('', port)): all interfaces, so clients reach it on 127.0.0.1 "
-                                          "and on every address of the machine.")
+@per_program("server", "server", "extra", lambda p: N_("binds all interfaces, 127.0.0.1 or the host name's address"),
+             id="address", hint=lambda p: N_("bind(('', port)): all interfaces, so clients reach it on 127.0.0.1 "
+                                             "and on every address of the machine."))
 def test_server_address(server, sandbox, program):
     run = program.start_server()  # fails, saying why, when it listens nowhere
     lst = run.listener
     if not sheet_address(lst.address, program.pack):
-        fail(f"bound to {lst}; the sheet says '' (all interfaces), 127.0.0.1 or the address "
-             "socket.gethostname() resolves to: a client that uses 127.0.0.1 cannot reach it "
-             "(graded there only because the sandbox gives it that address)")
+        fail(N_("bound to {lst}; the sheet says '' (all interfaces), 127.0.0.1 or the address socket.gethostname() "
+                "resolves to: a client that uses 127.0.0.1 cannot reach it (graded there only because the sandbox "
+                "gives it that address)"),
+             lst=lst)

@@ -18,19 +18,23 @@ import time
 from netgrade.checks import (
     CheckFailure,
     Dialogue,
+    Msg,
+    N_,
     PeerError,
     TcpConn,
     TcpListener,
     TcpPeer,
     at,
     check,
-    describe_encoding_mismatch,
     describe_misdecoded_output,
+    encoding_note,
+    ended_note,
     exits_zero,
     fail,
     naming_encoding_faults,
     no_crash,
     prints,
+    prints_text,
     run_input_hint,
     short,
     show_bytes,
@@ -52,8 +56,8 @@ def connect(sandbox, run, limits, label: str = "peer") -> TcpConn:
     try:
         return TcpPeer.connect(sandbox, target_of(run.listener), limits.step_s, label=label)
     except PeerError as exc:
-        ended = "" if run.running else f"; the server ended: {run.crash_summary()}"
-        fail(f"could not connect to the server: {exc}{ended}")
+        fail(N_("could not connect to the server: {exc}{ended}"),
+             exc=exc, ended=ended_note(run, 'the server'))
 
 
 def accept(listener: TcpListener, run, limits, port: int) -> TcpConn:
@@ -61,14 +65,12 @@ def accept(listener: TcpListener, run, limits, port: int) -> TcpConn:
     conn = listener.accept(limits.ready_s)
     if conn is None:
         if not run.running:
-            fail(f"expected the client to connect to TCP port {port}; it ended first: {run.crash_summary()}")
-        fail(f"expected the client to connect to TCP port {port} within {limits.ready_s:g} s; it is running "
-             f"but did not connect (wrong address or port? waiting for input first is fine, it was given)")
+            fail(N_("expected the client to connect to TCP port {port}; it ended first: {crash}"),
+                 port=port, crash=run.crash_summary())
+        fail(N_("expected the client to connect to TCP port {port} within {ready_s:g} s; it is running but did not "
+                "connect (wrong address or port? waiting for input first is fine, it was given)"),
+             port=port, ready_s=limits.ready_s)
     return conn
-
-
-def ended_note(run) -> str:
-    return "" if run.running else f"; the program ended: {run.crash_summary()}"
 
 
 def receive_text(conn: TcpConn, want: bytes, timeout: float) -> bytes:
@@ -90,16 +92,20 @@ def ends_cleanly(run, after: str, limits, *, zero: bool = True) -> None:
     if code is None:
         share = steady_spin(run)
         if run.running and share > SPIN_SHARE:
-            fail(f"expected the program to end {after}; it keeps running, spinning at {share:.0%} CPU "
-                 f"(a busy loop: recv() returns b'' forever once the other side closed)")
+            fail(N_("expected the program to end {after}; it keeps running, spinning at {share:.0%} CPU (a busy "
+                    "loop: recv() returns b'' forever once the other side closed)"),
+                 after=after, share=share)
         code = run.wait_exit(limits.step_s)
         if code is None:
-            fail(f"expected the program to end {after}; it was still running {limits.step_s + 2 * IDLE_PROBE_S:g} s "
-                 f"later, idle (blocked in input(), recv() or accept()?)")
+            fail(N_("expected the program to end {after}; it was still running {waited:g} s later, "
+                    "idle (blocked in input(), recv() or accept()?)"),
+                 after=after, waited=limits.step_s + 2 * IDLE_PROBE_S)
     if "Traceback (most recent call last)" in run.err:
-        fail(f"expected a clean end {after}; {run.crash_summary()}")
+        fail(N_("expected a clean end {after}; {crash}"),
+             after=after, crash=run.crash_summary())
     if zero and code != 0:
-        fail(f"expected exit status 0 {after}; {run.crash_summary()}")
+        fail(N_("expected exit status 0 {after}; {crash}"),
+             after=after, crash=run.crash_summary())
 
 
 def steady_spin(run, samples: int = SPIN_SAMPLES) -> float:
@@ -119,13 +125,8 @@ def not_spinning(run, what: str) -> None:
     """While the program should be idle (waiting for a client or for input), it uses no CPU."""
     share = run.cpu_share(IDLE_PROBE_S)
     if run.running and share > SPIN_SHARE:
-        fail(f"{what}, the program should wait idle; it is spinning at {share:.0%} CPU (a busy loop)")
-
-
-def encoding_note(expected: str, seen: bytes) -> str:
-    """": sent GBK bytes (...) for '...'; ..." when an encoding explains the difference, else ""."""
-    why = describe_encoding_mismatch(expected, seen)
-    return f": {why}" if why else ""
+        fail(N_("{what}, the program should wait idle; it is spinning at {share:.0%} CPU (a busy loop)"),
+             what=what, share=share)
 
 
 @contextlib.contextmanager
@@ -135,8 +136,9 @@ def naming_input_wait(run):
         yield
     except CheckFailure as exc:
         hint = run_input_hint(run)
-        if hint and hint not in str(exc):
-            raise CheckFailure(f"{exc}{hint}") from None
+        if hint and str(hint) not in str(exc):
+            raise CheckFailure(N_("{exc}{hint}"),
+                       exc=exc, hint=hint) from None
         raise
 
 
@@ -148,26 +150,31 @@ def says(talk: Dialogue, line: str, typed: bool = False) -> bytes:
         return talk.program_says(line, typed=typed)
 
 
-def hears(talk: Dialogue, text: str, what: str = "the message it received") -> None:
+def hears(talk: Dialogue, text: str, what: str | Msg = N_("the message it received")) -> None:
     """``talk.peer_says``, naming the decoding fault when the text is printed garbled."""
     with naming_input_wait(talk.run), naming_encoding_faults(text, output=lambda: talk.run.out):
-        talk.peer_says(text, what=what)
+        talk.peer_says(text, what=Msg(what) if isinstance(what, str) else what)
 
 
-def prints_text(run, text: str, timeout: float, what: str) -> None:
-    """``prints``, naming the decoding fault when the text is printed garbled."""
-    with naming_encoding_faults(text, output=lambda: run.out):
-        prints(run, text, timeout, what)
+def exits_after_bye(listener: TcpListener, run, limits, port: int, reply: str, bye: str) -> None:
+    """A client that was given one line and then ``bye``: one turn (its line, our ``reply``), then it sends
+    ``bye`` and exits with status 0."""
+    conn = accept(listener, run, limits, port)
+    conn.recv(limits.step_s)
+    conn.send(reply.encode())
+    conn.recv_until(bye, limits.step_s)
+    exits_zero(run, limits.step_s, Msg(N_("after sending {bye}"), {"bye": repr(bye)}))
 
 
 def expect_fin(conn: TcpConn, run, limits, what: str) -> None:
     how = conn.wait_close(limits.step_s)
     if how is None:
-        fail(f"expected {what} to close the connection (FIN) within {limits.step_s:g} s; it stayed open"
-             + ended_note(run))
+        fail(N_("expected {what} to close the connection (FIN) within {step_s:g} s; it stayed open{ended}"),
+             what=what, step_s=limits.step_s, ended=ended_note(run))
     if how == "rst":
-        fail(f"expected {what} to close the connection in order (FIN); it was reset (RST, an abortive close: "
-             f"SO_LINGER 0, or unread data left in the socket)")
+        fail(N_("expected {what} to close the connection in order (FIN); it was reset (RST, an abortive close: "
+                "SO_LINGER 0, or unread data left in the socket)"),
+             what=what)
 
 
 # ================================================================== tcp-chat-server
@@ -177,11 +184,11 @@ CHAT_REPLIES = ["hi client", "收到，谢谢"]
 
 
 @check("tcp-chat-server", "must", "every client message is printed", id="prints-messages", sheet="000 §3.1.1",
-       hint="Print each message recv() returns (decoded), every turn.")
+       hint=N_("Print each message recv() returns (decoded), every turn."))
 def test_tcp_chat_server_prints_messages(sandbox, program, limits):
     run = program.start_server(stdin=CHAT_REPLIES)
     conn = connect(sandbox, run, limits)
-    talk = Dialogue(run, conn, limits.step_s, "the server")
+    talk = Dialogue(run, conn, limits.step_s, Msg(N_("the server")))
     for msg in CHAT_MSGS:
         hears(talk, msg)
         conn.recv(limits.step_s)  # its reply (checked by the next check) lets the turn pass
@@ -189,20 +196,21 @@ def test_tcp_chat_server_prints_messages(sandbox, program, limits):
 
 @check("tcp-chat-server", "must", "every stdin line reaches the client, in order", id="sends-replies",
        sheet="000 §3.1.1",
-       hint="After each message, input() a reply and send(reply.encode()) on the accepted socket.")
+       hint=N_("After each message, input() a reply and send(reply.encode()) on the accepted socket."))
 def test_tcp_chat_server_sends_replies(sandbox, program, limits):
     run = program.start_server(stdin=CHAT_REPLIES)
     conn = connect(sandbox, run, limits)
-    talk = Dialogue(run, conn, limits.step_s, "the server")
+    talk = Dialogue(run, conn, limits.step_s, Msg(N_("the server")))
     for msg, reply in zip(CHAT_MSGS, CHAT_REPLIES):
         talk._log("peer", msg)
         if not conn.send(msg.encode()):
-            fail(f"could not send {msg!r}{ended_note(run)}")
+            fail(N_("could not send {sent_line}{ended}"),
+                 sent_line=repr(msg), ended=ended_note(run))
         says(talk, reply)
 
 
 @check("tcp-chat-server", "must", "the client's bye ends it: close, exit 0", id="client-bye", sheet="000 §3.1.1",
-       hint="while info != 'see you': ...; then close both sockets.")
+       hint=N_("while info != 'see you': ...; then close both sockets."))
 def test_tcp_chat_server_client_bye(sandbox, program, spec, limits):
     bye = spec.expect["bye"]
     run = program.start_server(stdin=CHAT_REPLIES[:1])
@@ -211,27 +219,31 @@ def test_tcp_chat_server_client_bye(sandbox, program, spec, limits):
     conn.recv(limits.step_s)
     conn.send(bye.encode())
     sandbox.evidence.note(f"peer said {bye!r}: the server should close and exit")
-    expect_fin(conn, run, limits, f"the server after the client's {bye!r}")
-    exits_zero(run, limits.step_s, f"after the client sent {bye!r}")
+    expect_fin(conn, run, limits, Msg(N_("the server after the client's {bye}"),
+            {"bye": repr(bye)}))
+    exits_zero(run, limits.step_s, Msg(N_("after the client sent {bye}"),
+            {"bye": repr(bye)}))
 
 
 @check("tcp-chat-server", "must", "the operator's bye is sent, then it closes and exits 0", id="operator-bye",
        sheet="000 §3.1.1",
-       hint="Send the reply first; if it was 'see you', break, close and exit.")
+       hint=N_("Send the reply first; if it was 'see you', break, close and exit."))
 def test_tcp_chat_server_operator_bye(sandbox, program, spec, limits):
     bye = spec.expect["bye"]
     run = program.start_server(stdin=[bye])
     conn = connect(sandbox, run, limits)
-    talk = Dialogue(run, conn, limits.step_s, "the server")
+    talk = Dialogue(run, conn, limits.step_s, Msg(N_("the server")))
     conn.send(CHAT_MSGS[0].encode())
     says(talk, bye)
-    expect_fin(conn, run, limits, f"the server after sending {bye!r}")
-    exits_zero(run, limits.step_s, f"after the operator typed {bye!r}")
+    expect_fin(conn, run, limits, Msg(N_("the server after sending {bye}"),
+            {"bye": repr(bye)}))
+    exits_zero(run, limits.step_s, Msg(N_("after the operator typed {bye}"),
+            {"bye": repr(bye)}))
 
 
 @check("tcp-chat-server", "should", "exits cleanly (no traceback, no busy loop) when the client just disconnects",
        id="client-disconnects",
-       sheet="000 §3.1.1", hint="recv() returns b'' when the client closed: leave the loop then.")
+       sheet="000 §3.1.1", hint=N_("recv() returns b'' when the client closed: leave the loop then."))
 def test_tcp_chat_server_client_disconnects(sandbox, program, limits):
     """Sheet: "exits cleanly (no traceback, no busy loop) when the client just disconnects".  One turn, then
     the client closes (FIN) without the bye: the server must end soon (the few seconds of a step), without
@@ -242,7 +254,7 @@ def test_tcp_chat_server_client_disconnects(sandbox, program, limits):
     conn.send(CHAT_MSGS[0].encode())
     conn.recv(limits.step_s)
     conn.close()
-    ends_cleanly(run, "after the client disconnected (FIN, without the bye)", limits, zero=False)
+    ends_cleanly(run, Msg(N_("after the client disconnected (FIN, without the bye)")), limits, zero=False)
 
 
 @check("tcp-chat-server", "extra", "interop: a conversation with the reference chat client", id="with-reference",
@@ -250,9 +262,10 @@ def test_tcp_chat_server_client_disconnects(sandbox, program, limits):
 def test_tcp_chat_server_with_reference(sandbox, program, reference, spec, limits):
     run = program.start_server(stdin=["参考回复"])
     client = reference.start("tcp-chat-client", stdin=["来自参考客户端", spec.expect["bye"]], args=at(run))
-    prints_text(run, "来自参考客户端", limits.step_s, "the reference client's message")
-    prints(client, "参考回复", limits.step_s, "the reference client prints the server's reply")
-    exits_zero(run, limits.step_s, f"after the reference client said {spec.expect['bye']!r}")
+    prints_text(run, "来自参考客户端", limits.step_s, Msg(N_("the reference client's message")))
+    prints(client, "参考回复", limits.step_s, Msg(N_("the reference client prints the server's reply")))
+    exits_zero(run, limits.step_s, Msg(N_("after the reference client said {bye}"),
+            {"bye": repr(spec.expect['bye'])}))
 
 
 # ================================================================== tcp-chat-client
@@ -268,12 +281,12 @@ def _chat_client(sandbox, program, spec, lines):
 
 
 @check("tcp-chat-client", "must", "each stdin line is sent, in order", id="sends-lines", sheet="000 §3.1.2",
-       hint="send(line.encode()) exactly the line, one per turn.")
+       hint=N_("send(line.encode()) exactly the line, one per turn."))
 def test_tcp_chat_client_sends_lines(sandbox, program, spec, limits):
     bye = spec.expect["bye"]
     listener, run = _chat_client(sandbox, program, spec, CLIENT_LINES + [bye])
     conn = accept(listener, run, limits, program.port)
-    talk = Dialogue(run, conn, limits.step_s, "the client")
+    talk = Dialogue(run, conn, limits.step_s, Msg(N_("the client")))
     for line, reply in zip(CLIENT_LINES, SERVER_REPLIES):
         says(talk, line)
         conn.send(reply.encode())
@@ -281,32 +294,29 @@ def test_tcp_chat_client_sends_lines(sandbox, program, spec, limits):
 
 
 @check("tcp-chat-client", "must", "each reply is printed", id="prints-replies", sheet="000 §3.1.2",
-       hint="After sending, recv() the reply and print it.")
+       hint=N_("After sending, recv() the reply and print it."))
 def test_tcp_chat_client_prints_replies(sandbox, program, spec, limits):
     listener, run = _chat_client(sandbox, program, spec, CLIENT_LINES + [spec.expect["bye"]])
     conn = accept(listener, run, limits, program.port)
-    talk = Dialogue(run, conn, limits.step_s, "the client")
+    talk = Dialogue(run, conn, limits.step_s, Msg(N_("the client")))
     for reply in SERVER_REPLIES:
         if conn.recv(limits.step_s) is None:
-            fail(f"expected the client to send a line before waiting for a reply; nothing came{ended_note(run)}")
-        hears(talk, reply, what="the server's reply")
+            fail(N_("expected the client to send a line before waiting for a reply; nothing came{ended}"),
+                 ended=ended_note(run))
+        hears(talk, reply, what=Msg(N_("the server's reply")))
 
 
 @check("tcp-chat-client", "must", "exits 0 after the bye", id="exits-after-bye", sheet="000 §3.1.2",
-       hint="After sending 'see you', close the socket and leave the loop.")
+       hint=N_("After sending 'see you', close the socket and leave the loop."))
 def test_tcp_chat_client_exits_after_bye(sandbox, program, spec, limits):
     bye = spec.expect["bye"]
     listener, run = _chat_client(sandbox, program, spec, CLIENT_LINES[:1] + [bye])
-    conn = accept(listener, run, limits, program.port)
-    conn.recv(limits.step_s)
-    conn.send(SERVER_REPLIES[0].encode())
-    conn.recv_until(bye, limits.step_s)
-    exits_zero(run, limits.step_s, f"after sending {bye!r}")
+    exits_after_bye(listener, run, limits, program.port, SERVER_REPLIES[0], bye)
 
 
 @check("tcp-chat-client", "should", "exits cleanly with a message when the server closes", id="server-closes",
        sheet="000 §3.1.2",
-       hint="recv() returns b'' when the server closed: print a message and stop.")
+       hint=N_("recv() returns b'' when the server closed: print a message and stop."))
 def test_tcp_chat_client_server_closes(sandbox, program, spec, limits):
     """Sheet: "exits cleanly with a message when the server closes the connection".  The grader closes (FIN)
     instead of replying to the first line; the client must end soon, with a message and no traceback.
@@ -318,24 +328,27 @@ def test_tcp_chat_client_server_closes(sandbox, program, spec, limits):
     conn.close()
     sandbox.evidence.note("peer closed the connection instead of replying")
     try:
-        ends_cleanly(run, "after the server closed the connection", limits, zero=False)
+        ends_cleanly(run, Msg(N_("after the server closed the connection")), limits, zero=False)
     except CheckFailure as exc:
         again = listener.accept(0.0)
         if again is None:
             raise
-        raise CheckFailure(f"{exc}; it had connected again (a new connection after the server closed the first)"
+        raise CheckFailure(N_("{exc}; it had connected again (a new connection after the server closed the first)"),
+                   exc=exc
                            ) from None
     if run.stdout.total <= before and not run.err.strip():
-        fail("the client ended after the server closed, but printed no message saying so")
+        fail(N_("the client ended after the server closed, but printed no message saying so"))
 
 
 @check("tcp-chat-client", "should", "exits cleanly with a message when the server cannot be reached", id="unreachable",
-       sheet="000 §3.1.2", hint="Catch ConnectionRefusedError around connect() and print a message.")
+       sheet="000 §3.1.2", hint=N_("Catch ConnectionRefusedError around connect() and print a message."))
 def test_tcp_chat_client_unreachable(sandbox, program, limits):
     run = program.start(stdin=CLIENT_LINES)
-    ends_cleanly(run, f"when nothing listens on port {program.port}", limits, zero=False)
+    ends_cleanly(run, Msg(N_("when nothing listens on port {port}"),
+            {"port": program.port}), limits, zero=False)
     if not (run.out.strip() or run.err.strip()):
-        fail(f"the client ended when nothing listened on port {program.port}, but printed no message")
+        fail(N_("the client ended when nothing listened on port {port}, but printed no message"),
+             port=program.port)
 
 
 @check("tcp-chat-client", "extra", "interop: a conversation with the reference chat server", id="with-reference",
@@ -343,9 +356,10 @@ def test_tcp_chat_client_unreachable(sandbox, program, limits):
 def test_tcp_chat_client_with_reference(sandbox, program, reference, spec, limits):
     server = reference.start("tcp-chat-server", stdin=["参考服务器回复"])
     run = program.start(stdin=["学生客户端", spec.expect["bye"]])
-    prints(server, "学生客户端", limits.step_s, "the reference server prints the client's line")
-    prints_text(run, "参考服务器回复", limits.step_s, "the reference server's reply")
-    exits_zero(run, limits.step_s, f"after {spec.expect['bye']!r}")
+    prints(server, "学生客户端", limits.step_s, Msg(N_("the reference server prints the client's line")))
+    prints_text(run, "参考服务器回复", limits.step_s, Msg(N_("the reference server's reply")))
+    exits_zero(run, limits.step_s, Msg(N_("after {bye}"),
+            {"bye": repr(spec.expect['bye'])}))
 
 
 # ================================================================== tcp-thanks-server
@@ -364,7 +378,7 @@ def _thanks_exchange(sandbox, program, spec, limits):
 
 
 @check("tcp-thanks-server", "must", "the reply equals the pack's text", id="reply", sheet="001 §3.3.1; 003 §3",
-       hint="send(<the expected text>.encode('utf-8')) exactly, nothing more.")
+       hint=N_("send(<the expected text>.encode('utf-8')) exactly, nothing more."))
 def test_tcp_thanks_server_reply(sandbox, program, spec, limits):
     """Sheet: "receives one message, prints it, replies ``Thank you!``"; must: the reply equals the pack's
     text.  The reply answers the message: the grader waits a moment after connecting before it sends,
@@ -373,33 +387,36 @@ def test_tcp_thanks_server_reply(sandbox, program, spec, limits):
     conn = connect(sandbox, run, limits)
     early = conn.quiet(UNASKED_S)
     if early:
-        fail(f"the server sent {show_bytes(early)} within {UNASKED_S:g} s of the connection, before it received "
-             f"any message: the reply must answer the client's message")
+        fail(N_("the server sent {bytes} within {unasked_s:g} s of the connection, before it received any message: "
+                "the reply must answer the client's message"),
+             bytes=show_bytes(early), unasked_s=UNASKED_S)
     conn.send(THANKS_MSG.encode())
     got = receive_text(conn, spec.expect["reply"].encode(), limits.step_s)
     want = spec.expect["reply"].encode()
     if not got:
-        fail(f"expected the reply {show_bytes(want)}; got nothing{ended_note(run)}{run_input_hint(run)}")
+        fail(N_("expected the reply {bytes}; got nothing{ended}{waiting}"),
+             bytes=show_bytes(want), ended=ended_note(run), waiting=run_input_hint(run))
     extra = conn.quiet(0.0)
     if got + extra != want:
-        fail(f"reply: expected {show_bytes(want)}, got {show_bytes(got + extra)}"
-             + encoding_note(spec.expect["reply"], got + extra))
+        fail(N_("reply: expected {bytes}, got {bytes2}{encoding_note}"),
+             bytes=show_bytes(want), bytes2=show_bytes(got + extra),
+             encoding_note=encoding_note(spec.expect["reply"], got + extra))
 
 
 @check("tcp-thanks-server", "must", "the message is printed", id="prints-message", sheet="001 §3.3.1",
-       hint="print(data.decode('utf-8')) after recv().")
+       hint=N_("print(data.decode('utf-8')) after recv()."))
 def test_tcp_thanks_server_prints_message(sandbox, program, spec, limits):
     run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
-    prints_text(run, THANKS_MSG, limits.step_s, "the message it received")
+    prints_text(run, THANKS_MSG, limits.step_s, Msg(N_("the message it received")))
 
 
 @check("tcp-thanks-server", "must", "the server closes the connection", id="closes", sheet="001 §3.3.1",
-       hint="new_socket.close() after sending the reply.")
+       hint=N_("new_socket.close() after sending the reply."))
 def test_tcp_thanks_server_closes(sandbox, program, spec, limits):
     run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
-    expect_fin(conn, run, limits, "the server after its reply")
+    expect_fin(conn, run, limits, Msg(N_("the server after its reply")))
     if conn.first_closer != "program":
-        fail("expected the server to close first; the grader's side closed before it")
+        fail(N_("expected the server to close first; the grader's side closed before it"))
 
 
 @check("tcp-thanks-server", "must", "exits 0 after serving the client", id="exits", sheet="001 §3.3.1")
@@ -407,11 +424,11 @@ def test_tcp_thanks_server_exits(sandbox, program, spec, limits):
     run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
     conn.wait_close(limits.step_s)
     conn.close()
-    exits_zero(run, limits.step_s, "after serving one client")
+    exits_zero(run, limits.step_s, Msg(N_("after serving one client")))
 
 
 @check("tcp-thanks-server", "should", "starts again at once while the old connection is in TIME_WAIT", id="restart",
-       sheet="003 §7", hint="server_socket.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1) before bind().")
+       sheet="003 §7", hint=N_("server_socket.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1) before bind()."))
 def test_tcp_thanks_server_restart(sandbox, program, spec, limits):
     run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
     # The server must close first so the TIME_WAIT is on its side of the connection.
@@ -426,16 +443,19 @@ def test_tcp_thanks_server_restart(sandbox, program, spec, limits):
     try:
         second = program.start_server()
     except CheckFailure as exc:
-        fail(f"started again right after serving a client (the old connection in TIME_WAIT on port {port}), "
-             f"the server did not come up: {exc}")
+        fail(N_("started again right after serving a client (the old connection in TIME_WAIT on port {port}), the "
+                "server did not come up: {exc}"),
+             port=port, exc=exc)
     if second.listener.port != port:
-        fail(f"started again right after serving a client (the old connection in TIME_WAIT on port {port}), "
-             f"the server listens on {second.listener} instead of port {port}: clients cannot find it (it "
-             f"moved to another port instead of reusing its own with SO_REUSEADDR)")
+        fail(N_("started again right after serving a client (the old connection in TIME_WAIT on port {port}), the "
+                "server listens on {listener} instead of port {port}: clients cannot find it (it moved to another "
+                "port instead of reusing its own with SO_REUSEADDR)"),
+             port=port, listener=second.listener)
     conn2 = connect(sandbox, second, limits, label="second peer")
     conn2.send(THANKS_MSG.encode())
     if not receive_text(conn2, spec.expect["reply"].encode(), limits.step_s):
-        fail(f"the restarted server accepted a connection but sent no reply{ended_note(second)}")
+        fail(N_("the restarted server accepted a connection but sent no reply{ended}"),
+             ended=ended_note(second))
 
 
 @check("tcp-thanks-server", "extra", "interop: the reference client prints the reply", id="with-reference",
@@ -443,7 +463,7 @@ def test_tcp_thanks_server_restart(sandbox, program, spec, limits):
 def test_tcp_thanks_server_with_reference(sandbox, program, reference, spec, limits):
     run = program.start_server()
     client = reference.start("tcp-thanks-client", stdin="参考客户端 thanks?", args=at(run))
-    prints(client, spec.expect["reply"], limits.step_s, "the reference client prints the server's reply")
+    prints(client, spec.expect["reply"], limits.step_s, Msg(N_("the reference client prints the server's reply")))
 
 
 # ================================================================== tcp-thanks-client
@@ -465,21 +485,22 @@ def _reply_and_close(conn: TcpConn, spec) -> None:
 
 
 @check("tcp-thanks-client", "must", "the line arrives whole", id="line-arrives", sheet="001 §3.3.2",
-       hint="send(line.encode('utf-8')): the whole line, no newline added.")
+       hint=N_("send(line.encode('utf-8')): the whole line, no newline added."))
 def test_tcp_thanks_client_line_arrives(sandbox, program, spec, limits):
     conn, run = _thanks_client(sandbox, program, limits)
     want = THANKS_LINE.encode()
     got = receive_text(conn, want, limits.step_s)
     got += conn.quiet(0.0)
     if got != want:
-        nl = " (a newline was sent too)" if got.rstrip(b"\r\n") == want else ""
-        fail(f"expected {show_bytes(want)} ({len(want)} bytes), got {show_bytes(got)} ({len(got)} bytes){nl}"
-             + encoding_note(THANKS_LINE, got) + ended_note(run))
+        nl = Msg(N_(" (a newline was sent too)")) if got.rstrip(b"\r\n") == want else ""
+        fail(N_("expected {bytes} ({n_want} bytes), got {bytes2} ({n_got} bytes){nl}{encoding_note}{ended}"),
+             bytes=show_bytes(want), n_want=len(want), bytes2=show_bytes(got), n_got=len(got), nl=nl,
+             encoding_note=encoding_note(THANKS_LINE, got), ended=ended_note(run))
     _reply_and_close(conn, spec)
 
 
 @check("tcp-thanks-client", "must", "the reply is printed", id="prints-reply", sheet="001 §3.3.2",
-       hint="recv() the reply and print it, decoded.")
+       hint=N_("recv() the reply and print it, decoded."))
 def test_tcp_thanks_client_prints_reply(sandbox, program, spec, limits):
     """Sheet: "prints the reply".  What the server sent, whatever it is: the grader's reply is the pack's
     text with Chinese added, so a client that prints the text it expects (not what it received), or
@@ -489,7 +510,7 @@ def test_tcp_thanks_client_prints_reply(sandbox, program, spec, limits):
     reply = spec.expect["reply"] + THANKS_REPLY_EXTRA
     conn.send(reply.encode())
     conn.close()
-    prints_text(run, reply, limits.step_s, "the server's reply")
+    prints_text(run, reply, limits.step_s, Msg(N_("the server's reply")))
 
 
 @check("tcp-thanks-client", "must", "exits 0", id="exits", sheet="001 §3.3.2")
@@ -497,7 +518,7 @@ def test_tcp_thanks_client_exits(sandbox, program, spec, limits):
     conn, run = _thanks_client(sandbox, program, limits)
     conn.recv(limits.step_s)
     _reply_and_close(conn, spec)
-    exits_zero(run, limits.step_s, "after printing the reply")
+    exits_zero(run, limits.step_s, Msg(N_("after printing the reply")))
 
 
 @check("tcp-thanks-client", "extra", "interop: works with the reference thanks server", id="with-reference",
@@ -505,9 +526,9 @@ def test_tcp_thanks_client_exits(sandbox, program, spec, limits):
 def test_tcp_thanks_client_with_reference(sandbox, program, reference, spec, limits):
     server = reference.start("tcp-thanks-server")
     run = program.start(stdin="学生 thanks client")
-    prints(server, "学生 thanks client", limits.step_s, "the reference server prints the line")
-    prints_text(run, spec.expect["reply"], limits.step_s, "the reference server's reply")
-    exits_zero(run, limits.step_s, "after the reply")
+    prints(server, "学生 thanks client", limits.step_s, Msg(N_("the reference server prints the line")))
+    prints_text(run, spec.expect["reply"], limits.step_s, Msg(N_("the reference server's reply")))
+    exits_zero(run, limits.step_s, Msg(N_("after the reply")))
 
 
 # ================================================================== tcp-qq-server
@@ -523,53 +544,55 @@ def _qq_turns(talk: Dialogue, conn: TcpConn, msgs, replies) -> None:
         says(talk, reply)
 
 
-def _served(run, conn: TcpConn, msg: str, limits, who: str) -> None:
+def _served(run, conn: TcpConn, msg: str, limits, who: str | Msg) -> None:
     """``who`` is served: its message is printed and some reply comes back (exact texts: the conversation check)."""
-    hears(Dialogue(run, conn, limits.step_s, f"the server ({who})"), msg)
+    hears(Dialogue(run, conn, limits.step_s, Msg(N_("the server ({who})"),
+                  {"who": Msg(who)})), msg)
     if not conn.recv(limits.step_s):
-        fail(f"{who}: the server printed the message but sent no reply within {limits.step_s:g} s"
-             + ended_note(run))
+        fail(N_("{who}: the server printed the message but sent no reply within {step_s:g} s{ended}"),
+             who=Msg(who), step_s=limits.step_s, ended=ended_note(run))
 
 
 @check("tcp-qq-server", "must", "a conversation of several turns works", id="conversation", sheet="001 §3.3.3",
-       hint="Loop: recv, print, input() a reply, send it.")
+       hint=N_("Loop: recv, print, input() a reply, send it."))
 def test_tcp_qq_server_conversation(sandbox, program, limits):
     run = program.start_server(stdin=QQ_REPLIES)
     conn = connect(sandbox, run, limits)
-    _qq_turns(Dialogue(run, conn, limits.step_s, "the server"), conn, QQ_MSGS, QQ_REPLIES)
+    _qq_turns(Dialogue(run, conn, limits.step_s, Msg(N_("the server"))), conn, QQ_MSGS, QQ_REPLIES)
 
 
 @check("tcp-qq-server", "must", "after one client sends exit, a second client is served", id="second-client",
        sheet="001 §3.3.3",
-       hint="Outer loop around accept(); on 'exit' close this client's socket and accept the next.")
+       hint=N_("Outer loop around accept(); on 'exit' close this client's socket and accept the next."))
 def test_tcp_qq_server_second_client(sandbox, program, spec, limits):
     run = program.start_server(stdin=[QQ_REPLIES[0], QQ_REPLIES[1]])
-    first = connect(sandbox, run, limits, label="client 1")
-    _served(run, first, QQ_MSGS[0], limits, "client 1")
+    first = connect(sandbox, run, limits, label=N_("client 1"))
+    _served(run, first, QQ_MSGS[0], limits, N_("client 1"))
     first.send(spec.expect["bye"].encode())
     first.wait_close(limits.step_s)
     first.close()
-    second = connect(sandbox, run, limits, label="client 2")
-    _served(run, second, QQ_MSGS[1], limits, "client 2, after client 1 sent " + repr(spec.expect["bye"]))
+    second = connect(sandbox, run, limits, label=N_("client 2"))
+    _served(run, second, QQ_MSGS[1], limits, Msg(N_("client 2, after client 1 sent {bye}"),
+                                                 {"bye": repr(spec.expect["bye"])}))
 
 
 @check("tcp-qq-server", "should", "a client that leaves without exit (FIN or RST): no crash, no spin, next served",
        id="client-leaves",
-       sheet="001 §3.3.3", hint="recv() returns b'' (or raises ConnectionResetError): close it, accept the next.")
+       sheet="001 §3.3.3", hint=N_("recv() returns b'' (or raises ConnectionResetError): close it, accept the next."))
 def test_tcp_qq_server_client_leaves(sandbox, program, limits):
     run = program.start_server(stdin=QQ_REPLIES)
-    one = connect(sandbox, run, limits, label="client 1 (leaves with FIN)")
-    _served(run, one, QQ_MSGS[0], limits, "client 1")
+    one = connect(sandbox, run, limits, label=N_("client 1 (leaves with FIN)"))
+    _served(run, one, QQ_MSGS[0], limits, N_("client 1"))
     one.close()
     not_spinning(run, "after client 1 disconnected without 'exit'")
-    no_crash(run, "after client 1 disconnected without 'exit' (FIN)")
-    two = connect(sandbox, run, limits, label="client 2 (leaves with RST)")
-    _served(run, two, QQ_MSGS[1], limits, "client 2, after client 1 left without 'exit'")
+    no_crash(run, Msg(N_("after client 1 disconnected without 'exit' (FIN)")))
+    two = connect(sandbox, run, limits, label=N_("client 2 (leaves with RST)"))
+    _served(run, two, QQ_MSGS[1], limits, N_("client 2, after client 1 left without 'exit'"))
     two.abort()
     not_spinning(run, "after client 2 reset its connection")
-    no_crash(run, "after client 2 reset its connection (RST)")
-    three = connect(sandbox, run, limits, label="client 3")
-    _served(run, three, QQ_MSGS[2], limits, "client 3, after two clients left without 'exit'")
+    no_crash(run, Msg(N_("after client 2 reset its connection (RST)")))
+    three = connect(sandbox, run, limits, label=N_("client 3"))
+    _served(run, three, QQ_MSGS[2], limits, N_("client 3, after two clients left without 'exit'"))
 
 
 @check("tcp-qq-server", "extra", "interop: the reference QQ client talks to it", id="with-reference",
@@ -577,8 +600,8 @@ def test_tcp_qq_server_client_leaves(sandbox, program, limits):
 def test_tcp_qq_server_with_reference(sandbox, program, reference, spec, limits):
     run = program.start_server(stdin=["参考回复 qq"])
     client = reference.start("tcp-qq-client", stdin=["参考 QQ 客户端", spec.expect["bye"]], args=at(run))
-    prints_text(run, "参考 QQ 客户端", limits.step_s, "the reference client's message")
-    prints(client, "参考回复 qq", limits.step_s, "the reference client prints the reply")
+    prints_text(run, "参考 QQ 客户端", limits.step_s, Msg(N_("the reference client's message")))
+    prints(client, "参考回复 qq", limits.step_s, Msg(N_("the reference client prints the reply")))
 
 
 # ================================================================== tcp-qq-client
@@ -588,56 +611,56 @@ QQ_LINES = ["hello qq server", "第二句"]
 
 @check("tcp-qq-client", "must", "each line is sent and each reply printed, in order", id="conversation",
        sheet="001 §3.3.3",
-       hint="Loop: input, send, recv, print('服务器：', reply).")
+       hint=N_("Loop: input, send, recv, print('服务器：', reply)."))
 def test_tcp_qq_client_conversation(sandbox, program, spec, limits):
     bye = spec.expect["bye"]
     listener = TcpListener(sandbox, program.port)
     run = program.start(stdin=QQ_LINES + [bye])
     conn = accept(listener, run, limits, program.port)
-    talk = Dialogue(run, conn, limits.step_s, "the client")
+    talk = Dialogue(run, conn, limits.step_s, Msg(N_("the client")))
     for line, reply in zip(QQ_LINES, QQ_REPLIES):
         says(talk, line)
-        hears(talk, reply, what="the server's reply")
+        hears(talk, reply, what=Msg(N_("the server's reply")))
     says(talk, bye)
 
 
 @check("tcp-qq-client", "must", "exits 0 after exit", id="exits-after-exit", sheet="001 §3.3.3",
-       hint="After sending 'exit', close and break.")
+       hint=N_("After sending 'exit', close and break."))
 def test_tcp_qq_client_exits_after_exit(sandbox, program, spec, limits):
     bye = spec.expect["bye"]
     listener = TcpListener(sandbox, program.port)
     run = program.start(stdin=QQ_LINES[:1] + [bye])
-    conn = accept(listener, run, limits, program.port)
-    conn.recv(limits.step_s)
-    conn.send(QQ_REPLIES[0].encode())
-    conn.recv_until(bye, limits.step_s)
-    exits_zero(run, limits.step_s, f"after sending {bye!r}")
+    exits_after_bye(listener, run, limits, program.port, QQ_REPLIES[0], bye)
 
 
 @check("tcp-qq-client", "should", "an empty line is not sent and does not leave it waiting", id="empty-line",
        sheet="001 §3.3.3",
-       hint="if not line: continue  (before recv(), not only before send()).")
+       hint=N_("if not line: continue  (before recv(), not only before send())."))
 def test_tcp_qq_client_empty_line(sandbox, program, spec, limits):
     """Sheet: "an empty line is not sent and does not leave the client waiting for a reply that never
     comes".  Empty lines first of all (before any message) and between two messages."""
     listener = TcpListener(sandbox, program.port)
     run = program.start(stdin=["", QQ_LINES[0], "", QQ_LINES[1], spec.expect["bye"]])
     conn = accept(listener, run, limits, program.port)
-    for i, (where, line) in enumerate((("as the first line", QQ_LINES[0]), ("between two messages", QQ_LINES[1]))):
+    for i, (where, line) in enumerate(((N_("as the first line"), QQ_LINES[0]),
+                                       (N_("between two messages"), QQ_LINES[1]))):
         want = line.encode()
         got = conn.recv_until(want, limits.step_s)
         if got is None:
             seen = bytes(conn.pending)
             if seen:
-                fail(f"after an empty line {where}, expected the next line {show_bytes(want)}; got "
-                     f"{show_bytes(seen)}" + encoding_note(line, seen))
+                fail(N_("after an empty line {where}, expected the next line {bytes}; got {bytes2}{encoding_note}"),
+                     where=Msg(where), bytes=show_bytes(want), bytes2=show_bytes(seen),
+                     encoding_note=encoding_note(line, seen))
             if not run.running:
-                fail(f"after an empty line {where} the client ended: {run.crash_summary()}")
-            fail(f"after an empty line {where}, the client never sent the next line {show_bytes(want)} within "
-                 f"{limits.step_s:g} s: it waits for a reply to a message that was never sent")
+                fail(N_("after an empty line {where} the client ended: {crash}"),
+                     where=Msg(where), crash=run.crash_summary())
+            fail(N_("after an empty line {where}, the client never sent the next line {bytes} within {step_s:g} s: "
+                    "it waits for a reply to a message that was never sent"),
+                 where=Msg(where), bytes=show_bytes(want), step_s=limits.step_s)
         if got != want:
-            fail(f"after an empty line {where}, expected exactly {show_bytes(want)}; got {show_bytes(got)}"
-                 + encoding_note(line, got))
+            fail(N_("after an empty line {where}, expected exactly {bytes}; got {bytes2}{encoding_note}"),
+                 where=where, bytes=show_bytes(want), bytes2=show_bytes(got), encoding_note=encoding_note(line, got))
         if not i:
             conn.send(QQ_REPLIES[0].encode())
 
@@ -646,9 +669,10 @@ def test_tcp_qq_client_empty_line(sandbox, program, spec, limits):
 def test_tcp_qq_client_with_reference(sandbox, program, reference, spec, limits):
     server = reference.start("tcp-qq-server", stdin=["参考服务器 qq"])
     run = program.start(stdin=["学生 qq", spec.expect["bye"]])
-    prints(server, "学生 qq", limits.step_s, "the reference server prints the line")
-    prints_text(run, "参考服务器 qq", limits.step_s, "the reference server's reply")
-    exits_zero(run, limits.step_s, f"after {spec.expect['bye']!r}")
+    prints(server, "学生 qq", limits.step_s, Msg(N_("the reference server prints the line")))
+    prints_text(run, "参考服务器 qq", limits.step_s, Msg(N_("the reference server's reply")))
+    exits_zero(run, limits.step_s, Msg(N_("after {bye}"),
+            {"bye": repr(spec.expect['bye'])}))
 
 
 # ================================================================== tcp-sink-server
@@ -668,7 +692,7 @@ def _sink_session(sandbox, program, limits):
 
 
 @check("tcp-sink-server", "must", "every byte the client sent is printed, in order", id="prints-all", sheet="004 §5",
-       hint="Loop on recv() and print every chunk; one connection carries many messages.")
+       hint=N_("Loop on recv() and print every chunk; one connection carries many messages."))
 def test_tcp_sink_server_prints_all(sandbox, program, limits):
     run, conn = _sink_session(sandbox, program, limits)
     run.wait_output(SINK_MSGS[-1], limits.step_s)
@@ -676,22 +700,25 @@ def test_tcp_sink_server_prints_all(sandbox, program, limits):
     for msg in SINK_MSGS:
         at = out.find(msg, pos)
         if at < 0:
-            where = "" if msg not in out else " (it appears, but out of order)"
+            where = "" if msg not in out else Msg(N_(" (it appears, but out of order)"))
             garbled = describe_misdecoded_output(msg, out)
-            fail(f"expected the output to contain {msg!r} after the earlier messages{where}; output was: "
-                 f"{short(out.strip(), 300) or '(nothing)'}{ended_note(run)}" + (f": {garbled}" if garbled else ""))
+            fail(N_("expected the output to contain {sent_line} after the earlier messages{where}; output was: "
+                    "{output}{ended}{garbled_note}"),
+                 sent_line=repr(msg), where=where, output=short(out.strip(), 300) or Msg(N_("(nothing)")),
+                 ended=ended_note(run), garbled_note=Msg(N_(": {garbled}"),
+                        {"garbled": garbled}) if garbled else "")
         pos = at + len(msg)
     conn.close()
 
 
 @check("tcp-sink-server", "must", "exits 0 soon after the client closes, without a busy loop", id="exits-on-close",
        sheet="004 §5, §7",
-       hint="if not recv_data: break  — b'' means the client closed; then close and exit.")
+       hint=N_("if not recv_data: break  — b'' means the client closed; then close and exit."))
 def test_tcp_sink_server_exits_on_close(sandbox, program, limits):
     run, conn = _sink_session(sandbox, program, limits)
     run.wait_output(SINK_MSGS[-1], limits.step_s)
     conn.close()
-    ends_cleanly(run, "after the client closed the connection (FIN)", limits)
+    ends_cleanly(run, Msg(N_("after the client closed the connection (FIN)")), limits)
 
 
 @check("tcp-sink-server", "extra", "interop: prints what the reference sink client sent", id="with-reference",
@@ -699,8 +726,8 @@ def test_tcp_sink_server_exits_on_close(sandbox, program, limits):
 def test_tcp_sink_server_with_reference(sandbox, program, reference, limits):
     run = program.start_server()
     reference.start("tcp-sink-client", stdin=["参考 sink 1", "参考 sink 2", "exit"], args=at(run))
-    prints_text(run, "参考 sink 2", limits.step_s, "the reference client's lines")
-    exits_zero(run, limits.step_s, "after the reference client closed")
+    prints_text(run, "参考 sink 2", limits.step_s, Msg(N_("the reference client's lines")))
+    exits_zero(run, limits.step_s, Msg(N_("after the reference client closed")))
 
 
 # ================================================================== tcp-sink-client
@@ -731,7 +758,7 @@ def _strip_bye(data: bytes, bye: str) -> bytes:
 
 
 @check("tcp-sink-client", "must", "every line before exit arrives, in order", id="lines-arrive", sheet="004 §5",
-       hint="Connect once, then send(line.encode()) for each line until 'exit' (one long connection).")
+       hint=N_("Connect once, then send(line.encode()) for each line until 'exit' (one long connection)."))
 def test_tcp_sink_client_lines_arrive(sandbox, program, spec, limits):
     """Sheet: "every line before exit arrives, in order" over the one connection the client makes ("connects
     ...; sends each stdin line until exit"; 004 §7's long connection).  A client that connects again for
@@ -745,37 +772,43 @@ def test_tcp_sink_client_lines_arrive(sandbox, program, spec, limits):
         more = 0
         while listener.accept(0.2 if not more else 0.0) is not None:
             more += 1
-        again = (f"; it then connected again {more} time(s): a new connection for later lines (short "
-                 f"connections), where the sheet's sink client keeps one connection for every line") if more else ""
-        fail(f"expected the lines {SINK_LINES} in order on its connection, i.e. {show_bytes(want)}; received "
-             f"{show_bytes(data)}{again}" + encoding_note("".join(SINK_LINES), data) + ended_note(run))
+        again = (Msg(N_("; it then connected again {more} time(s): a new connection for later lines (short connections), "
+                    "where the sheet's sink client keeps one connection for every line"),
+                {"more": more})) if more else ""
+        fail(N_("expected the lines {sink_lines} in order on its connection, i.e. {bytes}; received "
+                "{bytes2}{again}{encoding_note}{ended}"),
+             sink_lines=SINK_LINES, bytes=show_bytes(want), bytes2=show_bytes(data), again=again,
+             encoding_note=encoding_note("".join(SINK_LINES), data), ended=ended_note(run))
 
 
 @check("tcp-sink-client", "must", "exit is not sent", id="exit-not-sent", sheet="004 §5",
-       hint="Test for 'exit' before send(), and break.")
+       hint=N_("Test for 'exit' before send(), and break."))
 def test_tcp_sink_client_exit_not_sent(sandbox, program, spec, limits):
     run, conn, how, data = _sink_client(sandbox, program, spec, limits)
     bye = spec.expect["bye"].encode()
     if bye in data:
-        fail(f"expected {show_bytes(bye)} not to be sent; received {show_bytes(data)}")
+        fail(N_("expected {bytes} not to be sent; received {bytes2}"),
+             bytes=show_bytes(bye), bytes2=show_bytes(data))
 
 
 @check("tcp-sink-client", "must", "the connection is closed with FIN (an orderly close)", id="closes-with-fin",
        sheet="004 §5",
-       hint="tcp_client_socket.close() after the loop.")
+       hint=N_("tcp_client_socket.close() after the loop."))
 def test_tcp_sink_client_closes_with_fin(sandbox, program, spec, limits):
     run, conn, how, data = _sink_client(sandbox, program, spec, limits)
     if how is None:
-        fail(f"expected the client to close the connection after {spec.expect['bye']!r}; it stayed open "
-             f"{limits.step_s:g} s" + ended_note(run))
+        fail(N_("expected the client to close the connection after {bye}; it stayed open {step_s:g} "
+                "s{ended}"),
+             bye=repr(spec.expect['bye']), step_s=limits.step_s, ended=ended_note(run))
     if how == "rst":
-        fail("expected an orderly close (FIN); the connection was reset (RST, an abortive close)")
+        fail(N_("expected an orderly close (FIN); the connection was reset (RST, an abortive close)"))
 
 
 @check("tcp-sink-client", "must", "exits 0 after exit", id="exits", sheet="004 §5")
 def test_tcp_sink_client_exits(sandbox, program, spec, limits):
     run, conn, how, data = _sink_client(sandbox, program, spec, limits)
-    exits_zero(run, limits.step_s, f"after {spec.expect['bye']!r}")
+    exits_zero(run, limits.step_s, Msg(N_("after {bye}"),
+            {"bye": repr(spec.expect['bye'])}))
 
 
 @check("tcp-sink-client", "extra", "interop: the reference sink server prints its lines", id="with-reference",
@@ -783,5 +816,6 @@ def test_tcp_sink_client_exits(sandbox, program, spec, limits):
 def test_tcp_sink_client_with_reference(sandbox, program, reference, spec, limits):
     server = reference.start("tcp-sink-server")
     run = program.start(stdin=["学生 sink a", "学生 sink b", spec.expect["bye"]])
-    prints(server, "学生 sink b", limits.step_s, "the reference server prints the lines")
-    exits_zero(run, limits.step_s, f"after {spec.expect['bye']!r}")
+    prints(server, "学生 sink b", limits.step_s, Msg(N_("the reference server prints the lines")))
+    exits_zero(run, limits.step_s, Msg(N_("after {bye}"),
+            {"bye": repr(spec.expect['bye'])}))

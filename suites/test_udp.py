@@ -12,16 +12,19 @@ import math
 import re
 
 from netgrade.checks import (
+    Msg,
+    N_,
     UdpPeer,
     at,
     check,
-    describe_encoding_mismatch,
+    encoding_note,
+    ended_note,
     exits_zero,
     fail,
     fmt_addr,
-    naming_encoding_faults,
     no_crash,
     prints,
+    prints_text,
     run_input_hint,
     show_bytes,
     target_of,
@@ -135,12 +138,14 @@ class Server:
         """Fail if the server turns out to be spraying (a short look at the spies and the control)."""
         self._sweep(0.1)
         if self.spray:
-            fail(f"expected replies from the server at {fmt_addr(self.address)} only to its requests; {self.spray}")
+            fail(N_("expected replies from the server at {fmt_addr} only to its requests; {spray}"),
+                 fmt_addr=fmt_addr(self.address), spray=self.spray)
 
     def why_none(self, request: bytes, step: float) -> str:
         """What the server sent instead of a reply to ``request``, for a failure message."""
         if self.spray:
-            return f"expected a reply to {show_bytes(request)} from the server at {fmt_addr(self.address)}; {self.spray}"
+            return Msg(N_("expected a reply to {bytes} from the server at {fmt_addr}; {spray}"),
+                    {"bytes": show_bytes(request), "fmt_addr": fmt_addr(self.address), "spray": self.spray})
         others = self.peer.ignored
         parts = []
         stray = self.misdirected()
@@ -149,9 +154,11 @@ class Server:
         if others:
             parts.append(f"{len(others)} datagram(s) from {fmt_addr(others[0][1])}, not the server's "
                          f"{fmt_addr(self.address)}, were not taken as replies")
-        ended = f"; the server ended: {self.run.crash_summary()}" if not self.run.running else ""
-        seen = "; ".join(parts) or "got none"
-        return f"expected a reply to {show_bytes(request)} within {step:g} s; {seen}{ended}{run_input_hint(self.run)}"
+        ended = ended_note(self.run, Msg(N_("the server")))
+        seen = "; ".join(parts) or Msg(N_("got none"))
+        return Msg(N_("expected a reply to {bytes} within {step:g} s; {seen}{ended}{waiting}"),
+                {"bytes": show_bytes(request), "step": step, "seen": seen, "ended": ended,
+                 "waiting": run_input_hint(self.run)})
 
 
 def reply_or_fail(server: Server, step: float, request: bytes) -> bytes:
@@ -160,32 +167,16 @@ def reply_or_fail(server: Server, step: float, request: bytes) -> bytes:
     if got is None:
         where = server.misdirected()
         if where is not None:
-            fail(f"no reply to {show_bytes(request)} at the sender's address: the reply went to port {where[0]}; "
-                 f"the client was on {server.peer.port}")
+            fail(N_("no reply to {bytes} at the sender's address: the reply went to port {where}; the client was on "
+                    "{port}"),
+                 bytes=show_bytes(request), where=where[0], port=server.peer.port)
         fail(server.why_none(request, step))
     return got
-
-
-def ended_note(run) -> str:
-    return "" if run.running else f"; it {run.crash_summary()}"
 
 
 def drain(peer: UdpPeer, source: tuple[str, int] | None = None) -> list[bytes]:
     """What is queued at ``peer`` (only from ``source`` when given)."""
     return [d for d, a in peer.recv_quiet(0.0) if source is None or a == source]
-
-
-def encoding_note(expected: bytes | str, seen: bytes) -> str:
-    """"; sent GBK bytes (...) for '...'; ..." when an encoding explains the difference, else ""."""
-    text = expected if isinstance(expected, str) else expected.decode("utf-8", "replace")
-    why = describe_encoding_mismatch(text, seen)
-    return f": {why}" if why else ""
-
-
-def prints_text(run, text: str, timeout: float, what: str) -> None:
-    """``prints``, naming the decoding fault when the text came out garbled."""
-    with naming_encoding_faults(text, output=lambda: run.out):
-        prints(run, text, timeout, what)
 
 
 # ================================================================== udp-send
@@ -207,16 +198,19 @@ def _sent_datagrams(sandbox, program, limits, line: str) -> tuple[list[bytes], o
 def _expect_one(got: list[bytes], line: str, run) -> None:
     want = line.encode("utf-8")
     if not got:
-        ended = "" if run.running else f"; the program {run.crash_summary()}"
-        fail(f"expected one datagram {show_bytes(want)} on UDP port 8080; got none{ended}")
+        ended = ended_note(run)
+        fail(N_("expected one datagram {bytes} on UDP port 8080; got none{ended}"),
+             bytes=show_bytes(want), ended=ended)
     if len(got) > 1:
-        fail(f"expected exactly one datagram; got {len(got)}: " + ", ".join(show_bytes(g, 40) for g in got[:5]))
+        fail(N_("expected exactly one datagram; got {n_got}: {join}"),
+             n_got=len(got), join=", ".join(show_bytes(g, 40) for g in got[:5]))
     if got[0] != want:
-        hint = " (the newline must not be sent)" if got[0].rstrip(b"\r\n") == want else ""
+        hint = Msg(N_(" (the newline must not be sent)")) if got[0].rstrip(b"\r\n") == want else ""
         if not hint and got[0] == want.strip():
-            hint = " (the spaces at the ends of the line were stripped; they are part of the line)"
-        fail(f"payload: expected {show_bytes(want)} ({len(want)} bytes), got {show_bytes(got[0])} "
-             f"({len(got[0])} bytes){hint}{encoding_note(line, got[0])}")
+            hint = Msg(N_(" (the spaces at the ends of the line were stripped; they are part of the line)"))
+        fail(N_("payload: expected {bytes} ({n_want} bytes), got {bytes2} ({n_got} bytes){hint}{encoding_note}"),
+             bytes=show_bytes(want), n_want=len(want), bytes2=show_bytes(got[0]), n_got=len(got[0]), hint=hint,
+             encoding_note=encoding_note(line, got[0]))
 
 
 # The line's bytes are the payload, its spaces included: a line typed with spaces at its ends
@@ -226,7 +220,7 @@ SPACED_LINE = "  hello, spaces at both ends  "
 
 @check("udp-send", "must", "sends exactly one datagram: the line's UTF-8 bytes, no newline", id="one-datagram",
        sheet="001 §3.1.1",
-       hint="One sendto() per line, with input().encode('utf-8'); no '\\n', nothing stripped.")
+       hint=N_("One sendto() per line, with input().encode('utf-8'); no '\\n', nothing stripped."))
 def test_udp_send_one_datagram(sandbox, program, limits):
     """Sheet: "exactly one datagram, payload == the line's UTF-8 bytes (no newline)".  Two runs: an ASCII
     line, and one with spaces at both ends (the line's bytes include them; input().strip() loses them)."""
@@ -239,12 +233,12 @@ def test_udp_send_one_datagram(sandbox, program, limits):
 def test_udp_send_exits(sandbox, program, limits):
     UdpPeer(sandbox, program.port)
     run = program.start(stdin=SEND_LINE)
-    exits_zero(run, limits.step_s, "after sending its line")
+    exits_zero(run, limits.step_s, Msg(N_("after sending its line")))
 
 
 @check("udp-send", "should", "works for a non-ASCII line and a 1000-byte line", id="non-ascii-and-long",
        sheet="001 §3.1.1",
-       hint="Encode with UTF-8 and send the whole line in one datagram.")
+       hint=N_("Encode with UTF-8 and send the whole line in one datagram."))
 def test_udp_send_non_ascii_and_long(sandbox, program, limits):
     for line in ("我爱你，网络编程", "x" * 990 + "我爱你ab"[:4]):
         got, run = _sent_datagrams(sandbox, program, limits, line)
@@ -255,7 +249,7 @@ def test_udp_send_non_ascii_and_long(sandbox, program, limits):
 def test_udp_send_with_reference(sandbox, program, reference, limits):
     recv = reference.start("udp-recv", args=["--port", str(program.port)])
     program.start(stdin="来自学生 hello")
-    prints(recv, "来自学生 hello", limits.step_s, "the reference udp-recv prints what it received")
+    prints(recv, "来自学生 hello", limits.step_s, Msg(N_("the reference udp-recv prints what it received")))
 
 
 # ================================================================== udp-recv
@@ -287,7 +281,7 @@ LONG_LINE = sized_text(1000, "a 1000-byte line ")
 
 
 @check("udp-recv", "must", "prints the datagram's text", id="prints", sheet="001 §3.1.2",
-       hint="recvfrom(1024), then print data.decode('utf-8').")
+       hint=N_("recvfrom(1024), then print data.decode('utf-8')."))
 def test_udp_recv_prints(sandbox, program, limits):
     """Sheet: "receives one datagram (up to 1024 bytes), prints its decoded text"; must: "the printed output
     contains the datagram's text".  The datagram is the largest the line allows, 1024 bytes of UTF-8 with
@@ -295,21 +289,22 @@ def test_udp_recv_prints(sandbox, program, limits):
     run = program.start_server()
     peer = UdpPeer(sandbox)
     peer.send(RECV_MAX.encode(), target_of(run.listener))
-    prints_text(run, RECV_MAX, limits.step_s, f"the text of the {len(RECV_MAX.encode())}-byte datagram it received")
+    prints_text(run, RECV_MAX, limits.step_s, Msg(N_("the text of the {n_encode}-byte datagram it received"),
+            {"n_encode": len(RECV_MAX.encode())}))
 
 
 @check("udp-recv", "must", "exits with status 0 after the one datagram", id="exits", sheet="001 §3.1.2")
 def test_udp_recv_exits(sandbox, program, limits):
     run = program.start_server()
     UdpPeer(sandbox).send(RECV_TEXT.encode(), target_of(run.listener))
-    exits_zero(run, limits.step_s, "after receiving one datagram")
+    exits_zero(run, limits.step_s, Msg(N_("after receiving one datagram")))
 
 
 @check("udp-recv", "extra", "interop: prints what the reference sender sent", id="with-reference", sheet="001 §3.1")
 def test_udp_recv_with_reference(sandbox, program, reference, limits):
     run = program.start_server()
     reference.start("udp-send", stdin="参考 sender", args=at(run))
-    prints(run, "参考 sender", limits.step_s, "the line the reference udp-send sent")
+    prints(run, "参考 sender", limits.step_s, Msg(N_("the line the reference udp-send sent")))
 
 
 # ================================================================== udp-echo-server
@@ -319,13 +314,15 @@ MANY_DATAGRAMS = 40
 def _echo_once(server: Server, payload: bytes, step: float) -> None:
     reply = reply_or_fail(server, step, payload)
     if reply != payload:
-        fail(f"reply differs from the request: expected {show_bytes(payload)} ({len(payload)} bytes), "
-             f"got {show_bytes(reply)} ({len(reply)} bytes){encoding_note(payload, reply)}")
+        fail(N_("reply differs from the request: expected {bytes} ({n_payload} bytes), got {bytes2} ({n_reply} "
+                "bytes){encoding_note}"),
+             bytes=show_bytes(payload), n_payload=len(payload), bytes2=show_bytes(reply), n_reply=len(reply),
+             encoding_note=encoding_note(payload, reply))
 
 
 @check("udp-echo-server", "must", "echoes byte for byte, to the sender's address and port", id="echo",
        sheet="001 §3.1.3",
-       hint="sendto(data, addr) with the addr that recvfrom() returned.")
+       hint=N_("sendto(data, addr) with the addr that recvfrom() returned."))
 def test_udp_echo_server_echo(sandbox, program, limits):
     """Sheet: "the reply equals the request, byte for byte, and goes to the sender's address and port".
     Sent: a short Chinese line, then a 1000-byte one (the longest line the sheet's clients send, udp-send's
@@ -337,7 +334,7 @@ def test_udp_echo_server_echo(sandbox, program, limits):
 
 
 @check("udp-echo-server", "must", "serves many datagrams in a row", id="many", sheet="001 §3.1.3",
-       hint="Loop: while True: recvfrom / sendto.")
+       hint=N_("Loop: while True: recvfrom / sendto."))
 def test_udp_echo_server_many(sandbox, program, limits):
     """Sheet: "serves many datagrams in a row" (a loop forever).  40 in a row, well past the 10 or 20 a
     fixed-count loop (``for i in range(20)``) serves: a server that stops after N fails for any N under 40."""
@@ -347,20 +344,23 @@ def test_udp_echo_server_many(sandbox, program, limits):
         reply = server.ask(payload, limits.step_s)
         if reply is None:
             run = server.run
-            state = f"it ended: {run.crash_summary()}" if not run.running else "it is running but did not answer"
-            fail(f"expected an echo of every one of {MANY_DATAGRAMS} datagrams in a row; it answered {i}, then "
-                 f"none to {show_bytes(payload)} within {limits.step_s:g} s ({state})")
+            state = Msg(N_("it ended: {crash}"),
+                    {"crash": run.crash_summary()}) if not run.running else Msg(N_("it is running but did not answer"))
+            fail(N_("expected an echo of every one of {many_datagrams} datagrams in a row; it answered {i}, then "
+                    "none to {bytes} within {step_s:g} s ({state})"),
+                 many_datagrams=MANY_DATAGRAMS, i=i, bytes=show_bytes(payload), step_s=limits.step_s, state=state)
         if reply != payload:
-            fail(f"datagram {i + 1} of {MANY_DATAGRAMS}: expected the echo {show_bytes(payload)}, got {show_bytes(reply)}")
+            fail(N_("datagram {i_1} of {many_datagrams}: expected the echo {bytes}, got {bytes2}"),
+                 i_1=i + 1, many_datagrams=MANY_DATAGRAMS, bytes=show_bytes(payload), bytes2=show_bytes(reply))
 
 
 @check("udp-echo-server", "must", "two clients interleaved each get only their own replies", id="two-clients",
        sheet="001 §3.1.3",
-       hint="Reply to the address of each datagram, not to the first client's.")
+       hint=N_("Reply to the address of each datagram, not to the first client's."))
 def test_udp_echo_server_two_clients(sandbox, program, limits):
     run = program.start_server()
     server = target_of(run.listener)
-    a, b = UdpPeer(sandbox, label="client A"), UdpPeer(sandbox, label="client B")
+    a, b = UdpPeer(sandbox, label=N_("client A")), UdpPeer(sandbox, label=N_("client B"))
     for i in range(3):
         for peer in (a, b):
             payload = f"{peer.label} #{i}".encode()
@@ -369,12 +369,15 @@ def test_udp_echo_server_two_clients(sandbox, program, limits):
             other = b if peer is a else a
             stray = drain(other, server)
             if stray:
-                fail(f"the reply to {peer.label} (port {peer.port}) went to {other.label} (port {other.port}): "
-                     f"{show_bytes(stray[0])}")
+                fail(N_("the reply to {label} (port {port}) went to {label2} (port {port2}): {bytes}"),
+                     label=Msg(peer.label), port=peer.port, label2=Msg(other.label), port2=other.port,
+                     bytes=show_bytes(stray[0]))
             if got is None:
-                fail(f"{peer.label} (port {peer.port}) got no reply to {show_bytes(payload)} within {limits.step_s:g} s")
+                fail(N_("{label} (port {port}) got no reply to {bytes} within {step_s:g} s"),
+                     label=Msg(peer.label), port=peer.port, bytes=show_bytes(payload), step_s=limits.step_s)
             if got[0] != payload:
-                fail(f"{peer.label} expected {show_bytes(payload)}, got {show_bytes(got[0])}")
+                fail(N_("{label} expected {bytes}, got {bytes2}"),
+                     label=Msg(peer.label), bytes=show_bytes(payload), bytes2=show_bytes(got[0]))
 
 
 @check("udp-echo-server", "should", "keeps datagram boundaries: two datagrams, two replies", id="boundaries",
@@ -393,18 +396,19 @@ def test_udp_echo_server_boundaries(sandbox, program, limits):
             break
         replies.append(got[0])
     if replies != [first, second]:
-        fail(f"expected two replies {show_bytes(first)} then {show_bytes(second)}; got "
-             + (", ".join(show_bytes(r) for r in replies) or "none"))
+        fail(N_("expected two replies {bytes} then {bytes2}; got {got}"),
+             bytes=show_bytes(first), bytes2=show_bytes(second),
+             got=", ".join(show_bytes(r) for r in replies) or Msg(N_("none")))
 
 
 @check("udp-echo-server", "should", "echoes an empty datagram", id="empty", sheet="001 §3.1.3",
-       hint="An empty datagram is a real message: recvfrom returns b'' for it; send b'' back.")
+       hint=N_("An empty datagram is a real message: recvfrom returns b'' for it; send b'' back."))
 def test_udp_echo_server_empty(sandbox, program, limits):
     _echo_once(Server(sandbox, program.start_server(), program.port, spies=False), b"", limits.step_s)
 
 
 @check("udp-echo-server", "should", "survives a payload that is not valid UTF-8 and goes on serving", id="invalid-utf8",
-       sheet="001 §3.1.3", hint="Echo the bytes; decode only for printing, with errors='replace'.")
+       sheet="001 §3.1.3", hint=N_("Echo the bytes; decode only for printing, with errors='replace'."))
 def test_udp_echo_server_invalid_utf8(sandbox, program, limits):
     run = program.start_server()
     server = Server(sandbox, run, program.port, spies=False)
@@ -412,8 +416,10 @@ def test_udp_echo_server_invalid_utf8(sandbox, program, limits):
     probe = b"still there?"
     got = server.ask(probe, limits.step_s)
     if got != probe:
-        state = "it ended: " + run.crash_summary() if not run.running else "it is running but did not answer"
-        fail(f"after a non-UTF-8 datagram, expected the echo of {show_bytes(probe)}; {state}")
+        state = Msg(N_("it ended: {crash}"),
+                {"crash": run.crash_summary()}) if not run.running else Msg(N_("it is running but did not answer"))
+        fail(N_("after a non-UTF-8 datagram, expected the echo of {bytes}; {state}"),
+             bytes=show_bytes(probe), state=state)
 
 
 @check("udp-echo-server", "extra", "interop: the reference echo client gets its replies", id="with-reference",
@@ -421,7 +427,7 @@ def test_udp_echo_server_invalid_utf8(sandbox, program, limits):
 def test_udp_echo_server_with_reference(sandbox, program, reference, limits):
     run = program.start_server()
     client = reference.start("udp-echo-client", stdin=["参考客户端", "exit"], args=at(run))
-    prints(client, "返回的数据是: 参考客户端", limits.step_s, "the reference client prints the echo")
+    prints(client, "返回的数据是: 参考客户端", limits.step_s, Msg(N_("the reference client prints the echo")))
 
 
 # ================================================================== udp-echo-client
@@ -439,16 +445,19 @@ def _serve_echo(peer: UdpPeer, run, lines: list[str], step: float, check_print: 
         got = peer.recv(step, expect_from="the client")
         want = line.encode()
         if got is None:
-            ended = "" if run.running else f"; the client {run.crash_summary()}"
-            fail(f"expected a datagram {show_bytes(want)} (the line {line!r}) within {step:g} s; got none{ended}")
+            ended = ended_note(run, Msg(N_("the client")))
+            fail(N_("expected a datagram {bytes} (the line {line}) within {step:g} s; got none{ended}"),
+                 bytes=show_bytes(want), line=repr(line), step=step, ended=ended)
         data, addr = got
         why = encoding_note(line, data)
         if data != want and (check_print or not why):
-            fail(f"expected the datagram {show_bytes(want)} for the line {line!r}; got {show_bytes(data)}{why}")
+            fail(N_("expected the datagram {bytes} for the line {line}; got {bytes2}{why}"),
+                 bytes=show_bytes(want), line=repr(line), bytes2=show_bytes(data), why=why)
         sources.append(addr)
         peer.send(data, addr)
         if check_print:
-            prints_text(run, line, step, f"the reply to {line!r}")
+            prints_text(run, line, step, Msg(N_("the reply to {line}"),
+                    {"line": repr(line)}))
     return sources
 
 
@@ -472,14 +481,14 @@ def test_udp_echo_client_exits(sandbox, program, limits):
     peer = UdpPeer(sandbox, program.port)
     run = program.start(stdin=ECHO_LINES)
     _serve_echo(peer, run, ECHO_LINES, limits.step_s)
-    exits_zero(run, limits.step_s, "after 'exit' and its echo")
+    exits_zero(run, limits.step_s, Msg(N_("after 'exit' and its echo")))
 
 
 ONE_SOCKET_LINES = ["one", "two (its reply is withheld)", "three", "exit"]
 
 
 @check("udp-echo-client", "should", "uses one socket (one source port) for the whole session", id="one-socket",
-       sheet="001 §3.1.3", hint="Create the socket once, before the loop, and keep it after a timeout too.")
+       sheet="001 §3.1.3", hint=N_("Create the socket once, before the loop, and keep it after a timeout too."))
 def test_udp_echo_client_one_socket(sandbox, program, limits):
     """Sheet: "uses one socket (one source port) for the whole session".  The whole session includes what
     follows a lost reply: the reply to the second line is withheld, and every datagram the client sends,
@@ -507,17 +516,20 @@ def test_udp_echo_client_one_socket(sandbox, program, limits):
         if data == b"exit":
             break
     if not seen:
-        fail(f"expected datagrams from the client; got none{'' if run.running else '; it ' + run.crash_summary()}")
+        fail(N_("expected datagrams from the client; got none{ended}"),
+             ended=ended_note(run))
     first_port = seen[0][1]
     for i, (text, port) in enumerate(seen):
         if port != first_port:
-            after = " after the reply to the second line was withheld" if withheld and i >= 2 else ""
-            fail(f"expected every datagram from one source port ({first_port}); {text!r} came from port {port}"
-                 f"{after}: a new socket. Ports seen: " + ", ".join(f"{t!r} from {p}" for t, p in seen))
+            after = Msg(N_(" after the reply to the second line was withheld")) if withheld and i >= 2 else ""
+            fail(N_("expected every datagram from one source port ({first_port}); {text} came from port "
+                    "{port}{after}: a new socket. Ports seen: {join}"),
+                 first_port=first_port, text=repr(text), port=port, after=after,
+                 join=Msg.joined(", ", (Msg(N_("{text} from {port}"), {"text": repr(t), "port": p}) for t, p in seen)))
 
 
 @check("udp-echo-client", "should", "exits cleanly at the end of input", id="eof", sheet="001 §3.1.3",
-       hint="input() raises EOFError at the end of input: catch it and exit.")
+       hint=N_("input() raises EOFError at the end of input: catch it and exit."))
 def test_udp_echo_client_eof(sandbox, program, limits):
     """Sheet: "exits cleanly on end of input".  Two runs: input ends after one line, and input that is empty
     from the start (the end of input before any line: a first input() outside the try fails there)."""
@@ -525,9 +537,9 @@ def test_udp_echo_client_eof(sandbox, program, limits):
     run = program.start(stdin=["only line"])
     _serve_echo(peer, run, ["only line"], limits.step_s)
     run.close_stdin()
-    exits_zero(run, limits.step_s, "at the end of its input (no 'exit')")
+    exits_zero(run, limits.step_s, Msg(N_("at the end of its input (no 'exit')")))
     empty = program.start(close_stdin=True)
-    exits_zero(empty, limits.step_s, "when its input is empty from the start (no line at all)")
+    exits_zero(empty, limits.step_s, Msg(N_("when its input is empty from the start (no line at all)")))
 
 
 LOST_REPLY_BUDGET = 6.0  # students choose timers of 1-5 s
@@ -556,7 +568,7 @@ def _reply_lines(printed: str, sample: str, prompt: str):
 
 
 @check("udp-echo-client", "should", "does not hang when a reply is lost (a timeout and a message)", id="lost-reply",
-       sheet="001 §3.1.3", hint="settimeout() on the socket, catch socket.timeout, print a message.")
+       sheet="001 §3.1.3", hint=N_("settimeout() on the socket, catch socket.timeout, print a message."))
 def test_udp_echo_client_lost_reply(sandbox, program, limits):
     """Sheet: "does not hang forever when a reply is lost (a timeout and a message)".  The first line is
     echoed (that shows how the client prints a reply), the reply to the second is withheld; within the
@@ -567,11 +579,13 @@ def test_udp_echo_client_lost_reply(sandbox, program, limits):
     run = program.start(stdin=LOST_LINES)
     first = peer.recv(limits.step_s, expect_from="the client")
     if first is None:
-        fail(f"expected the datagram {LOST_LINES[0]!r} within {limits.step_s:g} s; got none{ended_note(run)}")
+        fail(N_("expected the datagram {lost_lines_0} within {step_s:g} s; got none{ended}"),
+             lost_lines_0=repr(LOST_LINES[0]), step_s=limits.step_s, ended=ended_note(run))
     peer.send(first[0], first[1])
     lost = peer.recv(limits.step_s, expect_from="the client")
     if lost is None:
-        fail(f"expected the datagram {LOST_LINES[1]!r} within {limits.step_s:g} s; got none{ended_note(run)}")
+        fail(N_("expected the datagram {lost_lines_1} within {step_s:g} s; got none{ended}"),
+             lost_lines_1=repr(LOST_LINES[1]), step_s=limits.step_s, ended=ended_note(run))
     sandbox.evidence.note(f"peer withholds the reply to {lost[0].decode('utf-8', 'replace')!r}")
     # a client that prints its replies printed the first before it sent the second line: let the output
     # catch up with the datagram (a short bounded wait; no wait at all once it shows)
@@ -584,9 +598,10 @@ def test_udp_echo_client_lost_reply(sandbox, program, limits):
         echoed.append(nxt[0].decode("utf-8", "replace"))
         run.wait_exit(limits.step_s)
     elif run.running:
-        fail(f"after the reply to {LOST_LINES[1]!r} was withheld, the client neither went on nor exited within "
-             f"{LOST_REPLY_BUDGET:g} s: it waits forever for the reply")
-    no_crash(run, "after a lost reply")
+        fail(N_("after the reply to {lost_lines_1} was withheld, the client neither went on nor exited within "
+                "{lost_reply_budget:g} s: it waits forever for the reply"),
+             lost_lines_1=repr(LOST_LINES[1]), lost_reply_budget=LOST_REPLY_BUDGET)
+    no_crash(run, Msg(N_("after a lost reply")))
     prompt = before[before.rfind("\n") + 1:].strip()  # what it printed while waiting: its prompt, if any
     shows_reply = _reply_lines(before, echoed[0], prompt)
     after = run.out[len(before):]
@@ -595,9 +610,11 @@ def test_udp_echo_client_lost_reply(sandbox, program, limits):
     message = [ln for ln in after.splitlines() if ln.strip() and not shows_reply(ln, echoed)]
     if not message:
         resent = nxt is not None and nxt[0] == lost[0]
-        how = (f"sent {LOST_LINES[1]!r} again and printed only the echo of the resend" if resent
-               else "went on after the lost reply")
-        fail(f"expected a message about the lost reply; the client {how}, without printing any message about it")
+        how = (Msg(N_("sent {lost_lines_1} again and printed only the echo of the resend"),
+                {"lost_lines_1": repr(LOST_LINES[1])}) if resent
+               else Msg(N_("went on after the lost reply")))
+        fail(N_("expected a message about the lost reply; the client {how}, without printing any message about it"),
+             how=how)
 
 
 @check("udp-echo-client", "extra", "interop: works with the reference echo server", id="with-reference",
@@ -605,8 +622,8 @@ def test_udp_echo_client_lost_reply(sandbox, program, limits):
 def test_udp_echo_client_with_reference(sandbox, program, reference, limits):
     reference.start("udp-echo-server")
     run = program.start(stdin=["参考服务器", "exit"])
-    prints(run, "参考服务器", limits.step_s, "the echo from the reference server")
-    exits_zero(run, limits.step_s, "after 'exit'")
+    prints(run, "参考服务器", limits.step_s, Msg(N_("the echo from the reference server")))
+    exits_zero(run, limits.step_s, Msg(N_("after 'exit'")))
 
 
 # ================================================================== udp-area-server
@@ -636,17 +653,20 @@ def _check_area(raw: bytes, radius: str, spec) -> None:
     want = pi * float(radius) ** 2
     reply = raw.decode("utf-8", "replace")
     if not reply.startswith(prefix):
-        fail(f"expected the reply to start with {prefix!r}; got {show_bytes(raw)}{encoding_note(prefix, raw)}")
+        fail(N_("expected the reply to start with {prefix}; got {bytes}{encoding_note}"),
+             prefix=repr(prefix), bytes=show_bytes(raw), encoding_note=encoding_note(prefix, raw))
     m = NUMBER.match(reply[len(prefix):].strip())
     if not m:
-        fail(f"expected a number after {prefix!r}; got {reply!r}")
+        fail(N_("expected a number after {prefix}; got {reply}"),
+             prefix=repr(prefix), reply=repr(reply))
     got = float(m.group(0))
     if not math.isclose(got, want, rel_tol=1e-6):
-        fail(f"area {want:g} expected for r={radius} ({pi} * r * r), got {m.group(0)}")
+        fail(N_("area {want:g} expected for r={radius} ({pi} * r * r), got {group}"),
+             want=want, radius=radius, pi=pi, group=m.group(0))
 
 
 @check("udp-area-server", "must", "replies 圆的面积为： and 3.14·r² (within 1e-6 relative)", id="value", sheet="000 §3.2.1",
-       hint="area = 3.14 * r * r with r = float(text); reply '圆的面积为：' + str(area).")
+       hint=N_("area = 3.14 * r * r with r = float(text); reply '圆的面积为：' + str(area)."))
 def test_udp_area_server_value(sandbox, program, limits, spec):
     """Sheet: "the number after it equals 3.14·r² within 1e-6 relative".  r = 3 and r = 2.5 (not a whole
     number: int() fails there), each to a server started for it (one answer is allowed for the must lines,
@@ -662,7 +682,7 @@ def test_udp_area_server_value(sandbox, program, limits, spec):
 
 @check("udp-area-server", "must", "the reply goes to the sender's address and port", id="reply-to-sender",
        sheet="000 §3.2.1",
-       hint="sendto(reply, addr) with the addr that recvfrom() returned.")
+       hint=N_("sendto(reply, addr) with the addr that recvfrom() returned."))
 def test_udp_area_server_reply_to_sender(sandbox, program, limits, spec):
     """Sheet: "the reply goes to the sender's address and port".  Client A asks (r = 1); then, from another
     socket, client B (r = 2): the reply must reach B, not A (a server that remembers its first client's
@@ -679,17 +699,20 @@ def test_udp_area_server_reply_to_sender(sandbox, program, limits, spec):
     got = b.recv(limits.step_s, expect_from="the server", source=server.address)
     strays = drain(server.peer, server.address)
     if strays:
-        fail(f"the reply to client B (port {b.port}) went to client A (port {server.peer.port}), the first "
-             f"client: {show_bytes(strays[0])}; each reply goes to the address of its own request")
+        fail(N_("the reply to client B (port {port}) went to client A (port {port2}), the first client: {bytes}; "
+                "each reply goes to the address of its own request"),
+             port=b.port, port2=server.peer.port, bytes=show_bytes(strays[0]))
     where = server._sweep(0.0 if got is not None else 0.1)
     if got is None and where:
-        fail(f"the reply to client B (port {b.port}) went to port {where[0][0]}: {show_bytes(where[0][1])}")
+        fail(N_("the reply to client B (port {port}) went to port {where}: {bytes}"),
+             port=b.port, where=where[0][0], bytes=show_bytes(where[0][1]))
     if server.spray:
-        fail(f"expected replies only to the requests' senders; {server.spray}")
+        fail(N_("expected replies only to the requests' senders; {spray}"),
+             spray=server.spray)
 
 
 @check("udp-area-server", "should", "answers more than one request", id="many", sheet="000 §3.2.1",
-       hint="Serve in a loop instead of answering once and exiting.")
+       hint=N_("Serve in a loop instead of answering once and exiting."))
 def test_udp_area_server_many(sandbox, program, limits, spec):
     """Sheet: "answers more than one request (the seed answers one and exits)", i.e. it serves in a loop.
     Five requests, well past a fixed few (``for i in range(3)``), from two clients in turn (A, B, A, B, A):
@@ -706,21 +729,24 @@ def test_udp_area_server_many(sandbox, program, limits, spec):
             continue
         if i % 2 == 0:
             if server.ask(request, limits.step_s) is None and server.misdirected() is None:
-                state = "it had exited" if not run.running else "it is running but did not answer"
-                fail(server.why_none(request, limits.step_s) if server.spray
-                     else f"no reply to radius {radius} after {i} earlier request(s); {state}")
+                state = Msg(N_("it had exited")) if not run.running else Msg(N_("it is running but did not answer"))
+                if server.spray:
+                    fail(server.why_none(request, limits.step_s))
+                fail(N_("no reply to radius {radius} after {i} earlier request(s); {state}"),
+                     radius=radius, i=i, state=state)
             continue
         server.asked += 1
         b.send(request, server.address)
         got = b.recv(limits.step_s, expect_from="the server", source=server.address)
         elsewhere = drain(server.peer, server.address) + [d for _, d in server._sweep()]
         if server.spray:
-            fail(f"expected replies only to the requests' senders; {server.spray}")
+            fail(N_("expected replies only to the requests' senders; {spray}"),
+                 spray=server.spray)
         if got is None and not elsewhere:
-            state = "it had exited" if not run.running else "it is running but did not answer"
-            fail(f"no reply to radius {radius} from a second client (port {b.port}) after {i} earlier "
-                 f"request(s); {state} (a UDP socket connect()ed to its first client drops other clients' "
-                 f"datagrams)")
+            state = Msg(N_("it had exited")) if not run.running else Msg(N_("it is running but did not answer"))
+            fail(N_("no reply to radius {radius} from a second client (port {port}) after {i} earlier request(s); "
+                    "{state} (a UDP socket connect()ed to its first client drops other clients' datagrams)"),
+                 radius=radius, port=b.port, i=i, state=state)
     server.settle()
 
 
@@ -729,7 +755,7 @@ NOT_NUMBERS = ("abc", "")
 
 
 @check("udp-area-server", "should", "replies with an error text to a radius that is not a number", id="not-a-number",
-       sheet="000 §3.2.1", hint="Catch ValueError from float() and send an error message back.")
+       sheet="000 §3.2.1", hint=N_("Catch ValueError from float() and send an error message back."))
 def test_udp_area_server_not_a_number(sandbox, program, limits, spec):
     """Sheet: "replies with an error text instead of crashing on a radius that is not a number".  Sent:
     'abc' and an empty radius, to one server.  Each must get a reply that is an error text: any words,
@@ -743,19 +769,23 @@ def test_udp_area_server_not_a_number(sandbox, program, limits, spec):
         if got is None:
             stray = server.misdirected()
             if stray is None:
-                state = f"it crashed: {run.crash_summary()}" if not run.running else "it is running but sent nothing"
-                fail(server.why_none(text.encode(), limits.step_s) if server.spray
-                     else f"expected an error reply to the radius {shown}; {state}")
+                state = Msg(N_("it crashed: {crash}"),
+                        {"crash": run.crash_summary()}) if not run.running else Msg(N_("it is running but sent nothing"))
+                if server.spray:
+                    fail(server.why_none(text.encode(), limits.step_s))
+                fail(N_("expected an error reply to the radius {shown}; {state}"), shown=shown, state=state)
             got = stray[1]
         reply = got.decode("utf-8", "replace")
         if not reply.strip():
-            fail(f"expected an error text in reply to the radius {shown}; got an empty reply")
+            fail(N_("expected an error text in reply to the radius {shown}; got an empty reply"),
+                 shown=shown)
         rest = reply[len(prefix):].strip() if reply.startswith(prefix) else None
         if rest is not None and NUMBER.fullmatch(rest):
-            fail(f"expected an error text in reply to the radius {shown}, which is not a number; got an area: "
-                 f"{reply!r}")
+            fail(N_("expected an error text in reply to the radius {shown}, which is not a number; got an area: "
+                    "{reply}"),
+                 shown=shown, reply=repr(reply))
     server.settle()
-    no_crash(run, "on a radius that is not a number")
+    no_crash(run, Msg(N_("on a radius that is not a number")))
 
 
 @check("udp-area-server", "extra", "interop: the reference area client gets the area", id="with-reference",
@@ -763,7 +793,7 @@ def test_udp_area_server_not_a_number(sandbox, program, limits, spec):
 def test_udp_area_server_with_reference(sandbox, program, reference, limits, spec):
     run = program.start_server()
     client = reference.start("udp-area-client", stdin="3", args=at(run))
-    prints(client, spec.expect.get("prefix", "圆的面积为："), limits.step_s, "the reference client prints the reply")
+    prints(client, spec.expect.get("prefix", "圆的面积为："), limits.step_s, Msg(N_("the reference client prints the reply")))
 
 
 # ================================================================== udp-area-client
@@ -789,26 +819,28 @@ def test_udp_area_client_sends(sandbox, program, limits):
     for radius in ("2.5", "3"):
         run, got = _area_exchange(sandbox, program, limits, radius=radius)
         if got is None:
-            ended = "" if run.running else f"; the client {run.crash_summary()}"
-            fail(f"expected a datagram {radius!r} on UDP port {program.port}; got none{ended}")
+            ended = ended_note(run, Msg(N_("the client")))
+            fail(N_("expected a datagram {radius} on UDP port {port}; got none{ended}"),
+                 radius=repr(radius), port=program.port, ended=ended)
         if got[0] != radius.encode():
-            fail(f"expected the radius as typed, {show_bytes(radius.encode())}; got {show_bytes(got[0])}")
+            fail(N_("expected the radius as typed, {bytes}; got {bytes2}"),
+                 bytes=show_bytes(radius.encode()), bytes2=show_bytes(got[0]))
 
 
 @check("udp-area-client", "must", "prints the server's reply", id="prints", sheet="000 §3.2.2")
 def test_udp_area_client_prints(sandbox, program, limits):
     run, got = _area_exchange(sandbox, program, limits)
     if got is None:
-        fail("the client sent no radius, so there was nothing to reply to")
-    prints_text(run, AREA_REPLY, limits.step_s, "the server's reply")
+        fail(N_("the client sent no radius, so there was nothing to reply to"))
+    prints_text(run, AREA_REPLY, limits.step_s, Msg(N_("the server's reply")))
 
 
 @check("udp-area-client", "must", "exits with status 0 after printing the reply", id="exits", sheet="000 §3.2.2")
 def test_udp_area_client_exits(sandbox, program, limits):
     run, got = _area_exchange(sandbox, program, limits)
     if got is None:
-        fail("the client sent no radius, so there was nothing to reply to")
-    exits_zero(run, limits.step_s, "after printing the reply")
+        fail(N_("the client sent no radius, so there was nothing to reply to"))
+    exits_zero(run, limits.step_s, Msg(N_("after printing the reply")))
 
 
 @check("udp-area-client", "extra", "interop: works with the reference area server", id="with-reference",
@@ -816,4 +848,4 @@ def test_udp_area_client_exits(sandbox, program, limits):
 def test_udp_area_client_with_reference(sandbox, program, reference, limits, spec):
     reference.start("udp-area-server")
     run = program.start(stdin="3")
-    prints(run, spec.expect.get("prefix", "圆的面积为："), limits.step_s, "the reference server's reply")
+    prints(run, spec.expect.get("prefix", "圆的面积为："), limits.step_s, Msg(N_("the reference server's reply")))

@@ -46,6 +46,16 @@ def checks_by_status(result: dict, levels=("must", "should")) -> dict[str, set[s
     return out
 
 
+@pytest.fixture(autouse=True)
+def _end_stray_graders():
+    """After each test: end every grading subprocess a test started and did not finish (tests/test_faults.py's
+    ``Grader``), e.g. one left waiting at a pause point when the test failed before releasing it."""
+    yield
+    faults = sys.modules.get("test_faults")
+    if faults is not None:
+        faults.Grader.end_all()
+
+
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory) -> Path:
     """The reference programs exported as a submission (full marks expected)."""

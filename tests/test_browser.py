@@ -12,30 +12,18 @@ browser is used; ``playwright install`` is not needed).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+from browserkit import NEEDS_BROWSER, browser  # noqa: F401 - the fixture
 from conftest import MUTANTS, ROOT, grade
-
 from netgrade.outputs import html
 from netgrade.results import Result
 
-CHROMIUM = os.environ.get("NETGRADE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the machine
-    sync_playwright = None
-
-pytestmark = [
-    pytest.mark.skipif(sync_playwright is None, reason="the playwright package is not installed (pip install playwright)"),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = NEEDS_BROWSER
 
 # A UDP echo server that answers with markup and prints markup, terminal escapes and a flood.
 HOSTILE_ECHO = r'''
@@ -50,14 +38,6 @@ while True:
     print("<script>window.__pwned = 3</script>", data, flush=True)
     s.sendto(b"<script>window.__pwned = 4</script>" + data, addr)
 '''
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,26 @@ ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (namespaces
 # ------------------------------------------------------------------ helpers
 
 class Grader:
-    """One grading subprocess with its own TMPDIR and a tag to find what it leaves."""
+    """One grading subprocess with its own TMPDIR and a tag to find what it leaves.
+
+    A grader a test started and did not finish (the test failed before ``finish``: e.g. a pause point never
+    reached) is ended after the test by ``end_all`` (tests/conftest.py), so none is left waiting.
+    """
+
+    _live: set[Grader] = set()
+
+    @classmethod
+    def end_all(cls) -> list[int]:
+        """Kill every grader's process group still running; returns their pids."""
+        ended = []
+        for g in list(cls._live):
+            cls._live.discard(g)
+            if g.proc is not None and g.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(g.proc.pid, signal.SIGKILL)
+                g.proc.communicate()
+                ended.append(g.proc.pid)
+        return ended
 
     def __init__(self, tmp: Path, *, tmpdir: Path | None = None, wrap: list[str] | None = None,
                  env: dict[str, str] | None = None) -> None:
@@ -55,6 +74,7 @@ class Grader:
         self.proc = subprocess.Popen([*self.wrap, PY, "-m", "netgrade", *args], cwd=ROOT, env=self.env(),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      start_new_session=True)
+        Grader._live.add(self)
         return self.proc
 
     def check(self, sub: Path, *args: str, timeout: float = 240) -> tuple[dict, subprocess.CompletedProcess]:
@@ -66,6 +86,7 @@ class Grader:
         try:
             out, err = self.proc.communicate(timeout=timeout)
         finally:
+            Grader._live.discard(self)
             if self.proc.poll() is None:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.communicate()
@@ -549,4 +570,59 @@ def test_a_program_cannot_fake_a_setup_failure(tmp_path, runner_name):
     assert got["udp-echo-server/port"][0] == "fail" and "exited with status 125" in got["udp-echo-server/port"][1], got
     assert got["tcp-thanks-client/line-arrives"][0] == "fail", got
     assert done.returncode == 1
+    assert_clean(g)
+
+
+def test_a_grader_a_failed_test_left_paused_is_ended(tmp_path, exported):
+    """The cleanup behind every test (conftest's ``_end_stray_graders``): a grader left waiting at a pause point,
+    as a test that fails before releasing it leaves one, is killed with its process group, and nothing remains."""
+    flag = tmp_path / "paused"
+    g = Grader(tmp_path, env={"NETGRADE_PAUSE_AT": f"check-started:{flag}"})
+    g.start("check", str(exported), "--program", "udp-send", "--json", str(g.out))
+    deadline = time.monotonic() + 60
+    while not flag.exists():  # a file another process makes: no event to wait on
+        assert g.proc.poll() is None and time.monotonic() < deadline, "the grader never reached its pause"
+        time.sleep(0.02)
+    assert Grader.end_all() == [g.proc.pid]
+    assert g.proc.returncode == -signal.SIGKILL
+    assert_clean(g)
+
+
+@ROOT_ONLY
+def test_a_sandbox_not_ready_within_the_time_limit_is_error(tmp_path, refs):
+    """The check's time limit runs out while its sandbox is still being made (here: the Docker runner held at
+    its second check's containers, as an engine that stopped answering holds it): no program of the student's
+    ran, so that check is ``error``, never "the program hung"; the checks around it are graded as usual."""
+    from dockerenv import require_docker
+    require_docker()
+    sub = submission_with(tmp_path, {"udp_echo_server.py": refs / "udp_echo_server.py"})
+    pack = tmp_path / "short.toml"
+    pack.write_text("[limits]\ncheck_s = 8.0\n", "utf-8")
+    flag = tmp_path / "held"  # never released: the pause outlasts the check's time limit
+    g = Grader(tmp_path, env={"NETGRADE_PAUSE_AT": f"docker-check-2:{flag}"})
+    result, done = g.check(sub, "--runner", "docker", "--jobs", "1", "--pack", str(pack),
+                           "--program", "udp-echo-server")
+    echo = [(c["id"], c["status"], c["message"]) for c in result["programs"][0]["checks"]]
+    assert flag.exists(), "the pause point was never reached"
+    held = echo[1]
+    assert held[1] == "error" and "the check's sandbox was not ready within the check's time limit (8 s)" in held[2] \
+        and "not the program's fault" in held[2], echo
+    assert [st for _, st, _ in echo[:1] + echo[2:]] == ["pass"] * (len(echo) - 1), echo
+    assert done.returncode == 1  # a grader error
+    assert_clean(g)
+
+
+@ROOT_ONLY
+def test_an_inherited_xdist_worker_id_changes_nothing(tmp_path, refs):
+    """netgrade started from an xdist worker of someone else's pytest run (an instructor's own tests, these
+    tests) inherits PYTEST_XDIST_WORKER=gw1: its own single-process grading must not take that for its worker
+    number (it then waited for a container pair no one made, and every check timed out as the program's)."""
+    from dockerenv import require_docker
+    require_docker()
+    sub = submission_with(tmp_path, {"udp_echo_server.py": refs / "udp_echo_server.py"})
+    g = Grader(tmp_path, env={"PYTEST_XDIST_WORKER": "gw1", "PYTEST_XDIST_WORKER_COUNT": "2"})
+    result, done = g.check(sub, "--runner", "docker", "--jobs", "1", "--program", "udp-echo-server")
+    echo = [(c["id"], c["status"], c["message"]) for c in result["programs"][0]["checks"]]
+    assert all(st == "pass" for _, st, _ in echo), echo
+    assert done.returncode == 0
     assert_clean(g)

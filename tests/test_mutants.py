@@ -69,14 +69,58 @@ def _pack_file(program_id: str) -> str:
 
 
 def _grade_and_compare(mutants: list[Path], tmp_path: Path) -> None:
+    """Grade the round in Chinese: the verdicts are the declared ones, every failing check says why in
+    Chinese (tests/english.py), and the result rendered again in English has the same verdicts."""
     for m in mutants:
         assert _declared(m)[0], f"{m}: declare the check(s) it fails with '# fails: PROGRAM/CHECK'"
     sub, args, expected = round_submission(tmp_path, mutants)
-    result, proc = grade(sub, *args, tmp=tmp_path)
+    result, proc = grade(sub, *args, "--lang", "zh", tmp=tmp_path)
     assert result["status"] == "graded", result.get("message")
     problems = round_mismatches(result, mutants, expected)
     assert not problems, "\n".join(problems) + "\n" + proc.stdout[-3000:]
     assert proc.returncode == 1
+    problems = untranslated(result)
+    assert not problems, "failing checks whose Chinese message keeps English sentences:\n" + "\n".join(problems)
+    again = rendered_again(result, tmp_path, "en")
+    assert verdicts(again) == verdicts(result)
+
+
+def untranslated(result: dict) -> list[str]:
+    """Failing checks whose message (student data masked) has no Chinese or keeps an English sentence."""
+    from english import english_sentences, has_chinese, masked
+
+    from netgrade.i18n import Msg
+    out = []
+    for p in result["programs"]:
+        for c in p["checks"]:
+            if c["status"] != "fail":
+                continue
+            if not c.get("message_id"):
+                out.append(f"{p['id']}/{c['id']}: a message without a template: {c['message'][:200]}")
+                continue
+            text = masked({"id": c["message_id"], "params": c["message_params"]},
+                          lambda mid, params: Msg(mid, params).render("zh"))
+            left = english_sentences(text)
+            if left or not has_chinese(text):
+                out.append(f"{p['id']}/{c['id']}: {left or 'no Chinese'} in: {c['message'][:400]}")
+    return out
+
+
+def rendered_again(result: dict, tmp_path: Path, lang: str) -> dict:
+    """``result`` rendered again by ``netgrade report --lang LANG`` (its JSON)."""
+    import json
+
+    from conftest import netgrade
+    src, out = tmp_path / "graded.json", tmp_path / f"again-{lang}.json"
+    src.write_text(json.dumps(result, ensure_ascii=False), "utf-8")
+    proc = netgrade("report", str(src), "--lang", lang, "--json", str(out), timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    return json.loads(out.read_text("utf-8"))
+
+
+def verdicts(result: dict) -> list[tuple]:
+    return [(p["id"], c["id"], c["status"], c["score"]) for p in result["programs"] for c in p["checks"]] + \
+        [("total", result["score"], result["max_score"])]
 
 
 # Mutants are graded in rounds: round i holds the i-th mutant of every program, graded as one submission

@@ -68,6 +68,29 @@ def test_only_the_netgrade_package_is_installed(venv):
     assert (site / "netgrade" / "packs" / "default.toml").is_file()
     assert (site / "netgrade" / "sandbox" / "launcher.c").is_file()
     assert list((site / "netgrade" / "reports" / "templates").iterdir()), "the report templates were not installed"
+    for sub in ("templates", "static", "migrations/versions"):  # the service's pages and its schema
+        found = [f.name for f in (site / "netgrade" / "service" / sub).iterdir()] \
+            if (site / "netgrade" / "service" / sub).is_dir() else []
+        assert found, f"netgrade/service/{sub} was not installed"
+    assert (site / "netgrade" / "service" / "templates" / "signin.html.j2").is_file()
+    assert (site / "netgrade" / "service" / "static" / "progress.js").is_file()
+    # the build compiled the translations: the wheel carries the .mo (and no .po, which only Babel reads)
+    assert (site / "netgrade" / "locale" / "zh_CN" / "LC_MESSAGES" / "netgrade.mo").is_file(), \
+        "the compiled zh_CN catalog (netgrade.mo) is missing from the installed package"
+    sources = [p.name for p in (site / "netgrade" / "locale").rglob("*") if p.suffix in (".po", ".pot")]
+    assert not sources, f"the catalogs' sources were installed (the package reads the .mo alone): {sources}"
+
+
+def test_installed_netgrade_speaks_chinese_without_babel(venv):
+    """At run time the installed package reads its .mo with the standard library alone."""
+    code = ("import sys; sys.modules['babel'] = None\n"  # any import of Babel would fail
+            "from netgrade.i18n import Msg, translations\n"
+            "print(translations('zh').gettext('no reply'))\n"
+            "print(Msg('no file named {names}', {'names': 'a.py'}).render('zh'))")
+    proc = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=120,
+                          cwd="/")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split("\n")[:2] == ["没有回复", "没有名为 a.py 的文件"], proc.stdout
 
 
 def test_pypi_neighbours_still_import_as_themselves(venv):

@@ -304,3 +304,73 @@ def test_server_that_runs_what_the_peer_sends_is_contained(runner, tmp_path):
         s.close()
     finally:
         box.close()
+
+
+def test_the_graders_own_sockets_are_never_a_programs_listener(runner, tmp_path):
+    """A listener is the program's only: sockets the grader opened in the sandbox (a peer's, a control socket
+    bound beside a client, the reserved UDP ports) are left out by inode, even on the port the program was
+    told, so a program that never binds is not taken for one that listens there."""
+    src = program(tmp_path, """
+        import socket, sys
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        print(s.getsockname()[1], flush=True)
+        sys.stdin.read()
+    """)
+    box = runner.open_sandbox(Evidence())
+    try:
+        mine_udp = box.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        mine_udp.bind(("127.0.0.1", 8095))
+        mine_tcp = box.socket(socket.AF_INET, socket.SOCK_STREAM)
+        mine_tcp.bind(("127.0.0.1", 8096))
+        mine_tcp.listen()
+        run = box.start([PY, "prog.py"], label="p", files_from=src)
+        # the grader's own: not the program's, however long one waits for them
+        assert run.wait_listening("udp", 8095, 1.0) is None
+        assert run.wait_listening("tcp", 8096, 0.5) is None
+        got = run.wait_listening_any("udp", 8095, 10, grace=0.2)
+        assert got is not None, run.crash_summary()
+        assert run.wait_output("\n", 10), run.crash_summary()
+        assert got.port != 8095 and str(got.port) == run.out.strip(), (got, run.out)
+        ports = {(lst.proto, lst.port) for lst in box.listeners()}
+        assert ("udp", 8095) not in ports and ("tcp", 8096) not in ports and ("udp", got.port) in ports, ports
+    finally:
+        box.close()
+
+
+@pytest.mark.parametrize("source", ["sock_diag", "proc"])
+def test_socket_table_lists_unconnected_udp_and_listening_tcp_sockets(source, monkeypatch):
+    """The socket table the grader polls (netlink sock_diag, or /proc/net/udp where the kernel has no udp_diag):
+    bound unconnected UDP sockets of both families and listening TCP ones, each with its inode; connected UDP
+    sockets and unlistened TCP ones are not listeners."""
+    from netgrade.sandbox import netns
+    if source == "proc":
+        def unavailable(protocol, states):
+            if protocol == socket.IPPROTO_UDP:
+                raise netns.DiagUnavailable(2, "no udp_diag")
+            return real(protocol, states)
+        real = netns._diag_dump
+        monkeypatch.setattr(netns, "_diag_dump", unavailable)
+    ns = netns.NetNS()
+    try:
+        with ns.entered():
+            u4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u4.bind(("127.0.0.1", 0))
+            u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            u6.bind(("::1", 0))
+            connected = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            connected.connect(u4.getsockname())
+            t = socket.socket()
+            t.bind(("127.0.0.1", 0))
+            t.listen()
+            unlistened = socket.socket()
+            unlistened.bind(("127.0.0.1", 0))
+        got = {(lst.proto, lst.address, lst.port, lst.inode) for lst in ns.listeners()}
+        want = {("udp", "127.0.0.1", u4.getsockname()[1], os.fstat(u4.fileno()).st_ino),
+                ("udp", "::1", u6.getsockname()[1], os.fstat(u6.fileno()).st_ino),
+                ("tcp", "127.0.0.1", t.getsockname()[1], os.fstat(t.fileno()).st_ino)}
+        assert got == want, (got, want)
+        for s in (u4, u6, connected, t, unlistened):
+            s.close()
+    finally:
+        ns.close()

@@ -69,7 +69,8 @@ class GradingSpec:
     """What one grading process is asked to do: grade ``path`` into the result file ``out``.
 
     ``only_checks`` (``program/check`` keys) narrows the grading to those
-    checks (the flaky guard's retry).  ``to_json`` and ``from_json`` are the
+    checks (the flaky guard's retry); with ``progress_fd`` it writes each
+    finished check on that pipe as it finishes.  ``to_json`` and ``from_json`` are the
     one serialization; a stand-in grading process (a test's) reads the same
     keys.
     """
@@ -81,6 +82,8 @@ class GradingSpec:
     jobs: int | None = None
     only_checks: list[str] = field(default_factory=list)
     runner_label: str | None = None  # the result's runner field, when not the runner's name (the container mode)
+    #: a pipe the grading process writes its progress to, one JSON object a line (``grading.Options.progress``)
+    progress_fd: int | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))  # ASCII: a path that is not UTF-8 survives as an escape

@@ -4,6 +4,7 @@ process group) on Ctrl-C.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -88,21 +89,54 @@ class ProcessRegistry:
                 self._signal(p, signal.SIGKILL)
 
 
+def _follow(fd: int, progress) -> threading.Thread:
+    """Read the grading process's progress pipe as it writes (a blocking read: each line when it comes)."""
+    def read() -> None:
+        with os.fdopen(fd, "r", encoding="utf-8", errors="replace") as pipe:
+            for line in pipe:  # ends when the grading process (the pipe's only writer) ends
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(event, dict):
+                    try:
+                        progress(event)
+                    except Exception:  # noqa: BLE001 - a follower's fault never costs the grading
+                        pass
+    t = threading.Thread(target=read, name="netgrade-progress", daemon=True)
+    t.start()
+    return t
+
+
 def _run_grader(path: str, task: dict, only_checks: list[str], tmp: str, tag: str,
-                registry: ProcessRegistry | None) -> dict:
-    """One grading process; returns the result dict (an error result when it crashed)."""
+                registry: ProcessRegistry | None, progress=None) -> dict:
+    """One grading process; returns the result dict (an error result when it crashed).
+
+    ``progress`` (a callable) gets the process's progress events (``grading.Options.progress``) as
+    they come, through a pipe it inherits.
+    """
     from ..grading import error_result
     out = os.path.join(tmp, f"result-{tag}.json")
     spec = GradingSpec(path=path, pack_file=task.get("pack_file"), programs=list(task.get("programs") or []),
                        runner=task.get("runner", LOCAL), jobs=task.get("jobs"), only_checks=only_checks, out=out)
+    read_end = write_end = None
+    if progress is not None:
+        read_end, write_end = os.pipe()
+        spec.progress_fd = write_end
     spec_path = os.path.join(tmp, f"spec-{tag}.json")
     Path(spec_path).write_text(spec.to_json(), "utf-8")
     argv = task.get("worker_argv") or _worker_argv(spec_path)
     if task.get("worker_argv"):
         argv = [*argv, spec_path]
     timeout = float(task.get("timeout") or DEFAULT_TIMEOUT)
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True, errors="replace", env=worker_env())
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True, text=True, errors="replace", env=worker_env(),
+                                pass_fds=() if write_end is None else (write_end,))
+    finally:
+        if write_end is not None:
+            os.close(write_end)  # the grading process holds the only write end: EOF when it ends
+    follower = None if read_end is None else _follow(read_end, progress)
     if registry is not None:
         registry.add(proc)
     try:
@@ -122,6 +156,8 @@ def _run_grader(path: str, task: dict, only_checks: list[str], tmp: str, tag: st
     finally:
         if registry is not None:
             registry.discard(proc)
+        if follower is not None:
+            follower.join(timeout=5)  # the last lines, already written when the process ended
     if registry is not None and registry.stop.is_set():
         raise Interrupted()
     data = _read_json(Path(out))

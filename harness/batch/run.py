@@ -114,6 +114,7 @@ def _container_mode(opts: BatchOptions):
     """The started container of the Docker runner's container mode, or None where the direct mode grades
     (netgrade.docker.incontainer chooses, as for ``netgrade check``)."""
     from ..docker import engine, incontainer
+    from .container import batch_container
     forced = None if opts.docker_mode == "auto" else opts.docker_mode
     try:
         client = engine.connect()
@@ -130,7 +131,7 @@ def _container_mode(opts: BatchOptions):
             print(f"netgrade: {text}", file=sys.stderr, flush=True)
     log(f"runner {incontainer.LABEL}: {why}")
     try:
-        return incontainer.batch_container(client, opts.pack_file, opts.timeout, log)
+        return batch_container(client, opts.pack_file, opts.timeout, log)
     except Exception as exc:  # noqa: BLE001 - the engine's (or the image's) failure: nothing can be graded
         raise BatchError(f"{incontainer.LABEL}: {engine.short_error(exc)}") from None
 

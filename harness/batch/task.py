@@ -37,8 +37,11 @@ def _worker_jobs(task: dict) -> dict:
     return {**task, "jobs": max(1, default_jobs() // nthreads)}
 
 
-def grade_task(task: dict, registry: ProcessRegistry | None = None, run_grader=_run_grader) -> dict:
+def grade_task(task: dict, registry: ProcessRegistry | None = None, progress=None, run_grader=_run_grader) -> dict:
     """Grade one submission (with the flaky retry).  Runs in a thread or on a Dask worker.
+
+    ``progress`` (a callable, optional) gets the first grading's events as its checks finish
+    (``grading.Options.progress``), then ``{"event": "retry", "checks": N}`` before the flaky retry.
 
     Returns ``{"result": <result dict>, "flaky": [...], "retry_note": str}``;
     never raises for a problem of the submission or of the grader.  ``run_grader``: where each
@@ -48,12 +51,14 @@ def grade_task(task: dict, registry: ProcessRegistry | None = None, run_grader=_
     tmp = tempfile.mkdtemp(prefix="netgrade-batch-")
     try:
         path = _materialize(task, tmp)
-        data = run_grader(path, task, [], tmp, "1", registry)
+        data = run_grader(path, task, [], tmp, "1", registry, progress)
         result = Result.from_dict(data)
         flaky: list[str] = []
         note = ""
         keys = failing_checks(result) if result.status == RunStatus.GRADED and task.get("retry_failed", True) else []
         if keys:
+            if progress is not None:
+                progress({"event": "retry", "checks": len(keys)})
             again = Result.from_dict(run_grader(path, task, keys, tmp, "2", registry))
             if again.status == RunStatus.GRADED:
                 flaky = merge_retry(result, again)

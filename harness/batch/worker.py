@@ -4,12 +4,29 @@ it cannot.
 """
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
 from .. import interrupts
 from ..runner import LOCAL
 from .model import GradingSpec
+
+
+def _progress_pipe(fd: int | None):
+    """A writer of progress events to the batch's pipe, one JSON object a line; None without one."""
+    if fd is None:
+        return None
+    try:
+        os.set_inheritable(fd, False)  # the pipe ends when this process does, whatever it starts
+        pipe = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
+    except OSError:
+        return None
+
+    def tell(event: dict) -> None:
+        pipe.write(json.dumps(event) + "\n")  # an error stops the reporting (the Collector), not the grading
+    return tell
 
 
 def main(argv: list[str]) -> int:
@@ -29,7 +46,8 @@ def main(argv: list[str]) -> int:
         error_result(spec.path, "?", spec.runner, str(exc)).write_json(spec.out)
         return 2
     opts = Options(programs=list(spec.programs), runner=spec.runner, jobs=spec.jobs,
-                   only_checks=list(spec.only_checks), runner_label=spec.runner_label)
+                   only_checks=list(spec.only_checks), runner_label=spec.runner_label,
+                   progress=_progress_pipe(spec.progress_fd))
     try:
         result = grade(spec.path, pack, opts)
     except BadInput as exc:

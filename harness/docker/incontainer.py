@@ -25,7 +25,7 @@ the direct mode does; the container itself is held to ``container_limits``
 (room for the grader and a few runs at their limits), and a run is the
 kernel's first choice should that memory run out.
 
-``netgrade batch --runner docker`` in this mode (``BatchContainer``): one
+``netgrade batch --runner docker`` in this mode (``netgrade.batch.container``): one
 container for the whole batch; each grading process of the batch (the first
 grading of a submission, the retry of its failing checks) is a ``docker exec``
 of ``python -m netgrade.batch grade`` in it, the submission sent in and the
@@ -36,14 +36,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-import itertools
-import json
 import os
 import shutil
 import sys
 import tarfile
 import tempfile
-import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -127,7 +124,7 @@ def container_limits(limits: Limits) -> dict[str, object]:
             "pids_limit": GRADER_PIDS + RUNS_AT_LIMIT * limits.processes}
 
 
-def _host_config(client, limits: Limits) -> dict:
+def make_host_config(client, limits: Limits) -> dict:
     host_config = client.api.create_host_config(network_mode="none", cap_drop=["ALL"], cap_add=CAPABILITIES,
                                                 security_opt=SECURITY_OPT, cgroupns="private", init=True,
                                                 **container_limits(limits))
@@ -135,7 +132,7 @@ def _host_config(client, limits: Limits) -> dict:
     return host_config
 
 
-def _environment() -> dict[str, str]:
+def container_environment() -> dict[str, str]:
     return {"COLUMNS": str(shutil.get_terminal_size((100, 24)).columns), "PYTHONUNBUFFERED": "1",
             cgroups.ENV: RUN_CGROUPS}
 
@@ -144,15 +141,7 @@ def _environment() -> dict[str, str]:
 WITH_CGROUPS = ["python3", "-m", "netgrade.docker.inside", RUN_CGROUPS, "--"]
 
 
-def _pack_limits(pack_file: str | None) -> Limits:
-    from ..grading import BadInput, load_pack
-    try:
-        return load_pack(pack_file, checks=False).limits
-    except BadInput:  # the grading inside says what is wrong with it; the container gets the default's
-        return load_pack(None, checks=False).limits
-
-
-def _tar(entries: list[tuple[str, Path]], data: dict[str, bytes] | None = None) -> bytes:
+def tar_entries(entries: list[tuple[str, Path]], data: dict[str, bytes] | None = None) -> bytes:
     """A tar of files and folders, each under its path in the container (relative to /), and of ``data``
     (path: bytes)."""
     buf = io.BytesIO()
@@ -176,12 +165,13 @@ def _extract(chunks, dest: str) -> None:
 
 
 def grade(client, tag: str, path: str, args: list[str], outputs: dict[str, str | None],
-          echo_out: Callable[[bytes], None], echo_err: Echo, limits: Limits | None = None) -> int:
+          echo_out: Callable[[bytes], None], echo_err: Echo, limits: Limits) -> int:
     """Grade ``path`` inside a container of image ``tag``; returns netgrade's exit status there.
 
     ``args``: the options for ``netgrade check`` inside (a ``--pack`` or ``--suites`` path of this
     machine is sent in and replaced); ``outputs``: {"json"|"html"|"junit"|"gradescope"|"markdown": the
-    file to write here, or None}.  The terminal's table is passed on as it is printed.
+    file to write here, or None}; ``limits``: the pack's (the container's are made from them).  The
+    terminal's table is passed on as it is printed.
     """
     src = Path(path)
     if not src.exists():
@@ -190,13 +180,10 @@ def grade(client, tag: str, path: str, args: list[str], outputs: dict[str, str |
     entries = [(f"{IN.lstrip('/')}/{name}", src)]
     inner = [*WITH_CGROUPS, "python3", "-m", "netgrade", "check", f"{IN}/{name}", "--runner", "local",
              "--runner-label", LABEL]
-    pack_file = None
     it = iter(args)
     for a in it:
         if a in ("--pack", "--suites"):
             local = Path(next(it))
-            if a == "--pack":
-                pack_file = str(local)
             sent = f"{IN}/{a[2:]}-{len(entries)}-{local.name}"
             entries.append((sent.lstrip("/"), local))
             inner += [a, sent]
@@ -209,13 +196,13 @@ def grade(client, tag: str, path: str, args: list[str], outputs: dict[str, str |
             inner += [f"--{kind}", f"{OUT}/{files[kind]}"]
     run_id = uuid.uuid4().hex[:12]
     engine.remove_stale(client)
-    host_config = _host_config(client, limits or _pack_limits(pack_file))
+    host_config = make_host_config(client, limits)
     made = client.api.create_container(tag, inner, labels=engine.labels(run_id, "grading", os.getpid()),
-                                       environment=_environment(), stop_signal="SIGKILL", working_dir="/netgrade",
+                                       environment=container_environment(), stop_signal="SIGKILL", working_dir="/netgrade",
                                        host_config=host_config, network_disabled=False)
     container = client.containers.get(made["Id"])
     try:
-        container.put_archive("/", _tar(entries))
+        container.put_archive("/", tar_entries(entries))
         container.start()
         for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=False):
             echo_out(chunk)
@@ -242,7 +229,8 @@ def grade(client, tag: str, path: str, args: list[str], outputs: dict[str, str |
         engine.remove_run(client, run_id, settle_s=0.0)
 
 
-def run_check(path: str, args: list[str], outputs: dict[str, str | None], why: str, log: Echo) -> int:
+def run_check(path: str, args: list[str], outputs: dict[str, str | None], why: str, log: Echo,
+              limits: Limits) -> int:
     """``netgrade check --runner docker`` in the container mode: the image ready, then ``grade``."""
     from . import image
     client = engine.connect()
@@ -252,158 +240,4 @@ def run_check(path: str, args: list[str], outputs: dict[str, str | None], why: s
     def out(chunk: bytes) -> None:
         sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
-    return grade(client, tag, path, args, outputs, out, log)
-
-
-# ------------------------------------------------------------------ netgrade batch --runner docker, in a container
-
-JOBS = "/netgrade/jobs"
-#: exit statuses of ``timeout``: the grading ran out of time (124), and was killed after its grace (137)
-TIMED_OUT = (124, 137)
-
-
-class BatchContainer:
-    """One container for a whole batch; each of the batch's grading processes is a ``docker exec`` in it.
-
-    ``run_grader`` takes the place of ``netgrade.batch.processes._run_grader``
-    (the same arguments and result): the submission goes in once (its first
-    grading and the retry of its failing checks share it), the grading spec
-    beside it, and ``python -m netgrade.batch grade`` runs under ``timeout``
-    (the batch's time limit per grading, then SIGINT, then SIGKILL); its result
-    comes out through the API.  On Ctrl-C the batch's registry removes the
-    container, which ends every grading inside it at once.
-    """
-
-    def __init__(self, client, tag: str, limits: Limits, pack_file: str | None, timeout: float) -> None:
-        from ..batch.model import INTERRUPT_GRACE_S
-        self.client, self.tag, self.limits, self.timeout = client, tag, limits, timeout
-        self.grace = INTERRUPT_GRACE_S
-        self.pack_file = pack_file
-        self.run_id = uuid.uuid4().hex[:12]
-        self.container = None
-        self._sent: dict[str, str] = {}  # a submission's path here -> its folder there
-        self._lock = threading.Lock()
-        self._jobs = itertools.count()
-        self._local = threading.local()
-        self.removed = False
-
-    def start(self) -> BatchContainer:
-        engine.remove_stale(self.client)
-        made = self.client.api.create_container(
-            self.tag, ["sleep", "infinity"], labels=engine.labels(self.run_id, "grading", os.getpid()),
-            environment=_environment(), stop_signal="SIGKILL", working_dir="/netgrade",
-            host_config=_host_config(self.client, self.limits), network_disabled=False)
-        self.container = self.client.containers.get(made["Id"])
-        try:
-            if self.pack_file:
-                self.container.put_archive("/", _tar([(f"{IN.lstrip('/')}/pack.toml", Path(self.pack_file))]))
-            self.container.start()
-            got = self.container.exec_run(WITH_CGROUPS[:-1])  # before any grading: the runs' cgroups
-            if got.exit_code != 0:
-                raise engine.EngineError("cannot prepare the grading container: "
-                                         + got.output.decode("utf-8", "replace").strip()[-300:])
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def close(self) -> None:
-        """Remove the container (every grading in it ends); again is harmless."""
-        self.removed = True
-        if self.container is not None:
-            with contextlib.suppress(Exception):
-                self.container.remove(force=True)
-        with contextlib.suppress(Exception):
-            engine.remove_run(self.client, self.run_id, settle_s=0.0)
-
-    def __enter__(self) -> BatchContainer:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _api(self):
-        """A client of this thread's own, whose reads wait as long as one grading may take."""
-        api = getattr(self._local, "api", None)
-        if api is None:
-            import docker
-            api = self._local.api = docker.from_env(timeout=self.timeout + self.grace + 60).api  # as connect()
-        return api
-
-    def _folder(self, path: str) -> str:
-        """The submission's folder in the container, sent there the first time."""
-        with self._lock:
-            folder = self._sent.get(path)
-            if folder is None:
-                folder = self._sent[path] = f"{JOBS}/{next(self._jobs)}"
-                fresh = True
-            else:
-                fresh = False
-        if fresh:
-            src = Path(path)
-            self.container.put_archive("/", _tar([(f"{folder.lstrip('/')}/{src.name or 'submission'}", src)]))
-        return folder
-
-    def run_grader(self, path: str, task: dict, only_checks: list[str], tmp: str, tag: str, registry) -> dict:
-        """One grading process of the batch, in the container; the result dict (an error result when it
-        could not grade)."""
-        from ..batch.model import GradingSpec
-        from ..batch.processes import Interrupted
-        from ..grading import error_result
-
-        def failed(why: str) -> dict:
-            return error_result(task["name"], task.get("pack_name", "?"), LABEL, why).to_dict()
-        try:
-            folder = self._folder(path)
-            spec = GradingSpec(path=f"{folder}/{Path(path).name or 'submission'}", out=f"{folder}/result-{tag}.json",
-                               pack_file=f"{IN}/pack.toml" if self.pack_file else None,
-                               programs=list(task.get("programs") or []), runner="local", jobs=task.get("jobs"),
-                               only_checks=only_checks, runner_label=LABEL)
-            spec_path = f"{folder}/spec-{tag}.json"
-            self.container.put_archive("/", _tar([], {spec_path.lstrip("/"): spec.to_json().encode()}))
-            api = self._api()
-            timeout = float(task.get("timeout") or self.timeout)
-            cmd = ["timeout", "-s", "INT", "-k", f"{self.grace:g}", f"{timeout:g}",
-                   "python3", "-m", "netgrade.batch", "grade", spec_path]
-            ex = api.exec_create(self.container.id, cmd, stdout=True, stderr=True)
-            _out, err = api.exec_start(ex["Id"], demux=True)
-            if registry is not None and registry.stop.is_set():
-                raise Interrupted()
-            code = api.exec_inspect(ex["Id"]).get("ExitCode")
-            if code in TIMED_OUT:
-                return failed(f"grading timed out after {timeout:g} s")
-            try:
-                stream, _ = api.get_archive(self.container.id, spec.out)
-                data = json.loads(_member(stream))
-            except Exception:  # noqa: BLE001 - no result: the grading crashed
-                data = None
-        except Interrupted:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the engine's failures are grader errors
-            if registry is not None and registry.stop.is_set() or self.removed:
-                raise Interrupted() from None
-            return failed(f"grader error: {LABEL}: {engine.short_error(exc)}")
-        if not isinstance(data, dict) or "schema" not in data:
-            tail = (err or b"").decode("utf-8", "replace").strip().splitlines()[-3:]
-            return failed(f"grading crashed (exit status {code}): " + " | ".join(tail))
-        return data
-
-
-def _member(chunks) -> bytes:
-    """The one file of a tar stream (``get_archive`` of a file)."""
-    buf = io.BytesIO()
-    for chunk in chunks:
-        buf.write(chunk)
-    buf.seek(0)
-    with tarfile.open(fileobj=buf) as tar:
-        for m in tar.getmembers():
-            if m.isfile():
-                return tar.extractfile(m).read()
-    raise FileNotFoundError("an empty archive")
-
-
-def batch_container(client, pack_file: str | None, timeout: float, log: Echo) -> BatchContainer:
-    """The started container for ``netgrade batch --runner docker`` in the container mode."""
-    from . import image
-    tag = image.ensure_full(client, log=log)
-    return BatchContainer(client, tag, _pack_limits(pack_file), pack_file, timeout).start()
+    return grade(client, tag, path, args, outputs, out, log, limits)

@@ -12,11 +12,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..i18n import check_title, t
-from ..results import Result
+from ..i18n import N_, t, word
+from ..results import Result, notices_in, text_of
 from ..verdicts import ProgramStatus, RunStatus, Status
 from . import write_text
 from .common import one_line, safe
+
+#: texts this module shows from inside f-strings (where Babel does not look), marked here
+_MARKED = (N_("Hint"), N_("Sheet"))
+
 
 OUTPUT_TEXT = 4000
 
@@ -30,21 +34,21 @@ def results(result: Result, lang: str | None = "en", visibility: str = "visible"
     tests = []
     for p in result.programs:
         if p.status == ProgramStatus.MISSING and not p.checks:
-            tests.append({"name": t("gradescope.missing", lang, program=p.id), "score": 0.0,
+            tests.append({"name": t("{program}: program file missing", lang, program=p.id), "score": 0.0,
                           "max_score": float(p.max_score), "status": "failed",
-                          "output": _output(p.message or t("program.missing", lang)), "visibility": visibility})
+                          "output": _output(text_of(p, 'message', lang) or t("program file missing", lang)), "visibility": visibility})
         for c in p.checks:
-            lines = [t(f"status.{c.status}", lang) + f" ({t(f'level.{c.level}', lang)})"]
+            lines = [word("status", c.status, lang) + f" ({word('level', c.level, lang)})"]
             if p.status == ProgramStatus.MISSING:
-                lines.append(p.message or t("program.missing", lang))
-            if c.message:
-                lines.append(c.message)
-            if c.status != Status.PASS and c.hint:
-                lines.append(f"{t('check.hint', lang)}: {c.hint}")
+                lines.append(text_of(p, 'message', lang) or t("program file missing", lang))
+            if c.text('message', lang):
+                lines.append(c.text('message', lang))
+            if c.status != Status.PASS and c.text('hint', lang):
+                lines.append(f"{t('Hint', lang)}: {c.text('hint', lang)}")
             if c.sheet:
-                lines.append(f"{t('check.sheet', lang)}: {c.sheet}")
+                lines.append(f"{t('Sheet', lang)}: {c.sheet}")
             tests.append({
-                "name": f"{p.id}: {one_line(check_title(p.id, c.id, c.title, lang), 200)} [{c.id}]",
+                "name": f"{p.id}: {one_line(c.text('title', lang), 200)} [{c.id}]",
                 "score": float(c.score),
                 "max_score": float(c.max_score),
                 "status": "passed" if c.status == Status.PASS else "failed",
@@ -60,9 +64,9 @@ def results(result: Result, lang: str | None = "en", visibility: str = "visible"
         "stdout_visibility": "hidden",
         "tests": tests,
     }
-    notes = [safe(n) for n in result.notices]
+    notes = [safe(n) for n in notices_in(result, lang)]
     if result.status != RunStatus.GRADED:
-        notes.insert(0, t("gradescope.failed", lang, message=safe(result.message)))
+        notes.insert(0, t("The autograder failed: {message}", lang, message=safe(text_of(result, 'message', lang))))
     if notes:
         out["output"] = "\n".join(notes)
     return out

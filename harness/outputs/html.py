@@ -21,8 +21,8 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..evidence import PACKET_KINDS, Kind
-from ..i18n import check_title, norm_lang, t, translator
-from ..results import Result
+from ..i18n import N_, norm_lang, t, translations, translator, word
+from ..results import Result, notices_in, text_of
 from ..verdicts import ProgramStatus, RunStatus, Status
 from . import write_text
 from .common import clip, head_tail, one_line, safe, shown_command
@@ -62,15 +62,19 @@ def _templates_dir() -> Path:
     return Path(reports.__file__).resolve().parent
 
 
-@functools.lru_cache(maxsize=1)
-def _env() -> jinja2.Environment:
+@functools.lru_cache(maxsize=4)
+def _env(lang: str = "en") -> jinja2.Environment:
+    """The templates' environment in ``lang``: jinja2's i18n extension over netgrade's catalog."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_templates_dir() / "templates")),
         autoescape=True,  # every {{ }} is escaped; student text is never marked safe
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(translations(lang), newstyle=True)
+    env.globals["word"] = lambda kind, value: word(kind, value, lang)
     return env
 
 
@@ -165,18 +169,18 @@ def _draw_packet(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
 
 
 def _draw_dropped(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
-    return _arrow(y, True, c.tr("diagram.dropped", what=e.get("tftp") or c.text), "drop", c.text, half=True)
+    return _arrow(y, True, c.tr("dropped: {what}", what=e.get("tftp") or c.text), "drop", c.text, half=True)
 
 
 def _draw_timeout(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
     secs = e.get("waited_s")
-    label = c.tr("diagram.timeout", seconds=f"{secs:.2g}") if isinstance(secs, (int, float)) else c.text
+    label = c.tr("timeout after {seconds} s", seconds=f"{secs:.2g}") if isinstance(secs, (int, float)) else c.text
     return _note(y, "peer", c.pre + label, "timeout", c.text)
 
 
 def _draw_abort(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
     from_peer = "program" not in c.text.lower()
-    return _arrow(y, from_peer, c.pre + c.tr("diagram.rst"), "rst", f"{c.text} {c.tip}")
+    return _arrow(y, from_peer, c.pre + c.tr("RST"), "rst", f"{c.text} {c.tip}")
 
 
 def _control(from_peer: bool, key: str, cls: str):
@@ -197,12 +201,12 @@ DRAWERS: dict[Kind, Any] = {
     Kind.DROPPED: _draw_dropped,
     Kind.ICMP: lambda e, y, c: _arrow(y, False, c.pre + "ICMP: " + c.text, "drop", c.text),
     Kind.LISTEN: lambda e, y, c: _note(y, "peer", c.pre + c.text, "peernote"),
-    Kind.CONNECT: _control(True, "diagram.connect", "ctl"),
-    Kind.ACCEPT: _control(False, "diagram.accept", "ctl"),
-    Kind.FIN: _control(False, "diagram.fin", "fin"),    # the program closed
-    Kind.RST: _control(False, "diagram.rst", "rst"),    # the program's side reset the connection
-    Kind.SHUTDOWN: _control(True, "diagram.fin", "fin"),  # the peer half-closed
-    Kind.CLOSE: _control(True, "diagram.fin", "fin"),
+    Kind.CONNECT: _control(True, N_("connect"), "ctl"),
+    Kind.ACCEPT: _control(False, N_("connect"), "ctl"),
+    Kind.FIN: _control(False, N_("FIN"), "fin"),    # the program closed
+    Kind.RST: _control(False, N_("RST"), "rst"),    # the program's side reset the connection
+    Kind.SHUTDOWN: _control(True, N_("FIN"), "fin"),  # the peer half-closed
+    Kind.CLOSE: _control(True, N_("FIN"), "fin"),
     Kind.ABORT: _draw_abort,
     Kind.TIMEOUT: _draw_timeout,
     Kind.NOTE: lambda e, y, c: _note(y, "middle", c.text, "remark"),
@@ -246,7 +250,7 @@ def diagram(evidence: dict[str, Any], tr, lim: Limits = LIMITS) -> dict[str, Any
     for e in shown:
         if e.get("kind") == "_gap":
             rows.append({"type": "gap", "y": y, "x": (PEER_X + PROG_X) // 2,
-                         "text": tr("diagram.not_drawn", count=e["count"]), "t": ""})
+                         "text": tr("… {count} events not drawn …", count=e["count"]), "t": ""})
         else:
             row = _row(e, y, tr, many, lim)
             if row is None:
@@ -262,11 +266,11 @@ def diagram(evidence: dict[str, Any], tr, lim: Limits = LIMITS) -> dict[str, Any
                     if e.get("kind") in ("sent", "received", "connect", "accept", "dropped") and e.get("who")})
     refs = sorted({str(e.get("who")) for e in events if e.get("kind") == "start" and _is_reference(e)})
     progs = sorted({str(e.get("who")) for e in events if e.get("kind") == "start" and not _is_reference(e)})
-    left = ([tr("diagram.peer")] if not peers and not refs else [] if peers == ["peer"] and refs else
-            [tr("diagram.peer")] if peers == ["peer"] else peers) + refs
+    left = ([tr("netgrade peer")] if not peers and not refs else [] if peers == ["peer"] and refs else
+            [tr("netgrade peer")] if peers == ["peer"] else peers) + refs
     return {"rows": rows, "width": W, "height": height, "peer_x": PEER_X, "prog_x": PROG_X, "top": TOP,
-            "peer_label": fit(", ".join(left) or tr("diagram.peer"), 26),
-            "prog_label": fit(", ".join(progs) if progs else tr("diagram.program"), 26),
+            "peer_label": fit(", ".join(left) or tr("netgrade peer"), 26),
+            "prog_label": fit(", ".join(progs) if progs else tr("program", context="diagram"), 26),
             "dropped": int(evidence.get("events_dropped") or 0)}
 
 
@@ -323,13 +327,13 @@ def _view(result: Result, lang: str, lim: Limits = LIMITS) -> dict[str, Any]:
         checks = []
         for c in p.checks:
             ev = c.evidence if isinstance(c.evidence, dict) else {}
-            msg, msg_cut = clip(c.message or "", lim.message_text)
+            msg, msg_cut = clip(c.text('message', lang) or "", lim.message_text)
             msg = safe(msg)
             checks.append({
                 "id": c.id, "anchor": _anchor(p.id, c.id),
-                "title": safe(check_title(p.id, c.id, c.title, lang), keep_newlines=False),
+                "title": safe(c.text('title', lang), keep_newlines=False),
                 "level": c.level, "status": c.status, "score": c.score, "max_score": c.max_score,
-                "message": msg, "message_cut": msg_cut, "sheet": safe(c.sheet, False), "hint": safe(c.hint),
+                "message": msg, "message_cut": msg_cut, "sheet": safe(c.sheet, False), "hint": safe(c.text('hint', lang)),
                 "duration_s": c.duration_s, "flaky": c.flaky,
                 "diagram": diagram(ev, tr, lim), "packets": packets(ev, lim), "processes": processes(ev, lim),
                 "went_wrong": c.status.went_wrong, "open": c.status.went_wrong,
@@ -337,8 +341,8 @@ def _view(result: Result, lang: str, lim: Limits = LIMITS) -> dict[str, Any]:
         counts = {s: sum(1 for c in p.checks if c.status == s) for s in Status}
         programs.append({
             "id": p.id, "anchor": _anchor(p.id), "file": safe(p.file or "", False), "status": p.status,
-            "title": safe(p.title, False), "message": safe(p.message), "score": p.score, "max_score": p.max_score,
-            "checks": checks, "counts": counts, "notices": [safe(n, False) for n in p.notices],
+            "title": safe(t(p.title, lang) if p.title else "", False), "message": safe(text_of(p, 'message', lang)), "score": p.score, "max_score": p.max_score,
+            "checks": checks, "counts": counts, "notices": [safe(n, False) for n in notices_in(p, lang)],
             "pct": (100.0 * p.score / p.max_score) if p.max_score else (100.0 if p.status == ProgramStatus.GRADED
                                                                         else 0.0),
         })
@@ -346,8 +350,8 @@ def _view(result: Result, lang: str, lim: Limits = LIMITS) -> dict[str, Any]:
         "submission": safe(result.submission, False), "pack": safe(result.pack, False), "runner": result.runner,
         "score": result.score, "max_score": result.max_score, "started_at": result.started_at,
         "duration_s": result.duration_s, "status": result.status, "graded": result.status == RunStatus.GRADED,
-        "message": safe(result.message),
-        "notices": [safe(n) for n in result.notices], "passed": result.all_passed(),
+        "message": safe(text_of(result, 'message', lang)),
+        "notices": [safe(n) for n in notices_in(result, lang)], "passed": result.all_passed(),
         "pct": (100.0 * result.score / result.max_score) if result.max_score else 0.0,
         "version": result.netgrade_version or __version__, "programs": programs,
     }
@@ -356,10 +360,10 @@ def _view(result: Result, lang: str, lim: Limits = LIMITS) -> dict[str, Any]:
 def render(result: Result, lang: str | None = "en") -> str:
     """The report of one submission as a self-contained HTML page."""
     lang = norm_lang(lang)
-    tpl = _env().get_template("report.html.j2")
+    tpl = _env(lang).get_template("report.html.j2")
     lim = LIMITS
     while True:
-        page = tpl.render(r=_view(result, lang, lim), t=translator(lang), lang=lang, css=_css())
+        page = tpl.render(r=_view(result, lang, lim), lang=lang, css=_css())
         if len(page) <= PAGE_BUDGET or lim == lim.tighter():
             return page
         lim = lim.tighter()
@@ -416,7 +420,7 @@ def _class_view(results: list[Result], links: dict[str, str], lang: str) -> dict
                 k = (p.id, c.id)
                 if k not in order:
                     order[k] = {"program": p.id, "id": c.id, "level": c.level,
-                                "title": safe(check_title(p.id, c.id, c.title, lang), False),
+                                "title": safe(c.text('title', lang), False),
                                 **{s: 0 for s in Status}, ProgramStatus.MISSING: 0}
                 row = order[k]
                 row[ProgramStatus.MISSING if p.status == ProgramStatus.MISSING else c.status] += 1
@@ -492,11 +496,11 @@ def render_class(results: list[Result], links: dict[str, str], lang: str | None 
     without a link.
     """
     lang = norm_lang(lang)
-    tpl = _env().get_template("class.html.j2")
+    tpl = _env(lang).get_template("class.html.j2")
     view = _class_view(results, links or {}, lang)
     view["pairs"] = _pairs_view(pairs)
     view["similarity_run"] = pairs is not None
-    return tpl.render(v=view, t=translator(lang), lang=lang, css=_css())
+    return tpl.render(v=view, lang=lang, css=_css())
 
 
 def write_class(results: list[Result], links: dict[str, str], path: str | Path, lang: str | None = "en") -> None:

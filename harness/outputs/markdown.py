@@ -11,11 +11,15 @@ import re
 from html import escape
 from pathlib import Path
 
-from ..i18n import check_title, t
-from ..results import Result
+from ..i18n import N_, t, word
+from ..results import Result, notices_in, text_of
 from ..verdicts import RunStatus, Status
 from . import write_text
 from .common import one_line
+
+#: texts this module shows from inside f-strings (where Babel does not look), marked here
+_MARKED = (N_("netgrade: {score:g}/{max:g}"), N_("{seconds:.2f} s"), N_("Grading failed: {message}"), N_("program"), N_("status"), N_("points"), N_("check"), N_("level"), N_("message"), N_("Hint"))
+
 
 CELL_TEXT = 300
 # Inside a table cell only inline syntax matters (a cell never starts a line).
@@ -32,40 +36,40 @@ def md(text: str | None, limit: int = CELL_TEXT) -> str:
 
 
 def render(result: Result, lang: str | None = "en") -> str:
-    out = [f"## {md(t('markdown.heading', lang, score=result.score, max=result.max_score))}", ""]
-    verdict = t("report.verdict.pass" if result.all_passed() else "report.verdict.fail", lang)
+    out = [f"## {md(t('netgrade: {score:g}/{max:g}', lang, score=result.score, max=result.max_score))}", ""]
+    verdict = t("all must and should checks passed", lang) if result.all_passed() else t("some checks did not pass", lang)
     out.append(f"**{md(verdict)}** · {md(result.submission)} · {md(result.pack)} · "
-               f"{md(t('check.duration', lang, seconds=result.duration_s))}")
+               f"{md(t('{seconds:.2f} s', lang, seconds=result.duration_s))}")
     out.append("")
     if result.status != RunStatus.GRADED:
-        out += [f"> {md(t('report.grading_failed', lang, message=result.message), 1000)}", ""]
-    for n in result.notices:
+        out += [f"> {md(t('Grading failed: {message}', lang, message=text_of(result, 'message', lang)), 1000)}", ""]
+    for n in notices_in(result, lang):
         out += [f"> {md(n, 1000)}", ""]
     if result.programs:
-        out.append(f"| {t('col.program', lang)} | {t('col.status', lang)} | {t('col.points', lang)} |")
+        out.append(f"| {t('program', lang)} | {t('status', lang)} | {t('points', lang)} |")
         out.append("|---|---|---:|")
         for p in result.programs:
             icons = "".join(ICON[c.status] for c in p.checks)
-            out.append(f"| {md(p.id)} | {md(t('pstatus.' + p.status, lang))} {icons} | {p.score:g}/{p.max_score:g} |")
+            out.append(f"| {md(p.id)} | {md(word('pstatus', p.status, lang))} {icons} | {p.score:g}/{p.max_score:g} |")
         out.append("")
     for p in result.programs:
         out.append(f"### {md(p.id)} — {p.score:g}/{p.max_score:g}")
         out.append("")
-        if p.message:
-            out += [f"> {md(p.message, 1000)}", ""]
-        for n in p.notices:
+        if text_of(p, 'message', lang):
+            out += [f"> {md(text_of(p, 'message', lang), 1000)}", ""]
+        for n in notices_in(p, lang):
             out += [f"> {md(n, 1000)}", ""]
         if not p.checks:
             continue
-        out.append(f"| | {t('col.check', lang)} | {t('col.level', lang)} | {t('col.status', lang)} | "
-                   f"{t('col.points', lang)} | {t('col.message', lang)} |")
+        out.append(f"| | {t('check', lang)} | {t('level', lang)} | {t('status', lang)} | "
+                   f"{t('points', lang)} | {t('message', lang)} |")
         out.append("|---|---|---|---|---:|---|")
         for c in p.checks:
-            msg = c.message if c.status != Status.PASS else ""
-            if c.status.went_wrong and c.hint:
-                msg = f"{msg} — {t('check.hint', lang)}: {c.hint}" + (f" ({c.sheet})" if c.sheet else "")
-            out.append(f"| {ICON[c.status]} | {md(check_title(p.id, c.id, c.title, lang))} "
-                       f"`{c.id}` | {md(t('level.' + c.level, lang))} | {md(t('status.' + c.status, lang))} | "
+            msg = c.text('message', lang) if c.status != Status.PASS else ""
+            if c.status.went_wrong and c.text('hint', lang):
+                msg = f"{msg} — {t('Hint', lang)}: {c.text('hint', lang)}" + (f" ({c.sheet})" if c.sheet else "")
+            out.append(f"| {ICON[c.status]} | {md(c.text('title', lang))} "
+                       f"`{c.id}` | {md(word('level', c.level, lang))} | {md(word('status', c.status, lang))} | "
                        f"{c.score:g}/{c.max_score:g} | {md(msg)} |")
         out.append("")
     return "\n".join(out) + "\n"

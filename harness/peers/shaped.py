@@ -27,6 +27,7 @@ from __future__ import annotations
 import select
 import time
 
+from ..i18n import N_, Msg
 from ..protocols.framing import FrameDecoder, FrameTooLarge
 from .tcp import TcpConn
 
@@ -35,10 +36,18 @@ TRICKLE_GAP_S = 0.02  # between single bytes (a trickle has many pieces)
 BIG_CHUNK = 65536
 
 
-def plural(n: int, word: str) -> str:
-    if n == 1:
-        return f"{n} {word}"
-    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
+#: counted words of messages: (one, more), marked for translation
+COUNTED = {
+    "message": (N_("{count} message"), N_("{count} messages")),
+    "reply": (N_("{count} reply"), N_("{count} replies")),
+    "write": (N_("{count} write"), N_("{count} writes")),
+}
+
+
+def plural(n: int, word: str) -> Msg:
+    """``n`` and ``word`` ("message", "reply", "write"), singular or plural."""
+    one, more = COUNTED[word]
+    return Msg(one if n == 1 else more, {"count": n})
 
 
 def sizes(parts: list[bytes]) -> str:
@@ -183,14 +192,18 @@ class ShapedPeer:
     def describe_replies(self, got: list[bytes], limit: int = 3) -> str:
         """'1 reply of 17 bytes' / 'no reply', plus what is left incomplete."""
         if not got:
-            text = "no reply"
+            text = Msg(N_("no reply"))
         else:
             lens = ", ".join(str(4 + len(g)) for g in got[:limit]) + (", …" if len(got) > limit else "")
-            text = f"{plural(len(got), 'reply')} ({lens} bytes on the wire)"
+            text = Msg(N_("{plural} ({lens} bytes on the wire)"),
+                    {"plural": plural(len(got), 'reply'), "lens": lens})
         if self.decoder.pending:
-            text += f", then {len(self.decoder.pending)} bytes of an incomplete frame"
+            text += Msg(N_(", then {n_pending} bytes of an incomplete frame"),
+                    {"n_pending": len(self.decoder.pending)})
         if self.garbage is not None:
-            text += f", then a header {self.garbage.header.hex(' ')} announcing {self.garbage.length} bytes"
+            text += Msg(N_(", then a header {hex} announcing {length} bytes"),
+                    {"hex": self.garbage.header.hex(' '), "length": self.garbage.length})
         if self.conn.ended:
-            text += f"; the server closed the connection ({self.conn.ended.upper()})"
+            text += Msg(N_("; the server closed the connection ({upper})"),
+                    {"upper": self.conn.ended.upper()})
         return text

@@ -35,6 +35,7 @@ import struct
 import time
 from typing import Callable, Union
 
+from ..i18n import N_, Msg
 from ..sandbox import Sandbox
 
 Predicate = Union[str, bytes, Callable[[bytes], bool]]
@@ -45,8 +46,13 @@ RECV_SIZE = 65536
 class PeerError(OSError):
     """The peer could not do what was asked (connect refused, nobody connected...).
 
-    ``str(err)`` is a sentence fit for a check's failure message.
+    ``str(err)`` is a sentence fit for a check's failure message (in English); ``err.message`` is it as a
+    message, which a failure's parameter renders in the report's language.
     """
+
+    def __init__(self, code: int, why: Msg | str) -> None:
+        super().__init__(code, str(why))
+        self.message = Msg(N_("[Errno {errno}] {why}"), {"errno": code, "why": why})
 
 
 def fmt_addr(addr: tuple) -> str:
@@ -286,19 +292,22 @@ class TcpPeer:
         except ConnectionRefusedError:
             sandbox.evidence.add("connect", who=label, dst=fmt_addr(addr), text="refused (RST): nothing listens")
             sock.close()
-            raise PeerError(errno.ECONNREFUSED, f"connecting to {fmt_addr(addr)} was refused: nothing listens there")
+            raise PeerError(errno.ECONNREFUSED, Msg(N_("connecting to {addr} was refused: nothing listens there"),
+                                                    {"addr": fmt_addr(addr)}))
         except (socket.timeout, TimeoutError):
             sandbox.evidence.add("connect", who=label, dst=fmt_addr(addr), text=f"no answer within {timeout:g} s")
             sock.close()
-            raise PeerError(errno.ETIMEDOUT, f"connecting to {fmt_addr(addr)}: no answer within {timeout:g} s")
+            raise PeerError(errno.ETIMEDOUT, Msg(N_("connecting to {addr}: no answer within {timeout:g} s"),
+                                                 {"addr": fmt_addr(addr), "timeout": timeout}))
         except OSError as exc:
             sock.close()
             if exc.errno not in (errno.EADDRNOTAVAIL, errno.EADDRINUSE) or not sandbox.isolated \
                     or not sandbox.tcp_ports_exhausted():
                 raise  # not the program's doing: a grader problem
             sandbox.evidence.add("connect", who=label, dst=fmt_addr(addr), text="no local port left")
-            raise PeerError(exc.errno, "the program holds every TCP port of its sandbox (no ephemeral port is"
-                                       f" free); the grader could not connect to {fmt_addr(addr)}")
+            raise PeerError(exc.errno, Msg(N_("the program holds every TCP port of its sandbox (no ephemeral port"
+                                              " is free); the grader could not connect to {addr}"),
+                                           {"addr": fmt_addr(addr)}))
         conn = TcpConn(sandbox, sock, label, addr)
         sandbox.evidence.add("connect", who=label, src=conn.local, dst=conn.remote, text="connected")
         return conn

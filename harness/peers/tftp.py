@@ -8,10 +8,15 @@ The peer plays either side of a transfer:
   on port 69 and :meth:`TftpPeer.serve` sends the file from a new socket
   (the peer's transfer ID).
 
-Both take :class:`Faults` that bend the peer's own packets, keyed by block
-number: withhold (drop) one the first time (or the first few times), send one
-twice, send an old block again late, delay it, or have a *stranger* (a second
-socket, so a wrong port) send something to the program first.  Every datagram
+Each transfer is the sans-IO machine of ``protocols/tftp_transfer.py`` (a
+Receiver when fetching, a Sender when serving) with ``retries=0``: the peer
+never retransmits, it waits for the program's own timers and ends the
+transfer when its wait runs out.  Both take :class:`Faults` that bend the
+peer's own packets, keyed by block number, applied by :class:`FaultFilter`
+to the machine's Send actions: withhold (drop) one the first time (or the
+first few times), send one twice, send an old block again late, delay it, or
+have a *stranger* (a second socket, so a wrong port) send something to the
+program first; an ERROR the machine would send is not sent.  Every datagram
 is logged to the evidence decoded ("DATA #3 (512 B)") with the first bytes in
 hex; bulk transfers stop logging after ``log_limit`` packets and say how many
 were left out.
@@ -35,7 +40,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..i18n import N_, Msg
 from ..protocols import tftp
+from ..protocols import tftp_transfer as transfer
 from ..sandbox import Sandbox
 from .udp import UdpPeer, fmt_addr
 
@@ -75,15 +82,18 @@ class Received:
     to: str = ""  # the label of the peer socket that got it
     at: float = 0.0  # when it arrived (epoch seconds; the kernel's receive time where it is known)
 
-    def describe(self) -> str:
+    def describe(self) -> Msg | str:
+        if self.packet is None and self.why:  # the codec's words, in the report's language
+            return Msg(N_("malformed, {size} B: {why}"), {"size": len(self.raw), "why": self.why})
         return tftp.describe(self.raw)
 
-    def wrong_opcode(self, want: int) -> str:
+    def wrong_opcode(self, want: int) -> Msg | str:
         """"" when this packet has opcode ``want`` (or is an ERROR); else words naming the opcode it has."""
         fault = tftp.opcode_fault(self.raw, want)
         if not fault or tftp.opcode_of(self.raw) == tftp.ERROR:
             return ""
-        return f"a {len(self.raw)}-byte packet with {fault} ({self.raw[:12].hex(' ')})"
+        return Msg(N_("a {n_raw}-byte packet with {fault} ({hex})"),
+                {"n_raw": len(self.raw), "fault": fault, "hex": self.raw[:12].hex(' ')})
 
 
 @dataclass
@@ -138,8 +148,8 @@ class Transfer:
     # every copy that came within the echo window (not counted)
     repeat_gaps: list[tuple[int, float]] = field(default_factory=list)
     echoes: list[tuple[int, float]] = field(default_factory=list)
-    early: list[str] = field(default_factory=list)  # lock-step violations
-    problem: str = ""  # the first thing that stopped the transfer
+    early: list[Msg] = field(default_factory=list)  # lock-step violations
+    problem: Msg | str = ""  # the first thing that stopped the transfer
     complete: bool = False
     unacked_last: bool = False  # serve: the final DATA got no ACK
     # serve: for each withheld DATA, the client's packets until one made the
@@ -241,30 +251,6 @@ class TftpPeer(UdpPeer):
             self._stranger = TftpPeer(self.sandbox, label=f"stranger (not {self.label})")
         return self._stranger
 
-    def _withhold(self, packet: bytes, block: int, faults: Faults, dropped: dict[int, int]) -> bool:
-        """True (and logged) when our packet for ``block`` is to be withheld this time."""
-        if dropped.get(block, 0) >= faults.withholds(block):
-            return False
-        dropped[block] = dropped.get(block, 0) + 1
-        times = f" (time {dropped[block]} of {faults.withholds(block)})" if faults.withholds(block) > 1 else ""
-        self.sandbox.evidence.add("dropped", who=self.label, tftp=tftp.describe(packet),
-                                  text=f"withheld {tftp.describe(packet)} (a lost packet){times}")
-        return True
-
-    def _send_faulty(self, packet: bytes, block: int, to: Addr, faults: Faults, dropped: dict[int, int]) -> bool:
-        """Send our packet for ``block`` as the faults say; False if it was withheld."""
-        if block in faults.stranger:
-            self.stranger().send(faults.stranger[block], to, note="from a wrong port")
-        if block in faults.delay:
-            self.sandbox.evidence.note(f"{self.label} delays {tftp.describe(packet)} by {faults.delay[block]:g} s")
-            time.sleep(faults.delay[block])  # the delay is the shape of the traffic under test
-        if self._withhold(packet, block, faults, dropped):
-            return False
-        self.send(packet, to)
-        if block in faults.duplicate:
-            self.send(packet, to, note="duplicate")
-        return True
-
     # ------------------------------------------------------------ client role
     def fetch(self, server: Addr, filename: str, *, mode: str = "octet", options: dict[str, str] | None = None,
               faults: Faults | None = None, step: float = 3.0, retransmit_wait: float = 6.0,
@@ -273,98 +259,109 @@ class TftpPeer(UdpPeer):
               request: bytes | None = None) -> Transfer:
         """Download ``filename`` from ``server`` as a client would; ACK every block.
 
-        ``lockstep_window``: seconds to watch for the next block before ACKing
-        the first one (every one with ``lockstep_all``): a server that does not
-        wait for ACKs is caught.  ``echo_window``: while an ACK is withheld, a
-        copy of the block that arrives this soon after the copy before it is
-        logged in ``echoes`` and not taken for a retransmission.
+        The transfer is a :class:`tftp_transfer.Receiver` that never
+        retransmits (``retries=0``): the peer waits ``step`` for each packet,
+        ``retransmit_wait`` after withholding an ACK, and ends the transfer
+        when that runs out.  ``lockstep_window``: seconds to watch for the
+        next block before ACKing the first one (every one with
+        ``lockstep_all``): a server that does not wait for ACKs is caught.
+        ``echo_window``: while an ACK is withheld, a copy of the block that
+        arrives this soon after the copy before it is logged in ``echoes``,
+        not taken for a retransmission and not shown to the machine.
         """
-        faults = faults or Faults()
         log = Transfer()
-        dropped: dict[int, int] = {}
-        self.send(request if request is not None else tftp.rrq(filename, mode, options), server)
-        index = 1  # the block we wait for (1-based, unwrapped)
-        waiting_retransmit = False
-        deadline = 0.0  # while waiting for a retransmission: until when
+        first = request if request is not None else tftp.rrq(filename, mode, options)
+        machine = transfer.Receiver(server, first, timeout=step, retries=0, blksize=blksize, learn_peer=True,
+                                    options=options)
+        faults_ = FaultFilter(self, faults)
+        for action in machine.start():  # the request
+            if isinstance(action, transfer.Send):
+                faults_.send(action, fresh=True)
+        deadline = time.monotonic() + step
+        held = False  # our last ACK is withheld: the server's retransmission is awaited
         last_copy: Received | None = None  # the last copy of the block whose ACK is withheld
         while True:
-            wait = max(0.0, deadline - time.monotonic()) if waiting_retransmit else step
-            what = f"DATA #{tftp.block_number(index)}"
-            r = self.recv_packet(wait, expect_from="the server")
+            what = Msg(N_("DATA #{block_number}"), {"block_number": tftp.block_number(machine.blocks + 1)})
+            r = self.recv_packet(max(0.0, deadline - time.monotonic()), expect_from="the server")
             if r is None:
-                if waiting_retransmit:
-                    again = " again" if dropped.get(tftp.block_number(index - 1), 0) > 1 else ""
-                    log.problem = (f"after ACK #{tftp.block_number(index - 1)} was withheld{again}, no DATA came "
-                                   f"again within {retransmit_wait:g} s (no retransmission)")
+                machine.timeout()  # retries=0: the end, never a retransmission
+                if held:
+                    block = tftp.block_number(machine.blocks)
+                    again = Msg(N_(" again")) if faults_.withheld(block) > 1 else ""
+                    log.problem = Msg(N_("after ACK #{block_number} was withheld{again}, no DATA came again within "
+                                         "{retransmit_wait:g} s (no retransmission)"),
+                                      {"block_number": block, "again": again, "retransmit_wait": retransmit_wait})
                 else:
-                    log.problem = f"no {what} within {wait:g} s"
+                    log.problem = Msg(N_("no {what} within {wait:g} s"), {"what": what, "wait": step})
                 break
-            if log.tid is None:
-                log.tid = r.addr
-            elif r.addr != log.tid:
-                log.strays.append(r)
-                continue
-            if r.wrong_opcode(tftp.DATA) and tftp.opcode_of(r.raw) != tftp.OACK:
-                log.problem = f"expected {what}; got {r.wrong_opcode(tftp.DATA)}"
-                break
-            if r.packet is None:
-                log.problem = f"malformed packet instead of {what}: {r.why} ({r.raw[:16].hex(' ')})"
-                break
-            pkt = r.packet
-            if isinstance(pkt, tftp.Error):
-                log.error = pkt
-                break
-            if isinstance(pkt, tftp.OAck) and options and index == 1 and log.oack is None:
-                log.oack = pkt
-                blksize = int(pkt.options.get("blksize", blksize))
-                self.send(tftp.ack(0), log.tid)
-                continue
-            if not isinstance(pkt, tftp.Data):
-                log.problem = f"expected {what}, got {tftp.describe(pkt)}"
-                break
-            if pkt.block == tftp.block_number(index - 1) and index > 1:
+            repeat = (machine.blocks >= 1 and isinstance(r.packet, tftp.Data)
+                      and r.packet.block == tftp.block_number(machine.blocks) and r.addr == machine.peer)
+            if repeat:
                 log.data.append(r)
-                if waiting_retransmit and last_copy is not None:
+                if held and last_copy is not None:
                     gap = r.at - last_copy.at
                     if gap < echo_window:  # sent together with the copy before it: no timer did that
-                        log.echoes.append((pkt.block, gap))
+                        log.echoes.append((r.packet.block, gap))
                         continue
-                    log.repeat_gaps.append((pkt.block, gap))
+                    log.repeat_gaps.append((r.packet.block, gap))
                     last_copy = r
-                log.repeats.append(pkt.block)  # a retransmission: acknowledge again
-                ack = tftp.ack(pkt.block)
-                if waiting_retransmit and self._withhold(ack, pkt.block, faults, dropped):
+            actions = machine.packet_received(r.raw, r.addr)
+            if log.tid is None:
+                log.tid = machine.peer
+            if r.addr != machine.peer:  # another transfer ID: the machine's ERROR 5 is not sent
+                log.strays.append(r)
+                continue
+            failed = next((a for a in actions if isinstance(a, transfer.Fail)), None)
+            delivered = next((a for a in actions if isinstance(a, transfer.Deliver)), None)
+            ack = next((a for a in actions if isinstance(a, transfer.Send) and tftp.opcode_of(a.packet) == tftp.ACK),
+                       None)
+            if failed is not None or ack is None:  # an ERROR, a broken packet, DATA out of turn
+                if failed is not None and failed.error is not None:
+                    log.error = failed.error
+                elif isinstance(r.packet, tftp.Error):  # after the end: the machine no longer listens
+                    log.error = r.packet
+                elif isinstance(r.packet, tftp.Data) and failed is None:
+                    log.problem = Msg(N_("got DATA #{block} when {what} was due"), {"block": r.packet.block, "what": what})
+                    log.data.append(r)
+                else:
+                    log.problem = _not_data(r, what)
+                break
+            if isinstance(r.packet, tftp.OAck):  # the OACK (or it again), answered with ACK 0
+                faults_.send(ack, fresh=log.oack is None, note="again")
+                log.oack = machine.oack
+                deadline = time.monotonic() + step
+                continue
+            if delivered is None:  # the previous block again: the machine ACKs it again
+                log.repeats.append(r.packet.block)
+                if not faults_.send(ack, fresh=False, note="again"):
                     deadline = time.monotonic() + retransmit_wait  # this ACK is lost too: wait for the next
                     continue
-                waiting_retransmit = False
-                self.send(ack, log.tid, note="again")
+                held = False
+                deadline = time.monotonic() + step
                 if log.complete:
                     break
                 continue
-            if pkt.block != tftp.block_number(index):
-                log.problem = f"got DATA #{pkt.block} when {what} was due"
-                log.data.append(r)
-                break
             log.data.append(r)
-            log.content += pkt.data
-            window = lockstep_window if index == 1 or lockstep_all else 0.0
+            log.content += delivered.data
+            window = lockstep_window if machine.blocks == 1 or lockstep_all else 0.0
             for later in self.peek(window):
-                if (later.addr == log.tid and isinstance(later.packet, tftp.Data)
-                        and later.packet.block == tftp.block_number(index + 1)):
-                    log.early.append(f"DATA #{later.packet.block} came before ACK #{pkt.block} was sent")
-            last = len(pkt.data) < blksize
-            sent = self._send_faulty(tftp.ack(pkt.block), pkt.block, log.tid, faults, dropped)
-            waiting_retransmit = not sent
-            if not sent:
+                if (later.addr == machine.peer and isinstance(later.packet, tftp.Data)
+                        and later.packet.block == tftp.block_number(machine.blocks + 1)):
+                    log.early.append(Msg(N_("DATA #{block} came before ACK #{block2} was sent"),
+                                         {"block": later.packet.block, "block2": r.packet.block}))
+            sent = faults_.send(ack, fresh=True)
+            held = not sent
+            if held:
                 deadline = time.monotonic() + retransmit_wait
                 last_copy = r
-            index += 1
-            if last:
+            else:
+                deadline = time.monotonic() + step
+            if machine.state == transfer.DONE:
                 log.complete = True
                 if sent:
                     break
-            if max_blocks is not None and index > max_blocks:
-                log.problem = f"more than {max_blocks} blocks"
+            if max_blocks is not None and machine.blocks + 1 > max_blocks:
+                log.problem = Msg(N_("more than {max_blocks} blocks"), {"max_blocks": max_blocks})
                 break
         self.flush_log()
         return log
@@ -373,61 +370,71 @@ class TftpPeer(UdpPeer):
                    log_first: int = 12) -> Transfer:
         """Download a large file as fast as the peer can (for the block-number wrap).
 
-        A lean loop: blocking reads, no per-packet objects; only the first
-        ``log_first`` and the last few packets are logged.  Stops with
-        ``problem`` starting "budget" when ``budget`` seconds are not enough.
+        A lean loop around a :class:`tftp_transfer.Receiver`: blocking reads,
+        only the first ``log_first`` and the last few packets logged, and a
+        repeated block is not ACKed again (it is counted in ``repeats``).
+        Stops with ``problem`` starting "budget" when ``budget`` seconds are
+        not enough.
         """
         log = Transfer()
+        machine = transfer.Receiver(server, tftp.rrq(filename), timeout=step, retries=0, learn_peer=True)
         sock = self.sock
         sock.setblocking(True)
         sock.settimeout(step)
-        self.send(tftp.rrq(filename), server)
-        index, tail = 1, collections.deque(maxlen=4)
+        for action in machine.start():
+            if isinstance(action, transfer.Send):
+                self.send(action.packet, action.addr)
+        tail = collections.deque(maxlen=4)
         deadline = time.monotonic() + budget
         try:
             while True:
+                index = machine.blocks + 1
                 try:
                     raw, addr = sock.recvfrom(65536)
                 except TimeoutError:
-                    log.problem = f"no DATA #{tftp.block_number(index)} (block {index} of the file) within {step:g} s"
+                    machine.timeout()
+                    log.problem = Msg(N_("no DATA #{block_number} (block {index} of the file) within {step:g} s"),
+                                      {"block_number": tftp.block_number(index), "index": index, "step": step})
                     break
                 except ConnectionRefusedError:
                     continue
-                if log.tid is None:
-                    log.tid = addr
                 if index <= log_first:
                     self._log("received", addr, self.addr, raw)
                 else:
                     tail.append((addr, raw))
-                if addr != log.tid:
+                actions = machine.packet_received(raw, addr)
+                if log.tid is None:
+                    log.tid = machine.peer
+                if addr != machine.peer:
                     continue
-                want = tftp.block_number(index)
-                if raw[:2] != b"\x00\x03" or len(raw) < 4 or int.from_bytes(raw[2:4], "big") != want:
-                    if raw[:2] == b"\x00\x03" and int.from_bytes(raw[2:4], "big") == tftp.block_number(index - 1):
-                        log.repeats.append(index - 1)
+                delivered = next((a for a in actions if isinstance(a, transfer.Deliver)), None)
+                if delivered is None:
+                    if any(isinstance(a, transfer.Send) and a.packet[:2] == b"\x00\x04" for a in actions):
+                        log.repeats.append(index - 1)  # the machine would ACK it again: in bulk, it is not
                         continue
-                    log.problem = f"block {index} of the file: expected DATA #{want}, got {tftp.describe(raw)}"
-                    if raw[:2] == b"\x00\x05":
-                        log.error = tftp.decode(raw) if tftp.try_decode(raw)[0] else None
+                    log.problem = Msg(N_("block {index} of the file: expected DATA #{want}, got {got}"),
+                                      {"index": index, "want": tftp.block_number(index), "got": tftp.describe(raw)})
+                    log.error = next((a.error for a in actions if isinstance(a, transfer.Fail)), None)
                     break
-                log.content += raw[4:]
-                reply = tftp.ack(want)
-                sock.sendto(reply, addr)
-                if index <= log_first:
-                    self._log("sent", self.addr, addr, reply)
-                if len(raw) - 4 < tftp.BLOCK_SIZE:
+                log.content += delivered.data
+                for action in actions:
+                    if isinstance(action, transfer.Send):
+                        sock.sendto(action.packet, action.addr)
+                        if index <= log_first:
+                            self._log("sent", self.addr, action.addr, action.packet)
+                if machine.state == transfer.DONE:
                     log.complete = True
                     break
-                index += 1
-                if index % 4096 == 0 and time.monotonic() > deadline:
-                    log.problem = f"budget: {budget:g} s were not enough; {index} blocks received"
+                if (index + 1) % 4096 == 0 and time.monotonic() > deadline:
+                    log.problem = Msg(N_("budget: {budget:g} s were not enough; {index} blocks received"),
+                                      {"budget": budget, "index": index + 1})
                     break
         finally:
             sock.setblocking(False)
         for addr, raw in tail:
             self._log("received", addr, self.addr, raw, note="one of the last packets")
-        self.sandbox.evidence.note(f"{self.label}: {index} DATA blocks in the bulk download "
-                                   f"({len(log.content)} bytes)")
+        self.sandbox.evidence.note(f"{self.label}: {machine.blocks + 1 if not log.complete else machine.blocks} "
+                                   f"DATA blocks in the bulk download ({len(log.content)} bytes)")
         return log
 
     # ------------------------------------------------------------ server role
@@ -436,6 +443,10 @@ class TftpPeer(UdpPeer):
               done: Callable[[], bool] | None = None, echo_window: float = 0.0) -> Transfer:
         """Send ``content`` to ``client`` from this socket, one block per ACK.
 
+        The transfer is a :class:`tftp_transfer.Sender` that never
+        retransmits (``retries=0``): the peer waits ``step`` for each ACK and
+        ``retransmit_wait`` after withholding a DATA, which it sends when the
+        client shows it missed it (its ACK of the block before, again).
         ``strict``: only ``ACK #n`` from the client's address lets block n+1
         go; otherwise any datagram from the client's host to this socket or to
         ``also`` (e.g. port 69) does, so that a check about the file's bytes
@@ -446,92 +457,182 @@ class TftpPeer(UdpPeer):
         echo, logged in ``after_withheld`` and not taken for the client sending
         again.
         """
-        faults = faults or Faults()
         log = Transfer(tid=client)
-        dropped: dict[int, int] = {}
         socks = [self, *(also or [])]
         chunks = tftp.blocks(content)
-        late_acks: set[int] = set()  # old blocks sent again late: an ACK naming one is its answer
+        machine = transfer.Sender(client, chunks, timeout=step, retries=0)
+        faults_ = FaultFilter(self, faults)
+        faults_.send(machine.start()[0], fresh=True)
+        since = time.monotonic()  # when the outstanding DATA was sent or withheld
         trigger: Received | None = None  # the packet that released the block being sent
-        for index, payload in enumerate(chunks, start=1):
-            block = tftp.block_number(index)
-            packet = tftp.data(block, payload)
-            if index in faults.late:
-                j = faults.late[index]
-                self.send(tftp.data(tftp.block_number(j), chunks[j - 1]), client,
-                          note=f"DATA #{j} again, late (a copy the network delayed)")
-                late_acks.add(tftp.block_number(j))
-            sent = self._send_faulty(packet, block, client, faults, dropped)
-            withheld_at = None if sent else time.monotonic()
+        while True:
+            index, block = machine.blocks + 1, machine.awaited
+            previous = tftp.block_number(index - 1)
+            held = faults_.held is not None
             final = index == len(chunks)
-            while True:
-                wait = step if sent else max(0.0, withheld_at + retransmit_wait - time.monotonic())
-                r = _recv_any(socks, wait, stop=done if final else None)
-                if not sent:
-                    gap = r.at - trigger.at if r is not None and trigger is not None else None
-                    echo = (gap is not None and gap < echo_window and r.raw == trigger.raw
-                            and r.addr == trigger.addr and r.to == trigger.to)
-                    log.after_withheld.append(AfterWithheld(block, time.monotonic() - withheld_at, r, gap, echo))
-                    if echo:
-                        log.acks.append(r)
-                        continue
-                if r is None:
-                    if not sent:
-                        log.problem = (f"after DATA #{block} was withheld, the client did not send "
-                                       f"ACK #{tftp.block_number(index - 1)} again within {retransmit_wait:g} s")
-                    elif final:
-                        log.unacked_last = True
-                        log.complete = True
-                    else:
-                        log.problem = f"no ACK #{block} within {wait:g} s"
-                    self._flush_all(socks)
-                    return log
-                if r.addr[0] != client[0]:
-                    log.strays.append(r)
+            wait = max(0.0, since + (retransmit_wait if held else step) - time.monotonic())
+            r = _recv_any(socks, wait, stop=done if final else None)
+            if held:
+                gap = r.at - trigger.at if r is not None and trigger is not None else None
+                echo = (gap is not None and gap < echo_window and r.raw == trigger.raw
+                        and r.addr == trigger.addr and r.to == trigger.to)
+                log.after_withheld.append(AfterWithheld(block, time.monotonic() - since, r, gap, echo))
+                if echo:
+                    log.acks.append(r)
                     continue
-                if strict and (r.addr != client or r.to != self.label):
-                    log.strays.append(r)
+            if r is None:
+                machine.timeout()  # retries=0: the end, never a retransmission
+                if held:
+                    log.problem = Msg(N_("after DATA #{block} was withheld, the client did not send ACK #{block_number} "
+                                         "again within {retransmit_wait:g} s"),
+                                      {"block": block, "block_number": previous, "retransmit_wait": retransmit_wait})
+                elif final:
+                    log.unacked_last = True
+                    log.complete = True
+                else:
+                    log.problem = Msg(N_("no ACK #{block} within {wait:g} s"), {"block": block, "wait": step})
+                break
+            ours = r.addr == client and r.to == self.label  # the machine's own stream
+            if r.addr[0] != client[0] or (strict and not ours):
+                log.strays.append(r)
+                continue
+            log.acks.append(r)
+            if isinstance(r.packet, tftp.Error):
+                if ours:
+                    machine.packet_received(r.raw, r.addr)  # the machine's end, never answered
+                log.error = r.packet
+                log.problem = Msg(N_("the client sent {got}"), {"got": r.describe()})
+                break
+            acked = r.packet.block if isinstance(r.packet, tftp.Ack) else None
+            if not strict and len(r.raw) == 4:  # lenient: an ACK with a wrong opcode still names its block
+                acked = int.from_bytes(r.raw[2:4], "big")
+            if strict and held and acked == block:  # an ACK of a block it never got: not the machine's to take
+                log.problem = Msg(N_("expected ACK #{block}; got {got}"),
+                                  {"block": block, "got": r.wrong_opcode(tftp.ACK) or r.describe()})
+                break
+            late = acked is not None and acked in faults_.late_acks and acked != block
+            again = acked is not None and index > 1 and acked == previous
+            actions: list[transfer.Action] = []
+            if strict:
+                actions = machine.packet_received(r.raw, r.addr)
+            elif not (late or again or held):
+                actions = machine.packet_received(tftp.ack(block), client)  # lenient: any datagram is the ACK
+            if machine.blocks == index - 1:  # the machine did not move on
+                if late:
+                    faults_.late_acks.discard(acked)  # the answer to the late copy: it moves nothing
                     continue
-                log.acks.append(r)
-                if isinstance(r.packet, tftp.Error):
-                    log.error = r.packet
-                    log.problem = f"the client sent {r.describe()}"
-                    self._flush_all(socks)
-                    return log
-                ok = isinstance(r.packet, tftp.Ack)
-                acked = r.packet.block if ok else None
-                if not strict and len(r.raw) == 4:  # lenient: an ACK with a wrong opcode still names its block
-                    acked = int.from_bytes(r.raw[2:4], "big")
-                if acked is not None and acked in late_acks and acked != block:
-                    late_acks.discard(acked)  # the answer to the late copy: it moves nothing
-                    continue
-                if acked is not None and index > 1 and acked == tftp.block_number(index - 1):
+                if again:
                     log.repeats.append(acked)
-                    if not sent:
-                        self.send(packet, client, note="after the repeated ACK")
-                        sent = True
+                    if held:
+                        faults_.release("after the repeated ACK")
+                        since = time.monotonic()
                     continue  # a duplicate ACK: ignored, as RFC 1123 §4.2.3.1 says
-                if not strict:
-                    if not sent:  # anything else counts as the repeated ACK too
-                        log.repeats.append(tftp.block_number(index - 1))
-                        self.send(packet, client, note="after the client sent again")
-                        sent = True
-                        continue
-                    break
-                if ok and r.packet.block == block and sent:
-                    break
-                log.problem = f"expected ACK #{block}; got {r.wrong_opcode(tftp.ACK) or r.describe()}"
-                self._flush_all(socks)
-                return log
+                if not strict and held:  # anything else counts as the repeated ACK too
+                    log.repeats.append(previous)
+                    faults_.release("after the client sent again")
+                    since = time.monotonic()
+                    continue
+                log.problem = Msg(N_("expected ACK #{block}; got {got}"),
+                                  {"block": block, "got": r.wrong_opcode(tftp.ACK) or r.describe()})
+                break
             trigger = r
-            log.content += payload
-        log.complete = True
+            log.content += chunks[index - 1]
+            if machine.state == transfer.DONE:
+                log.complete = True
+                break
+            faults_.send(next(a for a in actions if isinstance(a, transfer.Send)), fresh=True)
+            since = time.monotonic()
         self._flush_all(socks)
         return log
 
     def _flush_all(self, socks: list[TftpPeer]) -> None:
         for s in socks:
             s.flush_log()
+
+
+def _not_data(r: Received, what: str | Msg) -> Msg:
+    """Why ``r`` is not the DATA ``what`` the peer waits for, in a few words."""
+    if r.wrong_opcode(tftp.DATA) and tftp.opcode_of(r.raw) != tftp.OACK:
+        return Msg(N_("expected {what}; got {wrong_opcode}"), {"what": what, "wrong_opcode": r.wrong_opcode(tftp.DATA)})
+    if r.packet is None:
+        return Msg(N_("malformed packet instead of {what}: {why} ({hex})"),
+                   {"what": what, "why": r.why, "hex": r.raw[:16].hex(" ")})
+    return Msg(N_("expected {what}, got {got}"), {"what": what, "got": tftp.describe(r.packet)})
+
+
+class FaultFilter:
+    """:class:`Faults` as a filter on a transfer machine's Send actions (rule 11 of ``tftp_transfer``).
+
+    The machine's fresh Send of a block's packet (DATA #n when serving, ACK #n
+    when fetching) goes out as the faults say: a late copy of an earlier DATA
+    before it, a stranger's datagram before it, a delay, withheld the first
+    ``withholds(n)`` times, sent twice.  The machine's Send of the same packet
+    again (its answer to a repeat) is withheld while that count lasts, else
+    sent.  A withheld Send is ``held`` until it goes out: sent again by the
+    machine, or released by the peer (serving: when the client shows that it
+    missed the block).  An ERROR is never sent: the peer observes the program
+    rather than answering it.  Every withheld packet is in the evidence.
+    """
+
+    def __init__(self, peer: TftpPeer, faults: Faults | None) -> None:
+        self.peer = peer
+        self.faults = faults or Faults()
+        self.held: transfer.Send | None = None
+        self.late_acks: set[int] = set()  # old blocks sent again late: an ACK naming one is its answer
+        self._dropped: dict[int, int] = {}
+        self._data: list[bytes] = []  # the DATA packets sent afresh, in order (for late copies)
+
+    def withheld(self, block: int) -> int:
+        """How many times our packet for ``block`` was withheld so far."""
+        return self._dropped.get(block, 0)
+
+    def send(self, action: transfer.Send, *, fresh: bool, note: str = "") -> bool:
+        """Carry out the machine's ``action`` (``fresh``: its first Send of that packet); False when withheld."""
+        packet, to = action.packet, action.addr
+        opcode = tftp.opcode_of(packet)
+        if opcode == tftp.ERROR:
+            return False
+        if opcode not in (tftp.DATA, tftp.ACK):
+            self.peer.send(packet, to)
+            return True
+        block, faults = int.from_bytes(packet[2:4], "big"), self.faults
+        if fresh:
+            if opcode == tftp.DATA:
+                self._data.append(packet)
+                j = faults.late.get(len(self._data))
+                if j is not None:
+                    self.peer.send(self._data[j - 1], to, note=f"DATA #{j} again, late (a copy the network delayed)")
+                    self.late_acks.add(tftp.block_number(j))
+            if block in faults.stranger:
+                self.peer.stranger().send(faults.stranger[block], to, note="from a wrong port")
+            if block in faults.delay:
+                self.peer.sandbox.evidence.note(f"{self.peer.label} delays {tftp.describe(packet)} "
+                                                f"by {faults.delay[block]:g} s")
+                time.sleep(faults.delay[block])  # the delay is the shape of the traffic under test
+        if self._withhold(packet, block):
+            self.held = action
+            return False
+        self.held = None
+        self.peer.send(packet, to, note=note)
+        if fresh and block in faults.duplicate:
+            self.peer.send(packet, to, note="duplicate")
+        return True
+
+    def release(self, note: str) -> None:
+        """Send the withheld packet now."""
+        action, self.held = self.held, None
+        self.peer.send(action.packet, action.addr, note=note)
+
+    def _withhold(self, packet: bytes, block: int) -> bool:
+        """True (and logged) when our packet for ``block`` is to be withheld this time."""
+        times = self.faults.withholds(block)
+        if self._dropped.get(block, 0) >= times:
+            return False
+        self._dropped[block] = self._dropped.get(block, 0) + 1
+        which = f" (time {self._dropped[block]} of {times})" if times > 1 else ""
+        self.peer.sandbox.evidence.add("dropped", who=self.peer.label, tftp=tftp.describe(packet),
+                                       text=f"withheld {tftp.describe(packet)} (a lost packet){which}")
+        return True
 
 
 def _recv_any(peers: list[TftpPeer], timeout: float, stop: Callable[[], bool] | None = None) -> Received | None:

@@ -6,6 +6,7 @@ import select
 import time
 
 from ..failure import fail  # the check API is above the peers
+from ..i18n import N_
 from ..sandbox import Sandbox
 
 
@@ -23,8 +24,9 @@ def bind_peer(sandbox: Sandbox, host: str, port: int):
         held, size = sandbox.udp_ports_held()
         if held < size - 64:  # not the program's doing: a grader problem
             raise
-        fail(f"the program holds every UDP port of its sandbox ({held} of the {size} ephemeral ports bound); "
-             f"the grader's peer could not bind")
+        fail(N_("the program holds every UDP port of its sandbox ({held} of the {size} ephemeral ports bound); the "
+                "grader's peer could not bind"),
+             held=held, size=size)
 
 
 class UdpPeer:

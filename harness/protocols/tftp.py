@@ -27,6 +27,15 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Union
 
+try:  # in netgrade: messages for the report's language
+    from ..i18n import N_, Msg
+except ImportError:  # exported beside the reference programs as tftp_codec: English text
+    def N_(message: str) -> str:
+        return message
+
+    def Msg(template: str, params: dict | None = None) -> str:  # noqa: N802 - stands in for the class
+        return template.format(**params) if params else template
+
 RRQ, WRQ, DATA, ACK, ERROR, OACK = 1, 2, 3, 4, 5, 6
 
 BLOCK_SIZE = 512  # RFC 1350 §2: every DATA block but the last is this long
@@ -77,17 +86,22 @@ MODES = ("netascii", "octet", "mail")
 
 # what each opcode asks for, in the words a message about a wrong opcode needs
 OPCODE_MEANING = {
-    RRQ: "RRQ, a read request: a download",
-    WRQ: "WRQ, a write request: an upload",
-    DATA: "DATA, a block of the file",
-    ACK: "ACK, an acknowledgement",
+    RRQ: Msg(N_("RRQ, a read request: a download")),
+    WRQ: Msg(N_("WRQ, a write request: an upload")),
+    DATA: Msg(N_("DATA, a block of the file")),
+    ACK: Msg(N_("ACK, an acknowledgement")),
     ERROR: "ERROR",
-    OACK: "OACK, an option acknowledgement",
+    OACK: Msg(N_("OACK, an option acknowledgement")),
 }
 
 
 class TftpDecodeError(ValueError):
-    """The bytes are not a well-formed TFTP packet; the message says why."""
+    """The bytes are not a well-formed TFTP packet; the message says why (``message``: as a netgrade
+    message, in the report's language)."""
+
+    def __init__(self, message) -> None:
+        super().__init__(str(message))
+        self.message = message
 
 
 # ------------------------------------------------------------------ packets
@@ -215,21 +229,26 @@ def _fields(body: bytes, names: list[str], kind: str) -> list[bytes]:
     if not body.endswith(b"\0"):
         parts = body.split(b"\0")
         idx = len(parts) - 1
-        what = names[idx] if idx < len(names) else ("option name" if (idx - len(names)) % 2 == 0 else "option value")
-        raise TftpDecodeError(f"{kind} without NUL after the {what}")
+        what = names[idx] if idx < len(names) else \
+            (N_("option name") if (idx - len(names)) % 2 == 0 else N_("option value"))
+        raise TftpDecodeError(Msg(N_("{kind} without NUL after the {what}"),
+                                  {"kind": kind, "what": Msg(what)}))
     return body[:-1].split(b"\0")
 
 
 def _options(raw: list[bytes], kind: str) -> dict[str, str]:
     if len(raw) % 2:
-        raise TftpDecodeError(f"{kind} with option {_str(raw[-1])!r} but no value for it")
+        raise TftpDecodeError(Msg(N_("{kind} with option {raw_1} but no value for it"),
+                      {"kind": kind, "raw_1": repr(_str(raw[-1]))}))
     opts: dict[str, str] = {}
     for i in range(0, len(raw), 2):
         name = _str(raw[i]).lower()
         if not name:
-            raise TftpDecodeError(f"{kind} with an empty option name")
+            raise TftpDecodeError(Msg(N_("{kind} with an empty option name"),
+                          {"kind": kind}))
         if name in opts:
-            raise TftpDecodeError(f"{kind} with option {name!r} twice")
+            raise TftpDecodeError(Msg(N_("{kind} with option {name} twice"),
+                          {"kind": kind, "name": repr(name)}))
         opts[name] = _str(raw[i + 1])
     return opts
 
@@ -238,44 +257,54 @@ def decode(packet: bytes) -> Packet:
     """The packet in ``packet``; :class:`TftpDecodeError` if it is not one."""
     packet = bytes(packet)
     if len(packet) < 2:
-        raise TftpDecodeError(f"a {len(packet)}-byte datagram is too short for an opcode (2 bytes)")
+        raise TftpDecodeError(Msg(N_("a {n_packet}-byte datagram is too short for an opcode (2 bytes)"),
+                      {"n_packet": len(packet)}))
     (op,) = _U16.unpack_from(packet)
     body = packet[2:]
     if op in (RRQ, WRQ):
         kind = Opcode(op).name
         if not body:
-            raise TftpDecodeError(f"{kind} with nothing after the opcode (no filename, no mode)")
+            raise TftpDecodeError(Msg(N_("{kind} with nothing after the opcode (no filename, no mode)"),
+                          {"kind": kind}))
         if b"\0" not in body:
-            raise TftpDecodeError(f"{kind} without NUL after the filename")
-        fields = _fields(body, ["filename", "mode"], kind)
+            raise TftpDecodeError(Msg(N_("{kind} without NUL after the filename"),
+                          {"kind": kind}))
+        fields = _fields(body, [N_("filename"), N_("mode")], kind)
         if not fields[0]:
-            raise TftpDecodeError(f"{kind} with an empty filename")
+            raise TftpDecodeError(Msg(N_("{kind} with an empty filename"),
+                          {"kind": kind}))
         if len(fields) < 2:
-            raise TftpDecodeError(f"{kind} without a mode after the filename")
+            raise TftpDecodeError(Msg(N_("{kind} without a mode after the filename"),
+                          {"kind": kind}))
         if not fields[1]:
-            raise TftpDecodeError(f"{kind} with an empty mode")
+            raise TftpDecodeError(Msg(N_("{kind} with an empty mode"),
+                          {"kind": kind}))
         return Request(op, _str(fields[0]), _str(fields[1]), _options(fields[2:], kind))
     if op == DATA:
         if len(packet) < 4:
-            raise TftpDecodeError(f"DATA of {len(packet)} bytes: too short for a block number (4 bytes at least)")
+            raise TftpDecodeError(Msg(N_("DATA of {n_packet} bytes: too short for a block number (4 bytes at least)"),
+                          {"n_packet": len(packet)}))
         return Data(_U16.unpack_from(packet, 2)[0], packet[4:])
     if op == ACK:
         if len(packet) != 4:
-            raise TftpDecodeError(f"ACK of {len(packet)} bytes: an ACK is exactly 4 bytes (opcode, block)")
+            raise TftpDecodeError(Msg(N_("ACK of {n_packet} bytes: an ACK is exactly 4 bytes (opcode, block)"),
+                          {"n_packet": len(packet)}))
         return Ack(_U16.unpack_from(packet, 2)[0])
     if op == ERROR:
         if len(packet) < 4:
-            raise TftpDecodeError(f"ERROR of {len(packet)} bytes: too short for an error code")
+            raise TftpDecodeError(Msg(N_("ERROR of {n_packet} bytes: too short for an error code"),
+                          {"n_packet": len(packet)}))
         text = packet[4:]
         if b"\0" not in text:
-            raise TftpDecodeError("ERROR without NUL after the message")
+            raise TftpDecodeError(Msg(N_("ERROR without NUL after the message")))
         return Error(_U16.unpack_from(packet, 2)[0], _str(text[: text.index(b"\0")]))
     if op == OACK:
         if not body:
-            raise TftpDecodeError("OACK without any option")
+            raise TftpDecodeError(Msg(N_("OACK without any option")))
         fields = _fields(body, [], "OACK")
         return OAck(_options(fields, "OACK"))
-    raise TftpDecodeError(f"unknown opcode {op} (TFTP has 1-6)")
+    raise TftpDecodeError(Msg(N_("unknown opcode {op} (TFTP has 1-6)"),
+                  {"op": op}))
 
 
 def try_decode(packet: bytes) -> tuple[Packet | None, str]:
@@ -283,7 +312,7 @@ def try_decode(packet: bytes) -> tuple[Packet | None, str]:
     try:
         return decode(packet), ""
     except TftpDecodeError as exc:
-        return None, str(exc)
+        return None, exc.message
 
 
 # ------------------------------------------------------------------ words
@@ -329,11 +358,16 @@ def opcode_fault(packet: bytes, want: int) -> str:
     op = opcode_of(packet)
     if op == want:
         return ""
-    belongs = f"opcode {want} ({OPCODE_MEANING[want]}) belongs"
+    belongs = Msg(N_("opcode {want} ({opcode_meaning}) belongs"),
+            {"want": want, "opcode_meaning": OPCODE_MEANING[want]})
     if op is None:
-        return f"a {len(packet)}-byte datagram, too short for an opcode, where {belongs}"
-    seen = f"opcode {op} ({OPCODE_MEANING[op]})" if op in OPCODE_MEANING else f"opcode {op}, which TFTP does not have,"
-    return f"{seen} where {belongs}"
+        return Msg(N_("a {n_packet}-byte datagram, too short for an opcode, where {belongs}"),
+                {"n_packet": len(packet), "belongs": belongs})
+    seen = Msg(N_("opcode {op} ({opcode_meaning})"),
+            {"op": op, "opcode_meaning": OPCODE_MEANING[op]}) if op in OPCODE_MEANING else Msg(N_("opcode {op}, which TFTP does not have,"),
+            {"op": op})
+    return Msg(N_("{seen} where {belongs}"),
+            {"seen": seen, "belongs": belongs})
 
 
 # ------------------------------------------------------------------ transfer helpers

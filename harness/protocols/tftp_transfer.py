@@ -20,7 +20,10 @@ The rules (everything that decides a transfer is in this file):
    (the ACK of the last DATA sent; the DATA after the last ACK sent) moves a
    machine on and rearms the timer with a fresh count of tries.
 4. A timeout sends the outstanding packet again, ``retries`` times at most;
-   the timeout after that is a :class:`Fail`.
+   the timeout after that is a :class:`Fail`.  With ``retries=0`` a machine
+   never retransmits: the first timeout is that Fail (TIMEOUT).  This is
+   the grader's peer, which watches the other side's timers instead of
+   running its own, and calls ``timeout()`` when its own wait runs out.
 5. A duplicate or old answer never makes a packet go out a second time by
    itself (no "Sorcerer's Apprentice", RFC 1123 §4.2.3.1), except that a
    Receiver re-ACKs a repeated DATA: that DATA says our ACK was lost.
@@ -39,6 +42,20 @@ The rules (everything that decides a transfer is in this file):
 9. After Done a Receiver still answers a repeat of the last DATA with the
    last ACK (RFC 1350 §6: the last ACK may be lost); a caller that dallies
    keeps feeding it.  A failed machine does nothing more.
+10. Options (RFC 2347): a Receiver whose request asked for ``options`` takes
+   an OACK as the first answer from the peer instead of DATA #1: it keeps it
+   (``oack``), takes its ``blksize`` as the block size and answers ACK 0,
+   sent as any fresh packet (timer, tries); the OACK again is answered with
+   ACK 0 again before DATA #1 (our ACK 0 was lost, as in rule 5) and ignored
+   after it (a copy that came late).  An OACK unasked, or after DATA when
+   none came first, is a packet that is not DATA (rule 7: ERROR 4, Fail); a
+   ``blksize`` that is no number from 8 to 65464 gets ERROR 8 and a Fail.
+11. A caller may filter the actions (the grader's peer withholds, repeats,
+   delays a Send, and sends no ERROR: it observes the program instead of
+   answering it).  The machine is not told: a withheld Send counts as sent,
+   and what moves the machine is only what the caller feeds it.  A caller
+   that does not feed a datagram (one it takes for an echo, or one that came
+   to another of its sockets) has not shown it to the machine at all.
 
 Block numbers wrap from 65535 to 0 (the codec's :func:`block_number`).
 """
@@ -237,15 +254,18 @@ class Receiver(_Transfer):
 
     ``first`` is what starts the transfer from this side: an RRQ (a client;
     then usually ``learn_peer=True``), ACK 0 or an OACK (a server answering
-    a WRQ).  An OACK in answer to an RRQ is not handled: it ends the transfer
-    with ERROR 4, as any packet but DATA does.
+    a WRQ).  ``options``: what the RRQ asked for; then an OACK may come first
+    (rule 10), and ``oack`` keeps it.  Any other OACK ends the transfer with
+    ERROR 4, as any packet but DATA does.
     """
 
     def __init__(self, peer: Address, first: bytes, *, timeout: float = 1.0, retries: int = 5,
-                 blksize: int = tftp.BLOCK_SIZE, learn_peer: bool = False) -> None:
+                 blksize: int = tftp.BLOCK_SIZE, learn_peer: bool = False, options: Optional[dict] = None) -> None:
         super().__init__(peer, first=first, timeout=timeout, retries=retries, blksize=blksize,
                          learn_peer=learn_peer)
         self._expected = 1  # the index of the block awaited
+        self.options = dict(options or {})  # what the request asked for
+        self.oack: Optional[tftp.OAck] = None  # the peer's OACK, once it came
 
     @property
     def awaited(self) -> int:
@@ -253,6 +273,11 @@ class Receiver(_Transfer):
         return tftp.block_number(self._expected)
 
     def _on_packet(self, packet: tftp.Packet) -> list[Action]:
+        if isinstance(packet, tftp.OAck) and self.oack is not None:
+            # our ACK 0 was lost: again, as for a repeated DATA; after DATA #1 a copy that came late
+            return [Send(tftp.ack(0), self.dest)] if self._expected == 1 else []
+        if isinstance(packet, tftp.OAck) and self.options and self._expected == 1:
+            return self._on_oack(packet)
         if not isinstance(packet, tftp.Data):
             return [Send(tftp.error(tftp.ErrorCode.ILLEGAL_OPERATION, "expected DATA"), self.dest),
                     *self._fail(f"expected DATA, got {tftp.describe(packet)}", UNEXPECTED)]
@@ -269,6 +294,15 @@ class Receiver(_Transfer):
         if self._expected > 1 and packet.block == tftp.block_number(self._expected - 1):
             return [Send(tftp.ack(packet.block), self.dest)]  # our ACK was lost: again, deliver nothing
         return []
+
+    def _on_oack(self, packet: tftp.OAck) -> list[Action]:
+        value = packet.options.get("blksize", str(self.blksize))
+        if not (value.isascii() and value.isdigit() and 8 <= int(value) <= 65464):
+            return [Send(tftp.error(tftp.ErrorCode.OPTION_REFUSED, f"blksize {value!r}"), self.dest),
+                    *self._fail(f"OACK with blksize {value!r}", UNEXPECTED)]
+        self.oack = packet
+        self.blksize = int(value)
+        return self._send_fresh(tftp.ack(0))
 
     def _after_done(self, packet: Optional[tftp.Packet]) -> list[Action]:
         if isinstance(packet, tftp.Data) and packet.block == tftp.block_number(self._expected - 1):

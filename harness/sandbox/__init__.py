@@ -79,9 +79,11 @@ class Sandbox:
         self.runs: list[ProgramRun] = []
         self._workdirs: list[WorkFolder] = []
         self._sockets: list[socket.socket] = []
+        #: inodes of every socket the grader opened here (its peers, controls, reserved ports): never a
+        #: program's listener, even on a port a program might have used
+        self._own_inodes: set[int] = set()
         self._closed = False
         self._reserved_udp: list[socket.socket] = []
-        self._reserved_ports: set[tuple[str, int]] = set()  # (address, port) of those, taken or not
         # where each untrusted run gets a cgroup of its own (the container mode: sandbox/cgroups.py)
         self._cg_parent = run_cgroups
         self._cg_runs: list[RunCgroup] = []
@@ -207,6 +209,7 @@ class Sandbox:
     def socket(self, family: int = socket.AF_INET, type: int = socket.SOCK_DGRAM) -> socket.socket:
         s = self.net.socket(family, type)
         self._sockets.append(s)
+        self._own_inodes.add(os.fstat(s.fileno()).st_ino)
         return s
 
     def _reserve_udp(self) -> None:
@@ -219,7 +222,6 @@ class Sandbox:
             s = self.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.bind((self.peer_host, 0))
             self._reserved_udp.append(s)
-            self._reserved_ports.add(s.getsockname()[:2])
 
     def udp_socket(self, host: str, port: int) -> socket.socket:
         """A UDP socket bound to ``(host, port)`` for a peer: a reserved one for an ephemeral port.
@@ -255,9 +257,9 @@ class Sandbox:
             probe.close()
 
     def listeners(self) -> list[Listener]:
-        """The socket table of this sandbox's network, without the UDP sockets reserved for the peers."""
-        return [lst for lst in self.net.listeners()
-                if lst.proto != "udp" or (lst.address, lst.port) not in self._reserved_ports]
+        """The socket table of this sandbox's network without the grader's own sockets (the peers', the
+        control sockets beside a client, the reserved UDP ports): what the programs listen on."""
+        return [lst for lst in self.net.listeners() if lst.inode not in self._own_inodes]
 
     def enable_catch_all(self, why: str) -> None:
         """Redirect traffic for any address to the grader's peer (see NetNS.enable_catch_all)."""

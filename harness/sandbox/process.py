@@ -22,6 +22,7 @@ from typing import Callable
 import psutil
 
 from ..evidence import Evidence, payload_fields
+from ..i18n import N_, Msg, literal
 from ..text import decode, printable, traceback_tail
 from .netns import Listener
 
@@ -255,29 +256,39 @@ class ProgramRun:
             self.evidence.add("exit", who=self.label, status=self.describe_exit())
 
     def describe_exit(self) -> str:
+        return str(self.exit_message())
+
+    def exit_message(self) -> Msg:
+        """How the program ended (or that it still runs), as a message."""
         code = self.proc.poll()
         # a runner that holds runs to a cgroup knows when the kernel enforced a limit
         reason = self.limit_probe() if self.limit_probe is not None else None
         if code is None:
-            return "still running" + (f" ({reason} in one of its processes)" if reason else "")
+            if reason:
+                return Msg(N_("still running ({reason} in one of its processes)"), {"reason": reason})
+            return Msg(N_("still running"))
         if code < 0 or code > 128 and code - 128 in signal.Signals._value2member_map_:
             sig = -code if code < 0 else code - 128
             name = signal.Signals(sig).name
             if self._killed_by_grader:
-                return f"stopped by the grader ({name})" + (f"; earlier, {reason} in one of its processes"
-                                                            if reason else "")
-            return reason or f"killed by {name}"
-        return f"exited with status {code}" + (f" ({reason})" if reason else "")
+                if reason:
+                    return Msg(N_("stopped by the grader ({signal}); earlier, {reason} in one of its processes"),
+                               {"signal": name, "reason": reason})
+                return Msg(N_("stopped by the grader ({signal})"), {"signal": name})
+            return literal(reason) if reason else Msg(N_("killed by {signal}"), {"signal": name})
+        if reason:
+            return Msg(N_("exited with status {code} ({reason})"), {"code": code, "reason": reason})
+        return Msg(N_("exited with status {code}"), {"code": code})
 
-    def crash_summary(self) -> str:
+    def crash_summary(self) -> Msg:
         """A short account of how the program ended, with its traceback's last lines."""
         tb = traceback_tail(self.err)
-        desc = self.describe_exit()
+        desc = self.exit_message()
         if tb:
-            return f"{desc}; traceback ends with:\n{tb}"
+            return Msg(N_("{exit}; traceback ends with:\n{traceback}"), {"exit": desc, "traceback": tb})
         err = self.err.strip()
         if err:
-            return f"{desc}; stderr ends with:\n{printable(err[-400:])}"
+            return Msg(N_("{exit}; stderr ends with:\n{stderr}"), {"exit": desc, "stderr": printable(err[-400:])})
         return desc
 
     # ------------------------------------------------------------ sockets

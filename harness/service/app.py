@@ -267,6 +267,8 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
                "links": {"self": f"/api/submissions/{sub.id}", "result": f"/api/submissions/{sub.id}/result",
                          "report": f"/api/submissions/{sub.id}/report.html",
                          "events": f"/api/submissions/{sub.id}/events"}}
+        # the running attempt's finished checks, in the order they finished: [[program/check, status], ...]
+        out["checks"] = json.loads(sub.finished_checks) if sub.state == "running" and sub.finished_checks else []
         if sub.state == "queued":
             out["eta_s"] = eta(s, out["position"])
         if with_result and sub.state in ("done", "failed"):
@@ -314,6 +316,13 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
             stored = uploads.accept(parts, lim)
         except uploads.UploadError as exc:
             raise ApiError(exc.status, exc.reason) from None
+        sid = enqueue(p, stored, lim)
+        with Session(engine) as s:
+            body = status_of(s, s.get(Submission, sid), with_result=False)
+        return JSONResponse(body, status_code=202, headers={"Location": f"/api/submissions/{sid}"})
+
+    def enqueue(p: Principal, stored: uploads.Stored, lim: Limits) -> str:
+        """Commit a checked upload as a queued submission (the limits decide first); its id, or ApiError."""
         sid = uuid.uuid4().hex
         now = time.time()
         try:
@@ -341,9 +350,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
             raise ApiError(409, "you already have a submission waiting or being graded: wait for its result") from None
         # committed: from here on it is graded exactly once, whatever stops when
         log("submitted", submission=sid, student=p.label, bytes=len(stored.data), late=late)
-        with Session(engine) as s:
-            body = status_of(s, s.get(Submission, sid), with_result=False)
-        return JSONResponse(body, status_code=202, headers={"Location": f"/api/submissions/{sid}"})
+        return sid
 
     @app.get("/api/submissions")
     def list_submissions(student_id: str | None = None, p: Principal = Depends(principal)):
@@ -391,24 +398,27 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         """Server-Sent Events: the status whenever it changes, until the submission is done or failed."""
         with Session(engine) as s:
             visible(s, p, sub_id)
-
-        async def stream():
-            last = None
-            deadline = time.monotonic() + 3600
-            def current() -> dict:
-                with Session(engine) as s:
-                    return status_of(s, s.get(Submission, sub_id))
-            while time.monotonic() < deadline:
-                body = await asyncio.to_thread(current)
-                key = (body["state"], body["position"], body["done"], body["attempt"])
-                if key != last:
-                    last = key
-                    yield f"event: status\ndata: {json.dumps(body, ensure_ascii=False)}\n\n"
-                    if body["state"] in ("done", "failed"):
-                        return
-                await asyncio.sleep(1.0)  # the database is polled: no event source to wait on
-        return StreamingResponse(stream(), media_type="text/event-stream",
+        return StreamingResponse(status_stream(sub_id), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store"})
+
+    async def status_stream(sub_id: str):
+        """The SSE lines of a submission's status whenever it changes, until it is done or failed."""
+        last = None
+        deadline = time.monotonic() + 3600
+        def current() -> dict:
+            with Session(engine) as s:
+                return status_of(s, s.get(Submission, sub_id))
+        while time.monotonic() < deadline:
+            body = await asyncio.to_thread(current)
+            key = (body["state"], body["position"], body["done"], body["total"], body["attempt"])
+            if key != last:
+                last = key
+                yield f"event: status\ndata: {json.dumps(body, ensure_ascii=False)}\n\n"
+                if body["state"] in ("done", "failed"):
+                    return
+            # the database is polled (the workers are other processes, on other machines too: no event
+            # reaches this one); a worker writes a grading's progress at most every 0.5 s
+            await asyncio.sleep(0.5)
 
     # ------------------------------------------------------------ instructors
     @app.get("/api/course")
@@ -476,6 +486,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
             rows = gradebook_rows(s, p.course_id)
         if format == "json":
             return {"students": rows}
+        return PlainTextResponse(gradebook_csv(rows), media_type="text/csv")
+
+    def gradebook_csv(rows: list[dict]) -> str:
         buf = io.StringIO()
         cols = ["student", "name", "submissions", "attempts_charged", "latest_id", "latest_score", "latest_late",
                 "best_id", "best_score", "max_score", "pending"]
@@ -483,7 +496,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         w.writeheader()
         for r in rows:
             w.writerow({k: ("" if r[k] is None else r[k]) for k in cols})
-        return PlainTextResponse(buf.getvalue(), media_type="text/csv")
+        return buf.getvalue()
 
     @app.post("/api/regrade", status_code=202)
     def regrade(body: RegradeIn, p: Principal = Depends(instructor)):
@@ -513,8 +526,17 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
 
     @app.get("/api/health")
     def health(p: Principal = Depends(instructor)):
+        return health_of(p.course_id)
+
+    def health_of(course_id: int) -> dict:
+        """Workers alive, the queue, and the course's recent grader errors (the last day's, newest first)."""
         now = time.time()
         with Session(engine) as s:
+            errors = s.execute(select(Submission).where(
+                Submission.course_id == course_id, Submission.finished_at > now - 86400,
+                Submission.status == "error").order_by(Submission.finished_at.desc()).limit(20)).scalars().all()
+            recent = [{"id": x.id, "student": s.get(Student, x.student_pk).student_id, "finished_at": x.finished_at,
+                       "message": x.message[:500]} for x in errors]
             workers = s.execute(select(Worker).where(Worker.stopped.is_(False))).scalars().all()
             alive = [w for w in workers if now - w.last_seen <= settings.worker_alive_s]
             running = s.execute(select(func.count()).select_from(Submission).where(
@@ -525,6 +547,12 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         return {"workers_alive": len(alive), "running": running, "queued": queued_n,
                 "oldest_queued_age_s": round(now - oldest, 1) if oldest else None,
                 "workers": [{"id": w.id, "runner": w.runner, "current": w.current,
-                             "last_seen_age_s": round(now - w.last_seen, 1)} for w in alive]}
+                             "last_seen_age_s": round(now - w.last_seen, 1)} for w in alive],
+                "recent_errors": recent}
 
+    from . import web
+    web.add_pages(app, engine, settings, web.Api(
+        limiter=limiter, course_of=course_of, limits_of=limits_of, visible=visible, status_of=status_of,
+        latest_result=latest_result, enqueue=enqueue, status_stream=status_stream, gradebook_rows=gradebook_rows,
+        gradebook_csv=gradebook_csv, health_of=health_of))
     return app

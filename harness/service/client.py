@@ -168,6 +168,9 @@ def _follow(svc: Service, sub_id: str, timeout: float, err) -> dict:
             if st["state"] == "queued":
                 eta = f", about {st['eta_s']:.0f} s" if st.get("eta_s") else ""
                 desc = f"queued: position {st.get('position')}{eta}"
+            elif st["state"] == "running" and st.get("checks"):
+                key, verdict = st["checks"][-1]  # the check that finished last
+                desc = f"running: {key} {verdict}"
             else:
                 desc = st["state"]
             bar.update(task, description=desc, total=st.get("total"), completed=st.get("done") or 0)

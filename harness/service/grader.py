@@ -54,9 +54,12 @@ def task_for(name: str, path: str | None, payload: bytes | None, payload_name: s
     return task
 
 
-def grade_local(task: dict, registry) -> dict:
-    """``{"result": <netgrade.result/1 dict>, ...}``; raises ``Interrupted`` when the registry was stopped."""
-    return batch.grade_task(task, registry)
+def grade_local(task: dict, registry, progress=None) -> dict:
+    """``{"result": <netgrade.result/1 dict>, ...}``; raises ``Interrupted`` when the registry was stopped.
+
+    ``progress`` gets the grading's events as its checks finish (``batch.grade_task``).
+    """
+    return batch.grade_task(task, registry, progress)
 
 
 def grade_dask(client, task: dict, should_stop) -> dict:

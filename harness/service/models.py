@@ -87,6 +87,8 @@ class Submission(Base):
     done_checks: Mapped[int] = mapped_column(Integer, default=0)
     total_checks: Mapped[int | None] = mapped_column(Integer, nullable=True)
     result_attempt: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: the running attempt's finished checks so far, JSON [[program/check, status], ...] (progress.ProgressWriter)
+    finished_checks: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Upload(Base):
@@ -120,3 +122,26 @@ class Worker(Base):
     last_seen: Mapped[float] = mapped_column(Float)
     current: Mapped[str | None] = mapped_column(String(32), nullable=True)
     stopped: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WebSession(Base):
+    """A browser's sign-in (the web pages): the cookie holds a random id, stored here only as its SHA-256.
+
+    A new id at every sign-in (no fixation); the CSRF token of its forms; gone at sign-out.
+    """
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("tokens.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
+class Draft(Base):
+    """An upload checked and shown to its student (which programs were found) before it is sent to grading."""
+    __tablename__ = "drafts"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    student_pk: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    filename: Mapped[str] = mapped_column(String(255))
+    data: Mapped[bytes] = mapped_column(LargeBinary)

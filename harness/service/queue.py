@@ -52,7 +52,8 @@ def claim(engine: Engine, owner: str, lease_s: float) -> Job | None:
             res = s.execute(update(Submission)
                             .where(Submission.id == cand, Submission.state == "queued")
                             .values(state="running", attempt=Submission.attempt + 1, lease_owner=owner,
-                                    lease_expires=now + lease_s, started_at=now, done_checks=0))
+                                    lease_expires=now + lease_s, started_at=now, done_checks=0,
+                                    finished_checks=None))
             if res.rowcount != 1:
                 continue
             sub = s.get(Submission, cand)

@@ -27,12 +27,13 @@ from . import db, grader, queue
 from .limits import Limits
 from .logs import log
 from .models import Course, Student, Upload, Worker
+from .progress import ProgressWriter
 
 
 class WorkerLoop:
     def __init__(self, url: str, name: str, runner: str, lease_s: float, grace_s: float, parent: int | None,
                  timeout: float, jobs: int | None, dask: str | None, worker_argv: list[str] | None,
-                 poll_s: float = 0.5) -> None:
+                 poll_s: float = 0.5, progress_s: float = 0.5) -> None:
         self.engine = db.connect(url)
         self.name = name
         self.lease_s = lease_s
@@ -41,6 +42,7 @@ class WorkerLoop:
         self.timeout = timeout
         self.jobs = jobs
         self.poll_s = poll_s
+        self.progress_s = progress_s
         self.worker_argv = worker_argv
         self.stop = threading.Event()
         self.stop_at: float | None = None
@@ -170,6 +172,7 @@ class WorkerLoop:
         hb.start()
         tmp = tempfile.mkdtemp(prefix="netgrade-serve-")
         started = time.monotonic()
+        progress = ProgressWriter(self.engine, job, self.name, self.progress_s)
         try:
             name = f"{student.student_id}-{job.id[:8]}"
             path = os.path.join(tmp, job.filename)
@@ -189,7 +192,7 @@ class WorkerLoop:
             else:
                 task = grader.task_for(name, path, None, None, pack_file, None, programs, runner,
                                        self.timeout, self.jobs, self.worker_argv)
-                outcome = grader.grade_local(task, registry)
+                outcome = grader.grade_local(task, registry, progress)
             result = outcome["result"]
             executor = outcome.get("worker")  # the Dask worker that graded it
         except grader.Interrupted:
@@ -205,17 +208,20 @@ class WorkerLoop:
             executor = None
         finally:
             finished.set()
+            progress.close()
             shutil.rmtree(tmp, ignore_errors=True)
         seconds = time.monotonic() - started
         state = queue.finish(self.engine, job, self.name, result, seconds, limits.max_grader_tries)
         log("graded", submission=job.id, attempt=job.attempt, worker=self.name, state=state,
             status=result.get("status"), score=result.get("score"), max_score=result.get("max_score"),
-            runner=result.get("runner"), seconds=round(seconds, 3), **({"dask_worker": executor} if executor else {}))
+            runner=result.get("runner"), seconds=round(seconds, 3), progress_events=progress.events,
+            progress_writes=progress.writes, **({"dask_worker": executor} if executor else {}))
         self._seen(None)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m netgrade.service.worker")
+def parser() -> argparse.ArgumentParser:
+    """The worker's options (``netgrade serve worker ...`` passes its arguments here)."""
+    ap = argparse.ArgumentParser(prog="netgrade serve worker")
     ap.add_argument("--db", required=True)
     ap.add_argument("--name", default=None)
     ap.add_argument("--runner", default="auto", choices=["auto", "local", "docker"])
@@ -225,11 +231,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=900.0)
     ap.add_argument("--jobs", type=int, default=None)
     ap.add_argument("--dask", default=None)
+    ap.add_argument("--progress-every", type=float, default=0.5,
+                    help="seconds between two writes of a grading's progress (done/total) to the database")
     ap.add_argument("--grader-argv", default=None, help=argparse.SUPPRESS)  # tests: a grader that crashes
-    a = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = parser().parse_args(argv)
     name = a.name or f"{socket.gethostname()}:{os.getpid()}"
     loop = WorkerLoop(db.normalize_url(a.db), name, a.runner, a.lease, a.grace, a.parent, a.timeout, a.jobs,
-                      a.dask, json.loads(a.grader_argv) if a.grader_argv else None)
+                      a.dask, json.loads(a.grader_argv) if a.grader_argv else None, progress_s=a.progress_every)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, _f: loop.request_stop(signal.Signals(signum).name))
     return loop.run()
