@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,10 @@ def test_every_mutant_fails_its_lines_in_container_mode(full_image, tmp_path):
     all rounds as one ``netgrade batch``, so the container and its start are paid once, not per round.
 
     Each round's submission grades every program (a round's absent programs are missing, at no cost);
-    the flaky guard is off, so each verdict is the first grading's, as the local test's are.
+    the flaky guard is off, so each verdict is a grading's own, as the local test's are.  A round that
+    differs from its declarations is graded once more, in a second batch (a second container): on a
+    machine loaded many times over its cores a timed check (a client given 3 s to connect) can miss
+    once; the test fails when a round differs both times, and says which differed only once.
     """
     client, _tag = full_image
     klass, rounds = tmp_path / "rounds", mutant_rounds()
@@ -87,18 +91,33 @@ def test_every_mutant_fails_its_lines_in_container_mode(full_image, tmp_path):
     for i, mutants in enumerate(rounds):
         sub, _args, expected[i] = round_submission(tmp_path / f"r{i}", mutants)
         sub.rename(klass / f"round{i:02d}")
-    out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "netgrade", "batch", str(klass), "--out", str(out), *CONTAINER,
-                           "--no-retry", "--no-similarity"], capture_output=True, text=True, timeout=1800)
-    assert proc.returncode in (0, 1), proc.stderr[-3000:]
-    problems = []
-    for i, mutants in enumerate(rounds):
-        result = json.loads((out / f"round{i:02d}" / "result.json").read_text("utf-8"))
-        if result["status"] != "graded" or result["runner"] != LABEL:
-            problems.append(f"round {i}: {result['status']} by {result['runner']}: {result.get('message')}")
-            continue
-        problems += [f"round {i}: {p}" for p in round_mismatches(result, mutants, expected[i])]
-    assert not problems, "\n".join(problems)
+
+    def graded(folder: Path, out: Path, indexes) -> dict[int, list[str]]:
+        proc = subprocess.run([sys.executable, "-m", "netgrade", "batch", str(folder), "--out", str(out),
+                               *CONTAINER, "--no-retry", "--no-similarity"], capture_output=True, text=True,
+                              timeout=1700)
+        assert proc.returncode in (0, 1), proc.stderr[-3000:]
+        problems = {}
+        for i in indexes:
+            result = json.loads((out / f"round{i:02d}" / "result.json").read_text("utf-8"))
+            if result["status"] != "graded" or result["runner"] != LABEL:
+                problems[i] = [f"{result['status']} by {result['runner']}: {result.get('message')}"]
+            else:
+                problems[i] = round_mismatches(result, rounds[i], expected[i])
+        return {i: p for i, p in problems.items() if p}
+
+    first = graded(klass, tmp_path / "out", range(len(rounds)))
+    again = {}
+    if first:
+        klass2 = tmp_path / "again"
+        klass2.mkdir()
+        for i in first:
+            (klass / f"round{i:02d}").rename(klass2 / f"round{i:02d}")
+        again = graded(klass2, tmp_path / "out2", first)
+    assert not again, "\n".join(f"round {i}: {p}" for i, ps in again.items() for p in ps)
+    if first:
+        warnings.warn("differed once, as declared when graded again: "
+                      + "; ".join(f"round {i}: {p}" for i, ps in first.items() for p in ps), stacklevel=1)
     assert _left_behind(client) == []
 
 
@@ -111,8 +130,8 @@ def test_memory_hog_and_fork_bomb_are_contained_in_container_mode(full_image, tm
     limits = load().limits
     bomb = fork_bomb(then="import time\ntime.sleep(30)\n")
     recv = _pack_file("udp-recv")
-    sub = submission_with(tmp_path, {_pack_file("udp-echo-server"): memory_hog(limits.memory_mb), _pack_file("udp-send"): bomb,
-                                     recv: export_files()[recv]})
+    sub = submission_with(tmp_path, {_pack_file("udp-echo-server"): memory_hog(limits.memory_mb),
+                                     _pack_file("udp-send"): bomb, recv: export_files()[recv]})
     patient = tmp_path / "patient.toml"  # on a loaded machine, growing past the limit takes the kernel a while
     patient.write_text("[limits]\nready_s = 20\n")
     result, proc = grade(sub, *CONTAINER, "--program", "udp-echo-server", "--program", "udp-send",
