@@ -102,6 +102,16 @@ def setup() -> dict[str, str]:
     return _setup()
 
 
+def join_docker_group() -> dict[str, str]:
+    """Set the user up and make it a member of the ``docker`` group (skips where there is none); returns the
+    environment that gives its netgrade the same image tag as root's (the wheelhouse)."""
+    if subprocess.run(["getent", "group", "docker"], capture_output=True).returncode != 0:
+        pytest.skip("no docker group on this machine")
+    setup()
+    subprocess.run(["usermod", "-aG", "docker", USER], check=True)
+    return {"NETGRADE_WHEELS": os.environ.get("NETGRADE_WHEELS", "")}
+
+
 def shared_folder(name: str) -> Path:
     """A fresh folder the non-root user can write, in the world-readable temporary folder."""
     d = Path(_setup()["base"], name)

@@ -150,12 +150,8 @@ def test_container_batch_without_an_engine_is_a_one_line_error(tmp_path, exporte
 
 def test_non_root_docker_group_user_batch_gets_container_mode(full_image):
     client, tag = full_image
-    if subprocess.run(["getent", "group", "docker"], capture_output=True).returncode != 0:
-        pytest.skip("no docker group on this machine")
-    nonroot.setup()
-    subprocess.run(["usermod", "-aG", "docker", nonroot.USER], check=True)
+    env = nonroot.join_docker_group()
     d = nonroot.shared_folder("container-mode-batch")
-    env = {"NETGRADE_WHEELS": os.environ.get("NETGRADE_WHEELS", "")}  # the same image tag as root's
     r = nonroot.run_as_user(["mkdir -p class && netgrade reference export class/alice >/dev/null && "
                              "netgrade batch class --out out --runner docker --program udp-send --no-similarity"],
                             cwd=str(d), shell=True, timeout=600, env=env)

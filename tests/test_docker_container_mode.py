@@ -203,12 +203,8 @@ def test_container_is_confined_and_ctrl_c_leaves_none(full_image, tmp_path):
 
 def test_non_root_docker_group_user_gets_container_mode(full_image):
     client, tag = full_image
-    if subprocess.run(["getent", "group", "docker"], capture_output=True).returncode != 0:
-        pytest.skip("no docker group on this machine")
-    nonroot.setup()
-    subprocess.run(["usermod", "-aG", "docker", nonroot.USER], check=True)
+    env = nonroot.join_docker_group()
     d = nonroot.shared_folder("container-mode-sample")
-    env = {"NETGRADE_WHEELS": os.environ.get("NETGRADE_WHEELS", "")}  # the same image tag as root's
     r = nonroot.run_as_user(["netgrade reference export sample >/dev/null && "
                              "netgrade check sample --runner docker --json r.json"],
                             cwd=str(d), shell=True, timeout=900, env=env)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ROOT, submission_with
+from conftest import ROOT, submission_with, wait_for_pause
 
 PY = sys.executable
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (namespaces, mounts)")
@@ -579,10 +579,7 @@ def test_a_grader_a_failed_test_left_paused_is_ended(tmp_path, exported):
     flag = tmp_path / "paused"
     g = Grader(tmp_path, env={"NETGRADE_PAUSE_AT": f"check-started:{flag}"})
     g.start("check", str(exported), "--program", "udp-send", "--json", str(g.out))
-    deadline = time.monotonic() + 60
-    while not flag.exists():  # a file another process makes: no event to wait on
-        assert g.proc.poll() is None and time.monotonic() < deadline, "the grader never reached its pause"
-        time.sleep(0.02)
+    wait_for_pause(g.proc, flag, 60)
     assert Grader.end_all() == [g.proc.pid]
     assert g.proc.returncode == -signal.SIGKILL
     assert_clean(g)
