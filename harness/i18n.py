@@ -152,6 +152,14 @@ class Msg:
     params: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if isinstance(self.id, Msg):  # Msg(word), the word already a message: that message itself
+            inner = self.id
+            if self.params:
+                raise TypeError(f"a message's template is a message ({inner.id!r}) and has parameters too")
+            object.__setattr__(self, "id", inner.id)
+            object.__setattr__(self, "params", dict(inner.params))
+        elif not isinstance(self.id, str):
+            raise TypeError(f"a message's template is a {type(self.id).__name__}, not a str: {self.id!r:.200}")
         object.__setattr__(self, "params", {k: _param(v) for k, v in self.params.items()})
 
     @classmethod
@@ -235,7 +243,10 @@ class Msg:
     def from_json(cls, d: Any) -> Msg:
         if isinstance(d, str):
             return literal(d)
-        return cls(d.get("id", ""), {k: _from_json(v) for k, v in (d.get("params") or {}).items()})
+        template = d.get("id", "")
+        if isinstance(template, dict):  # a result written before Msg(message) was that message: its JSON nested
+            template = cls.from_json(template)
+        return cls(template, {k: _from_json(v) for k, v in (d.get("params") or {}).items()})
 
 
 def params_json(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -264,7 +275,7 @@ def localized(text: str, msgid: str | None, params: Mapping[str, Any] | None, la
     """A result's text in ``lang``: from its id and parameters when it has them, else ``text`` looked up as a
     msgid (a fixed title, or a message of a result written before messages had ids)."""
     if msgid:
-        return Msg(msgid, {k: _from_json(v) for k, v in (params or {}).items()}).render(lang)
+        return Msg.from_json({"id": msgid, "params": params}).render(lang)
     return gettext_(text, lang)
 
 

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from english import english_sentences, has_chinese
 
 from netgrade.i18n import Msg, N_, choose_lang, translations
@@ -41,6 +42,26 @@ def test_a_message_renders_from_its_template_and_parameters_never_translating_th
     joined = Msg(N_("no reply")) + "; " + Msg(N_("no reply"))
     assert str(joined) == "no reply; no reply" and "{" not in joined.render("zh")
     assert Msg("a {brace} kept as it is").render("zh") == "a {brace} kept as it is"  # no parameters: no format
+
+
+def test_a_message_made_of_a_message_is_that_message_through_a_result_file():
+    # suites write Msg(who) for a word that may already be a message (CI once crashed rendering it in zh)
+    who = Msg(N_("client 2, after client 1 sent {bye}"), {"bye": "'exit'"})
+    assert Msg(who) == who and Msg(who).id == who.id and Msg(Msg(N_("client 1"))).id == "client 1"
+    outer = Msg(N_("the server ({who})"), {"who": Msg(who)})
+    check = CheckResult(id="c", title="t", level="must", status="fail", score=0.0, max_score=1.0,
+                        message="", duration_s=0.0, evidence={}, sheet="", hint="")
+    check.set_message(outer)
+    again = CheckResult.from_dict(json.loads(json.dumps(check.to_dict())))
+    zh = again.text("message", "zh")
+    assert has_chinese(zh) and "'exit'" in zh and zh == outer.render("zh")
+    old = {"id": "{who}", "params": {"who": {"id": who.to_json(), "params": {}}}}  # a file the bug wrote
+    assert Msg.from_json(old).render("zh") == who.render("zh")
+    for bad in ({"a": 1}, 3, None):
+        with pytest.raises(TypeError):
+            Msg(bad)
+    with pytest.raises(TypeError):
+        Msg(who, {"bye": "x"})
 
 
 def test_a_broken_translation_falls_back_to_english():
