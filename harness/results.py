@@ -10,7 +10,7 @@ none raises ValueError.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ class CheckResult:
         return self.level.counts
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "CheckResult":
@@ -119,7 +119,7 @@ class Result:
         self.status = RunStatus(self.status)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = plain(self)
         # schema first, for people reading the file
         return {"schema": d.pop("schema"), **d}
 
@@ -151,6 +151,21 @@ class Result:
     def write_json(self, path: str | Path) -> None:
         """Write atomically: a reader never sees half a file."""
         atomic_write(Path(path), json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n")
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON-ready data: what ``dataclasses.asdict`` gives, at a fraction of its cost (its deep
+    copy of every leaf was a third of a second for a whole pack's result); containers are new, leaves (strings,
+    numbers, the str enums) shared; a message is its ``{"id", "params"}``."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, Msg):
+        return value.to_json()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    return value
 
 
 def set_text(obj: Any, name: str, msg: Any, lang: str | None = "en") -> None:
