@@ -31,7 +31,7 @@ def collect_checks(extra_suites: list[str] | None = None) -> list[CheckInfo]:
     g = _Gather()
     code, output = run_pytest([suites_dir(), *(extra_suites or []), "--collect-only", "-q", "-p", "netgrade.plugin",
                 "-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", suites_dir(),
-                "-o", "python_files=*.py"], [g])
+                "-o", "python_files=test_*.py"], [g])
     if g.errors:
         raise RuntimeError("suite files could not be loaded: " + " | ".join(g.errors))
     if code == pytest.ExitCode.USAGE_ERROR:  # e.g. two checks of a program sharing an id

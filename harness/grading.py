@@ -176,19 +176,50 @@ class Collector:
             self.collect_errors.append(f"{report.nodeid or 'suites'}: {str(report.longrepr).strip()[-600:]}")
 
 
-def _pytest_args(plan_path: str, jobs: int, extra_suites: list[str]) -> list[str]:
+def suite_files(pack: Pack, selected: list[str]) -> list[str]:
+    """The suite files a grading of ``selected`` needs: a family's file (``test_<family>.py``) only when a
+    selected program is of that family, every other file (checks of every program, ``test_ports.py``) always.
+    Each worker imports what it is given: a file of no selected program costs start-up and grades nothing."""
+    families = {spec.family for spec in pack.programs.values()}
+    wanted = {pack.programs[pid].family for pid in selected}
+    files = sorted(Path(suites_dir()).glob("test_*.py"))
+    return [str(f) for f in files if f.stem.removeprefix("test_") not in families - wanted]
+
+
+def _pytest_args(plan_path: str, jobs: int, suites: list[str]) -> list[str]:
     # Plugin autoloading is off (see run_pytest): only these plugins are loaded.
-    args = [suites_dir(), *extra_suites,
+    args = [*suites,
             "-p", "pytest_timeout", "-p", "netgrade.plugin", "--netgrade-plan", plan_path,
             "-p", "no:cacheprovider",
+            # its end-of-session gc.collect() calls cost ~0.3 CPU-s in every worker and report nothing a
+            # grading needs (an exception in a finalizer of the grader's own objects)
+            "-p", "no:unraisableexception",
             # xdist makes its workers' temp folders here, in the grading run's own (removed at the end)
             "--basetemp", os.path.join(os.path.dirname(plan_path), "pytest"),
             "-c", os.devnull, "--rootdir", suites_dir(), "-q", "--no-header",
-            "-o", "python_files=*.py", "-o", "python_functions=test_*",
+            # the suites are given as files (collected whatever their names); a broader pattern would also
+            # assertion-rewrite every module imported after start-up (compiled again in every worker, and
+            # cached where another path to the same installation reads a wrong file name)
+            "-o", "python_files=test_*.py", "-o", "python_functions=test_*",
             "--timeout-method=signal", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if jobs > 1:
-        args += ["-p", "xdist.plugin", "-n", str(jobs), "--dist", "loadgroup"]
+        args += ["-p", "xdist.plugin", "-p", "netgrade.scheduling", "-n", str(jobs), "--dist", "loadgroup"]
     return args
+
+
+@contextlib.contextmanager
+def xdist_environment_set_aside():
+    """Without the xdist worker variables inherited from whatever started netgrade (an instructor's own
+    pytest run, netgrade's tests): they belong to that run, and here they would make this run's checks take
+    another worker's container pair.  Entered before any thread of the grading starts (another thread
+    copying the environment while a variable goes would fail), left after the last has ended."""
+    foreign = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PYTEST_XDIST_")}
+    try:
+        yield
+    finally:
+        for k in [k for k in os.environ if k.startswith("PYTEST_XDIST_")]:
+            del os.environ[k]
+        os.environ.update(foreign)
 
 
 def run_pytest(args: list[str], plugins: list) -> tuple[int, str]:
@@ -199,22 +230,16 @@ def run_pytest(args: list[str], plugins: list) -> tuple[int, str]:
     checks run.  pytest's own output is captured, not shown.
     """
     sink = io.StringIO()
-    # an xdist worker's variables inherited from whatever started netgrade (an instructor's own pytest run)
-    # belong to that run: here they would make this run's checks take another worker's container pair
-    foreign = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PYTEST_XDIST_")}
     saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        with xdist_environment_set_aside(), contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             code = pytest.main(args, plugins=plugins)
     finally:
         if saved is None:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
-        for k in [k for k in os.environ if k.startswith("PYTEST_XDIST_")]:
-            del os.environ[k]
-        os.environ.update(foreign)
     # pytest turns Ctrl-C into an exit status (and a partial run): it must not pass for a result
     interrupts.raise_if_received()
     return int(code), sink.getvalue()
@@ -222,6 +247,11 @@ def run_pytest(args: list[str], plugins: list) -> tuple[int, str]:
 
 def grade(path: str, pack: Pack, opts: Options) -> Result:
     """Grade the submission at ``path``.  Raises BadInput for unusable input."""
+    with xdist_environment_set_aside():  # before the Docker runner's container thread starts
+        return _grade(path, pack, opts)
+
+
+def _grade(path: str, pack: Pack, opts: Options) -> Result:
     started = time.monotonic()
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     if opts.runner not in RUNNERS:
@@ -395,7 +425,8 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
     if opts.keep_plan:
         plan.save(opts.keep_plan)
     collector = Collector(check_index_path(plan.workbase), opts.progress)
-    code, output = run_pytest(_pytest_args(plan_path, jobs, opts.suites), [collector])
+    code, output = run_pytest(_pytest_args(plan_path, jobs, [*suite_files(pack, selected), *opts.suites]),
+                              [collector])
     if collector.collect_errors:
         raise RuntimeError("a suite file could not be loaded: " + " | ".join(collector.collect_errors))
     if code in (2, 3, 4) and not collector.records:

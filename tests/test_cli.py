@@ -83,3 +83,19 @@ def test_broken_suite_gives_an_error_result_not_a_crash(exported, tmp_path):
     result, proc = grade(exported, "--program", "udp-send", "--suites", str(suite), tmp=tmp_path)
     assert result["status"] == "error" and "could not be loaded" in result["message"]
     assert proc.returncode == 1 and "grading failed" in proc.stdout
+
+
+def test_only_the_suite_files_are_assertion_rewritten(exported, tmp_path):
+    """pytest rewrites the asserts of the suites alone: a broader file pattern rewrote every module
+    imported after start-up (compiled again in every worker) and cached it under the path it was
+    imported from, so a non-root user reaching the same installation by another path read a wrong file
+    name and xdist could not start ("can't find source file")."""
+    prefix = tmp_path / "pycache"
+    env = {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(prefix)}  # empty: bytecode is written
+    out = tmp_path / "r.json"
+    proc = netgrade("check", str(exported), "--program", "udp-recv", "--json", str(out), env=env)
+    assert json.loads(out.read_text("utf-8"))["score"] > 0, proc.stdout[-2000:]
+    rewritten = sorted(p.name.split(".")[0] for p in prefix.rglob("*-pytest-*.pyc"))
+    assert rewritten, "pytest wrote no rewritten module at all: the check looks at the wrong place"
+    # the suites of the program's family and every family's file, and the plugins pytest is given (-p)
+    assert set(rewritten) <= {"test_udp", "test_ports", "plugin", "scheduling", "pytest_timeout"}, rewritten
