@@ -12,8 +12,10 @@ tests/english.py) is tests/test_mutants.py's.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -152,3 +154,130 @@ def test_the_terminal_table_keeps_its_columns_with_chinese_text():
     assert rows and any(has_chinese(line) for line in rows)
     widths = {cell_len(line.rstrip()) for line in rows}
     assert len(widths) == 1, [(cell_len(line.rstrip()), line) for line in rows]
+
+
+# ------------------------------------------------------------------ the evidence in the HTML report
+
+#: a few representative mutants: a TFTP client that has no timer (DATA #2 withheld, a lost packet), a UDP
+#: client, a TCP server, a framing client (replies written one byte at a time)
+EVIDENCE_MUTANTS = ["tftp-client/no_timeout.py", "udp-echo-client/silent_retry.py",
+                    "tcp-chat-server/ignores_client_bye.py", "framed-client/header_single_recv.py"]
+#: classes of the diagram's rows that show what the program sent or printed (student data, never translated)
+STUDENT_ROWS = {"sent", "recv", "stdin", "stdout", "stderr"}
+
+
+class _EvidenceNotes(HTMLParser):
+    """The evidence notes of each failing check of a report: every diagram row's full text (its tooltip) but
+    the rows that show student data and a run's command line, and each run's exit, as (check, text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.check: str | None = None
+        self.row: set[str] | None = None
+        self.into: list[str] | None = None
+        self.notes: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        classes = set((a.get("class") or "").split())
+        if tag == "details" and "check" in classes:
+            self.check = a.get("data-check") if a.get("data-status") == "fail" else None
+        elif self.check and tag == "g" and "ev" in classes:
+            self.row = classes
+        elif self.check and self.row is not None and tag == "title" and not self.row & STUDENT_ROWS:
+            self.into = []
+        elif self.check and tag == "span" and "exit" in classes:
+            self.into = []
+
+    def handle_data(self, data):
+        if self.into is not None:
+            self.into.append(data)
+
+    def handle_endtag(self, tag):
+        if tag in ("title", "span") and self.into is not None:
+            text, self.into = "".join(self.into), None
+            if not text.startswith("▶"):  # a run's command line: the program's own words
+                self.notes.append((self.check, re.sub(r"^■ [^:]+: ", "", text)))
+        elif tag == "g":
+            self.row = None
+        elif tag == "details" and self.row is None:
+            self.check = None
+
+
+def evidence_notes(html: str) -> list[tuple[str, str]]:
+    parser = _EvidenceNotes()
+    parser.feed(html)
+    return parser.notes
+
+
+@pytest.fixture(scope="module")
+def graded_mutants(tmp_path_factory):
+    """The mutants graded in Chinese, and their result's report in HTML in either language."""
+    from conftest import MUTANTS, grade, netgrade, round_submission
+    tmp = tmp_path_factory.mktemp("evidence")
+    sub, args, _ = round_submission(tmp, [MUTANTS / m for m in EVIDENCE_MUTANTS])
+    result, _ = grade(sub, *args, "--lang", "zh", tmp=tmp)
+    assert result["status"] == "graded", result.get("message")
+    (tmp / "r.json").write_text(json.dumps(result, ensure_ascii=False), "utf-8")
+    pages = {}
+    for lang in ("zh", "en"):
+        proc = netgrade("report", str(tmp / "r.json"), "--lang", lang, "--html", str(tmp / f"{lang}.html"),
+                        timeout=120)
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        pages[lang] = (tmp / f"{lang}.html").read_text("utf-8")
+    return result, pages
+
+
+def _failing(result: dict) -> list[tuple[str, dict]]:
+    return [(f"{p['id']}/{c['id']}", c) for p in result["programs"] for c in p["checks"] if c["status"] == "fail"]
+
+
+def test_every_evidence_note_of_a_failing_check_is_chinese_in_the_chinese_report(graded_mutants):
+    result, pages = graded_mutants
+    failing = dict(_failing(result))
+    assert {k.split("/")[0] for k in failing} == {m.split("/")[0] for m in EVIDENCE_MUTANTS}, sorted(failing)
+    events = [e for c in failing.values() for e in c["evidence"].get("events", [])]
+    assert any(e["kind"] == "dropped" for e in events), "the TFTP mutant's check withheld no packet"
+    notes = evidence_notes(pages["zh"])
+    assert {check for check, _ in notes} >= set(failing), "failing checks without evidence notes in the page"
+    wrong = [f"{check}: {english_sentences(text) or 'no Chinese'} in {text[:300]!r}" for check, text in notes
+             if english_sentences(text) or not has_chinese(text)]
+    assert not wrong, "evidence notes of failing checks not in Chinese:\n" + "\n".join(wrong)
+
+
+def test_the_english_report_of_the_same_file_gives_back_the_english_notes(graded_mutants):
+    import html as html_
+    result, pages = graded_mutants
+    english = {text for _, text in evidence_notes(pages["en"])}
+    shown = html_.unescape(pages["en"])
+    recorded = [(check, e["text"]) for check, c in _failing(result) for e in c["evidence"].get("events", [])
+                if e.get("text_id")]
+    assert recorded, "no evidence note was recorded as a message"
+    missing = [f"{check}: {text!r}" for check, text in recorded if text not in shown]
+    assert not missing, "English notes of the result file missing from the English report:\n" + "\n".join(missing)
+    assert not [t for t in english if has_chinese(t)], "the English report shows Chinese notes"
+    assert not [text for _, text in recorded if text in html_.unescape(pages["zh"])
+                and english_sentences(text)], "the Chinese report shows English notes"
+
+
+def test_a_resource_limit_reason_is_a_message_rendered_in_the_reports_language():
+    from types import SimpleNamespace
+
+    from netgrade.evidence import Evidence, event_text
+    from netgrade.sandbox.cgroups import limit_reason
+    from netgrade.sandbox.process import ProgramRun
+    run = SimpleNamespace(proc=SimpleNamespace(poll=lambda: -9), limit_probe=lambda: limit_reason("memory", 256),
+                          _killed_by_grader=False)
+    ended = ProgramRun.exit_message(run)
+    assert str(ended) == "killed: memory limit 256 MiB"
+    run.proc = SimpleNamespace(poll=lambda: 1)
+    run.limit_probe = lambda: limit_reason("pids", 64)
+    ev = Evidence()
+    ev.add("exit", who="udp-send", status=ProgramRun.exit_message(run))
+    (event,) = ev.to_dict()["events"]
+    assert event["status"] == "exited with status 1 (process limit 64 reached)"  # the English text, as before
+    zh = event_text(event, "status", "zh")
+    assert "进程数上限 64" in zh and "1" in zh and not english_sentences(zh), zh
+    assert event_text(event, "status", "en") == event["status"]
+    zh = limit_reason("memory", 256).render("zh")
+    assert "内存" in zh and "256 MiB" in zh and not english_sentences(zh), zh
