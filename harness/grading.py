@@ -235,7 +235,8 @@ def grade(path: str, pack: Pack, opts: Options) -> Result:
     except SubmissionError as exc:
         raise BadInput(str(exc)) from None
     except OSError as exc:  # unpacking into a temporary folder that is full or not writable
-        return error_result(Path(path).name, pack.name, opts.runner, f"grader error: {_temp_fault(exc)}")
+        return error_result(Path(path).name, pack.name, opts.runner, Msg(N_("grader error: {error}"),
+                                                                          {"error": _temp_fault(exc)}))
     try:
         tmp = tempfile.mkdtemp(prefix="netgrade-")
     except OSError as exc:

@@ -281,3 +281,25 @@ def test_a_resource_limit_reason_is_a_message_rendered_in_the_reports_language()
     assert event_text(event, "status", "en") == event["status"]
     zh = limit_reason("memory", 256).render("zh")
     assert "内存" in zh and "256 MiB" in zh and not english_sentences(zh), zh
+
+
+def test_a_flaky_checks_message_and_the_batch_notice_render_in_either_language():
+    from netgrade.batch.retry import merge_retry
+    from netgrade.outputs.html import render
+    first, again = _result(), _result()
+    from netgrade.verdicts import ProgramStatus, Status
+    first.programs[0].status = again.programs[0].status = ProgramStatus.GRADED
+    again.programs[0].checks[0].status = Status.PASS
+    assert merge_retry(first, again) == ["tftp-client/acks"]
+    (c, _) = first.programs[0].checks
+    assert c.flaky and c.message.startswith("flaky: fail at first (no reply: b'\\x00\\x04')")  # English, as before
+    assert first.notices == ["flaky (failed, then passed in a fresh sandbox): tftp-client/acks"]
+    again_zh = Result.from_dict(json.loads(json.dumps(first.to_dict())))  # through the result file
+    localize(again_zh, "zh")
+    zh = again_zh.programs[0].checks[0].message
+    assert "未通过" in zh and "没有回复" in zh and "b'\\x00\\x04'" in zh and not english_sentences(zh), zh
+    (notice,) = again_zh.notices
+    assert has_chinese(notice) and "tftp-client/acks" in notice and not english_sentences(notice), notice
+    import html as html_
+    page = html_.unescape(render(first, "zh"))
+    assert zh in page and notice in page

@@ -456,11 +456,12 @@ def _class_view(results: list[Result], links: dict[str, str], lang: str) -> dict
             info["scores"].append(p.score)
             info["max"] = max(info["max"], p.max_score)
             cells.append({"text": f"{p.score:g}", "colour": _rate_colour(frac if p.status != ProgramStatus.MISSING else 0.0),
-                          "title": f"{pid}: {p.score:g}/{p.max_score:g} ({p.status})"})
+                          "title": f"{pid}: {p.score:g}/{p.max_score:g} ({word('pstatus', p.status, lang)})"})
         students.append({"name": safe(r.submission, False), "href": safe_href(links.get(r.submission)),
                          "score": r.score, "max_score": r.max_score, "pct": pct,
                          "graded": r.status == RunStatus.GRADED,
-                         "passed": r.all_passed(), "cells": cells, "message": one_line(r.message, 200)})
+                         "passed": r.all_passed(), "cells": cells,
+                         "message": one_line(text_of(r, "message", lang), 200)})
     students.sort(key=lambda s: s["name"])
     rows = []
     for row in order.values():
