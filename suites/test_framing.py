@@ -512,7 +512,7 @@ def test_framed_server_mid_frame_close(sandbox, program, limits):
         what = Msg(N_("{what} and closed"),
                 {"what": Msg(what)})
         # the next client is served: proof that the server is neither dead nor stuck
-        peer = connect(sandbox, run, limits, label="next client", after=Msg(N_("a client sent {what}; "),
+        peer = connect(sandbox, run, limits, label=Msg(N_("next client")), after=Msg(N_("a client sent {what}; "),
                        {"what": what}),
                        **orders)
         probe = "下一个 client".encode()
@@ -576,7 +576,7 @@ def test_framed_server_big_endian(sandbox, program, limits):
     peer.conn.abort()  # a reset leaves no TIME_WAIT behind for the second run's bind
     run.kill()
     again = program.start_server()
-    probe = connect(sandbox, again, limits, label="second client", order=LE)
+    probe = connect(sandbox, again, limits, label=Msg(N_("second client")), order=LE)
     probe.write(probe.frame(ORDER_PROBE), Msg(N_("the same frame with a little-endian header")))
     answer = probe.read_replies(1, limits.step_s)
     if answer == [ORDER_PROBE]:

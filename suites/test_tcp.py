@@ -453,7 +453,7 @@ def test_tcp_thanks_server_restart(sandbox, program, spec, limits):
                 "server listens on {listener} instead of port {port}: clients cannot find it (it moved to another "
                 "port instead of reusing its own with SO_REUSEADDR)"),
              port=port, listener=second.listener)
-    conn2 = connect(sandbox, second, limits, label="second peer")
+    conn2 = connect(sandbox, second, limits, label=Msg(N_("second peer")))
     conn2.send(THANKS_MSG.encode())
     if not receive_text(conn2, spec.expect["reply"].encode(), limits.step_s):
         fail(N_("the restarted server accepted a connection but sent no reply{ended}"),

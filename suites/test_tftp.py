@@ -270,7 +270,7 @@ def test_tftp_server_new_port(sandbox, program, limits):
     # (an ephemeral port bound again, or a socket per transfer; one transfer socket made at start-up
     # answers every download from the same port).
     peer.send(tftp.ack(1), r.addr)
-    second = _fetch(sandbox, run, SMALL, limits, label="second client")
+    second = _fetch(sandbox, run, SMALL, limits, label=Msg(N_("second client")))
     if second.tid is None:
         fail(N_("the first download ended; a second RRQ {small} got no DATA #1: {outcome}"),
              small=repr(SMALL), outcome=_outcome(second, SMALL, run) or Msg(N_("nothing came")))
@@ -317,7 +317,7 @@ def test_tftp_server_blocks(sandbox, program, limits):
 def test_tftp_server_content(sandbox, program, limits):
     run = program.start_server(files=FILES)
     for name, want in SIZES.items():
-        log = _fetch(sandbox, run, name, limits, label=f"client for {name}")
+        log = _fetch(sandbox, run, name, limits, label=Msg(N_("client for {name}"), {"name": name}))
         why = _outcome(log, name, run)
         if why:
             empty = (Msg(N_(" (an empty file is sent as one empty DATA #1: 0 is a multiple of 512 too)"))
@@ -484,8 +484,8 @@ SAME_PORT_HOST = "127.0.0.2"  # loopback: another address for a stranger with th
 def _same_port_stranger(sandbox, d: Download) -> TftpPeer | None:
     """A stranger on another loopback address with the client's port number (None: it cannot bind)."""
     try:
-        return TftpPeer(sandbox, d.peer.port, host=SAME_PORT_HOST, label="stranger (the client's port, "
-                        f"address {SAME_PORT_HOST})")
+        return TftpPeer(sandbox, d.peer.port, host=SAME_PORT_HOST, label=Msg(N_("stranger (the client's port, address {address})"),
+                                                                        {"address": SAME_PORT_HOST}))
     except OSError as exc:
         sandbox.evidence.note(Msg(N_("no stranger on {address} ({error}): the same-port case is left out"),
                                   {"address": f"{SAME_PORT_HOST}:{d.peer.port}", "error": str(exc.strerror or exc)}))

@@ -60,11 +60,11 @@ class Server:
         self.run = run
         self.address = target_of(run.listener)
         self.peer = UdpPeer(sandbox)
-        self.control = UdpPeer(sandbox, label="control (never sends)")
+        self.control = UdpPeer(sandbox, label=Msg(N_("control (never sends)")))
         self.controls = [self.control]
         for near in (self.peer.port - 1, self.peer.port + 1):
             try:
-                self.controls.append(UdpPeer(sandbox, near, label="control (never sends)"))
+                self.controls.append(UdpPeer(sandbox, near, label=Msg(N_("control (never sends)"))))
             except OSError:  # taken (by the program, or the port range ends): the others still watch
                 pass
         self.spies = []

@@ -117,9 +117,9 @@ def _payload_label(e: dict[str, Any], lang: str = "en") -> str:
     return f"{text!s} ({n} B)" if text else f"({n} B)"
 
 
-def _who_prefix(e: dict[str, Any], many: bool) -> str:
+def _who_prefix(e: dict[str, Any], many: bool, lang: str = "en") -> str:
     """Name the peer on a label only when the check had several (else the lifeline says it)."""
-    who = e.get("who")
+    who = e.get("who") and safe(event_text(e, "who", lang), False)
     return f"[{who}] " if many and who else ""
 
 
@@ -202,10 +202,6 @@ def _control(from_peer: bool, key: str, cls: str):
     return draw
 
 
-def _who(e: dict[str, Any]) -> str:
-    return str(e.get("who") or "")
-
-
 #: how each evidence kind is drawn: one entry per :class:`netgrade.evidence.Kind` (a test checks it)
 DRAWERS: dict[Kind, Any] = {
     Kind.SENT: _draw_packet,
@@ -223,9 +219,9 @@ DRAWERS: dict[Kind, Any] = {
     Kind.TIMEOUT: _draw_timeout,
     Kind.NOTE: lambda e, y, c: _note(y, "middle", c.text, "remark"),
     Kind.DIALOGUE: lambda e, y, c: _note(y, "peer", c.pre + c.text, "peernote"),
-    Kind.START: lambda e, y, c: _note(y, c.side, f"▶ {_who(e)}: {safe(shown_command(e.get('command')), False)}",
-                                      "proc"),
-    Kind.EXIT: lambda e, y, c: _note(y, c.side, f"■ {_who(e)}: {c.field(e, 'status')}", "proc"),
+    Kind.START: lambda e, y, c: _note(y, c.side, f"▶ {c.field(e, 'who')}: "
+                                                 f"{safe(shown_command(e.get('command')), False)}", "proc"),
+    Kind.EXIT: lambda e, y, c: _note(y, c.side, f"■ {c.field(e, 'who')}: {c.field(e, 'status')}", "proc"),
     Kind.STDIN: lambda e, y, c: _note(y, c.side, f"stdin ← {c.text}", "stdin", c.text),
     Kind.STDIN_CLOSED: lambda e, y, c: _note(y, c.side, "stdin ← EOF", "stdin"),
     Kind.STDOUT: lambda e, y, c: _note(y, c.side, f"stdout → {c.text}", "stdout", c.text),
@@ -242,7 +238,7 @@ def _row(e: dict[str, Any], y: int, tr, many: bool, lim: Limits, lang: str = "en
         return _note(y, "middle", f"{kind}: {text}", "remark")
     tip = " · ".join(x for x in (e.get("src", ""), "→" if e.get("src") else "", e.get("dst", "")) if x)
     side = "peer" if _is_reference(e) else "program"
-    return draw(e, y, _Ctx(tr, _who_prefix(e, many), side, text, tip, lim, lang))
+    return draw(e, y, _Ctx(tr, _who_prefix(e, many, lang), side, text, tip, lim, lang))
 
 
 def diagram(evidence: dict[str, Any], tr, lim: Limits = LIMITS, lang: str = "en") -> dict[str, Any] | None:
@@ -280,8 +276,9 @@ def diagram(evidence: dict[str, Any], tr, lim: Limits = LIMITS, lang: str = "en"
                     if e.get("kind") in ("sent", "received", "connect", "accept", "dropped") and e.get("who")})
     refs = sorted({str(e.get("who")) for e in events if e.get("kind") == "start" and _is_reference(e)})
     progs = sorted({str(e.get("who")) for e in events if e.get("kind") == "start" and not _is_reference(e)})
+    shown_as = {str(e.get("who")): safe(event_text(e, "who", lang), False) for e in events if e.get("who")}
     left = ([tr("netgrade peer")] if not peers and not refs else [] if peers == ["peer"] and refs else
-            [tr("netgrade peer")] if peers == ["peer"] else peers) + refs
+            [tr("netgrade peer")] if peers == ["peer"] else [shown_as.get(p, p) for p in peers]) + refs
     return {"rows": rows, "width": W, "height": height, "peer_x": PEER_X, "prog_x": PROG_X, "top": TOP,
             "peer_label": fit(", ".join(left) or tr("netgrade peer"), 26),
             "prog_label": fit(", ".join(progs) if progs else tr("program", context="diagram"), 26),

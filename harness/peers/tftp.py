@@ -250,7 +250,7 @@ class TftpPeer(UdpPeer):
     def stranger(self) -> TftpPeer:
         """A second socket on another port: the "wrong transfer ID"."""
         if self._stranger is None:
-            self._stranger = TftpPeer(self.sandbox, label=f"stranger (not {self.label})")
+            self._stranger = TftpPeer(self.sandbox, label=Msg(N_("stranger (not {label})"), {"label": self.label}))
         return self._stranger
 
     # ------------------------------------------------------------ client role
