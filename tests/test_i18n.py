@@ -303,3 +303,23 @@ def test_a_flaky_checks_message_and_the_batch_notice_render_in_either_language()
     import html as html_
     page = html_.unescape(render(first, "zh"))
     assert zh in page and notice in page
+
+
+def test_an_evidence_note_keeps_its_english_text_and_its_template_and_student_data_stays_as_sent():
+    from netgrade.evidence import Evidence
+    from netgrade.outputs import html
+    from netgrade.i18n import translator
+    ev = Evidence()
+    ev.note(Msg(N_("peer withholds the reply to {line}"), {"line": repr("the quick brown fox")}))
+    ev.packet("received", "udp", "127.0.0.1:5000", "127.0.0.1:9000", b"the quick brown fox",
+              note=Msg(N_("duplicate")))
+    note, packet = json.loads(json.dumps(ev.to_dict()))["events"]
+    assert note["text"] == "peer withholds the reply to 'the quick brown fox'"  # existing readers: English
+    assert note["text_id"] == "peer withholds the reply to {line}"
+    assert note["text_params"] == {"line": "'the quick brown fox'"}
+    assert packet["text"] == "the quick brown fox" and "text_id" not in packet and packet["note_id"] == "duplicate"
+    rows = {r["cls"]: r for r in html.diagram({"events": [note, packet]}, translator("zh"), lang="zh")["rows"]}
+    assert rows["remark"]["title"] == "对端扣下对 'the quick brown fox' 的回复"
+    assert rows["recv"]["label"].startswith("the quick brown fox") and rows["recv"]["title"].startswith("重复")
+    rows = {r["cls"]: r for r in html.diagram({"events": [note, packet]}, translator("en"), lang="en")["rows"]}
+    assert rows["remark"]["title"] == note["text"] and rows["recv"]["title"].startswith("duplicate")
