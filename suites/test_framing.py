@@ -507,7 +507,7 @@ def test_framed_server_mid_frame_close(sandbox, program, limits):
     ]
     for what, data in shapes:
         quitter = connect(sandbox, run, limits, label="quitter", **orders)
-        quitter.write(data, what)
+        quitter.write(data, Msg(what))
         quitter.conn.close()
         what = Msg(N_("{what} and closed"),
                 {"what": Msg(what)})

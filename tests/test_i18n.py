@@ -162,8 +162,9 @@ def test_the_terminal_table_keeps_its_columns_with_chinese_text():
 #: client, a TCP server, a framing client (replies written one byte at a time)
 EVIDENCE_MUTANTS = ["tftp-client/no_timeout.py", "udp-echo-client/silent_retry.py",
                     "tcp-chat-server/ignores_client_bye.py", "framed-client/header_single_recv.py"]
-#: classes of the diagram's rows that show what the program sent or printed (student data, never translated)
-STUDENT_ROWS = {"sent", "recv", "stdin", "stdout", "stderr"}
+#: classes of the diagram's rows that show what the program sent or printed, or the lines of a dialogue
+#: (student and sheet data, never translated)
+STUDENT_ROWS = {"sent", "recv", "stdin", "stdout", "stderr", "dialogue"}
 
 
 class _EvidenceNotes(HTMLParser):
@@ -184,9 +185,8 @@ class _EvidenceNotes(HTMLParser):
             self.check = a.get("data-check") if a.get("data-status") == "fail" else None
         elif self.check and tag == "g" and "ev" in classes:
             self.row = classes
-        elif self.check and self.row is not None and tag == "title" and not self.row & STUDENT_ROWS:
-            self.into = []
-        elif self.check and tag == "span" and "exit" in classes:
+        elif self.check and (tag == "span" and "exit" in classes  # a run's exit, in the list of runs
+                             or tag == "title" and self.row is not None and not self.row & STUDENT_ROWS):
             self.into = []
 
     def handle_data(self, data):
@@ -307,8 +307,8 @@ def test_a_flaky_checks_message_and_the_batch_notice_render_in_either_language()
 
 def test_an_evidence_note_keeps_its_english_text_and_its_template_and_student_data_stays_as_sent():
     from netgrade.evidence import Evidence
-    from netgrade.outputs import html
     from netgrade.i18n import translator
+    from netgrade.outputs import html
     ev = Evidence()
     ev.note(Msg(N_("peer withholds the reply to {line}"), {"line": repr("the quick brown fox")}))
     ev.packet("received", "udp", "127.0.0.1:5000", "127.0.0.1:9000", b"the quick brown fox",

@@ -218,7 +218,7 @@ DRAWERS: dict[Kind, Any] = {
     Kind.ABORT: _draw_abort,
     Kind.TIMEOUT: _draw_timeout,
     Kind.NOTE: lambda e, y, c: _note(y, "middle", c.text, "remark"),
-    Kind.DIALOGUE: lambda e, y, c: _note(y, "peer", c.pre + c.text, "peernote"),
+    Kind.DIALOGUE: lambda e, y, c: _note(y, "peer", c.pre + c.text, "peernote dialogue"),  # the lines said
     Kind.START: lambda e, y, c: _note(y, c.side, f"▶ {c.field(e, 'who')}: "
                                                  f"{safe(shown_command(e.get('command')), False)}", "proc"),
     Kind.EXIT: lambda e, y, c: _note(y, c.side, f"■ {c.field(e, 'who')}: {c.field(e, 'status')}", "proc"),

@@ -27,7 +27,7 @@ from __future__ import annotations
 import select
 import time
 
-from ..i18n import N_, Msg
+from ..i18n import N_, Msg, message
 from ..protocols.framing import FrameDecoder, FrameTooLarge
 from .tcp import TcpConn
 
@@ -74,9 +74,9 @@ class ShapedPeer:
         self.evidence.note(Msg(N_("{label}: {note}"), {"label": self.conn.label, "note": text}))
 
     # ------------------------------------------------------------ writing
-    def write(self, data: bytes, what: Msg) -> bool:
+    def write(self, data: bytes, what: Msg | str) -> bool:
         """One write of ``data`` (``what`` says what is in it, for the evidence)."""
-        self.note(Msg(N_("wrote {what} in one write ({count} bytes)"), {"what": what, "count": len(data)}))
+        self.note(Msg(N_("wrote {what} in one write ({count} bytes)"), {"what": message(what), "count": len(data)}))
         self.early = 0
         return self.conn.send(data)
 
@@ -91,7 +91,7 @@ class ShapedPeer:
                 break
         self.early += len(self.conn.pending) - before
 
-    def write_pieces(self, parts: list[bytes], what: Msg, gap: float = GAP_S,
+    def write_pieces(self, parts: list[bytes], what: Msg | str, gap: float = GAP_S,
                      gaps: list[float] | None = None) -> bool:
         """Each of ``parts`` in its own write, with a pause of ``gap`` s between them (``gaps``: one
         pause before each part but the first, instead)."""
@@ -100,7 +100,8 @@ class ShapedPeer:
                  Msg(N_("after pauses of {ms} ms"), {"ms": ", ".join(f"{g * 1000:.0f}" for g in pauses)}))
         writes = plural(len(parts), "write")
         self.note(Msg(N_("wrote {what} in {writes} of {sizes} bytes, {apart} (TCP_NODELAY: each leaves as its own"
-                         " segment)"), {"what": what, "writes": writes, "sizes": sizes(parts), "apart": apart}))
+                         " segment)"), {"what": message(what), "writes": writes, "sizes": sizes(parts),
+                                        "apart": apart}))
         self.early = 0
         for i, part in enumerate(parts):
             if i:
@@ -109,19 +110,20 @@ class ShapedPeer:
                 return False
         return True
 
-    def trickle(self, data: bytes, what: Msg, gap: float = TRICKLE_GAP_S) -> bool:
+    def trickle(self, data: bytes, what: Msg | str, gap: float = TRICKLE_GAP_S) -> bool:
         """``data`` one byte per write."""
         return self.write_pieces([data[i:i + 1] for i in range(len(data))],
-                                 Msg(N_("{what} one byte at a time"), {"what": what}), gap)
+                                 Msg(N_("{what} one byte at a time"), {"what": message(what)}), gap)
 
-    def send_big(self, data: bytes, what: Msg, timeout: float) -> bool:
+    def send_big(self, data: bytes, what: Msg | str, timeout: float) -> bool:
         """Write ``data`` while reading what comes back (kept in conn.pending).
 
         A program that echoes as it reads blocks on a full send buffer unless
         we read too; so writing and reading share one select loop.
         """
         conn, sock = self.conn, self.conn.sock
-        self.note(Msg(N_("writing {what} ({count} bytes) while reading the replies"), {"what": what, "count": len(data)}))
+        self.note(Msg(N_("writing {what} ({count} bytes) while reading the replies"),
+                      {"what": message(what), "count": len(data)}))
         self.evidence.packet("sent", "tcp", conn.local, conn.remote, data)
         conn.sent += data
         view = memoryview(data)

@@ -54,6 +54,9 @@ Addr = tuple[str, int]
 _SO_TIMESTAMPNS = 35 if sys.platform.startswith("linux") else None
 _TIMESPEC = struct.Struct("@ll")
 
+#: who a peer waits for, unless told
+THE_PROGRAM = Msg(N_("the program"))
+
 
 def _enable_stamps(sock) -> bool:
     if _SO_TIMESTAMPNS is None:
@@ -208,7 +211,7 @@ class TftpPeer(UdpPeer):
         pkt, why = tftp.try_decode(raw)
         return Received(raw, addr, pkt, why, self.label, at)
 
-    def recv_packet(self, timeout: float, expect_from: Msg | str = Msg(N_("the program")),
+    def recv_packet(self, timeout: float, expect_from: Msg | str = THE_PROGRAM,
                     stop: Callable[[], bool] | None = None) -> Received | None:
         """The next packet, or None after ``timeout`` s (or once ``stop()`` is true)."""
         if self._pending:

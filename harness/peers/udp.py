@@ -9,6 +9,9 @@ from ..failure import fail  # the check API is above the peers
 from ..i18n import N_, Msg
 from ..sandbox import Sandbox
 
+#: who a peer waits for, unless told
+THE_PROGRAM = Msg(N_("the program"))
+
 
 def fmt_addr(addr: tuple) -> str:
     return f"{addr[0]}:{addr[1]}"
@@ -59,7 +62,7 @@ class UdpPeer:
         self.sock.sendto(data, to)
         self.sandbox.evidence.packet("sent", "udp", fmt_addr(self.addr), fmt_addr(to), data)
 
-    def recv(self, timeout: float, expect_from: Msg | str = Msg(N_("the program")),
+    def recv(self, timeout: float, expect_from: Msg | str = THE_PROGRAM,
              source: tuple[str, int] | None = None) -> tuple[bytes, tuple[str, int]] | None:
         """The next datagram, or None after ``timeout`` seconds (logged).
 
