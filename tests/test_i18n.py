@@ -12,14 +12,12 @@ tests/english.py) is tests/test_mutants.py's.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from english import english_sentences, has_chinese
+from english import english_sentences, evidence_notes, has_chinese, untranslated_notes
 
 from netgrade.i18n import Msg, N_, choose_lang, translations
 from netgrade.results import CheckResult, ProgramResult, Result, localize
@@ -162,54 +160,6 @@ def test_the_terminal_table_keeps_its_columns_with_chinese_text():
 #: client, a TCP server, a framing client (replies written one byte at a time)
 EVIDENCE_MUTANTS = ["tftp-client/no_timeout.py", "udp-echo-client/silent_retry.py",
                     "tcp-chat-server/ignores_client_bye.py", "framed-client/header_single_recv.py"]
-#: classes of the diagram's rows that show what the program sent or printed, or the lines of a dialogue
-#: (student and sheet data, never translated)
-STUDENT_ROWS = {"sent", "recv", "stdin", "stdout", "stderr", "dialogue"}
-
-
-class _EvidenceNotes(HTMLParser):
-    """The evidence notes of each failing check of a report: every diagram row's full text (its tooltip) but
-    the rows that show student data and a run's command line, and each run's exit, as (check, text)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.check: str | None = None
-        self.row: set[str] | None = None
-        self.into: list[str] | None = None
-        self.notes: list[tuple[str, str]] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        classes = set((a.get("class") or "").split())
-        if tag == "details" and "check" in classes:
-            self.check = a.get("data-check") if a.get("data-status") == "fail" else None
-        elif self.check and tag == "g" and "ev" in classes:
-            self.row = classes
-        elif self.check and (tag == "span" and "exit" in classes  # a run's exit, in the list of runs
-                             or tag == "title" and self.row is not None and not self.row & STUDENT_ROWS):
-            self.into = []
-
-    def handle_data(self, data):
-        if self.into is not None:
-            self.into.append(data)
-
-    def handle_endtag(self, tag):
-        if tag in ("title", "span") and self.into is not None:
-            text, self.into = "".join(self.into), None
-            if not text.startswith("▶"):  # a run's command line: the program's own words
-                self.notes.append((self.check, re.sub(r"^■ [^:]+: ", "", text)))
-        elif tag == "g":
-            self.row = None
-        elif tag == "details" and self.row is None:
-            self.check = None
-
-
-def evidence_notes(html: str) -> list[tuple[str, str]]:
-    parser = _EvidenceNotes()
-    parser.feed(html)
-    return parser.notes
-
-
 @pytest.fixture(scope="module")
 def graded_mutants(tmp_path_factory):
     """The mutants graded in Chinese, and their result's report in HTML in either language."""
@@ -240,8 +190,7 @@ def test_every_evidence_note_of_a_failing_check_is_chinese_in_the_chinese_report
     assert any(e["kind"] == "dropped" for e in events), "the TFTP mutant's check withheld no packet"
     notes = evidence_notes(pages["zh"])
     assert {check for check, _ in notes} >= set(failing), "failing checks without evidence notes in the page"
-    wrong = [f"{check}: {english_sentences(text) or 'no Chinese'} in {text[:300]!r}" for check, text in notes
-             if english_sentences(text) or not has_chinese(text)]
+    wrong = untranslated_notes(pages["zh"])
     assert not wrong, "evidence notes of failing checks not in Chinese:\n" + "\n".join(wrong)
 
 
