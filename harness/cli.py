@@ -125,8 +125,8 @@ def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_f
         sys.exit(interrupts.exit_code(exc))
 
 
-def _interrupted_why(exc: BaseException) -> str:
-    return "terminated (SIGTERM)" if interrupts.exit_code(exc) == 143 else "interrupted (SIGINT)"
+def _interrupted_why(exc: BaseException) -> Msg:
+    return Msg(N_("terminated (SIGTERM)")) if interrupts.exit_code(exc) == 143 else Msg(N_("interrupted (SIGINT)"))
 
 
 def _docker_check(path, docker_mode, programs, pack_file, runs, json_file, html_file, junit_file, gradescope_file,

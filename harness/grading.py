@@ -282,11 +282,11 @@ def _reference_notices(result: Result, sub: Submission, pack: Pack) -> None:
         add_notice(result, Msg(N_("reference comparison skipped: {error}"), {"error": f"{type(exc).__name__}: {exc}"}))
 
 
-def _temp_fault(exc: OSError) -> str:
+def _temp_fault(exc: OSError) -> Msg:
     """Why the grader could not use its temporary folder, saying which one and how to choose another."""
     where = os.environ.get("TMPDIR") or "/tmp"
-    return (f"no usable temporary folder for the grading run ({exc.strerror or exc}; TMPDIR={where});"
-            " set TMPDIR to a writable folder with free space")
+    return Msg(N_("no usable temporary folder for the grading run ({error}; TMPDIR={folder}); set TMPDIR to a"
+                  " writable folder with free space"), {"error": str(exc.strerror or exc), "folder": where})
 
 
 def _without_engine(docker: dict[str, Any], result: Result) -> None:
