@@ -29,7 +29,7 @@ import time
 
 from ..i18n import N_, Msg, message
 from ..protocols.framing import FrameDecoder, FrameTooLarge
-from .tcp import TcpConn
+from .tcp import TcpConn, socket_error
 
 GAP_S = 0.04          # between pieces: long enough that each piece is its own read
 TRICKLE_GAP_S = 0.02  # between single bytes (a trickle has many pieces)
@@ -158,7 +158,7 @@ class ShapedPeer:
                 except (BlockingIOError, InterruptedError):
                     pass
                 except (ConnectionResetError, BrokenPipeError) as exc:
-                    conn.mark_end("rst", Msg(N_("while sending ({error})"), {"error": str(exc.strerror)}))
+                    conn.mark_end("rst", Msg(N_("while sending ({error})"), {"error": socket_error(exc)}))
                     return False
         if got:
             self.note(Msg(N_("{count} bytes came back while we were writing"), {"count": got}))

@@ -66,6 +66,20 @@ def _as_predicate(want: Predicate) -> Callable[[bytes], bool]:
     return lambda buf: needle in buf
 
 
+#: how the errors of a connection's end read, by errno (their system text is English)
+SOCKET_ERRORS = {
+    errno.ECONNRESET: N_("connection reset by peer (ECONNRESET)"),
+    errno.EPIPE: N_("broken pipe (EPIPE)"),
+    errno.ETIMEDOUT: N_("connection timed out (ETIMEDOUT)"),
+}
+
+
+def socket_error(exc: OSError) -> Msg | str:
+    """A socket error of the connection as a message (its system text when it is none of SOCKET_ERRORS)."""
+    known = SOCKET_ERRORS.get(exc.errno)
+    return Msg(known) if known else str(exc.strerror or exc)
+
+
 class TcpConn:
     """One established TCP connection of the grader (either side)."""
 
@@ -137,7 +151,7 @@ class TcpConn:
                                            {"label": self.label, "count": len(view), "seconds": f"{timeout:g}"}))
                     return False
             except (ConnectionResetError, BrokenPipeError) as exc:
-                self.mark_end("rst", Msg(N_("while sending ({error})"), {"error": str(exc.strerror)}))
+                self.mark_end("rst", Msg(N_("while sending ({error})"), {"error": socket_error(exc)}))
                 return False
             except OSError as exc:
                 self.evidence.note(Msg(N_("{label}: send failed: {error}"), {"label": self.label, "error": str(exc)}))
@@ -167,7 +181,7 @@ class TcpConn:
                 return True
             except OSError as exc:
                 if exc.errno in (errno.ECONNRESET, errno.EPIPE, errno.ETIMEDOUT):
-                    self.mark_end("rst", exc.strerror or "")
+                    self.mark_end("rst", socket_error(exc))
                     return True
                 raise
             if not data:
