@@ -71,6 +71,7 @@ SOCKET_ERRORS = {
     errno.ECONNRESET: N_("connection reset by peer (ECONNRESET)"),
     errno.EPIPE: N_("broken pipe (EPIPE)"),
     errno.ETIMEDOUT: N_("connection timed out (ETIMEDOUT)"),
+    errno.ENOTCONN: N_("the socket is not connected (ENOTCONN)"),
 }
 
 
@@ -154,7 +155,8 @@ class TcpConn:
                 self.mark_end("rst", Msg(N_("while sending ({error})"), {"error": socket_error(exc)}))
                 return False
             except OSError as exc:
-                self.evidence.note(Msg(N_("{label}: send failed: {error}"), {"label": self.label, "error": str(exc)}))
+                self.evidence.note(Msg(N_("{label}: send failed: {error}"),
+                                       {"label": self.label, "error": socket_error(exc)}))
                 return False
         return True
 
@@ -269,7 +271,8 @@ class TcpConn:
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError as exc:
-            self.evidence.note(Msg(N_("{label}: shutdown failed: {error}"), {"label": self.label, "error": str(exc)}))
+            self.evidence.note(Msg(N_("{label}: shutdown failed: {error}"),
+                                   {"label": self.label, "error": socket_error(exc)}))
             return
         self.evidence.add("shutdown", who=self.label, src=self.local, dst=self.remote,
                           text=Msg(N_("peer sent FIN (shutdown SHUT_WR), still reading")))
