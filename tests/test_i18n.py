@@ -272,3 +272,14 @@ def test_an_evidence_note_keeps_its_english_text_and_its_template_and_student_da
     assert rows["recv"]["label"].startswith("the quick brown fox") and rows["recv"]["title"].startswith("重复")
     rows = {r["cls"]: r for r in html.diagram({"events": [note, packet]}, translator("en"), lang="en")["rows"]}
     assert rows["remark"]["title"] == note["text"] and rows["recv"]["title"].startswith("duplicate")
+
+
+def test_a_connections_socket_error_is_a_message_and_an_unknown_one_its_system_text():
+    import errno
+
+    from netgrade.peers.tcp import socket_error
+    reset = socket_error(ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"))
+    assert str(reset) == "connection reset by peer (ECONNRESET)"
+    zh = reset.render("zh")
+    assert has_chinese(zh) and "ECONNRESET" in zh and not english_sentences(zh), zh
+    assert socket_error(OSError(errno.EACCES, "Permission denied")) == "Permission denied"
