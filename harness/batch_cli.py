@@ -82,20 +82,23 @@ def _batch(directory, out, jobs, runner, pack_file, programs, force, layout, das
     except BatchError as exc:
         click.echo(f"netgrade: error: {exc}", err=True)
         sys.exit(EXIT_BAD_INPUT)
+    from .i18n import translator
+    _ = translator(summary.lang)  # the batch's language: the pack's
     for line in summary.skipped:
-        click.echo(f"skipped {line}", err=True)
-    parts = [f"{len(summary.graded)} graded", f"{len(summary.cached)} unchanged (cached)",
-             f"{len(summary.errors)} in error"]
+        click.echo(_("skipped {what}", what=line), err=True)
+    parts = [_("{count} graded", count=len(summary.graded)), _("{count} unchanged (cached)", count=len(summary.cached)),
+             _("{count} in error", count=len(summary.errors))]
     if summary.regrade_failed:
-        parts.append(f"{len(summary.regrade_failed)} regrade(s) failed, earlier results kept: "
-                     + ", ".join(summary.regrade_failed))
+        parts.append(_("{count} regrade(s) failed, earlier results kept: {names}", count=len(summary.regrade_failed),
+                       names=", ".join(summary.regrade_failed)))
     if summary.flaky:
-        parts.append(f"{sum(len(v) for v in summary.flaky.values())} flaky check(s) in "
-                     + ", ".join(sorted(summary.flaky)))
-    click.echo("; ".join(parts) + f" in {summary.duration_s:.1f} s")
+        parts.append(_("{count} flaky check(s) in {names}", count=sum(len(v) for v in summary.flaky.values()),
+                       names=", ".join(sorted(summary.flaky))))
+    click.echo(_("{parts} in {seconds} s", parts="; ".join(parts), seconds=f"{summary.duration_s:.1f}"))
     if summary.html_renderer == "placeholder":
-        click.echo("note: HTML reports are minimal placeholders (netgrade.outputs.html is not available)", err=True)
+        click.echo(_("note: HTML reports are minimal placeholders (netgrade.outputs.html is not available)"), err=True)
     if summary.interrupted:
-        click.echo("interrupted: run the same command again to grade the rest", err=True)
-    click.echo(f"gradebook: {out}/gradebook.csv  class report: {out}/index.html")
+        click.echo(_("interrupted: run the same command again to grade the rest"), err=True)
+    click.echo(_("gradebook: {gradebook}  class report: {index}", gradebook=f"{out}/gradebook.csv",
+                 index=f"{out}/index.html"))
     sys.exit(summary.exit_code())

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__, interrupts
+from .i18n import N_, Msg
 from .runner import DOCKER, LOCAL, RUNNERS
 
 EXIT_BAD_INPUT = 2
@@ -124,8 +125,8 @@ def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_f
         sys.exit(interrupts.exit_code(exc))
 
 
-def _interrupted_why(exc: BaseException) -> str:
-    return "terminated (SIGTERM)" if interrupts.exit_code(exc) == 143 else "interrupted (SIGINT)"
+def _interrupted_why(exc: BaseException) -> Msg:
+    return Msg(N_("terminated (SIGTERM)")) if interrupts.exit_code(exc) == 143 else Msg(N_("interrupted (SIGINT)"))
 
 
 def _docker_check(path, docker_mode, programs, pack_file, runs, json_file, html_file, junit_file, gradescope_file,
@@ -170,7 +171,7 @@ def _docker_check(path, docker_mode, programs, pack_file, runs, json_file, html_
         code = incontainer.run_check(path, args, outputs, why, log=lambda m: click.echo(m, err=True),
                                      limits=pack_limits(pack_file))
     except (engine.EngineError, Exception) as exc:  # noqa: BLE001 - the engine's failures are grader errors
-        message = f"grader error: {incontainer.LABEL}: {engine.short_error(exc)}"
+        message = Msg(N_("grader error: {error}"), {"error": f"{incontainer.LABEL}: {engine.short_error(exc)}"})
         if json_file:
             from .grading import error_result
             error_result(str(path), "?", incontainer.LABEL, message).write_json(json_file)
@@ -179,7 +180,8 @@ def _docker_check(path, docker_mode, programs, pack_file, runs, json_file, html_
     if json_file and not os.path.exists(json_file) and code not in (0, 1, 2):
         from .grading import error_result
         error_result(str(path), "?", incontainer.LABEL,
-                     f"grader error: the grading container ended with status {code} and no result").write_json(json_file)
+                     Msg(N_("grader error: the grading container ended with status {code} and no result"),
+                         {"code": code})).write_json(json_file)
     sys.exit(code)
 
 

@@ -9,6 +9,13 @@ Every event has a ``kind`` from :class:`Kind`, the one registry of evidence
 kinds: a peer cannot record a kind that is not listed there, and every
 renderer of evidence (the HTML sequence diagram, ``outputs/html.DRAWERS``)
 has an entry for each (``tests/test_outputs.py`` fails when one is missing).
+
+A field of an event given as a :class:`~netgrade.i18n.Msg` (a note, the
+text of a timeout, an exit's reason) is kept as its English text under its
+name, as before, with ``<name>_id`` and ``<name>_params`` beside it (as a
+result keeps its messages): a report renders it in its own language
+(:func:`event_text`), also from a result file graded in another one.  What
+the program sent or printed is a parameter, never translated.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ import enum
 import time
 from typing import Any
 
+from .i18n import Msg, literal, localized, params_json
 from .text import decode, hexdump, printable
 
 MAX_EVENTS = 400
@@ -83,14 +91,18 @@ class Evidence:
         if len(self.events) >= MAX_EVENTS:
             self.dropped += 1
             return
-        self.events.append({"t": self.now(), "kind": kind, **fields})
+        self.events.append({"t": self.now(), "kind": kind, **msg_fields(fields)})
 
     def packet(self, direction: str, proto: str, src: str, dst: str, data: bytes, **extra: Any) -> None:
         """direction: 'sent' (by the peer) or 'received' (by the peer)."""
         self.add(Kind(direction), proto=proto, src=src, dst=dst, **payload_fields(data), **extra)
 
-    def note(self, text: str) -> None:
+    def note(self, text: Msg | str) -> None:
         self.add(Kind.NOTE, text=text)
+
+    def has_note(self, text: Msg | str) -> bool:
+        """A note with this (English) text was recorded already."""
+        return any(e.get("text") == str(text) for e in self.events if e["kind"] == Kind.NOTE)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"events": self.events, "processes": self.processes}
@@ -99,3 +111,36 @@ class Evidence:
         if self.facts:
             out["facts"] = self.facts
         return out
+
+
+def msg_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` as an event keeps them: each message as its English text, its ``_id`` and ``_params``."""
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if isinstance(value, Msg):
+            out[name] = str(value)
+            out[f"{name}_id"] = value.id
+            out[f"{name}_params"] = params_json(value.params)
+        else:
+            out[name] = value
+    return out
+
+
+def event_text(event: dict[str, Any], name: str, lang: str | None) -> str:
+    """The field ``name`` of an event (or a process record) in ``lang``: from its id and parameters when it
+    was recorded as a message, else as recorded (what a program sent or printed is never looked up)."""
+    value = event.get(name, "")
+    msgid = event.get(f"{name}_id")
+    if msgid and isinstance(msgid, str):
+        params = event.get(f"{name}_params")
+        return localized(str(value), msgid, params if isinstance(params, dict) else {}, lang)
+    return "" if value is None else str(value)
+
+
+def event_msg(event: dict[str, Any], name: str = "text") -> Msg:
+    """The field ``name`` of an event as a message (one recorded as plain text is shown as it is)."""
+    msgid = event.get(f"{name}_id")
+    if msgid and isinstance(msgid, str):
+        params = event.get(f"{name}_params")
+        return Msg.from_json({"id": msgid, "params": params if isinstance(params, dict) else {}})
+    return literal(str(event.get(name) or ""))

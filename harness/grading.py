@@ -265,7 +265,8 @@ def _grade(path: str, pack: Pack, opts: Options) -> Result:
     except SubmissionError as exc:
         raise BadInput(str(exc)) from None
     except OSError as exc:  # unpacking into a temporary folder that is full or not writable
-        return error_result(Path(path).name, pack.name, opts.runner, f"grader error: {_temp_fault(exc)}")
+        return error_result(Path(path).name, pack.name, opts.runner, Msg(N_("grader error: {error}"),
+                                                                          {"error": _temp_fault(exc)}))
     try:
         tmp = tempfile.mkdtemp(prefix="netgrade-")
     except OSError as exc:
@@ -311,11 +312,11 @@ def _reference_notices(result: Result, sub: Submission, pack: Pack) -> None:
         add_notice(result, Msg(N_("reference comparison skipped: {error}"), {"error": f"{type(exc).__name__}: {exc}"}))
 
 
-def _temp_fault(exc: OSError) -> str:
+def _temp_fault(exc: OSError) -> Msg:
     """Why the grader could not use its temporary folder, saying which one and how to choose another."""
     where = os.environ.get("TMPDIR") or "/tmp"
-    return (f"no usable temporary folder for the grading run ({exc.strerror or exc}; TMPDIR={where});"
-            " set TMPDIR to a writable folder with free space")
+    return Msg(N_("no usable temporary folder for the grading run ({error}; TMPDIR={folder}); set TMPDIR to a"
+                  " writable folder with free space"), {"error": str(exc.strerror or exc), "folder": where})
 
 
 def _without_engine(docker: dict[str, Any], result: Result) -> None:

@@ -31,7 +31,7 @@ import pytest
 
 from . import pack as packmod
 from .checks import PER_PROGRAM_ATTR, CheckFailure, CheckInfo
-from .evidence import CONTACT_KINDS, Evidence
+from .evidence import CONTACT_KINDS, Evidence, event_msg
 from .handoff import RECORD_KEY, CheckRecord, Plan, write_index
 from .hints import unexpected_input_hint
 from .i18n import Msg, N_, literal
@@ -309,17 +309,22 @@ def _phase_verdict(rep: pytest.TestReport, call: pytest.CallInfo, limit: float) 
     return Status.ERROR, Msg(N_("grader error in {when}: {why}"), {"when": rep.when, "why": tb})
 
 
-def ports_taken(ev: Evidence) -> str | None:
+def ports_taken(ev: Evidence) -> Msg | None:
     """The sandbox's note that the program held every ephemeral port (see Sandbox.close), if any."""
-    return next((e["text"] for e in ev.events if e["kind"] == "note" and e.get("text", "").startswith(PORTS_TAKEN)),
+    return next((event_msg(e) for e in ev.events if e["kind"] == "note" and e.get("text", "").startswith(PORTS_TAKEN)),
                 None)
 
 
-def grader_fault(ev: Evidence) -> str | None:
+def grader_fault(ev: Evidence) -> Msg | None:
     """Why the check's sandbox failed on the grader's side (see Sandbox.grader_fault), if it did."""
     prefix = f"{GRADER_FAULT}: "
-    return next((e["text"][len(prefix):] for e in ev.events
-                 if e["kind"] == "note" and e.get("text", "").startswith(prefix)), None)
+    for e in ev.events:
+        if e["kind"] == "note" and e.get("text", "").startswith(prefix):
+            why = (e.get("text_params") or {}).get("why")
+            if why is not None:
+                return Msg.from_json(why)
+            return literal(e["text"][len(prefix):])
+    return None
 
 
 def reference_crash(ev: Evidence) -> str | None:
@@ -374,7 +379,7 @@ def _blame_grader_fault(verdict: Verdict, ev: Evidence) -> None:
     """A run that could not be set up, containers gone mid-check: a pass or a fail seen there says nothing
     about the program, so the check is the grader's error (what it saw is kept in the message)."""
     fault = grader_fault(ev) if verdict.status != Status.SKIP else None
-    if not fault or (verdict.status == Status.ERROR and fault in str(verdict.message)):
+    if not fault or (verdict.status == Status.ERROR and str(fault) in str(verdict.message)):
         return
     seen = Msg(N_("{status}: {message}"), {"status": STATUS_WORDS[verdict.status], "message": verdict.message}) \
         if verdict.message else STATUS_WORDS[verdict.status]

@@ -141,7 +141,8 @@ class ProgramUnderTest:
             try:
                 self.sandbox.make_local(addr)
             except (OSError, SandboxError) as exc:  # graded all the same; the checks say what it met
-                self.sandbox.evidence.note(f"{addr} (the host name's address) could not be added: {exc}")
+                self.sandbox.evidence.note(Msg(N_("{address} (the host name's address) could not be added: {error}"),
+                                               {"address": addr, "error": str(exc)}))
 
     @functools.cached_property
     def source(self) -> bytes:
@@ -166,8 +167,8 @@ class ProgramUnderTest:
         lst = run.wait_listening_any(proto, self.port, wait)
         if lst is not None and lst.port != self.port:
             # graded where it listens; the port itself is the "port" check's business
-            self.sandbox.evidence.note(f"the server listens on {lst}, not on the sheet's port {self.port}:"
-                                       " graded there")
+            self.sandbox.evidence.note(Msg(N_("the server listens on {listener}, not on the sheet's port {port}:"
+                                              " graded there"), {"listener": str(lst), "port": self.port}))
         if lst is not None and self.sandbox.isolated and lst.address not in ("0.0.0.0", "::") \
                 and not lst.address.startswith("127.") and ":" not in lst.address:
             self.sandbox.make_local(lst.address)  # a server bound a LAN address: let the peer reach it

@@ -202,22 +202,22 @@ class FramePeer(ShapedPeer):
         self.order = BE
         self.adapt = adapt  # may switch to little-endian once the client's first header shows it
         if order == LE and reply_order in (None, LE):
-            self.use_little_endian("its source reads lengths only little-endian")
+            self.use_little_endian(Msg(N_("its source reads lengths only little-endian")))
         elif order == LE:
             self.order = LE
-            self.note("writing little-endian length headers: its source reads lengths only little-endian; "
-                      "its replies are read big-endian; the byte order itself is graded by one check only")
+            self.note(Msg(N_("writing little-endian length headers: its source reads lengths only little-endian; "
+                             "its replies are read big-endian; the byte order itself is graded by one check only")))
         elif reply_order == LE:
             self.decoder = LittleEndianDecoder(self.decoder.max_payload)
-            self.note("reading its replies' length headers little-endian: its source writes lengths only "
-                      "little-endian; the byte order itself is graded by one check only")
+            self.note(Msg(N_("reading its replies' length headers little-endian: its source writes lengths only "
+                             "little-endian; the byte order itself is graded by one check only")))
 
-    def use_little_endian(self, why: str) -> None:
+    def use_little_endian(self, why: Msg) -> None:
         if self.order != LE:
             self.order = LE
             self.decoder = LittleEndianDecoder(self.decoder.max_payload)
-            self.note(f"speaking little-endian length headers: {why}; the byte order itself is graded by one "
-                      "check only")
+            self.note(Msg(N_("speaking little-endian length headers: {why}; the byte order itself is graded by one"
+                             " check only"), {"why": why}))
 
     def frame(self, payload: bytes) -> bytes:
         return struct.pack(self.order + "I", len(payload)) + payload
@@ -307,12 +307,12 @@ def test_framed_server_two_in_one_write(sandbox, program, limits):
     run = program.start_server()
     peer = connect(sandbox, run, limits, **server_orders(program))
     wire = peer.frames(TWO)
-    peer.write(wire, "2 frames")
+    peer.write(wire, Msg(N_("2 frames")))
     expect_replies(peer, run, TWO, limits.step_s, Msg(N_("2 frames in one write ({n_wire} bytes)"),
             {"n_wire": len(wire)}))
     # a frame plus the first 2 bytes of the next header, then the rest of that frame
     c, d = peer.frame(SPLIT[0]), peer.frame(SPLIT[1])
-    peer.write_pieces([c + d[:2], d[2:]], "a frame plus half of the next header, then the rest")
+    peer.write_pieces([c + d[:2], d[2:]], Msg(N_("a frame plus half of the next header, then the rest")))
     expect_replies(peer, run, SPLIT, limits.step_s,
                    Msg(N_("a frame plus the first 2 bytes of the next header in one write ({first} bytes), then the "
                 "remaining {rest} bytes"),
@@ -341,7 +341,7 @@ def test_framed_server_pieces(sandbox, program, limits):
     parts = [wire[a:b] for a, b in zip([0] + cuts[:-1], cuts)]
     sent = Msg(N_("one {n_wire}-byte frame in {n_parts} writes (the 4-byte header alone, then the payload in 3 parts)"),
             {"n_wire": len(wire), "n_parts": len(parts)})
-    peer.write_pieces(parts, "one frame: the header alone, then the payload in 3 parts")
+    peer.write_pieces(parts, Msg(N_("one frame: the header alone, then the payload in 3 parts")))
     no_early_reply(peer, sent)
     expect_replies(peer, run, [PIECES], limits.step_s, sent)
     extra = peer.read_replies(1, 0.05)
@@ -359,7 +359,7 @@ def late_pieces(peer: FramePeer, run, payload: bytes, limits) -> None:
     sent = (Msg(N_("one {n_wire}-byte frame in 3 writes ({sizes_of} bytes), the last one {late_s:g} s after the one "
                 "before (a late piece)"),
             {"n_wire": len(wire), "sizes_of": sizes_of(parts), "late_s": LATE_S}))
-    peer.write_pieces(parts, "one frame, its last part late", gaps=[0.04, LATE_S])
+    peer.write_pieces(parts, Msg(N_("one frame, its last part late")), gaps=[0.04, LATE_S])
     if peer.early:
         fail(N_("sent {sent}; during the pause the server sent {early} bytes back, before the frame was complete: it "
                 "took {late_s:g} s of silence for the end of the message; the header says how many bytes to wait for"),
@@ -388,7 +388,7 @@ def test_framed_server_byte_by_byte(sandbox, program, limits):
     wire = peer.frame(TRICKLE)
     sent = Msg(N_("one {n_wire}-byte frame one byte per write"),
             {"n_wire": len(wire)})
-    peer.trickle(wire, "one frame")
+    peer.trickle(wire, Msg(N_("one frame")))
     no_early_reply(peer, sent)
     got = peer.read_replies(1, limits.step_s)
     if not got and peer.conn.ended:
@@ -407,12 +407,12 @@ def test_framed_server_one_mib(sandbox, program, limits):
     run = program.start_server()
     peer = connect(sandbox, run, limits, **server_orders(program))
     k64 = big_payload(65536)
-    peer.write(peer.frame(k64), "one frame of 65536 payload bytes")
+    peer.write(peer.frame(k64), Msg(N_("one frame of 65536 payload bytes")))
     expect_replies(peer, run, [k64], limits.step_s, Msg(N_("one frame of 65536 payload bytes (64 KiB) in one write")))
     wire = peer.frame(BIG)
     sent = Msg(N_("one frame of {n_big} bytes (1 MiB, sha256 {hexdigest}…)"),
             {"n_big": len(BIG), "hexdigest": hashlib.sha256(BIG).hexdigest()[:12]})
-    if not peer.send_big(wire, "one 1 MiB frame", limits.step_s):
+    if not peer.send_big(wire, Msg(N_("one 1 MiB frame")), limits.step_s):
         ended = ended_note(run, Msg(N_("the server")))
         fail(N_("could not write {sent}: the server stopped reading{ended}"),
              sent=sent, ended=ended)
@@ -437,7 +437,7 @@ def test_framed_server_one_mib(sandbox, program, limits):
 def test_framed_server_zero_length(sandbox, program, limits):
     run = program.start_server()
     peer = connect(sandbox, run, limits, **server_orders(program))
-    peer.write(peer.frame(b""), "a zero-length frame")
+    peer.write(peer.frame(b""), Msg(N_("a zero-length frame")))
     got = peer.read_replies(1, limits.step_s)
     if got != [b""]:
         closed = (Msg(N_(": it took the empty message for the end of the stream"))
@@ -447,14 +447,14 @@ def test_framed_server_zero_length(sandbox, program, limits):
                 "{replies}{closed}{ended}"),
              replies=peer.describe_replies(got), closed=closed, ended=ended)
     after = b"after the empty one"
-    peer.write(peer.frame(after), "a normal frame after the empty one")
+    peer.write(peer.frame(after), Msg(N_("a normal frame after the empty one")))
     got = peer.read_replies(1, limits.step_s)
     if got != [after]:
         fail(N_("after the zero-length message, sent {bytes}; expected its reply; got {replies}"),
              bytes=show_bytes(after), replies=peer.describe_replies(got))
     pair = [b"", "之后 after".encode()]  # two frames: more in one write is the pipelined line's
     wire = peer.frames(pair)
-    peer.write(wire, "a zero-length frame and a frame")
+    peer.write(wire, Msg(N_("a zero-length frame and a frame")))
     got = peer.read_replies(2, limits.step_s)
     if got != pair:
         alone = (Msg(N_(": an empty message alone in its read is answered, one that shares a read with the next is not"))
@@ -476,7 +476,7 @@ def test_framed_server_pipelined(sandbox, program, limits):
     run = program.start_server()
     peer = connect(sandbox, run, limits, **server_orders(program))
     wire = peer.frames(PIPELINED)
-    peer.write(wire, "100 frames")
+    peer.write(wire, Msg(N_("100 frames")))
     got = peer.read_replies(100, limits.step_s)
     if got == PIPELINED:
         return
@@ -508,16 +508,16 @@ def test_framed_server_mid_frame_close(sandbox, program, limits):
     ]
     for what, data in shapes:
         quitter = connect(sandbox, run, limits, label="quitter", **orders)
-        quitter.write(data, what)
+        quitter.write(data, Msg(what))
         quitter.conn.close()
         what = Msg(N_("{what} and closed"),
                 {"what": Msg(what)})
         # the next client is served: proof that the server is neither dead nor stuck
-        peer = connect(sandbox, run, limits, label="next client", after=Msg(N_("a client sent {what}; "),
+        peer = connect(sandbox, run, limits, label=Msg(N_("next client")), after=Msg(N_("a client sent {what}; "),
                        {"what": what}),
                        **orders)
         probe = "下一个 client".encode()
-        peer.write(peer.frame(probe), "one frame")
+        peer.write(peer.frame(probe), Msg(N_("one frame")))
         got = peer.read_replies(1, limits.step_s)
         if got and got != [probe]:
             try:  # the quitter's bytes and this frame as one stream, read the way the server reads
@@ -555,7 +555,7 @@ def test_framed_server_big_endian(sandbox, program, limits):
     run = program.start_server()
     peer = connect(sandbox, run, limits)  # the sheet's order, whatever the source says
     wire = framing.encode(ORDER_PROBE)
-    peer.write(wire, "one frame with a big-endian header")
+    peer.write(wire, Msg(N_("one frame with a big-endian header")))
     got = peer.read_replies(1, limits.step_s)
     if got == [ORDER_PROBE]:
         return
@@ -577,8 +577,8 @@ def test_framed_server_big_endian(sandbox, program, limits):
     peer.conn.abort()  # a reset leaves no TIME_WAIT behind for the second run's bind
     run.kill()
     again = program.start_server()
-    probe = connect(sandbox, again, limits, label="second client", order=LE)
-    probe.write(probe.frame(ORDER_PROBE), "the same frame with a little-endian header")
+    probe = connect(sandbox, again, limits, label=Msg(N_("second client")), order=LE)
+    probe.write(probe.frame(ORDER_PROBE), Msg(N_("the same frame with a little-endian header")))
     answer = probe.read_replies(1, limits.step_s)
     if answer == [ORDER_PROBE]:
         le_value = struct.unpack("<I", wire[:4])[0]
@@ -684,8 +684,8 @@ def take_request(peer: FramePeer, run, line: str, limits, unsent: str = "") -> b
              shown=shown(line), n_want=len(want), hex=want[:4].hex(' '), n_payload=len(want) - 4, n_got=len(got),
              bytes=show_bytes(got, 60), closed=closed, ended=ended, unsent=unsent if not got else '')
     if peer.adapt and data[:4] == struct.pack("<I", len(want) - 4) != want[:4]:
-        peer.use_little_endian("its request headers are little-endian and its source reads lengths "
-                               "little-endian")
+        peer.use_little_endian(Msg(N_("its request headers are little-endian and its source reads lengths "
+                                      "little-endian")))
     return data
 
 
@@ -722,7 +722,7 @@ def test_framed_client_header_length(sandbox, program, limits):
             fail(N_("for the line {shown} the payload should be {bytes}; got {bytes2}"),
                  shown=shown(line), bytes=show_bytes(line.encode()), bytes2=show_bytes(data[4:]))
         short_reply = line.encode() if len(line.encode()) < 256 else b"ok"  # replies are other checks' business
-        peer.write(peer.frame(short_reply), "the reply")
+        peer.write(peer.frame(short_reply), Msg(N_("the reply")))
 
 
 def printed_whole(run, payload: str, limits, how: str) -> None:
@@ -796,7 +796,7 @@ def test_framed_client_reply_in_pieces(sandbox, program, limits):
             how = (Msg(N_("in 3 parts of {sizes_of} bytes, the last one {late_s:g} s after the one before (a late "
                         "piece)"),
                     {"sizes_of": sizes_of(parts), "late_s": LATE_S}))
-        peer.write_pieces(parts, "the reply " + how.removeprefix("as "), gaps=gaps)
+        peer.write_pieces(parts, Msg(N_("the reply, {how}"), {"how": how}), gaps=gaps)
         printed_whole(run, line, limits, how)
         shapes.append((line, how))
     run.wait_exit(limits.step_s)
@@ -812,7 +812,7 @@ def test_framed_client_reply_byte_by_byte(sandbox, program, limits):
     listener, run = start_client(sandbox, program, [line, "exit"])
     peer = accept(listener, run, limits, program)
     take_request(peer, run, line, limits)
-    peer.trickle(peer.frame(line.encode()), "the reply")
+    peer.trickle(peer.frame(line.encode()), Msg(N_("the reply")))
     how = Msg(N_("one byte per write (header included)"))
     printed_whole(run, line, limits, how)
     run.wait_exit(limits.step_s)
@@ -828,7 +828,7 @@ def test_framed_client_one_mib_reply(sandbox, program, limits):
     peer = accept(listener, run, limits, program)
     take_request(peer, run, line, limits)
     before = run.stdout.total
-    if not peer.send_big(peer.frame(BIG), "a 1 MiB reply", limits.step_s):
+    if not peer.send_big(peer.frame(BIG), Msg(N_("a 1 MiB reply")), limits.step_s):
         ended = ended_note(run, Msg(N_("it")))
         fail(N_("the client did not read a 1 MiB reply (it stopped reading){ended}"),
              ended=ended)
@@ -875,14 +875,14 @@ def test_framed_client_exits(sandbox, program, limits):
     run = program.start(stdin=["one line then end of input"], close_stdin=True)
     peer = accept(listener, run, limits, program)
     take_request(peer, run, "one line then end of input", limits)
-    peer.write(peer.frame(b"one line then end of input"), "the reply")
+    peer.write(peer.frame(b"one line then end of input"), Msg(N_("the reply")))
     exits_zero(run, limits.step_s, Msg(N_("at the end of its input")))
     # 2) 'exit', with stdin left open: the word alone must end it, and is not sent
     run = program.start(stdin=["before exit", "exit"])
     peer = accept(listener, run, limits, program)
     take_request(peer, run, "before exit", limits,
                  unsent=Msg(N_(": the line holds 'exit' but is not 'exit'; only the line 'exit' itself ends the client")))
-    peer.write(peer.frame(b"before exit"), "the reply")
+    peer.write(peer.frame(b"before exit"), Msg(N_("the reply")))
     exits_zero(run, limits.step_s, Msg(N_("after the line 'exit' (stdin still open)")))
     peer.conn.wait_close(limits.step_s)
     rest = bytes(peer.conn.pending)

@@ -126,7 +126,8 @@ def _udp_destination(sandbox, sock: socket.socket, port: int, timeout: float) ->
         left = deadline - time.monotonic()
         if left <= 0 or not select.select([sock], [], [], left)[0]:
             sandbox.evidence.add("timeout", who="peer", waited_s=timeout,
-                                 text=f"no datagram from the client within {timeout:g} s")
+                                 text=Msg(N_("no datagram from {sender} within {seconds} s"),
+                                          {"sender": Msg(N_("the client")), "seconds": f"{timeout:g}"}))
             return None
         try:
             data, anc, _, src = sock.recvmsg(65536, socket.CMSG_SPACE(12))
@@ -171,7 +172,7 @@ def test_client_address(client, sandbox, program, limits):
         dest = _tcp_destination(listener, limits.step_s)
     if dest is None:
         fail(no_contact(program, run, limits))
-    sandbox.evidence.note(f"the client addressed {dest[0]}:{dest[1]}")
+    sandbox.evidence.note(Msg(N_("the client addressed {address}"), {"address": f"{dest[0]}:{dest[1]}"}))
     if not sheet_address(dest[0], program.pack, program.given_addresses):
         sheet = sheet_addresses_text(program.pack, program.given_addresses)
         if proto == "udp":

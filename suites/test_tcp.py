@@ -218,7 +218,7 @@ def test_tcp_chat_server_client_bye(sandbox, program, spec, limits):
     conn.send(CHAT_MSGS[0].encode())
     conn.recv(limits.step_s)
     conn.send(bye.encode())
-    sandbox.evidence.note(f"peer said {bye!r}: the server should close and exit")
+    sandbox.evidence.note(Msg(N_("peer said {line}: the server should close and exit"), {"line": repr(bye)}))
     expect_fin(conn, run, limits, Msg(N_("the server after the client's {bye}"),
             {"bye": repr(bye)}))
     exits_zero(run, limits.step_s, Msg(N_("after the client sent {bye}"),
@@ -326,7 +326,7 @@ def test_tcp_chat_client_server_closes(sandbox, program, spec, limits):
     conn.recv(limits.step_s)
     before = run.stdout.total
     conn.close()
-    sandbox.evidence.note("peer closed the connection instead of replying")
+    sandbox.evidence.note(Msg(N_("peer closed the connection instead of replying")))
     try:
         ends_cleanly(run, Msg(N_("after the server closed the connection")), limits, zero=False)
     except CheckFailure as exc:
@@ -433,13 +433,15 @@ def test_tcp_thanks_server_restart(sandbox, program, spec, limits):
     run, conn, got = _thanks_exchange(sandbox, program, spec, limits)
     # The server must close first so the TIME_WAIT is on its side of the connection.
     if conn.wait_close(limits.step_s) is None:
-        sandbox.evidence.note("the server did not close; the peer closes instead (TIME_WAIT will be on our side)")
+        sandbox.evidence.note(Msg(N_("the server did not close; the peer closes instead (TIME_WAIT will be on our"
+                                     " side)")))
     conn.close()
     if run.wait_exit(limits.step_s) is None:
         run.kill()  # not this line's business (the must check reports it); its sockets go with it
     port = run.listener.port  # the sheet's, or the one the server really uses
     waits = [s for s in tcp_states(sandbox, port) if s[2] == "TIME_WAIT"]
-    sandbox.evidence.note(f"TIME_WAIT on port {port}: {waits or 'none'}")
+    sandbox.evidence.note(Msg(N_("TIME_WAIT on port {port}: {waits}"), {"port": port, "waits": str(waits) if waits
+                                                                           else Msg(N_("none"))}))
     try:
         second = program.start_server()
     except CheckFailure as exc:
@@ -451,7 +453,7 @@ def test_tcp_thanks_server_restart(sandbox, program, spec, limits):
                 "server listens on {listener} instead of port {port}: clients cannot find it (it moved to another "
                 "port instead of reusing its own with SO_REUSEADDR)"),
              port=port, listener=second.listener)
-    conn2 = connect(sandbox, second, limits, label="second peer")
+    conn2 = connect(sandbox, second, limits, label=Msg(N_("second peer")))
     conn2.send(THANKS_MSG.encode())
     if not receive_text(conn2, spec.expect["reply"].encode(), limits.step_s):
         fail(N_("the restarted server accepted a connection but sent no reply{ended}"),

@@ -213,7 +213,7 @@ class Download:
                      label=self.label, name=repr(self.name), want=want, what=what, seen=_seen(r, tftp.DATA))
             # the previous block again: the server's timer fired while the check held its ACK back
 
-    def ack(self, note: str = "") -> None:
+    def ack(self, note: Msg | str = "") -> None:
         """Send the ACK of the block received last."""
         self.peer.send(self._ack.packet, self._ack.addr, note=note)
         self.done = self.machine.state == tftp_transfer.DONE
@@ -270,7 +270,7 @@ def test_tftp_server_new_port(sandbox, program, limits):
     # (an ephemeral port bound again, or a socket per transfer; one transfer socket made at start-up
     # answers every download from the same port).
     peer.send(tftp.ack(1), r.addr)
-    second = _fetch(sandbox, run, SMALL, limits, label="second client")
+    second = _fetch(sandbox, run, SMALL, limits, label=Msg(N_("second client")))
     if second.tid is None:
         fail(N_("the first download ended; a second RRQ {small} got no DATA #1: {outcome}"),
              small=repr(SMALL), outcome=_outcome(second, SMALL, run) or Msg(N_("nothing came")))
@@ -317,7 +317,7 @@ def test_tftp_server_blocks(sandbox, program, limits):
 def test_tftp_server_content(sandbox, program, limits):
     run = program.start_server(files=FILES)
     for name, want in SIZES.items():
-        log = _fetch(sandbox, run, name, limits, label=f"client for {name}")
+        log = _fetch(sandbox, run, name, limits, label=Msg(N_("client for {name}"), {"name": name}))
         why = _outcome(log, name, run)
         if why:
             empty = (Msg(N_(" (an empty file is sent as one empty DATA #1: 0 is a multiple of 512 too)"))
@@ -455,7 +455,7 @@ def test_tftp_server_duplicate_ack(sandbox, program, limits):
     d = Download(sandbox, run, "multi.txt", N_("client"), limits.step_s)
     d.receive()
     d.ack()
-    d.peer.send(tftp.ack(1), d.tid, note="duplicate")
+    d.peer.send(tftp.ack(1), d.tid, note=Msg(N_("duplicate")))
     d.receive(Msg(N_(" after ACK #1 (sent twice)")))
     extra = [r for r in d.peer.drain(SA_WINDOW) if r.addr == d.tid]
     if extra:
@@ -464,7 +464,7 @@ def test_tftp_server_duplicate_ack(sandbox, program, limits):
              got=extra[0].describe())
     d.ack()
     d.receive(Msg(N_(" after ACK #2")))
-    d.peer.send(tftp.ack(2), d.tid, note="a late duplicate (after DATA #3 came)")
+    d.peer.send(tftp.ack(2), d.tid, note=Msg(N_("a late duplicate (after DATA #3 came)")))
     extra = [r for r in d.peer.drain(SA_WINDOW) if r.addr == d.tid]
     if extra:
         fail(N_("ACK #2 came again late, after DATA #3 had been sent; the server answered it with {got} at once, "
@@ -484,11 +484,11 @@ SAME_PORT_HOST = "127.0.0.2"  # loopback: another address for a stranger with th
 def _same_port_stranger(sandbox, d: Download) -> TftpPeer | None:
     """A stranger on another loopback address with the client's port number (None: it cannot bind)."""
     try:
-        return TftpPeer(sandbox, d.peer.port, host=SAME_PORT_HOST, label="stranger (the client's port, "
-                        f"address {SAME_PORT_HOST})")
+        return TftpPeer(sandbox, d.peer.port, host=SAME_PORT_HOST, label=Msg(N_("stranger (the client's port, address {address})"),
+                                                                        {"address": SAME_PORT_HOST}))
     except OSError as exc:
-        sandbox.evidence.note(f"no stranger on {SAME_PORT_HOST}:{d.peer.port} ({exc.strerror or exc}): "
-                              "the same-port case is left out")
+        sandbox.evidence.note(Msg(N_("no stranger on {address} ({error}): the same-port case is left out"),
+                                  {"address": f"{SAME_PORT_HOST}:{d.peer.port}", "error": str(exc.strerror or exc)}))
         return None
 
 
@@ -506,7 +506,7 @@ def test_tftp_server_wrong_port(sandbox, program, limits):
     d.ack()
     d.receive()
     stranger = d.peer.stranger()
-    stranger.send(tftp.ack(2), d.tid, note="ACK #2 from a wrong port")
+    stranger.send(tftp.ack(2), d.tid, note=Msg(N_("ACK #2 from a wrong port")))
     r = stranger.recv_packet(limits.step_s, expect_from=Msg(N_("the server (to the stranger)")))
     # DATA #2 again is the server's timer (the check holds ACK #2 back meanwhile); anything else means
     # the stranger's ACK was taken for the client's
@@ -518,7 +518,7 @@ def test_tftp_server_wrong_port(sandbox, program, limits):
     twin = _same_port_stranger(sandbox, d)
     r2 = None
     if twin is not None:
-        twin.send(tftp.ack(2), d.tid, note="ACK #2 from the client's port number, another address")
+        twin.send(tftp.ack(2), d.tid, note=Msg(N_("ACK #2 from the client's port number, another address")))
         r2 = twin.recv_packet(limits.step_s, expect_from=Msg(N_("the server (to the stranger)")))
         disturbed = [x for x in d.peer.drain(0.05) if x.addr == d.tid and not _repeat(x, 2)]
         if disturbed:
@@ -795,11 +795,12 @@ class ClientRun:
 def _note_saved(run: ProgramRun, found: Found | None) -> None:
     """Say in the evidence which file was taken for the download, and what else changed."""
     if found is None:
-        run.evidence.note(f"{run.label}: no file was created or changed in its folder")
+        run.evidence.note(Msg(N_("{label}: no file was created or changed in its folder"), {"label": run.label}))
         return
     others = Msg(N_("; also changed: {join}"),
             {"join": ', '.join(map(repr, found.others[:5]))}) if found.others else ""
-    run.evidence.note(f"{run.label}: the saved file is {found.describe()}{others}")
+    run.evidence.note(Msg(N_("{label}: the saved file is {file}{others}"),
+                          {"label": run.label, "file": found.describe(), "others": others}))
 
 
 def _settle(run, limit: float = 0.5) -> int:
@@ -964,8 +965,9 @@ def test_tftp_client_content(sandbox, program, limits):
         if stale in scan(Path(program.root, program.located.cwd), 0):
             stale = None  # never put a stale copy over one of the submission's own files
         if stale:
-            sandbox.evidence.note(f"before {name}: the client's folder gets {stale!r} with {len(STALE)} bytes "
-                                  "of an earlier download (a stale copy it must replace)")
+            sandbox.evidence.note(Msg(N_("before {name}: the client's folder gets {stale} with {size} bytes of an"
+                                         " earlier download (a stale copy it must replace)"),
+                                      {"name": name, "stale": repr(stale), "size": len(STALE)}))
         c = _serve_client(sandbox, program, limits, name, want, files={stale: STALE} if stale else None)
         run = c.run
         over = Msg(N_(" (where {stale} already held {n_stale} bytes of an earlier download)"),
@@ -1018,7 +1020,7 @@ def test_tftp_client_saved_name(sandbox, program, limits):
         fail(N_("saved as {found_name}; the sheet says {sheet_name}"),
              found_name=repr(found.name), sheet_name=repr(names[0]))
     if found.data is None:  # a link or an unreadable file: the content checks say so; no copy of it is made
-        sandbox.evidence.note(f"the first download left {found.describe()}: no second run")
+        sandbox.evidence.note(Msg(N_("the first download left {file}: no second run"), {"file": found.describe()}))
         return
     again = FILES["story.txt"]  # other bytes than the first download's
     c2 = _serve_client(sandbox, program, limits, NAME, again, files={found.name: found.data})

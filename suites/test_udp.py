@@ -60,11 +60,11 @@ class Server:
         self.run = run
         self.address = target_of(run.listener)
         self.peer = UdpPeer(sandbox)
-        self.control = UdpPeer(sandbox, label="control (never sends)")
+        self.control = UdpPeer(sandbox, label=Msg(N_("control (never sends)")))
         self.controls = [self.control]
         for near in (self.peer.port - 1, self.peer.port + 1):
             try:
-                self.controls.append(UdpPeer(sandbox, near, label="control (never sends)"))
+                self.controls.append(UdpPeer(sandbox, near, label=Msg(N_("control (never sends)"))))
             except OSError:  # taken (by the program, or the port range ends): the others still watch
                 pass
         self.spies = []
@@ -118,7 +118,7 @@ class Server:
         self._sweep()
         self.peer.send(request, self.address)
         self.asked += 1
-        got = self.peer.recv(step, expect_from="the server", source=self.address)
+        got = self.peer.recv(step, expect_from=Msg(N_("the server")), source=self.address)
         if got is not None:
             self.sent += 1
         # a sweep that just reached the client reaches a neighbour control next: give it a moment to show
@@ -365,7 +365,7 @@ def test_udp_echo_server_two_clients(sandbox, program, limits):
         for peer in (a, b):
             payload = f"{peer.label} #{i}".encode()
             peer.send(payload, server)
-            got = peer.recv(limits.step_s, expect_from="the server", source=server)
+            got = peer.recv(limits.step_s, expect_from=Msg(N_("the server")), source=server)
             other = b if peer is a else a
             stray = drain(other, server)
             if stray:
@@ -391,7 +391,7 @@ def test_udp_echo_server_boundaries(sandbox, program, limits):
     peer.send(second, server)
     replies = []
     for _ in range(2):
-        got = peer.recv(limits.step_s, expect_from="the server", source=server)
+        got = peer.recv(limits.step_s, expect_from=Msg(N_("the server")), source=server)
         if got is None:
             break
         replies.append(got[0])
@@ -442,7 +442,7 @@ def _serve_echo(peer: UdpPeer, run, lines: list[str], step: float, check_print: 
     """
     sources = []
     for line in lines:
-        got = peer.recv(step, expect_from="the client")
+        got = peer.recv(step, expect_from=Msg(N_("the client")))
         want = line.encode()
         if got is None:
             ended = ended_note(run, Msg(N_("the client")))
@@ -501,14 +501,14 @@ def test_udp_echo_client_one_socket(sandbox, program, limits):
     withheld = False
     deadline_step = limits.step_s
     while True:
-        got = peer.recv(deadline_step, expect_from="the client")
+        got = peer.recv(deadline_step, expect_from=Msg(N_("the client")))
         if got is None:
             break
         data, addr = got
         seen.append((data.decode("utf-8", "replace"), addr[1]))
         if data == ONE_SOCKET_LINES[1].encode() and not withheld:
             withheld = True
-            sandbox.evidence.note("peer withholds the reply to the second line")
+            sandbox.evidence.note(Msg(N_("peer withholds the reply to the second line")))
             deadline_step = LOST_REPLY_BUDGET  # the client's own timer decides when it goes on
             continue
         deadline_step = limits.step_s
@@ -577,22 +577,23 @@ def test_udp_echo_client_lost_reply(sandbox, program, limits):
     prints the echo of the resend has printed no message)."""
     peer = UdpPeer(sandbox, program.port)
     run = program.start(stdin=LOST_LINES)
-    first = peer.recv(limits.step_s, expect_from="the client")
+    first = peer.recv(limits.step_s, expect_from=Msg(N_("the client")))
     if first is None:
         fail(N_("expected the datagram {lost_lines_0} within {step_s:g} s; got none{ended}"),
              lost_lines_0=repr(LOST_LINES[0]), step_s=limits.step_s, ended=ended_note(run))
     peer.send(first[0], first[1])
-    lost = peer.recv(limits.step_s, expect_from="the client")
+    lost = peer.recv(limits.step_s, expect_from=Msg(N_("the client")))
     if lost is None:
         fail(N_("expected the datagram {lost_lines_1} within {step_s:g} s; got none{ended}"),
              lost_lines_1=repr(LOST_LINES[1]), step_s=limits.step_s, ended=ended_note(run))
-    sandbox.evidence.note(f"peer withholds the reply to {lost[0].decode('utf-8', 'replace')!r}")
+    sandbox.evidence.note(Msg(N_("peer withholds the reply to {line}"),
+                              {"line": repr(lost[0].decode('utf-8', 'replace'))}))
     # a client that prints its replies printed the first before it sent the second line: let the output
     # catch up with the datagram (a short bounded wait; no wait at all once it shows)
     run.wait_output(first[0].decode("utf-8", "replace"), PRINT_LAG_S)
     before = run.out  # the first reply and the prompt(s) printed so far, if any
     echoed = [first[0].decode("utf-8", "replace")]
-    nxt = peer.recv(LOST_REPLY_BUDGET, expect_from="the client after the lost reply")
+    nxt = peer.recv(LOST_REPLY_BUDGET, expect_from=Msg(N_("the client after the lost reply")))
     if nxt is not None:
         peer.send(nxt[0], nxt[1])
         echoed.append(nxt[0].decode("utf-8", "replace"))
@@ -695,8 +696,8 @@ def test_udp_area_server_reply_to_sender(sandbox, program, limits, spec):
     server.settle()
     b = UdpPeer(sandbox, label="client B")
     b.send(b"2", server.address)
-    sandbox.evidence.note("a second client (B, another source port) asks with r = 2")
-    got = b.recv(limits.step_s, expect_from="the server", source=server.address)
+    sandbox.evidence.note(Msg(N_("a second client (B, another source port) asks with r = 2")))
+    got = b.recv(limits.step_s, expect_from=Msg(N_("the server")), source=server.address)
     strays = drain(server.peer, server.address)
     if strays:
         fail(N_("the reply to client B (port {port}) went to client A (port {port2}), the first client: {bytes}; "
@@ -737,7 +738,7 @@ def test_udp_area_server_many(sandbox, program, limits, spec):
             continue
         server.asked += 1
         b.send(request, server.address)
-        got = b.recv(limits.step_s, expect_from="the server", source=server.address)
+        got = b.recv(limits.step_s, expect_from=Msg(N_("the server")), source=server.address)
         elsewhere = drain(server.peer, server.address) + [d for _, d in server._sweep()]
         if server.spray:
             fail(N_("expected replies only to the requests' senders; {spray}"),
@@ -806,7 +807,7 @@ AREA_REPLY = "圆的面积为：28.2600"
 def _area_exchange(sandbox, program, limits, radius="3", reply=AREA_REPLY):
     peer = UdpPeer(sandbox, program.port)
     run = program.start(stdin=radius)
-    got = peer.recv(limits.step_s, expect_from="the client")
+    got = peer.recv(limits.step_s, expect_from=Msg(N_("the client")))
     if got is not None:
         peer.send(reply.encode(), got[1])
     return run, got

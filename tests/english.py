@@ -11,10 +11,15 @@ A Chinese message may hold English in three forms, all allowed:
 
 What is left is an English sentence when it has three or more English words in a row: that part of the
 message was not translated.
+
+The same rule holds for the evidence notes of an HTML report (``evidence_notes``: each diagram row's full
+text and each run's exit, but the rows that show what the program sent or printed, a dialogue's lines and a
+run's command line, which are data).
 """
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 #: parameters that carry what the program printed or sent, shown as it is
 STUDENT_DATA = {"traceback", "stderr", "output", "seen", "printed", "out"}
@@ -71,3 +76,58 @@ def masked(msg: dict | str | int | float, render) -> str:
         else:
             params[k] = masked(v, render) if isinstance(v, dict) else v
     return render(msg.get("id", ""), params)
+
+
+#: classes of the diagram's rows that show what the program sent or printed, or the lines of a dialogue
+#: (student and sheet data, never translated)
+STUDENT_ROWS = {"sent", "recv", "stdin", "stdout", "stderr", "dialogue"}
+
+
+class _EvidenceNotes(HTMLParser):
+    """The evidence notes of each failing check of a report: every diagram row's full text (its tooltip) but
+    the rows that show student data and a run's command line, and each run's exit, as (check, text)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.check: str | None = None
+        self.row: set[str] | None = None
+        self.into: list[str] | None = None
+        self.notes: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        classes = set((a.get("class") or "").split())
+        if tag == "details" and "check" in classes:
+            self.check = a.get("data-check") if a.get("data-status") == "fail" else None
+        elif self.check and tag == "g" and "ev" in classes:
+            self.row = classes
+        elif self.check and (tag == "span" and "exit" in classes  # a run's exit, in the list of runs
+                             or tag == "title" and self.row is not None and not self.row & STUDENT_ROWS):
+            self.into = []
+
+    def handle_data(self, data):
+        if self.into is not None:
+            self.into.append(data)
+
+    def handle_endtag(self, tag):
+        if tag in ("title", "span") and self.into is not None:
+            text, self.into = "".join(self.into), None
+            if not text.startswith("▶"):  # a run's command line: the program's own words
+                self.notes.append((self.check, re.sub(r"^■ [^:]+: ", "", text)))
+        elif tag == "g":
+            self.row = None
+        elif tag == "details" and self.row is None:
+            self.check = None
+
+
+def evidence_notes(html: str) -> list[tuple[str, str]]:
+    parser = _EvidenceNotes()
+    parser.feed(html)
+    return parser.notes
+
+
+def untranslated_notes(html: str) -> list[str]:
+    """The evidence notes of failing checks in a Chinese HTML report that have no Chinese or keep an English
+    sentence (quoted student data masked)."""
+    return [f"{check}: {english_sentences(text) or 'no Chinese'} in {text[:300]!r}" for check, text
+            in evidence_notes(html) if english_sentences(text) or not has_chinese(text)]

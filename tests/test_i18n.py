@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from english import english_sentences, has_chinese
+from english import english_sentences, evidence_notes, has_chinese, untranslated_notes
 
 from netgrade.i18n import Msg, N_, choose_lang, translations
 from netgrade.results import CheckResult, ProgramResult, Result, localize
@@ -152,3 +152,134 @@ def test_the_terminal_table_keeps_its_columns_with_chinese_text():
     assert rows and any(has_chinese(line) for line in rows)
     widths = {cell_len(line.rstrip()) for line in rows}
     assert len(widths) == 1, [(cell_len(line.rstrip()), line) for line in rows]
+
+
+# ------------------------------------------------------------------ the evidence in the HTML report
+
+#: a few representative mutants: a TFTP client that has no timer (DATA #2 withheld, a lost packet), a UDP
+#: client, a TCP server, a framing client (replies written one byte at a time)
+EVIDENCE_MUTANTS = ["tftp-client/no_timeout.py", "udp-echo-client/silent_retry.py",
+                    "tcp-chat-server/ignores_client_bye.py", "framed-client/header_single_recv.py"]
+@pytest.fixture(scope="module")
+def graded_mutants(tmp_path_factory):
+    """The mutants graded in Chinese, and their result's report in HTML in either language."""
+    from conftest import MUTANTS, grade, netgrade, round_submission
+    tmp = tmp_path_factory.mktemp("evidence")
+    sub, args, _ = round_submission(tmp, [MUTANTS / m for m in EVIDENCE_MUTANTS])
+    result, _ = grade(sub, *args, "--lang", "zh", tmp=tmp)
+    assert result["status"] == "graded", result.get("message")
+    (tmp / "r.json").write_text(json.dumps(result, ensure_ascii=False), "utf-8")
+    pages = {}
+    for lang in ("zh", "en"):
+        proc = netgrade("report", str(tmp / "r.json"), "--lang", lang, "--html", str(tmp / f"{lang}.html"),
+                        timeout=120)
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        pages[lang] = (tmp / f"{lang}.html").read_text("utf-8")
+    return result, pages
+
+
+def _failing(result: dict) -> list[tuple[str, dict]]:
+    return [(f"{p['id']}/{c['id']}", c) for p in result["programs"] for c in p["checks"] if c["status"] == "fail"]
+
+
+def test_every_evidence_note_of_a_failing_check_is_chinese_in_the_chinese_report(graded_mutants):
+    result, pages = graded_mutants
+    failing = dict(_failing(result))
+    assert {k.split("/")[0] for k in failing} == {m.split("/")[0] for m in EVIDENCE_MUTANTS}, sorted(failing)
+    events = [e for c in failing.values() for e in c["evidence"].get("events", [])]
+    assert any(e["kind"] == "dropped" for e in events), "the TFTP mutant's check withheld no packet"
+    notes = evidence_notes(pages["zh"])
+    assert {check for check, _ in notes} >= set(failing), "failing checks without evidence notes in the page"
+    wrong = untranslated_notes(pages["zh"])
+    assert not wrong, "evidence notes of failing checks not in Chinese:\n" + "\n".join(wrong)
+
+
+def test_the_english_report_of_the_same_file_gives_back_the_english_notes(graded_mutants):
+    import html as html_
+    result, pages = graded_mutants
+    english = {text for _, text in evidence_notes(pages["en"])}
+    shown = html_.unescape(pages["en"])
+    recorded = [(check, e["text"]) for check, c in _failing(result) for e in c["evidence"].get("events", [])
+                if e.get("text_id")]
+    assert recorded, "no evidence note was recorded as a message"
+    missing = [f"{check}: {text!r}" for check, text in recorded if text not in shown]
+    assert not missing, "English notes of the result file missing from the English report:\n" + "\n".join(missing)
+    assert not [t for t in english if has_chinese(t)], "the English report shows Chinese notes"
+    assert not [text for _, text in recorded if text in html_.unescape(pages["zh"])
+                and english_sentences(text)], "the Chinese report shows English notes"
+
+
+def test_a_resource_limit_reason_is_a_message_rendered_in_the_reports_language():
+    from types import SimpleNamespace
+
+    from netgrade.evidence import Evidence, event_text
+    from netgrade.sandbox.cgroups import limit_reason
+    from netgrade.sandbox.process import ProgramRun
+    run = SimpleNamespace(proc=SimpleNamespace(poll=lambda: -9), limit_probe=lambda: limit_reason("memory", 256),
+                          _killed_by_grader=False)
+    ended = ProgramRun.exit_message(run)
+    assert str(ended) == "killed: memory limit 256 MiB"
+    run.proc = SimpleNamespace(poll=lambda: 1)
+    run.limit_probe = lambda: limit_reason("pids", 64)
+    ev = Evidence()
+    ev.add("exit", who="udp-send", status=ProgramRun.exit_message(run))
+    (event,) = ev.to_dict()["events"]
+    assert event["status"] == "exited with status 1 (process limit 64 reached)"  # the English text, as before
+    zh = event_text(event, "status", "zh")
+    assert "进程数上限 64" in zh and "1" in zh and not english_sentences(zh), zh
+    assert event_text(event, "status", "en") == event["status"]
+    zh = limit_reason("memory", 256).render("zh")
+    assert "内存" in zh and "256 MiB" in zh and not english_sentences(zh), zh
+
+
+def test_a_flaky_checks_message_and_the_batch_notice_render_in_either_language():
+    from netgrade.batch.retry import merge_retry
+    from netgrade.outputs.html import render
+    first, again = _result(), _result()
+    from netgrade.verdicts import ProgramStatus, Status
+    first.programs[0].status = again.programs[0].status = ProgramStatus.GRADED
+    again.programs[0].checks[0].status = Status.PASS
+    assert merge_retry(first, again) == ["tftp-client/acks"]
+    (c, _) = first.programs[0].checks
+    assert c.flaky and c.message.startswith("flaky: fail at first (no reply: b'\\x00\\x04')")  # English, as before
+    assert first.notices == ["flaky (failed, then passed in a fresh sandbox): tftp-client/acks"]
+    again_zh = Result.from_dict(json.loads(json.dumps(first.to_dict())))  # through the result file
+    localize(again_zh, "zh")
+    zh = again_zh.programs[0].checks[0].message
+    assert "未通过" in zh and "没有回复" in zh and "b'\\x00\\x04'" in zh and not english_sentences(zh), zh
+    (notice,) = again_zh.notices
+    assert has_chinese(notice) and "tftp-client/acks" in notice and not english_sentences(notice), notice
+    import html as html_
+    page = html_.unescape(render(first, "zh"))
+    assert zh in page and notice in page
+
+
+def test_an_evidence_note_keeps_its_english_text_and_its_template_and_student_data_stays_as_sent():
+    from netgrade.evidence import Evidence
+    from netgrade.i18n import translator
+    from netgrade.outputs import html
+    ev = Evidence()
+    ev.note(Msg(N_("peer withholds the reply to {line}"), {"line": repr("the quick brown fox")}))
+    ev.packet("received", "udp", "127.0.0.1:5000", "127.0.0.1:9000", b"the quick brown fox",
+              note=Msg(N_("duplicate")))
+    note, packet = json.loads(json.dumps(ev.to_dict()))["events"]
+    assert note["text"] == "peer withholds the reply to 'the quick brown fox'"  # existing readers: English
+    assert note["text_id"] == "peer withholds the reply to {line}"
+    assert note["text_params"] == {"line": "'the quick brown fox'"}
+    assert packet["text"] == "the quick brown fox" and "text_id" not in packet and packet["note_id"] == "duplicate"
+    rows = {r["cls"]: r for r in html.diagram({"events": [note, packet]}, translator("zh"), lang="zh")["rows"]}
+    assert rows["remark"]["title"] == "对端扣下对 'the quick brown fox' 的回复"
+    assert rows["recv"]["label"].startswith("the quick brown fox") and rows["recv"]["title"].startswith("重复")
+    rows = {r["cls"]: r for r in html.diagram({"events": [note, packet]}, translator("en"), lang="en")["rows"]}
+    assert rows["remark"]["title"] == note["text"] and rows["recv"]["title"].startswith("duplicate")
+
+
+def test_a_connections_socket_error_is_a_message_and_an_unknown_one_its_system_text():
+    import errno
+
+    from netgrade.peers.tcp import socket_error
+    reset = socket_error(ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"))
+    assert str(reset) == "connection reset by peer (ECONNRESET)"
+    zh = reset.render("zh")
+    assert has_chinese(zh) and "ECONNRESET" in zh and not english_sentences(zh), zh
+    assert socket_error(OSError(errno.EACCES, "Permission denied")) == "Permission denied"

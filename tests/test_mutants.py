@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 
 from conftest import MUTANTS, grade, mutant_rounds, round_mismatches, round_submission
+from english import untranslated_notes
 
 DECL = re.compile(r"^#\s*(fails|edge|run|file):\s*(.+?)\s*$")
 
@@ -70,7 +71,8 @@ def _pack_file(program_id: str) -> str:
 
 def _grade_and_compare(mutants: list[Path], tmp_path: Path) -> None:
     """Grade the round in Chinese: the verdicts are the declared ones, every failing check says why in
-    Chinese (tests/english.py), and the result rendered again in English has the same verdicts."""
+    Chinese (tests/english.py), in its message and in the evidence notes of its HTML report, and the result
+    rendered again in English has the same verdicts."""
     for m in mutants:
         assert _declared(m)[0], f"{m}: declare the check(s) it fails with '# fails: PROGRAM/CHECK'"
     sub, args, expected = round_submission(tmp_path, mutants)
@@ -83,6 +85,9 @@ def _grade_and_compare(mutants: list[Path], tmp_path: Path) -> None:
     assert not problems, "failing checks whose Chinese message keeps English sentences:\n" + "\n".join(problems)
     again = rendered_again(result, tmp_path, "en")
     assert verdicts(again) == verdicts(result)
+    problems = untranslated_notes(html_report(tmp_path, "zh"))
+    assert not problems, "evidence notes of failing checks in the Chinese HTML report keep English:\n" + \
+        "\n".join(problems)
 
 
 def untranslated(result: dict) -> list[str]:
@@ -116,6 +121,15 @@ def rendered_again(result: dict, tmp_path: Path, lang: str) -> dict:
     proc = netgrade("report", str(src), "--lang", lang, "--json", str(out), timeout=120)
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     return json.loads(out.read_text("utf-8"))
+
+
+def html_report(tmp_path: Path, lang: str) -> str:
+    """The HTML report, in ``lang``, of the result ``rendered_again`` wrote (``netgrade report --html``)."""
+    from conftest import netgrade
+    out = tmp_path / f"report-{lang}.html"
+    proc = netgrade("report", str(tmp_path / "graded.json"), "--lang", lang, "--html", str(out), timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    return out.read_text("utf-8")
 
 
 def verdicts(result: dict) -> list[tuple]:

@@ -57,6 +57,8 @@ class Summary:
     skipped: list[str] = field(default_factory=list)
     html_renderer: str = "placeholder"
     duration_s: float = 0.0
+    #: the batch's language (the pack's): of its reports and of the lines it prints
+    lang: str = "en"
 
     def exit_code(self) -> int:
         if self.interrupted:

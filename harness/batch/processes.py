@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import interrupts
+from ..i18n import N_, Msg
 from ..runner import LOCAL
 from .model import DEFAULT_TIMEOUT, INTERRUPT_GRACE_S, GradingSpec, _read_json
 
@@ -152,7 +153,7 @@ def _run_grader(path: str, task: dict, only_checks: list[str], tmp: str, tag: st
                 ProcessRegistry._signal(proc, signal.SIGKILL)
                 proc.communicate()
             return error_result(task["name"], task.get("pack_name", "?"), spec.runner,
-                                f"grading timed out after {timeout:g} s").to_dict()
+                                Msg(N_("grading timed out after {seconds} s"), {"seconds": f"{timeout:g}"})).to_dict()
     finally:
         if registry is not None:
             registry.discard(proc)
@@ -163,7 +164,9 @@ def _run_grader(path: str, task: dict, only_checks: list[str], tmp: str, tag: st
     data = _read_json(Path(out))
     if data is None or "schema" not in data:
         tail = (err or "").strip().splitlines()[-3:]
-        why = f"exit status {proc.returncode}" if proc.returncode >= 0 else f"killed by signal {-proc.returncode}"
+        why = Msg(N_("exit status {code}"), {"code": proc.returncode}) if proc.returncode >= 0 else \
+            Msg(N_("killed by signal {signal}"), {"signal": -proc.returncode})
         return error_result(task["name"], task.get("pack_name", "?"), spec.runner,
-                            f"grading crashed ({why}): " + " | ".join(tail)).to_dict()
+                            Msg(N_("grading crashed ({why}): {stderr}"), {"why": why, "stderr": " | ".join(tail)})
+                            ).to_dict()
     return data

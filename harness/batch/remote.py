@@ -12,6 +12,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from ..i18n import N_, Msg
 from .model import INTERRUPT_GRACE_S, BatchError, Entry
 from .processes import ProcessRegistry
 from .task import grade_task
@@ -59,7 +60,8 @@ def _run_dask(address, todo, base_task, pack_text, finish, progress) -> None:
             except Exception as exc:  # the worker died or the task raised
                 from ..grading import error_result
                 outcome = {"result": error_result(entry.name, base_task["pack_name"], base_task["runner"],
-                                                  f"dask worker error: {type(exc).__name__}: {exc}").to_dict()}
+                                                  Msg(N_("dask worker error: {error}"),
+                                                      {"error": f"{type(exc).__name__}: {exc}"})).to_dict()}
             finish(entry, key, outcome, progress)
     except KeyboardInterrupt:
         progress.line("interrupted: stopping the Dask tasks' grading processes; finished results are kept")

@@ -3,7 +3,8 @@ the first grading (marked flaky, the first attempt kept in the evidence).
 """
 from __future__ import annotations
 
-from ..results import Result, score_program, total
+from ..i18n import N_, WORDS, Msg, literal
+from ..results import Result, add_notice, score_program, set_text, total
 from ..verdicts import ProgramStatus, Status
 
 
@@ -34,8 +35,9 @@ def merge_retry(first: Result, retry: Result) -> list[str]:
             if r is None or not c.status.went_wrong or r.status != Status.PASS:
                 continue
             r.flaky = True
-            first_msg = c.message.strip() or c.status
-            r.message = (f"flaky: {c.status} at first ({first_msg}); passed when graded again in a fresh sandbox")
+            set_text(r, "message", Msg(N_("flaky: {status} at first ({first}); passed when graded again in a fresh"
+                                          " sandbox"), {"status": _word(c.status),
+                                                        "first": first_message(c)}), first.lang or "en")
             r.evidence = dict(r.evidence)
             r.evidence["first_attempt"] = {"status": c.status, "message": c.message, "evidence": c.evidence}
             p.checks[i] = r
@@ -47,5 +49,19 @@ def merge_retry(first: Result, retry: Result) -> list[str]:
             score_program(p)
     if flaky:
         total(first)
-        first.notices.append("flaky (failed, then passed in a fresh sandbox): " + ", ".join(flaky))
+        add_notice(first, Msg(N_("flaky (failed, then passed in a fresh sandbox): {checks}"),
+                              {"checks": ", ".join(flaky)}), first.lang or "en")
     return flaky
+
+
+def first_message(c) -> Msg:
+    """What the first attempt of a check said, as a message (its status word when it said nothing)."""
+    if c.message_id:
+        return Msg.from_json({"id": c.message_id, "params": c.message_params})
+    return literal(c.message.strip()) if c.message.strip() else _word(c.status)
+
+
+def _word(status) -> Msg:
+    """A status as its word, a message (``fail`` -> 未通过 in Chinese)."""
+    value = str(getattr(status, "value", status))
+    return Msg(WORDS["status"].get(value, value))

@@ -12,6 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from .. import __version__, interrupts
+from ..i18n import N_, Msg, norm_lang, t
 from ..runner import DOCKER
 from ..verdicts import RunStatus
 from .cache import cache_key, cached_meta, pack_hash, submission_digest
@@ -56,7 +57,7 @@ def run_batch(directory: str, opts: BatchOptions,
         raise BatchError(f"unknown program(s): {', '.join(unknown)} (see `netgrade list`)")
     program_ids = list(opts.programs) or list(pack.programs)
     pack_digest = pack_hash(pack.to_dict())
-    summary = Summary()
+    summary = Summary(lang=norm_lang(pack.lang))
     summary.html_renderer = "netgrade.outputs.html" if _renderers()[0] is not None else "placeholder"
 
     lms_info: dict[str, dict] = {}
@@ -153,8 +154,9 @@ def _grade(out, opts, pack, entries, todo, summary, pack_text, program_ids, grad
         if theirs and theirs != __version__:
             # a Dask worker with another netgrade would grade by other rules under this version's cache key
             outcome = {"result": error_result(entry.name, pack.name, opts.runner,
-                                              f"graded by netgrade {theirs}, but this batch runs {__version__}: "
-                                              "install the same version on every worker").to_dict()}
+                                              Msg(N_("graded by netgrade {theirs}, but this batch runs {ours}: install"
+                                                     " the same version on every worker"),
+                                                  {"theirs": str(theirs), "ours": __version__})).to_dict()}
         meta = store(out, entry, key, outcome, pack.lang)
         if meta.get("regrade_failed") and meta["regrade_failed"].get("key") == key:
             summary.regrade_failed.append(entry.name)
@@ -172,7 +174,8 @@ def _grade(out, opts, pack, entries, todo, summary, pack_text, program_ids, grad
     # the bar counts only what is graded now, so its rate and ETA are not skewed by cache hits
     with _Progress(len(todo), opts.progress) as progress:
         if summary.cached:
-            progress.line(f"{len(summary.cached)} submission(s) unchanged since they were graded: not graded again")
+            progress.line(t("{count} submission(s) unchanged since they were graded: not graded again", summary.lang,
+                            count=len(summary.cached)))
         try:
             if opts.dask:
                 _run_dask(opts.dask, todo, base_task, pack_text, finish, progress)
@@ -212,7 +215,8 @@ def _run_local(todo, base_task, parallel, grade_fn, finish, progress, stopper=No
                 except Exception as exc:  # a bug in the batch code for this one: record it, go on
                     from ..grading import error_result
                     outcome = {"result": error_result(entry.name, base_task["pack_name"], base_task["runner"],
-                                                      f"batch error: {type(exc).__name__}: {exc}").to_dict()}
+                                                      Msg(N_("batch error: {error}"),
+                                                          {"error": f"{type(exc).__name__}: {exc}"})).to_dict()}
                 finish(entry, key, outcome, progress)
     except KeyboardInterrupt:
         progress.line("interrupted: stopping the grading processes; finished results are kept")

@@ -7,7 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..results import Result
+from ..i18n import N_, Msg, literal
+from ..results import Result, add_notice
 from ..verdicts import RunStatus
 from .processes import ProcessRegistry, _run_grader
 from .retry import failing_checks, merge_retry
@@ -63,8 +64,11 @@ def grade_task(task: dict, registry: ProcessRegistry | None = None, progress=Non
             if again.status == RunStatus.GRADED:
                 flaky = merge_retry(result, again)
             else:
-                note = f"the retry of failing checks could not run: {again.message}"
-                result.notices.append(note)
+                why = Msg.from_json({"id": again.message_id, "params": again.message_params}) \
+                    if again.message_id else literal(again.message)
+                notice = Msg(N_("the retry of failing checks could not run: {why}"), {"why": why})
+                note = str(notice)
+                add_notice(result, notice, result.lang or "en")
         result.submission = task["name"]
         return {"result": result.to_dict(), "flaky": flaky, "retried": keys, "retry_note": note}
     finally:

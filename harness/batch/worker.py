@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .. import interrupts
+from ..i18n import N_, Msg
 from ..runner import LOCAL
 from .model import GradingSpec
 
@@ -54,7 +55,7 @@ def main(argv: list[str]) -> int:
         error_result(spec.path, pack.name, spec.runner, str(exc)).write_json(spec.out)
         return 2
     except KeyboardInterrupt as exc:
-        error_result(spec.path, pack.name, spec.runner, "interrupted").write_json(spec.out)
+        error_result(spec.path, pack.name, spec.runner, Msg(N_("interrupted"))).write_json(spec.out)
         return interrupts.exit_code(exc)
     result.write_json(spec.out)
     return 0

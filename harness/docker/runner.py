@@ -45,6 +45,7 @@ from typing import Callable
 from .. import interrupts
 from ..atomicfile import atomic_write
 from ..evidence import Evidence
+from ..i18n import N_, Msg
 from ..pack import Limits
 from ..runner import DOCKER, Runner
 from ..sandbox import Sandbox, SandboxError, add_lab_address
@@ -238,13 +239,14 @@ class DockerSandbox(Sandbox):
         self._pending: RunCgroup | None = None  # the cgroup of the run being started
         self._on_close = on_close
 
-    def _containers_gone(self) -> str:
+    def _containers_gone(self) -> Msg:
         """Why the pair's containers stopped running: the engine stopped, or someone stopped them."""
         gone = engine.unreachable()
         if gone:
-            return f"the Docker engine stopped answering during the check ({gone}) and its grading containers are gone"
-        return (f"the grading containers stopped during the check (the engine at {engine.where()} answers:"
-                " they were stopped or removed from outside netgrade)")
+            return Msg(N_("the Docker engine stopped answering during the check ({error}) and its grading containers"
+                          " are gone"), {"error": str(gone)})
+        return Msg(N_("the grading containers stopped during the check (the engine at {where} answers:"
+                      " they were stopped or removed from outside netgrade)"), {"where": str(engine.where())})
 
     def _pid(self, trusted: bool) -> int:
         return self.pair.grader_pid if trusted else self.pair.student_pid
@@ -277,7 +279,7 @@ class DockerSandbox(Sandbox):
         launcher = [LAUNCHER, *options]
         self._pending = None
         if not self.pair.alive():
-            raise SandboxError(self._containers_gone())
+            raise SandboxError(str(self._containers_gone()))
         if not trusted:  # a run held to the pack's limits, or no run at all
             if self.pair.cgroup_problem:
                 raise SandboxError(f"{CGROUP_UNUSABLE}: {self.pair.cgroup_problem}; {LIMITS_LOST}")
@@ -362,7 +364,7 @@ class DockerRunner(Runner):
         while self._free and pair is None:
             pair = self._free.pop()
             if not pair.alive():
-                evidence.note("a container pair of this worker had ended; made a new one")
+                evidence.note(Msg(N_("a container pair of this worker had ended; made a new one")))
                 pair.remove()
                 pair = None
         if pair is None:

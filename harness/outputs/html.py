@@ -20,7 +20,7 @@ import jinja2
 from markupsafe import Markup
 
 from .. import __version__
-from ..evidence import PACKET_KINDS, Kind
+from ..evidence import PACKET_KINDS, Kind, event_text
 from ..i18n import N_, norm_lang, t, translations, translator, word
 from ..results import Result, notices_in, text_of
 from ..verdicts import ProgramStatus, RunStatus, Status
@@ -107,9 +107,9 @@ def _anchor(*parts: str) -> str:
 
 # ---------------------------------------------------------------- diagram
 
-def _payload_label(e: dict[str, Any]) -> str:
+def _payload_label(e: dict[str, Any], lang: str = "en") -> str:
     if e.get("tftp"):
-        return str(e["tftp"])
+        return event_text(e, "tftp", lang)
     n = e.get("len")
     text = e.get("text", "")
     if n is None:
@@ -117,9 +117,9 @@ def _payload_label(e: dict[str, Any]) -> str:
     return f"{text!s} ({n} B)" if text else f"({n} B)"
 
 
-def _who_prefix(e: dict[str, Any], many: bool) -> str:
+def _who_prefix(e: dict[str, Any], many: bool, lang: str = "en") -> str:
     """Name the peer on a label only when the check had several (else the lifeline says it)."""
-    who = e.get("who")
+    who = e.get("who") and safe(event_text(e, "who", lang), False)
     return f"[{who}] " if many and who else ""
 
 
@@ -152,24 +152,36 @@ def _note(y: int, side: str, text: str, cls: str, title: str = "") -> dict[str, 
 
 @dataclass(frozen=True)
 class _Ctx:
-    """What a drawer needs besides the event: the translator, the label prefix, tooltip parts."""
+    """What a drawer needs besides the event: the translator, the label prefix, tooltip parts.
+
+    ``text`` is the event's text in the report's language (a message recorded as one is rendered again;
+    what the program sent or printed is as it was)."""
     tr: Any
     pre: str
     side: str
     text: str
     tip: str
     lim: Limits
+    lang: str = "en"
+
+    def field(self, e: dict[str, Any], name: str) -> str:
+        return safe(event_text(e, name, self.lang), keep_newlines=False)
 
 
 def _draw_packet(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
     kind = e["kind"]
     proto = (e.get("proto") or "").upper()
+    note = c.field(e, "note")
     title = f"{proto} {c.tip}\n{c.text[:c.lim.tooltip]}\n{str(e.get('hex', ''))[:c.lim.tooltip]}".strip()
-    return _arrow(y, kind == Kind.SENT, c.pre + _payload_label(e), "sent" if kind == Kind.SENT else "recv", title)
+    if note:
+        title = f"{note}\n{title}"
+    label = c.pre + safe(_payload_label(e, c.lang), keep_newlines=False)
+    return _arrow(y, kind == Kind.SENT, label, "sent" if kind == Kind.SENT else "recv", title)
 
 
 def _draw_dropped(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
-    return _arrow(y, True, c.tr("dropped: {what}", what=e.get("tftp") or c.text), "drop", c.text, half=True)
+    what = c.field(e, "tftp") or c.text
+    return _arrow(y, True, c.tr("dropped: {what}", what=what), "drop", c.text, half=True)
 
 
 def _draw_timeout(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
@@ -179,7 +191,7 @@ def _draw_timeout(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
 
 
 def _draw_abort(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
-    from_peer = "program" not in c.text.lower()
+    from_peer = "program" not in str(e.get("text", "")).lower()  # the English text says whose side reset
     return _arrow(y, from_peer, c.pre + c.tr("RST"), "rst", f"{c.text} {c.tip}")
 
 
@@ -188,10 +200,6 @@ def _control(from_peer: bool, key: str, cls: str):
     def draw(e: dict[str, Any], y: int, c: _Ctx) -> dict[str, Any]:
         return _arrow(y, from_peer, c.pre + c.tr(key), cls, f"{c.text} {c.tip}")
     return draw
-
-
-def _who(e: dict[str, Any]) -> str:
-    return str(e.get("who") or "")
 
 
 #: how each evidence kind is drawn: one entry per :class:`netgrade.evidence.Kind` (a test checks it)
@@ -210,10 +218,10 @@ DRAWERS: dict[Kind, Any] = {
     Kind.ABORT: _draw_abort,
     Kind.TIMEOUT: _draw_timeout,
     Kind.NOTE: lambda e, y, c: _note(y, "middle", c.text, "remark"),
-    Kind.DIALOGUE: lambda e, y, c: _note(y, "peer", c.pre + c.text, "peernote"),
-    Kind.START: lambda e, y, c: _note(y, c.side, f"▶ {_who(e)}: {safe(shown_command(e.get('command')), False)}",
-                                      "proc"),
-    Kind.EXIT: lambda e, y, c: _note(y, c.side, f"■ {_who(e)}: {safe(str(e.get('status', '')), False)}", "proc"),
+    Kind.DIALOGUE: lambda e, y, c: _note(y, "peer", c.pre + c.text, "peernote dialogue"),  # the lines said
+    Kind.START: lambda e, y, c: _note(y, c.side, f"▶ {c.field(e, 'who')}: "
+                                                 f"{safe(shown_command(e.get('command')), False)}", "proc"),
+    Kind.EXIT: lambda e, y, c: _note(y, c.side, f"■ {c.field(e, 'who')}: {c.field(e, 'status')}", "proc"),
     Kind.STDIN: lambda e, y, c: _note(y, c.side, f"stdin ← {c.text}", "stdin", c.text),
     Kind.STDIN_CLOSED: lambda e, y, c: _note(y, c.side, "stdin ← EOF", "stdin"),
     Kind.STDOUT: lambda e, y, c: _note(y, c.side, f"stdout → {c.text}", "stdout", c.text),
@@ -221,19 +229,21 @@ DRAWERS: dict[Kind, Any] = {
 }
 
 
-def _row(e: dict[str, Any], y: int, tr, many: bool, lim: Limits) -> dict[str, Any] | None:
+def _row(e: dict[str, Any], y: int, tr, many: bool, lim: Limits, lang: str = "en") -> dict[str, Any] | None:
     kind = e.get("kind")
-    text = safe(str(e.get("text", "")), keep_newlines=False)
+    text = safe(event_text(e, "text", lang), keep_newlines=False)
     try:
         draw = DRAWERS[Kind(kind)]
     except (ValueError, TypeError):  # a kind from another version's result: shown as a remark
         return _note(y, "middle", f"{kind}: {text}", "remark")
     tip = " · ".join(x for x in (e.get("src", ""), "→" if e.get("src") else "", e.get("dst", "")) if x)
     side = "peer" if _is_reference(e) else "program"
-    return draw(e, y, _Ctx(tr, _who_prefix(e, many), side, text, tip, lim))
+    return draw(e, y, _Ctx(tr, _who_prefix(e, many, lang), side, text, tip, lim, lang))
 
 
-def diagram(evidence: dict[str, Any], tr, lim: Limits = LIMITS) -> dict[str, Any] | None:
+def diagram(evidence: dict[str, Any], tr, lim: Limits = LIMITS, lang: str = "en") -> dict[str, Any] | None:
+    """The sequence diagram of a check's evidence; ``tr`` translates its fixed texts, ``lang`` is the language
+    its recorded messages are rendered in."""
     events = [e for e in evidence.get("events") or [] if isinstance(e, dict)]
     if not events:
         return None
@@ -252,7 +262,7 @@ def diagram(evidence: dict[str, Any], tr, lim: Limits = LIMITS) -> dict[str, Any
             rows.append({"type": "gap", "y": y, "x": (PEER_X + PROG_X) // 2,
                          "text": tr("… {count} events not drawn …", count=e["count"]), "t": ""})
         else:
-            row = _row(e, y, tr, many, lim)
+            row = _row(e, y, tr, many, lim, lang)
             if row is None:
                 continue
             if len(row["title"]) > 2 * lim.tooltip:
@@ -266,15 +276,16 @@ def diagram(evidence: dict[str, Any], tr, lim: Limits = LIMITS) -> dict[str, Any
                     if e.get("kind") in ("sent", "received", "connect", "accept", "dropped") and e.get("who")})
     refs = sorted({str(e.get("who")) for e in events if e.get("kind") == "start" and _is_reference(e)})
     progs = sorted({str(e.get("who")) for e in events if e.get("kind") == "start" and not _is_reference(e)})
+    shown_as = {str(e.get("who")): safe(event_text(e, "who", lang), False) for e in events if e.get("who")}
     left = ([tr("netgrade peer")] if not peers and not refs else [] if peers == ["peer"] and refs else
-            [tr("netgrade peer")] if peers == ["peer"] else peers) + refs
+            [tr("netgrade peer")] if peers == ["peer"] else [shown_as.get(p, p) for p in peers]) + refs
     return {"rows": rows, "width": W, "height": height, "peer_x": PEER_X, "prog_x": PROG_X, "top": TOP,
             "peer_label": fit(", ".join(left) or tr("netgrade peer"), 26),
             "prog_label": fit(", ".join(progs) if progs else tr("program", context="diagram"), 26),
             "dropped": int(evidence.get("events_dropped") or 0)}
 
 
-def packets(evidence: dict[str, Any], lim: Limits = LIMITS) -> dict[str, Any]:
+def packets(evidence: dict[str, Any], lim: Limits = LIMITS, lang: str = "en") -> dict[str, Any]:
     rows = []
     total = 0
     for e in evidence.get("events") or []:
@@ -286,7 +297,7 @@ def packets(evidence: dict[str, Any], lim: Limits = LIMITS) -> dict[str, Any]:
         tval = e.get("t")
         rows.append({"t": f"{tval:.3f}" if isinstance(tval, (int, float)) else "", "dir": {"sent": "→", "received": "←", "dropped": "✗"}[e["kind"]],
                      "who": one_line(str(e.get("who", "")), 40),
-                     "decoded": one_line(str(e.get("tftp", "")), 120),
+                     "decoded": one_line(event_text(e, "tftp", lang), 120),
                      "len": e.get("len", ""), "text": fit(one_line(str(e.get("text", "")), 400), 72),
                      "hex": fit(one_line(str(e.get("hex", "")), 400), 47)})
     return {"rows": rows, "more": total - len(rows), "tftp": any(r["decoded"] for r in rows)}
@@ -298,7 +309,7 @@ def _excerpt(text: str, limit: int) -> dict[str, Any]:
     return {"head": safe(head), "tail": safe(tail), "cut": cut}
 
 
-def processes(evidence: dict[str, Any], lim: Limits = LIMITS) -> list[dict[str, Any]]:
+def processes(evidence: dict[str, Any], lim: Limits = LIMITS, lang: str = "en") -> list[dict[str, Any]]:
     out = []
     for p in evidence.get("processes") or []:
         if not isinstance(p, dict):
@@ -307,7 +318,7 @@ def processes(evidence: dict[str, Any], lim: Limits = LIMITS) -> list[dict[str, 
         out.append({
             "label": one_line(str(p.get("label", "")), 80),
             "command": one_line(cmd, 300),
-            "exit": one_line(str(p.get("exit", "")), 300),
+            "exit": one_line(event_text(p, "exit", lang), 300),
             "duration_s": p.get("duration_s"),
             "stdin": _excerpt(str(p.get("stdin", "")), lim.stdin_text),
             "stdout": _excerpt(str(p.get("stdout", "")), lim.process_text),
@@ -335,7 +346,8 @@ def _view(result: Result, lang: str, lim: Limits = LIMITS) -> dict[str, Any]:
                 "level": c.level, "status": c.status, "score": c.score, "max_score": c.max_score,
                 "message": msg, "message_cut": msg_cut, "sheet": safe(c.sheet, False), "hint": safe(c.text('hint', lang)),
                 "duration_s": c.duration_s, "flaky": c.flaky,
-                "diagram": diagram(ev, tr, lim), "packets": packets(ev, lim), "processes": processes(ev, lim),
+                "diagram": diagram(ev, tr, lim, lang), "packets": packets(ev, lim, lang),
+                "processes": processes(ev, lim, lang),
                 "went_wrong": c.status.went_wrong, "open": c.status.went_wrong,
             })
         counts = {s: sum(1 for c in p.checks if c.status == s) for s in Status}
@@ -441,11 +453,12 @@ def _class_view(results: list[Result], links: dict[str, str], lang: str) -> dict
             info["scores"].append(p.score)
             info["max"] = max(info["max"], p.max_score)
             cells.append({"text": f"{p.score:g}", "colour": _rate_colour(frac if p.status != ProgramStatus.MISSING else 0.0),
-                          "title": f"{pid}: {p.score:g}/{p.max_score:g} ({p.status})"})
+                          "title": f"{pid}: {p.score:g}/{p.max_score:g} ({word('pstatus', p.status, lang)})"})
         students.append({"name": safe(r.submission, False), "href": safe_href(links.get(r.submission)),
                          "score": r.score, "max_score": r.max_score, "pct": pct,
                          "graded": r.status == RunStatus.GRADED,
-                         "passed": r.all_passed(), "cells": cells, "message": one_line(r.message, 200)})
+                         "passed": r.all_passed(), "cells": cells,
+                         "message": one_line(text_of(r, "message", lang), 200)})
     students.sort(key=lambda s: s["name"])
     rows = []
     for row in order.values():

@@ -27,9 +27,9 @@ from __future__ import annotations
 import select
 import time
 
-from ..i18n import N_, Msg
+from ..i18n import N_, Msg, message
 from ..protocols.framing import FrameDecoder, FrameTooLarge
-from .tcp import TcpConn
+from .tcp import TcpConn, socket_error
 
 GAP_S = 0.04          # between pieces: long enough that each piece is its own read
 TRICKLE_GAP_S = 0.02  # between single bytes (a trickle has many pieces)
@@ -70,13 +70,13 @@ class ShapedPeer:
     def evidence(self):
         return self.conn.evidence
 
-    def note(self, text: str) -> None:
-        self.evidence.note(f"{self.conn.label}: {text}")
+    def note(self, text: Msg) -> None:
+        self.evidence.note(Msg(N_("{label}: {note}"), {"label": self.conn.label, "note": text}))
 
     # ------------------------------------------------------------ writing
-    def write(self, data: bytes, what: str) -> bool:
+    def write(self, data: bytes, what: Msg | str) -> bool:
         """One write of ``data`` (``what`` says what is in it, for the evidence)."""
-        self.note(f"wrote {what} in one write ({len(data)} bytes)")
+        self.note(Msg(N_("wrote {what} in one write ({count} bytes)"), {"what": message(what), "count": len(data)}))
         self.early = 0
         return self.conn.send(data)
 
@@ -91,15 +91,17 @@ class ShapedPeer:
                 break
         self.early += len(self.conn.pending) - before
 
-    def write_pieces(self, parts: list[bytes], what: str, gap: float = GAP_S,
+    def write_pieces(self, parts: list[bytes], what: Msg | str, gap: float = GAP_S,
                      gaps: list[float] | None = None) -> bool:
         """Each of ``parts`` in its own write, with a pause of ``gap`` s between them (``gaps``: one
         pause before each part but the first, instead)."""
         pauses = list(gaps) if gaps is not None else [gap] * (len(parts) - 1)
-        apart = (f"{gap * 1000:.0f} ms apart" if gaps is None else
-                 "after pauses of " + ", ".join(f"{g * 1000:.0f}" for g in pauses) + " ms")
-        self.note(f"wrote {what} in {plural(len(parts), 'write')} of {sizes(parts)} bytes, "
-                  f"{apart} (TCP_NODELAY: each leaves as its own segment)")
+        apart = (Msg(N_("{ms} ms apart"), {"ms": f"{gap * 1000:.0f}"}) if gaps is None else
+                 Msg(N_("after pauses of {ms} ms"), {"ms": ", ".join(f"{g * 1000:.0f}" for g in pauses)}))
+        writes = plural(len(parts), "write")
+        self.note(Msg(N_("wrote {what} in {writes} of {sizes} bytes, {apart} (TCP_NODELAY: each leaves as its own"
+                         " segment)"), {"what": message(what), "writes": writes, "sizes": sizes(parts),
+                                        "apart": apart}))
         self.early = 0
         for i, part in enumerate(parts):
             if i:
@@ -108,18 +110,20 @@ class ShapedPeer:
                 return False
         return True
 
-    def trickle(self, data: bytes, what: str, gap: float = TRICKLE_GAP_S) -> bool:
+    def trickle(self, data: bytes, what: Msg | str, gap: float = TRICKLE_GAP_S) -> bool:
         """``data`` one byte per write."""
-        return self.write_pieces([data[i:i + 1] for i in range(len(data))], what + " one byte at a time", gap)
+        return self.write_pieces([data[i:i + 1] for i in range(len(data))],
+                                 Msg(N_("{what} one byte at a time"), {"what": message(what)}), gap)
 
-    def send_big(self, data: bytes, what: str, timeout: float) -> bool:
+    def send_big(self, data: bytes, what: Msg | str, timeout: float) -> bool:
         """Write ``data`` while reading what comes back (kept in conn.pending).
 
         A program that echoes as it reads blocks on a full send buffer unless
         we read too; so writing and reading share one select loop.
         """
         conn, sock = self.conn, self.conn.sock
-        self.note(f"writing {what} ({len(data)} bytes) while reading the replies")
+        self.note(Msg(N_("writing {what} ({count} bytes) while reading the replies"),
+                      {"what": message(what), "count": len(data)}))
         self.evidence.packet("sent", "tcp", conn.local, conn.remote, data)
         conn.sent += data
         view = memoryview(data)
@@ -128,8 +132,8 @@ class ShapedPeer:
         while view:
             left = deadline - time.monotonic()
             if left <= 0:
-                self.note(f"the program stopped reading: {len(view)} of {len(data)} bytes unsent "
-                          f"after {timeout:g} s")
+                self.note(Msg(N_("the program stopped reading: {left} of {count} bytes unsent after {seconds} s"),
+                              {"left": len(view), "count": len(data), "seconds": f"{timeout:g}"}))
                 return False
             readable, writable, _ = select.select([sock], [sock], [], left)
             if readable:
@@ -138,10 +142,10 @@ class ShapedPeer:
                 except (BlockingIOError, InterruptedError):
                     chunk = None
                 except ConnectionResetError:
-                    conn.mark_end("rst", "while we were still sending")
+                    conn.mark_end("rst", Msg(N_("while we were still sending")))
                     return False
                 if chunk == b"":
-                    conn.mark_end("fin", "while we were still sending")
+                    conn.mark_end("fin", Msg(N_("while we were still sending")))
                     return False
                 if chunk:
                     conn.pending += chunk
@@ -154,10 +158,10 @@ class ShapedPeer:
                 except (BlockingIOError, InterruptedError):
                     pass
                 except (ConnectionResetError, BrokenPipeError) as exc:
-                    conn.mark_end("rst", f"while sending ({exc.strerror})")
+                    conn.mark_end("rst", Msg(N_("while sending ({error})"), {"error": socket_error(exc)}))
                     return False
         if got:
-            self.note(f"{got} bytes came back while we were writing")
+            self.note(Msg(N_("{count} bytes came back while we were writing"), {"count": got}))
         return True
 
     # ------------------------------------------------------------ reading
@@ -182,7 +186,10 @@ class ShapedPeer:
                 frames = self.decoder.feed(data)
             except FrameTooLarge as exc:
                 self.garbage = exc
-                self.note(f"the reply stream holds a header that is not a sane length: {exc}")
+                self.note(Msg(N_("the reply stream holds a header that is not a sane length: {error}"),
+                              {"error": Msg(N_("frame header {header} announces {length} bytes, more than the limit"
+                                                       " {limit}"), {"header": exc.header.hex(" "),
+                                                                      "length": exc.length, "limit": exc.limit})}))
                 break
             self.replies.extend(frames)
             self.reply_bytes += sum(4 + len(f) for f in frames)

@@ -66,6 +66,21 @@ def _as_predicate(want: Predicate) -> Callable[[bytes], bool]:
     return lambda buf: needle in buf
 
 
+#: how the errors of a connection's end read, by errno (their system text is English)
+SOCKET_ERRORS = {
+    errno.ECONNRESET: N_("connection reset by peer (ECONNRESET)"),
+    errno.EPIPE: N_("broken pipe (EPIPE)"),
+    errno.ETIMEDOUT: N_("connection timed out (ETIMEDOUT)"),
+    errno.ENOTCONN: N_("the socket is not connected (ENOTCONN)"),
+}
+
+
+def socket_error(exc: OSError) -> Msg | str:
+    """A socket error of the connection as a message (its system text when it is none of SOCKET_ERRORS)."""
+    known = SOCKET_ERRORS.get(exc.errno)
+    return Msg(known) if known else str(exc.strerror or exc)
+
+
 class TcpConn:
     """One established TCP connection of the grader (either side)."""
 
@@ -107,15 +122,16 @@ class TcpConn:
             return "program"
         return "program" if self.ended_at <= self.we_closed_at else "peer"
 
-    def mark_end(self, how: str, detail: str = "") -> None:
+    def mark_end(self, how: str, detail: Msg | str = "") -> None:
         """Record (once) how the connection ended: "fin" (orderly) or "rst" (reset)."""
         if self.ended is None:
             self.ended = how
             self.ended_at = time.monotonic()
-            text = {"fin": "the program closed the connection (FIN, orderly close)",
-                    "rst": "the connection was reset (RST, abortive close)"}[how]
-            self.evidence.add(how, who=self.label, src=self.remote, dst=self.local,
-                              text=text + (f": {detail}" if detail else ""))
+            text = {"fin": Msg(N_("the program closed the connection (FIN, orderly close)")),
+                    "rst": Msg(N_("the connection was reset (RST, abortive close)"))}[how]
+            if detail:
+                text = Msg(N_("{event}: {detail}"), {"event": text, "detail": detail})
+            self.evidence.add(how, who=self.label, src=self.remote, dst=self.local, text=text)
 
     # ------------------------------------------------------------ write
     def send(self, data: bytes, timeout: float = 2.0) -> bool:
@@ -131,14 +147,16 @@ class TcpConn:
             except BlockingIOError:
                 left = deadline - time.monotonic()
                 if left <= 0 or not select.select([], [self.sock], [], left)[1]:
-                    self.evidence.note(f"{self.label}: the program did not read; "
-                                       f"{len(view)} bytes still unsent after {timeout:g} s")
+                    self.evidence.note(Msg(N_("{label}: the program did not read; {count} bytes still unsent after"
+                                              " {seconds} s"),
+                                           {"label": self.label, "count": len(view), "seconds": f"{timeout:g}"}))
                     return False
             except (ConnectionResetError, BrokenPipeError) as exc:
-                self.mark_end("rst", f"while sending ({exc.strerror})")
+                self.mark_end("rst", Msg(N_("while sending ({error})"), {"error": socket_error(exc)}))
                 return False
             except OSError as exc:
-                self.evidence.note(f"{self.label}: send failed: {exc}")
+                self.evidence.note(Msg(N_("{label}: send failed: {error}"),
+                                       {"label": self.label, "error": socket_error(exc)}))
                 return False
         return True
 
@@ -165,7 +183,7 @@ class TcpConn:
                 return True
             except OSError as exc:
                 if exc.errno in (errno.ECONNRESET, errno.EPIPE, errno.ETIMEDOUT):
-                    self.mark_end("rst", exc.strerror or "")
+                    self.mark_end("rst", socket_error(exc))
                     return True
                 raise
             if not data:
@@ -176,8 +194,9 @@ class TcpConn:
             self.received += data
             return True
 
-    def _timeout(self, waited: float, what: str) -> None:
-        self.evidence.add("timeout", who=self.label, waited_s=waited, text=f"{what} within {waited:g} s")
+    def _timeout(self, waited: float, what: Msg) -> None:
+        self.evidence.add("timeout", who=self.label, waited_s=waited,
+                          text=Msg(N_("{what} within {seconds} s"), {"what": what, "seconds": f"{waited:g}"}))
 
     def recv(self, timeout: float) -> bytes | None:
         """Buffered bytes, or the next chunk; ``b''`` once the program's side ended; None on timeout."""
@@ -189,7 +208,7 @@ class TcpConn:
             return data
         if self.ended is not None:
             return b""
-        self._timeout(timeout, "no data from the program")
+        self._timeout(timeout, Msg(N_("no data from the program")))
         return None
 
     def recv_until(self, want: Predicate, timeout: float) -> bytes | None:
@@ -203,7 +222,7 @@ class TcpConn:
         while not pred(bytes(self.pending)):
             if not self.read_some(deadline):
                 if self.ended is None:
-                    self._timeout(timeout, f"{want!r} not received")
+                    self._timeout(timeout, Msg(N_("{bytes} not received"), {"bytes": repr(want)}))
                 return None
         data = bytes(self.pending)
         self.pending.clear()
@@ -215,7 +234,8 @@ class TcpConn:
         while len(self.pending) < n:
             if not self.read_some(deadline):
                 if self.ended is None:
-                    self._timeout(timeout, f"{n} bytes not received (had {len(self.pending)})")
+                    self._timeout(timeout, Msg(N_("{count} bytes not received (had {had})"),
+                                               {"count": n, "had": len(self.pending)}))
                 return None
         data = bytes(self.pending[:n])
         del self.pending[:n]
@@ -236,7 +256,7 @@ class TcpConn:
         while self.ended is None:
             if not self.read_some(deadline):
                 if self.ended is None:
-                    self._timeout(timeout, "the program did not close the connection")
+                    self._timeout(timeout, Msg(N_("the program did not close the connection")))
                 break
         return self.ended
 
@@ -251,10 +271,11 @@ class TcpConn:
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError as exc:
-            self.evidence.note(f"{self.label}: shutdown failed: {exc}")
+            self.evidence.note(Msg(N_("{label}: shutdown failed: {error}"),
+                                   {"label": self.label, "error": socket_error(exc)}))
             return
         self.evidence.add("shutdown", who=self.label, src=self.local, dst=self.remote,
-                          text="peer sent FIN (shutdown SHUT_WR), still reading")
+                          text=Msg(N_("peer sent FIN (shutdown SHUT_WR), still reading")))
 
     def close(self) -> None:
         """Orderly close (FIN)."""
@@ -263,7 +284,7 @@ class TcpConn:
         self._we_close()
         self.closed = True
         self.sock.close()
-        self.evidence.add("close", who=self.label, src=self.local, dst=self.remote, text="peer closed (FIN)")
+        self.evidence.add("close", who=self.label, src=self.local, dst=self.remote, text=Msg(N_("peer closed (FIN)")))
 
     def abort(self) -> None:
         """Abortive close: SO_LINGER 0 makes close() send RST."""
@@ -276,7 +297,7 @@ class TcpConn:
         except OSError:
             pass
         self.sock.close()
-        self.evidence.add("abort", who=self.label, src=self.local, dst=self.remote, text="peer reset (RST)")
+        self.evidence.add("abort", who=self.label, src=self.local, dst=self.remote, text=Msg(N_("peer reset (RST)")))
 
 
 class TcpPeer:
@@ -290,12 +311,13 @@ class TcpPeer:
         try:
             sock.connect(addr)
         except ConnectionRefusedError:
-            sandbox.evidence.add("connect", who=label, dst=fmt_addr(addr), text="refused (RST): nothing listens")
+            sandbox.evidence.add("connect", who=label, dst=fmt_addr(addr), text=Msg(N_("refused (RST): nothing listens")))
             sock.close()
             raise PeerError(errno.ECONNREFUSED, Msg(N_("connecting to {addr} was refused: nothing listens there"),
                                                     {"addr": fmt_addr(addr)}))
         except (socket.timeout, TimeoutError):
-            sandbox.evidence.add("connect", who=label, dst=fmt_addr(addr), text=f"no answer within {timeout:g} s")
+            sandbox.evidence.add("connect", who=label, dst=fmt_addr(addr),
+                                 text=Msg(N_("no answer within {seconds} s"), {"seconds": f"{timeout:g}"}))
             sock.close()
             raise PeerError(errno.ETIMEDOUT, Msg(N_("connecting to {addr}: no answer within {timeout:g} s"),
                                                  {"addr": fmt_addr(addr), "timeout": timeout}))
@@ -304,12 +326,12 @@ class TcpPeer:
             if exc.errno not in (errno.EADDRNOTAVAIL, errno.EADDRINUSE) or not sandbox.isolated \
                     or not sandbox.tcp_ports_exhausted():
                 raise  # not the program's doing: a grader problem
-            sandbox.evidence.add("connect", who=label, dst=fmt_addr(addr), text="no local port left")
+            sandbox.evidence.add("connect", who=label, dst=fmt_addr(addr), text=Msg(N_("no local port left")))
             raise PeerError(exc.errno, Msg(N_("the program holds every TCP port of its sandbox (no ephemeral port"
                                               " is free); the grader could not connect to {addr}"),
                                            {"addr": fmt_addr(addr)}))
         conn = TcpConn(sandbox, sock, label, addr)
-        sandbox.evidence.add("connect", who=label, src=conn.local, dst=conn.remote, text="connected")
+        sandbox.evidence.add("connect", who=label, src=conn.local, dst=conn.remote, text=Msg(N_("connected")))
         return conn
 
 
@@ -326,7 +348,8 @@ class TcpListener:
         self.sock.listen(backlog)
         self.sock.setblocking(False)
         self.port = self.sock.getsockname()[1]
-        sandbox.evidence.add("listen", who=label, text=f"peer listens on TCP {host or sandbox.peer_host}:{self.port}")
+        sandbox.evidence.add("listen", who=label, text=Msg(N_("peer listens on TCP {address}"),
+                                                              {"address": f"{host or sandbox.peer_host}:{self.port}"}))
 
     @property
     def addr(self) -> tuple[str, int]:
@@ -345,11 +368,12 @@ class TcpListener:
                     continue
                 conn = TcpConn(self.sandbox, sock, self.label, remote)
                 self.sandbox.evidence.add("accept", who=self.label, src=conn.remote, dst=conn.local,
-                                          text="connection accepted")
+                                          text=Msg(N_("connection accepted")))
                 return conn
             if left <= 0:
                 self.sandbox.evidence.add("timeout", who=self.label, waited_s=timeout,
-                                          text=f"no connection within {timeout:g} s")
+                                          text=Msg(N_("no connection within {seconds} s"),
+                                                   {"seconds": f"{timeout:g}"}))
                 return None
 
     def close(self) -> None:

@@ -54,6 +54,9 @@ Addr = tuple[str, int]
 _SO_TIMESTAMPNS = 35 if sys.platform.startswith("linux") else None
 _TIMESPEC = struct.Struct("@ll")
 
+#: who a peer waits for, unless told
+THE_PROGRAM = Msg(N_("the program"))
+
 
 def _enable_stamps(sock) -> bool:
     if _SO_TIMESTAMPNS is None:
@@ -171,7 +174,7 @@ class TftpPeer(UdpPeer):
         self._stamped = _enable_stamps(self.sock)
 
     # ------------------------------------------------------------ logging
-    def _log(self, direction: str, src: Addr, dst: Addr, data: bytes, note: str = "") -> None:
+    def _log(self, direction: str, src: Addr, dst: Addr, data: bytes, note: Msg | str = "") -> None:
         if self.logged >= self.log_limit:
             self.unlogged += 1
             return
@@ -183,11 +186,12 @@ class TftpPeer(UdpPeer):
 
     def flush_log(self) -> None:
         if self.unlogged:
-            self.sandbox.evidence.note(f"{self.label}: {self.unlogged} more packets not logged")
+            self.sandbox.evidence.note(Msg(N_("{label}: {count} more packets not logged"),
+                                           {"label": self.label, "count": self.unlogged}))
             self.unlogged = 0
 
     # ------------------------------------------------------------ raw I/O
-    def send(self, data: bytes, to: Addr, note: str = "") -> None:
+    def send(self, data: bytes, to: Addr, note: Msg | str = "") -> None:
         try:
             self.sock.sendto(data, to)
         except ConnectionRefusedError:  # an ICMP error for an earlier datagram; this one still left
@@ -200,14 +204,14 @@ class TftpPeer(UdpPeer):
         except (BlockingIOError, InterruptedError):
             return None
         except ConnectionRefusedError:
-            self.sandbox.evidence.add("icmp", who=self.label, text="port unreachable (nothing listens there)")
+            self.sandbox.evidence.add("icmp", who=self.label, text=Msg(N_("port unreachable (nothing listens there)")))
             return None
         at = _stamp(anc) or time.time()
         self._log("received", addr, self.addr, raw)
         pkt, why = tftp.try_decode(raw)
         return Received(raw, addr, pkt, why, self.label, at)
 
-    def recv_packet(self, timeout: float, expect_from: str = "the program",
+    def recv_packet(self, timeout: float, expect_from: Msg | str = THE_PROGRAM,
                     stop: Callable[[], bool] | None = None) -> Received | None:
         """The next packet, or None after ``timeout`` s (or once ``stop()`` is true)."""
         if self._pending:
@@ -217,7 +221,8 @@ class TftpPeer(UdpPeer):
             left = deadline - time.monotonic()
             if left <= 0 or (stop is not None and stop()):
                 self.sandbox.evidence.add("timeout", who=self.label, waited_s=round(timeout, 3),
-                                          text=f"nothing from {expect_from} within {timeout:g} s")
+                                          text=Msg(N_("nothing from {sender} within {seconds} s"),
+                                                   {"sender": expect_from, "seconds": f"{timeout:g}"}))
                 return None
             slice_ = min(left, 0.05) if stop is not None else left
             if select.select([self.sock], [], [], slice_)[0]:
@@ -248,7 +253,7 @@ class TftpPeer(UdpPeer):
     def stranger(self) -> TftpPeer:
         """A second socket on another port: the "wrong transfer ID"."""
         if self._stranger is None:
-            self._stranger = TftpPeer(self.sandbox, label=f"stranger (not {self.label})")
+            self._stranger = TftpPeer(self.sandbox, label=Msg(N_("stranger (not {label})"), {"label": self.label}))
         return self._stranger
 
     # ------------------------------------------------------------ client role
@@ -282,7 +287,7 @@ class TftpPeer(UdpPeer):
         last_copy: Received | None = None  # the last copy of the block whose ACK is withheld
         while True:
             what = Msg(N_("DATA #{block_number}"), {"block_number": tftp.block_number(machine.blocks + 1)})
-            r = self.recv_packet(max(0.0, deadline - time.monotonic()), expect_from="the server")
+            r = self.recv_packet(max(0.0, deadline - time.monotonic()), expect_from=Msg(N_("the server")))
             if r is None:
                 machine.timeout()  # retries=0: the end, never a retransmission
                 if held:
@@ -327,13 +332,13 @@ class TftpPeer(UdpPeer):
                     log.problem = _not_data(r, what)
                 break
             if isinstance(r.packet, tftp.OAck):  # the OACK (or it again), answered with ACK 0
-                faults_.send(ack, fresh=log.oack is None, note="again")
+                faults_.send(ack, fresh=log.oack is None, note=Msg(N_("again")))
                 log.oack = machine.oack
                 deadline = time.monotonic() + step
                 continue
             if delivered is None:  # the previous block again: the machine ACKs it again
                 log.repeats.append(r.packet.block)
-                if not faults_.send(ack, fresh=False, note="again"):
+                if not faults_.send(ack, fresh=False, note=Msg(N_("again"))):
                     deadline = time.monotonic() + retransmit_wait  # this ACK is lost too: wait for the next
                     continue
                 held = False
@@ -432,9 +437,11 @@ class TftpPeer(UdpPeer):
         finally:
             sock.setblocking(False)
         for addr, raw in tail:
-            self._log("received", addr, self.addr, raw, note="one of the last packets")
-        self.sandbox.evidence.note(f"{self.label}: {machine.blocks + 1 if not log.complete else machine.blocks} "
-                                   f"DATA blocks in the bulk download ({len(log.content)} bytes)")
+            self._log("received", addr, self.addr, raw, note=Msg(N_("one of the last packets")))
+        self.sandbox.evidence.note(Msg(N_("{label}: {count} DATA blocks in the bulk download ({size} bytes)"),
+                                       {"label": self.label,
+                                        "count": machine.blocks + 1 if not log.complete else machine.blocks,
+                                        "size": len(log.content)}))
         return log
 
     # ------------------------------------------------------------ server role
@@ -524,12 +531,12 @@ class TftpPeer(UdpPeer):
                 if again:
                     log.repeats.append(acked)
                     if held:
-                        faults_.release("after the repeated ACK")
+                        faults_.release(Msg(N_("after the repeated ACK")))
                         since = time.monotonic()
                     continue  # a duplicate ACK: ignored, as RFC 1123 §4.2.3.1 says
                 if not strict and held:  # anything else counts as the repeated ACK too
                     log.repeats.append(previous)
-                    faults_.release("after the client sent again")
+                    faults_.release(Msg(N_("after the client sent again")))
                     since = time.monotonic()
                     continue
                 log.problem = Msg(N_("expected ACK #{block}; got {got}"),
@@ -586,7 +593,7 @@ class FaultFilter:
         """How many times our packet for ``block`` was withheld so far."""
         return self._dropped.get(block, 0)
 
-    def send(self, action: transfer.Send, *, fresh: bool, note: str = "") -> bool:
+    def send(self, action: transfer.Send, *, fresh: bool, note: Msg | str = "") -> bool:
         """Carry out the machine's ``action`` (``fresh``: its first Send of that packet); False when withheld."""
         packet, to = action.packet, action.addr
         opcode = tftp.opcode_of(packet)
@@ -601,13 +608,16 @@ class FaultFilter:
                 self._data.append(packet)
                 j = faults.late.get(len(self._data))
                 if j is not None:
-                    self.peer.send(self._data[j - 1], to, note=f"DATA #{j} again, late (a copy the network delayed)")
+                    self.peer.send(self._data[j - 1], to,
+                                   note=Msg(N_("DATA #{block_number} again, late (a copy the network delayed)"),
+                                            {"block_number": j}))
                     self.late_acks.add(tftp.block_number(j))
             if block in faults.stranger:
-                self.peer.stranger().send(faults.stranger[block], to, note="from a wrong port")
+                self.peer.stranger().send(faults.stranger[block], to, note=Msg(N_("from a wrong port")))
             if block in faults.delay:
-                self.peer.sandbox.evidence.note(f"{self.peer.label} delays {tftp.describe(packet)} "
-                                                f"by {faults.delay[block]:g} s")
+                self.peer.sandbox.evidence.note(Msg(N_("{label} delays {packet} by {seconds} s"),
+                                                    {"label": self.peer.label, "packet": tftp.describe(packet),
+                                                     "seconds": f"{faults.delay[block]:g}"}))
                 time.sleep(faults.delay[block])  # the delay is the shape of the traffic under test
         if self._withhold(packet, block):
             self.held = action
@@ -615,10 +625,10 @@ class FaultFilter:
         self.held = None
         self.peer.send(packet, to, note=note)
         if fresh and block in faults.duplicate:
-            self.peer.send(packet, to, note="duplicate")
+            self.peer.send(packet, to, note=Msg(N_("duplicate")))
         return True
 
-    def release(self, note: str) -> None:
+    def release(self, note: Msg) -> None:
         """Send the withheld packet now."""
         action, self.held = self.held, None
         self.peer.send(action.packet, action.addr, note=note)
@@ -629,9 +639,11 @@ class FaultFilter:
         if self._dropped.get(block, 0) >= times:
             return False
         self._dropped[block] = self._dropped.get(block, 0) + 1
-        which = f" (time {self._dropped[block]} of {times})" if times > 1 else ""
+        which = Msg(N_(" (time {time} of {times})"), {"time": self._dropped[block], "times": times}) \
+            if times > 1 else ""
         self.peer.sandbox.evidence.add("dropped", who=self.peer.label, tftp=tftp.describe(packet),
-                                       text=f"withheld {tftp.describe(packet)} (a lost packet){which}")
+                                       text=Msg(N_("withheld {packet} (a lost packet){which}"),
+                                                {"packet": tftp.describe(packet), "which": which}))
         return True
 
 

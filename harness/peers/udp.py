@@ -6,8 +6,11 @@ import select
 import time
 
 from ..failure import fail  # the check API is above the peers
-from ..i18n import N_
+from ..i18n import N_, Msg
 from ..sandbox import Sandbox
+
+#: who a peer waits for, unless told
+THE_PROGRAM = Msg(N_("the program"))
 
 
 def fmt_addr(addr: tuple) -> str:
@@ -46,9 +49,10 @@ class UdpPeer:
         self.name = f"{label} {host or '127.0.0.1'}:{self.port}"
         self.ignored: list[tuple[bytes, tuple[str, int]]] = []  # datagrams from others than the expected source
         #: what reached the socket before this peer used it (not replies to anything)
-        self.early = self.recv_quiet(0.0, note="before the grader used this socket: not a reply")
+        self.early = self.recv_quiet(0.0, note=Msg(N_("before the grader used this socket: not a reply")))
         if self.early:
-            sandbox.evidence.note(f"{label}: {len(self.early)} datagram(s) had arrived before the grader sent anything")
+            sandbox.evidence.note(Msg(N_("{label}: {count} datagram(s) had arrived before the grader sent anything"),
+                                      {"label": label, "count": len(self.early)}))
 
     @property
     def addr(self) -> tuple[str, int]:
@@ -58,7 +62,7 @@ class UdpPeer:
         self.sock.sendto(data, to)
         self.sandbox.evidence.packet("sent", "udp", fmt_addr(self.addr), fmt_addr(to), data)
 
-    def recv(self, timeout: float, expect_from: str = "the program",
+    def recv(self, timeout: float, expect_from: Msg | str = THE_PROGRAM,
              source: tuple[str, int] | None = None) -> tuple[bytes, tuple[str, int]] | None:
         """The next datagram, or None after ``timeout`` seconds (logged).
 
@@ -71,7 +75,8 @@ class UdpPeer:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.sandbox.evidence.add("timeout", who=self.label, waited_s=timeout,
-                                          text=f"no datagram from {expect_from} within {timeout:g} s")
+                                          text=Msg(N_("no datagram from {sender} within {seconds} s"),
+                                                   {"sender": expect_from, "seconds": f"{timeout:g}"}))
                 return None
             ready, _, _ = select.select([self.sock], [], [], left)
             if not ready:
@@ -82,17 +87,18 @@ class UdpPeer:
                 continue
             except ConnectionRefusedError:
                 # an ICMP port unreachable for something we sent earlier
-                self.sandbox.evidence.add("icmp", who=self.label, text="port unreachable (nothing listening)")
+                self.sandbox.evidence.add("icmp", who=self.label, text=Msg(N_("port unreachable (nothing listening)")))
                 continue
             if source is not None and addr != source:
                 self.sandbox.evidence.packet("received", "udp", fmt_addr(addr), fmt_addr(self.addr), data,
-                                             note=f"not from {expect_from} at {fmt_addr(source)}: not a reply")
+                                             note=Msg(N_("not from {sender} at {address}: not a reply"),
+                                                      {"sender": expect_from, "address": fmt_addr(source)}))
                 self.ignored.append((data, addr))
                 continue
             self.sandbox.evidence.packet("received", "udp", fmt_addr(addr), fmt_addr(self.addr), data)
             return data, addr
 
-    def recv_quiet(self, window: float, note: str = "") -> list[tuple[bytes, tuple[str, int]]]:
+    def recv_quiet(self, window: float, note: Msg | str = "") -> list[tuple[bytes, tuple[str, int]]]:
         """Every datagram queued now or arriving within ``window`` seconds (``note``: logged with each)."""
         got = []
         deadline = time.monotonic() + window

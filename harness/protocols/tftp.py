@@ -321,14 +321,15 @@ def _opts_text(options: dict[str, str]) -> str:
     return " ".join(f"{k}={v}" for k, v in options.items())
 
 
-def describe(packet: bytes | Packet) -> str:
-    """A few words for evidence: "DATA #3 (512 B)", "ACK #2", "ERROR 1 'File not found'"."""
+def describe(packet: bytes | Packet) -> str | Msg:
+    """A few words for evidence: "DATA #3 (512 B)", "ACK #2", "ERROR 1 'File not found'" (technical tokens,
+    the same in every language); a malformed packet's, a message saying why."""
     if isinstance(packet, (bytes, bytearray, memoryview)):
         raw = bytes(packet)
         try:
             packet = decode(raw)
         except TftpDecodeError as exc:
-            return f"malformed, {len(raw)} B: {exc}"
+            return Msg(N_("malformed, {size} B: {why}"), {"size": len(raw), "why": exc.message})
     if isinstance(packet, Request):
         opts = f" {_opts_text(packet.options)}" if packet.options else ""
         return f"{packet.name} {packet.filename!r} {packet.mode}{opts}"

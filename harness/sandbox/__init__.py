@@ -18,6 +18,7 @@ import struct
 from pathlib import Path
 
 from ..evidence import Evidence
+from ..i18n import N_, Msg
 from ..pack import Limits
 from . import userns
 from .cgroups import RunCgroup
@@ -143,7 +144,7 @@ class Sandbox:
             try:
                 table = self.net.redirect_ports(uid, redirect[0], redirect[1])
             except SandboxError as exc:
-                self.evidence.note(f"ports are not redirected: {exc}")
+                self.evidence.note(Msg(N_("ports are not redirected: {error}"), {"error": str(exc)}))
         status_r, status_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK) if self.isolated else (None, None)
         iso = Isolation(limits=self.limits, uid=uid, namespaces=self.isolated, confined=confined, status_fd=status_w)
         try:
@@ -267,20 +268,22 @@ class Sandbox:
             raise SandboxError("other addresses can only be redirected inside a private network namespace")
         if not self.net.catch_all:
             self.net.enable_catch_all()
-            self.evidence.note(f"catch-all on: {why}; traffic to any address reaches the grader's peer,"
-                               " inside this sandbox only")
+            self.evidence.note(Msg(N_("catch-all on: {why}; traffic to any address reaches the grader's peer,"
+                                      " inside this sandbox only"), {"why": why}))
 
     def make_local(self, address: str) -> None:
         """Add ``address`` to this sandbox's loopback (a server bound it)."""
         if address not in self.net.addresses and self.isolated:
             add_lab_address(self.net, len(self.net.addresses) + 10, address)
-            self.evidence.note(f"{address} added to the sandbox's loopback: a program bound it")
+            self.evidence.note(Msg(N_("{address} added to the sandbox's loopback: a program bound it"),
+                                   {"address": address}))
 
     # ------------------------------------------------------------ end
-    def grader_fault(self, why: str) -> None:
+    def grader_fault(self, why: Msg | str) -> None:
         """Record that this sandbox failed on the grader's side during the check (see GRADER_FAULT)."""
-        text = f"{GRADER_FAULT}: {why}"
-        if not any(e.get("text") == text for e in self.evidence.events if e["kind"] == "note"):
+        # its English text starts with GRADER_FAULT, which the plugin looks for
+        text = Msg(N_("the sandbox failed on the grader's side: {why}"), {"why": why})
+        if not self.evidence.has_note(text):
             self.evidence.note(text)
 
     def close(self) -> None:
@@ -293,18 +296,22 @@ class Sandbox:
             with contextlib.suppress(OSError, SandboxError):
                 held, size = self.udp_ports_held()
                 if held >= size - 64:
-                    self.evidence.note(f"{PORTS_TAKEN}: {held} of the {size} ephemeral UDP ports were bound")
+                    # its English text starts with PORTS_TAKEN, which the plugin looks for
+                    self.evidence.note(Msg(N_("the program holds every UDP port of its sandbox: {held} of the "
+                                              "{size} ephemeral UDP ports were bound"), {"held": held, "size": size}))
         for run in self.runs:
             waiting = run.waiting_for_input()  # looked at before the run is ended
             run.kill()
             report = run.report(waiting_for_input=waiting)
             failed = run.setup_failure()
             if failed:  # the launcher could not build the run (a server's check may not have waited for it)
-                self.grader_fault(f"the sandbox could not start {run.label}: {failed}")
+                self.grader_fault(Msg(N_("the sandbox could not start {label}: {error}"),
+                                      {"label": run.label, "error": failed}))
             ports = self.redirected_ports(run)
             if ports:
                 report["redirected_ports"] = ports
-                self.evidence.note(f"{run.label} sent to port(s) {ports}: redirected to the grader's peer")
+                self.evidence.note(Msg(N_("{label} sent to port(s) {ports}: redirected to the grader's peer"),
+                                       {"label": run.label, "ports": str(ports)}))
             self.evidence.processes.append(report)
         for s in self._sockets:
             with contextlib.suppress(OSError):

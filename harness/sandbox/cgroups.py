@@ -22,6 +22,7 @@ import os
 import subprocess
 import time
 
+from ..i18n import N_, Msg
 from ..pack import Limits
 from .netns import SandboxError
 
@@ -108,12 +109,12 @@ class RunCgroup:
                 out[k] = int(v)
         return out
 
-    def probe(self) -> str | None:
-        """Why the kernel stopped the run, if a limit did."""
+    def probe(self) -> Msg | None:
+        """Why the kernel stopped the run, if a limit did (a message: the report renders it in its language)."""
         if self._read("memory", "memory.oom_control").get("oom_kill", 0) > 0:
-            return f"killed: memory limit {self.memory_mb} MiB"
+            return limit_reason("memory", self.memory_mb)
         if self._read("pids", "pids.events").get("max", 0) > 0:
-            return f"process limit {self.processes} reached"
+            return limit_reason("pids", self.processes)
         return None
 
     def close_fds(self) -> None:
@@ -189,3 +190,12 @@ def mount_delegated(root: str) -> str | None:
             with open(os.path.join(root, PROBLEM), "w", encoding="utf-8") as f:
                 f.write(problem + "\n")
     return problem
+
+
+def limit_reason(limit: str, value: int) -> Msg:
+    """Why a run ended, when the kernel enforced ``limit`` ("memory": MiB, "pids": processes)."""
+    if limit == "memory":
+        return Msg(N_("killed: memory limit {mib} MiB"), {"mib": value})
+    if limit == "pids":
+        return Msg(N_("process limit {count} reached"), {"count": value})
+    raise ValueError(f"no such limit: {limit!r}")

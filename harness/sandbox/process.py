@@ -21,8 +21,8 @@ from typing import Callable
 
 import psutil
 
-from ..evidence import Evidence, payload_fields
-from ..i18n import N_, Msg, literal
+from ..evidence import Evidence, msg_fields, payload_fields
+from ..i18n import N_, Msg, message
 from ..text import decode, printable, traceback_tail
 from .netns import Listener
 
@@ -123,7 +123,7 @@ class ProgramRun:
         self.listener: Listener | None = None  # set once a server is seen listening
         self.redirect_table: str | None = None  # set by Sandbox.start for redirected clients
         # set by a runner that holds runs to a cgroup: why the kernel ended it ("killed: memory limit 256 MiB")
-        self.limit_probe: Callable[[], str | None] | None = None
+        self.limit_probe: Callable[[], Msg | str | None] | None = None
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env=env, cwd=cwd, pass_fds=pass_fds, start_new_session=new_session, close_fds=True,
@@ -222,10 +222,11 @@ class ProgramRun:
             except BlockingIOError:
                 left = deadline - time.monotonic()
                 if left <= 0 or not select.select([], [fd], [], left)[1]:
-                    self.evidence.note(f"{self.label} did not read its input within {timeout:g} s")
+                    self.evidence.note(Msg(N_("{label} did not read its input within {seconds} s"),
+                                           {"label": self.label, "seconds": f"{timeout:g}"}))
                     return False
             except (BrokenPipeError, OSError):
-                self.evidence.note(f"{self.label} no longer reads its input (stdin closed)")
+                self.evidence.note(Msg(N_("{label} no longer reads its input (stdin closed)"), {"label": self.label}))
                 return False
         return True
 
@@ -318,7 +319,7 @@ class ProgramRun:
             if failed:
                 from .netns import SandboxError
                 raise SandboxError(f"the sandbox could not start {self.label}: {failed}")
-            self.evidence.add("exit", who=self.label, status=self.describe_exit())
+            self.evidence.add("exit", who=self.label, status=self.exit_message())
 
     def describe_exit(self) -> str:
         return str(self.exit_message())
@@ -340,7 +341,7 @@ class ProgramRun:
                     return Msg(N_("stopped by the grader ({signal}); earlier, {reason} in one of its processes"),
                                {"signal": name, "reason": reason})
                 return Msg(N_("stopped by the grader ({signal})"), {"signal": name})
-            return literal(reason) if reason else Msg(N_("killed by {signal}"), {"signal": name})
+            return message(reason) if reason else Msg(N_("killed by {signal}"), {"signal": name})
         if reason:
             return Msg(N_("exited with status {code} ({reason})"), {"code": code, "reason": reason})
         return Msg(N_("exited with status {code}"), {"code": code})
@@ -499,7 +500,7 @@ class ProgramRun:
             "waiting_for_input": waiting_for_input,
             "label": self.label,
             "command": self.command,
-            "exit": self.describe_exit(),
+            **msg_fields({"exit": self.exit_message()}),
             "duration_s": round((self.ended or time.monotonic()) - self.started, 3),
             "cpu_s": round(self._cpu_cache, 3),
             "stdin": printable("".join(self.stdin_log))[-4000:],
