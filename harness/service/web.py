@@ -142,6 +142,8 @@ class Api:
     gradebook_rows: Callable
     gradebook_csv: Callable
     health_of: Callable
+    set_limits: Callable
+    requeue: Callable
 
 
 @dataclass
