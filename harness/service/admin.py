@@ -47,8 +47,8 @@ def check_pack(pack_text: str | None, programs: list[str]) -> None:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(pack_text)
         pack = load_pack(path, checks=False)
-    except BadInput as exc:
-        raise AdminError(str(exc)) from None
+    except BadInput as exc:  # the loader's one line, naming the pack, not the temporary file
+        raise AdminError(str(exc).replace(path, "the pack") if path else str(exc)) from None
     finally:
         if path:
             os.unlink(path)
