@@ -263,3 +263,36 @@ def test_the_migration_to_pack_versions_keeps_every_course(backend, tmp_path, re
         con = sqlite3.connect(tmp_path / "m.db")
         assert con.execute("SELECT count(*) FROM pack_versions").fetchone() == (2,)
         con.close()
+
+
+def test_the_settings_page_speaks_chinese(site):
+    """With the real zh_CN catalog: every fixed text of the settings page and the regrade page (the texts
+    the catalog lists for their templates) is shown in Chinese, none left in English."""
+    from babel.messages.pofile import read_po
+    from netgrade.i18n import translations
+    from netgrade.service import web
+    engine, app, tokens, teacher, cid = site
+    pot = Path(__file__).resolve().parent.parent / "harness" / "locale" / "netgrade.pot"
+    with open(pot, "rb") as f:
+        texts = {m.id for m in read_po(f) if m.id and any(
+            loc.endswith(("settings.html.j2", "regrade.html.j2")) for loc, _ in m.locations)}
+    assert len(texts) > 30, texts
+    zh = translations("zh")
+    assert all(zh.gettext(t) != t for t in texts), [t for t in texts if zh.gettext(t) == t]
+    web.environment.cache_clear()
+    try:
+        with TestClient(app) as amy:
+            sign_in(amy, tokens["amy"])
+            _submit(amy)
+            _grade(engine, cid, True)
+        with teacher_client(app, teacher) as c:
+            page = c.get("/class/settings?lang=zh")
+            assert '<html lang="zh">' in page.text and zh.gettext("Course settings") in page.text
+            r = c.post("/class/regrade", data={"csrf": csrf_of(page.text), "which": "all"})
+            assert r.status_code == 200 and zh.gettext("Regrade") in r.text
+            for text in (page.text, r.text):
+                shown = re.sub(r"<[^>]+>", "\n", text)
+                left = [t for t in texts if "%(" not in t and re.search(rf"(^|\n)\s*{re.escape(t)}\s*(\n|$)", shown)]
+                assert not left, f"English left on a zh page: {left}"
+    finally:
+        web.environment.cache_clear()
