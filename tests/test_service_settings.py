@@ -17,13 +17,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from netgrade.service import admin, db, queue
-from netgrade.service.app import Settings, create_app
-from netgrade.service.limits import Limits
+from netgrade.service.app import Settings
 from netgrade.service.models import Grading, PackVersion, Submission
 from servicekit import postgres  # noqa: F401 - the fixture
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from test_service_pages import REF, csrf_of, sign_in
+from test_service_pages import REF, csrf_of, make_site, sign_in
 
 #: a pack change the loader accepts: udp-send's title, over the default pack
 GOOD_PACK = '[programs.udp-send]\ntitle = "UDP sender (version 2)"\n'
@@ -33,14 +32,7 @@ BAD_PACK = '[programs.udp-send\ntitle = "x"\n'
 
 @pytest.fixture
 def site(tmp_path):
-    engine = db.connect(db.default_url(tmp_path))
-    db.upgrade(engine)
-    teacher = admin.create_course(engine, "net101", None, ["udp-send"], "local", Limits(cooldown_s=0), "en")
-    c = admin.course_by_name(engine, "net101")
-    issued, _ = admin.add_students(engine, c.id, [{"id": "amy", "name": "Amy"}, {"id": "ben", "name": "Ben"}],
-                                   "http://127.0.0.1")
-    tokens = {i.student_id: i.token for i in issued}
-    return engine, create_app(engine, Settings()), tokens, teacher, c.id
+    return make_site(tmp_path, Settings())
 
 
 def _submit(c: TestClient) -> str:

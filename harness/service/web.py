@@ -590,6 +590,17 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
             raise PageError(403, "this form had expired (or came from another site): reload the page")
         return signed, form
 
+    async def _text_or_file(form, text_field: str, file_field: str) -> str | None:
+        """The chosen file's text when one was chosen, else the text field's; None: the file is not UTF-8."""
+        upload = form.get(file_field)
+        if upload is not None and not isinstance(upload, str) and upload.filename:
+            try:
+                return (await upload.read()).decode("utf-8-sig")
+            except UnicodeDecodeError:
+                return None
+        text = form.get(text_field)
+        return text if isinstance(text, str) else ""
+
     @app.get("/class/settings", response_class=HTMLResponse, include_in_schema=False)
     def class_settings(request: Request):
         return _settings(request, need(request, "instructor"))
@@ -597,15 +608,10 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     @app.post("/class/settings/pack", include_in_schema=False)
     async def class_pack(request: Request):
         signed, form = await _instructor_form(request)
-        upload = form.get("pack_file")
-        text = form.get("pack") if isinstance(form.get("pack"), str) else ""
-        if upload is not None and not isinstance(upload, str) and upload.filename:
-            raw = await upload.read()
-            try:
-                text = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                return await asyncio.to_thread(_settings, request, signed, 422,
-                                               pack_error="the pack file is not UTF-8 text", draft="")
+        text = await _text_or_file(form, "pack", "pack_file")
+        if text is None:
+            return await asyncio.to_thread(_settings, request, signed, 422,
+                                           pack_error="the pack file is not UTF-8 text", draft="")
         note = form.get("note") if isinstance(form.get("note"), str) else ""
         return await asyncio.to_thread(_set_pack, request, signed, text, note.strip())
 
@@ -645,15 +651,10 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     @app.post("/class/settings/roster", include_in_schema=False)
     async def class_roster(request: Request):
         signed, form = await _instructor_form(request)
-        upload = form.get("roster_file")
-        text = form.get("roster") if isinstance(form.get("roster"), str) else ""
-        if upload is not None and not isinstance(upload, str) and upload.filename:
-            raw = await upload.read()
-            try:
-                text = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                return await asyncio.to_thread(_settings, request, signed, 422,
-                                               roster_error="the roster file is not UTF-8 text")
+        text = await _text_or_file(form, "roster", "roster_file")
+        if text is None:
+            return await asyncio.to_thread(_settings, request, signed, 422,
+                                           roster_error="the roster file is not UTF-8 text")
         return await asyncio.to_thread(_add_roster, request, signed, text)
 
     def _add_roster(request: Request, signed: Signed, text: str):
