@@ -106,6 +106,8 @@ def test_a_good_pack_is_version_2_and_the_next_grading_records_it(site):
             assert r.status_code == 303 and "saved=pack-2" in r.headers["location"], (r.status_code, r.text[:500])
             page = c.get(r.headers["location"])
             assert 'id="pack-version">2<' in page.text and "a clearer title" in page.text
+            api = TestClient(app, headers={"Authorization": f"Bearer {teacher}"})
+            assert api.get("/api/course").json()["pack_version"] == 2
             assert "UDP sender (version 2)" in page.text  # the current pack, shown to be edited
             assert [int(v) for v in re.findall(r'data-version="(\d+)"', page.text)] == [2, 1]
             # the same text again makes no version

@@ -427,7 +427,8 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         with Session(engine) as s:
             c = course_of(s, p)
             return {"name": c.name, "programs": json.loads(c.programs), "runner": c.runner, "lang": c.lang,
-                    "has_pack": c.pack_text is not None, "limits": limits_of(c).to_dict()}
+                    "has_pack": c.pack_text is not None, "pack_version": c.pack_version,
+                    "limits": limits_of(c).to_dict()}
 
     @app.put("/api/course/limits")
     def put_limits(body: LimitsIn, p: Principal = Depends(instructor)):

@@ -672,7 +672,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
             return _settings(request, signed, roster_error=None, saved=f"roster-0-{len(skipped)}")
         return Response(admin.links_csv(issued), media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="links.csv"',
-                                 "Cache-Control": "no-store", "X-Netgrade-Skipped": str(len(skipped))})
+                                 "Cache-Control": "no-store"})
 
     @app.post("/class/regrade", include_in_schema=False)
     async def class_regrade(request: Request):
