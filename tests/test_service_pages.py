@@ -18,8 +18,9 @@ from netgrade.service.limits import Limits
 REF = (Path(__file__).resolve().parent.parent / "reference" / "udp_send.py").read_bytes()
 
 
-@pytest.fixture
-def site(tmp_path):
+def make_site(tmp_path, settings: Settings) -> tuple:
+    """A course net101 (udp-send, no cooldown) with students amy and ben on SQLite, and the app:
+    (engine, app, student tokens, instructor token, course id)."""
     engine = db.connect(db.default_url(tmp_path))
     db.upgrade(engine)
     teacher = admin.create_course(engine, "net101", None, ["udp-send"], "local", Limits(cooldown_s=0), "en")
@@ -27,7 +28,12 @@ def site(tmp_path):
     issued, _ = admin.add_students(engine, c.id, [{"id": "amy", "name": "Amy"}, {"id": "ben", "name": "Ben"}],
                                    "http://127.0.0.1")
     tokens = {i.student_id: i.token for i in issued}
-    app = create_app(engine, Settings(auth_failures=3))
+    return engine, create_app(engine, settings), tokens, teacher, c.id
+
+
+@pytest.fixture
+def site(tmp_path):
+    _, app, tokens, teacher, _ = make_site(tmp_path, Settings(auth_failures=3))
     return app, tokens, teacher
 
 

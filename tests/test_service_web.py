@@ -263,3 +263,90 @@ def test_markup_in_names_and_output_is_text(browser, tmp_path, services):
         eve.assert_clean()
     finally:
         eve.close()
+
+
+#: a pack change the loader accepts (udp-send's title), uploaded on the settings page as a file
+PACK_CHANGE = '[programs.udp-send]\ntitle = "UDP sender, pack version 2"\n'
+
+
+def test_drop_files_then_the_instructor_changes_the_pack_and_regrades(browser, tmp_path, services):
+    """A student drops a file onto the upload page (a drop event with a DataTransfer: Playwright cannot
+    drag from the desktop) and it is graded; the instructor uploads a pack change on the settings page
+    (version 2), regrades everyone, follows the progress page to the end, sees the new version on the
+    result and the histogram on the overview; the settings page in Chinese."""
+    data, teacher, tokens = course(tmp_path, None, ["amy"], "--limits", '{"cooldown_s": 0}', programs=("udp-send",))
+    svc = Service(data, None, workers=1).start()
+    services.append(svc)
+    amy = Watched(browser, svc.url)
+    teach = Watched(browser, svc.url)
+    try:
+        sign_in(amy, svc, tokens["amy"])
+        assert amy.page.is_visible("#drop-hint")  # the script says the page takes a drop
+        amy.page.evaluate("""([name, text]) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([text], name, {type: "text/x-python"}));
+            document.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+        }""", ["udp_send.py", (ROOT / "reference" / "udp_send.py").read_text("utf-8")])
+        amy.page.wait_for_selector("#found", timeout=60_000)
+        row = amy.page.locator("#found tr[data-program=udp-send]")
+        assert row.get_attribute("class") == "ok" and row.locator("code.file").inner_text() == "udp_send.py"
+        amy.shot("dropped")
+        amy.page.click("#confirm button[type=submit]")
+        amy.page.wait_for_url(re.compile(r".*/submissions/[0-9a-f]{32}$"), timeout=30_000)
+        sub_url = amy.page.url
+        follow(amy, GRADE_S)
+        assert "version 1" in amy.page.text_content("#graded-with")
+        amy.assert_clean()
+
+        teach.page.goto(svc.url + "/")
+        teach.page.fill("input[name=token]", teacher)
+        teach.page.click("#signin button[type=submit]")
+        teach.page.wait_for_url(f"{svc.url}/home", timeout=30_000)
+        teach.page.click("#settings-link")
+        teach.page.wait_for_selector("#pack-form")
+        assert teach.page.text_content("#pack-version") == "1"
+        pack = tmp_path / "pack.toml"
+        pack.write_text(PACK_CHANGE, "utf-8")
+        teach.page.set_input_files("#pack-file", str(pack))
+        teach.page.fill("#pack-note", "a clearer title")
+        teach.page.click("#pack-form button[type=submit]")
+        teach.page.wait_for_selector("#pack-saved", timeout=30_000)
+        assert teach.page.text_content("#pack-version") == "2"
+        assert "UDP sender, pack version 2" in teach.page.input_value("#pack-text")
+        teach.shot("settings")
+        teach.page.click("#regrade-form button[type=submit]")
+        teach.page.wait_for_url(re.compile(r".*/class/regrades/[0-9a-f]{32}$"), timeout=30_000)
+        teach.shot("regrade-progress")
+        # the page reloads itself until every regraded submission is finished
+        teach.page.wait_for_selector("#regrade-done", timeout=GRADE_S * 1000)
+        assert teach.page.text_content("#finished") == teach.page.text_content("#regrade-total") == "1"
+        assert teach.page.locator("#regraded tbody tr").first.get_attribute("data-state") == "done"
+        teach.shot("regrade-done")
+        teach.page.goto(svc.url + "/home")
+        bins = teach.page.locator("#histogram g.bin")
+        assert bins.count() == 10
+        assert sum(int(bins.nth(i).get_attribute("data-n")) for i in range(10)) == 1
+        assert teach.page.locator("#histogram g.bin[data-bin='90–100']").get_attribute("data-n") == "1"
+        assert teach.page.locator("#pass-rates tbody tr").count() > 0
+        rates = [r.get_attribute("data-rate") for r in teach.page.query_selector_all("#pass-rates tbody tr")]
+        assert set(rates) == {"100 %"}, rates
+        teach.shot("class-figures")
+        with teach.page.expect_download() as dl:
+            teach.page.click("#canvas-csv")
+        assert Path(dl.value.path()).read_text("utf-8").splitlines()[0].startswith("Student,ID,SIS User ID")
+        # the zh switch on the settings page
+        teach.page.goto(svc.url + "/class/settings")
+        teach.page.click("nav.langs a[href='?lang=zh']")
+        teach.page.wait_for_selector("html[lang=zh]")
+        from netgrade.i18n import translations
+        zh = translations("zh")
+        assert teach.page.text_content("h1") == zh.gettext("Course settings") != "Course settings"
+        assert teach.page.text_content("#regrade-form button") == zh.gettext("Regrade")
+        teach.shot("settings-zh")
+        teach.assert_clean()
+        amy.page.goto(sub_url)
+        assert "2" in amy.page.text_content("#graded-with")
+        amy.assert_clean()
+    finally:
+        amy.close()
+        teach.close()

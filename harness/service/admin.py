@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from .auth import new_token, token_hash
 from .limits import Limits
-from .models import Course, Student, Token
+from .models import Course, PackVersion, Student, Token
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _COURSE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -47,8 +47,8 @@ def check_pack(pack_text: str | None, programs: list[str]) -> None:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(pack_text)
         pack = load_pack(path, checks=False)
-    except BadInput as exc:
-        raise AdminError(str(exc)) from None
+    except BadInput as exc:  # the loader's one line, naming the pack, not the temporary file
+        raise AdminError(str(exc).replace(path, "the pack") if path else str(exc)) from None
     finally:
         if path:
             os.unlink(path)
@@ -71,11 +71,60 @@ def create_course(engine: Engine, name: str, pack_text: str | None, programs: li
                             limits=json.dumps(limits.to_dict()), lang=lang, created_at=now)
             s.add(course)
             s.flush()
+            s.add(PackVersion(course_id=course.id, version=1, pack_text=pack_text, programs=json.dumps(programs),
+                              created_at=now, note="the course was created"))
             s.add(Token(token_hash=token_hash(token), course_id=course.id, student_pk=None, role="instructor",
                         created_at=now, revoked=False))
     except IntegrityError:
         raise AdminError(f"course {name!r} exists already") from None
     return token
+
+
+#: the largest pack the settings page accepts (the default pack is about 10 kB)
+MAX_PACK_BYTES = 256 * 1024
+
+
+def set_pack(engine: Engine, course_id: int, pack_text: str | None, note: str = "") -> int | None:
+    """Make ``pack_text`` (None: the default pack) the course's pack, as its next version; return that number.
+
+    The pack is checked first, as ``netgrade check --pack`` checks it (a bad one is an ``AdminError`` with
+    the loader's one line, and nothing changes); a pack equal to the current one makes no version (None).
+    Results graded afterwards record the new number; earlier ones keep theirs.
+    """
+    if pack_text is not None:
+        pack_text = pack_text.replace("\r\n", "\n")
+        if not pack_text.strip():
+            pack_text = None
+        elif len(pack_text.encode("utf-8")) > MAX_PACK_BYTES:
+            raise AdminError(f"the pack is larger than {MAX_PACK_BYTES // 1024} KiB")
+    with Session(engine) as s:
+        c = s.get(Course, course_id)
+        programs = json.loads(c.programs or "[]")
+        if pack_text == c.pack_text:
+            return None
+        current = c.pack_version
+    check_pack(pack_text, programs)
+    try:
+        with Session(engine) as s, s.begin():
+            c = s.get(Course, course_id)
+            if c.pack_version != current:
+                raise AdminError("the pack was changed meanwhile (in another tab?): reload and try again")
+            version = current + 1
+            s.add(PackVersion(course_id=course_id, version=version, pack_text=pack_text, programs=c.programs,
+                              created_at=time.time(), note=note[:200]))
+            c.pack_text, c.pack_version = pack_text, version
+    except IntegrityError:
+        raise AdminError("the pack was changed meanwhile (in another tab?): reload and try again") from None
+    return version
+
+
+def pack_versions(engine: Engine, course_id: int) -> list[PackVersion]:
+    """The course's packs, newest first."""
+    with Session(engine) as s:
+        rows = s.execute(select(PackVersion).where(PackVersion.course_id == course_id)
+                         .order_by(PackVersion.version.desc())).scalars().all()
+        s.expunge_all()
+        return list(rows)
 
 
 def course_by_name(engine: Engine, name: str) -> Course:

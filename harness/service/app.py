@@ -264,6 +264,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
                "score": sub.score, "max_score": sub.max_score, "status": sub.status, "late": sub.late,
                "charged": sub.charged, "runner": sub.runner, "message": sub.message,
                "created_at": sub.created_at, "started_at": sub.started_at, "finished_at": sub.finished_at,
+               "pack_version": sub.pack_version,
                "links": {"self": f"/api/submissions/{sub.id}", "result": f"/api/submissions/{sub.id}/result",
                          "report": f"/api/submissions/{sub.id}/report.html",
                          "events": f"/api/submissions/{sub.id}/events"}}
@@ -426,13 +427,18 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         with Session(engine) as s:
             c = course_of(s, p)
             return {"name": c.name, "programs": json.loads(c.programs), "runner": c.runner, "lang": c.lang,
-                    "has_pack": c.pack_text is not None, "limits": limits_of(c).to_dict()}
+                    "has_pack": c.pack_text is not None, "pack_version": c.pack_version,
+                    "limits": limits_of(c).to_dict()}
 
     @app.put("/api/course/limits")
     def put_limits(body: LimitsIn, p: Principal = Depends(instructor)):
+        return set_limits(p.course_id, body.model_dump(exclude_unset=True))
+
+    def set_limits(course_id: int, changes: dict) -> dict:
+        """Merge ``changes`` (LimitsIn's fields) over the course's limits; the new limits, or ApiError 422."""
         with Session(engine) as s, s.begin():
-            c = course_of(s, p)
-            merged = {**limits_of(c).to_dict(), **body.model_dump(exclude_unset=True)}
+            c = s.get(Course, course_id)
+            merged = {**limits_of(c).to_dict(), **changes}
             try:
                 lim = Limits.from_dict(merged)
             except (TypeError, ValueError) as exc:
@@ -503,7 +509,6 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         """Grade finished submissions again (after a pack change); the student is charged nothing new."""
         if not body.all and not body.submission:
             raise ApiError(422, "say which: {\"submission\": ID} or {\"all\": true}")
-        queued, skipped = [], []
         with Session(engine) as s:
             q = select(Submission.id).where(Submission.course_id == p.course_id,
                                             Submission.state.in_(("done", "failed")))
@@ -511,6 +516,11 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
                 visible(s, p, body.submission)
                 q = q.where(Submission.id == body.submission)
             ids = list(s.execute(q).scalars())
+        return requeue(ids)
+
+    def requeue(ids: list[str]) -> dict:
+        """Put finished submissions back in the queue (a regrade): ``{"queued": [...], "skipped": [...]}``."""
+        queued, skipped = [], []
         for sid in ids:
             try:
                 with Session(engine) as s, s.begin():
@@ -554,5 +564,5 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     web.add_pages(app, engine, settings, web.Api(
         limiter=limiter, course_of=course_of, limits_of=limits_of, visible=visible, status_of=status_of,
         latest_result=latest_result, enqueue=enqueue, status_stream=status_stream, gradebook_rows=gradebook_rows,
-        gradebook_csv=gradebook_csv, health_of=health_of))
+        gradebook_csv=gradebook_csv, health_of=health_of, set_limits=set_limits, requeue=requeue))
     return app

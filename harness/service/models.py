@@ -26,6 +26,32 @@ class Course(Base):
     limits: Mapped[str] = mapped_column(Text, default="{}")  # JSON, see limits.Limits
     lang: Mapped[str] = mapped_column(String(8), default="en")
     created_at: Mapped[float] = mapped_column(Float)
+    #: the number of the course's current pack (``pack_text``, ``programs``), a row of ``pack_versions``
+    pack_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class PackVersion(Base):
+    """Every pack a course has had: version 1 at creation, one more at each accepted change (never edited)."""
+    __tablename__ = "pack_versions"
+    __table_args__ = (UniqueConstraint("course_id", "version", name="uq_pack_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    pack_text: Mapped[str | None] = mapped_column(Text, nullable=True)  # None: the default pack
+    programs: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[float] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Regrade(Base):
+    """One regrade asked for on the settings page: which submissions it put back in the queue (its progress
+    page follows them)."""
+    __tablename__ = "regrades"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    submissions: Mapped[str] = mapped_column(Text)  # JSON list of submission ids
+    pack_version: Mapped[int] = mapped_column(Integer)  # the course's pack version when it was asked for
 
 
 class Student(Base):
@@ -89,6 +115,8 @@ class Submission(Base):
     result_attempt: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: the running attempt's finished checks so far, JSON [[program/check, status], ...] (progress.ProgressWriter)
     finished_checks: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: the course's pack version that graded the current result (None before the first result)
+    pack_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Upload(Base):
@@ -110,6 +138,8 @@ class Grading(Base):
     worker: Mapped[str] = mapped_column(String(100))
     seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float)
+    #: the course's pack version this attempt was graded with (None: graded before versions were kept)
+    pack_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Worker(Base):

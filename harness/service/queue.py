@@ -73,12 +73,14 @@ def heartbeat(engine: Engine, job: Job, owner: str, lease_s: float) -> bool:
         return res.rowcount == 1
 
 
-def finish(engine: Engine, job: Job, owner: str, result: dict, seconds: float, max_grader_tries: int) -> str:
+def finish(engine: Engine, job: Job, owner: str, result: dict, seconds: float, max_grader_tries: int,
+           pack_version: int | None = None) -> str:
     """Record attempt ``job.attempt``'s result.  Returns the new state, or "stale" when nothing changed.
 
     A graded result ends the submission (``done``, charged as an attempt).  A
     grader error goes back to the queue while tries are left, then ends as
     ``failed`` with the error: neither costs the student an attempt.
+    ``pack_version``: the course's pack version the grading used, recorded with it.
     """
     status = "graded" if result.get("status") == "graded" else "error"
     now = time.time()
@@ -89,21 +91,22 @@ def finish(engine: Engine, job: Job, owner: str, result: dict, seconds: float, m
                 return "stale"
             s.add(Grading(submission_id=job.id, attempt=job.attempt, status=status,
                           result=json.dumps(result, ensure_ascii=False), worker=owner, seconds=round(seconds, 3),
-                          created_at=now))
+                          created_at=now, pack_version=pack_version))
             s.flush()  # the unique (submission, attempt) guard, before the submission changes
             values: dict = {"lease_owner": None, "lease_expires": None}
             if status == "graded":
                 values.update(state="done", status="graded", charged=True, finished_at=now,
                               score=result.get("score"), max_score=result.get("max_score"),
                               runner=result.get("runner"), message=result.get("message", ""),
-                              result_attempt=job.attempt, done_checks=_checks(result), total_checks=_checks(result))
+                              result_attempt=job.attempt, done_checks=_checks(result), total_checks=_checks(result),
+                              pack_version=pack_version)
             elif sub.grader_errors + 1 < max_grader_tries:
                 values.update(state="queued", grader_errors=sub.grader_errors + 1, queued_at=sub.queued_at,
                               message=f"grader error (will be retried): {result.get('message', '')}"[:2000])
             else:
                 values.update(state="failed", status="error", charged=False, finished_at=now,
                               grader_errors=sub.grader_errors + 1, score=None, max_score=None,
-                              runner=result.get("runner"), result_attempt=job.attempt,
+                              runner=result.get("runner"), result_attempt=job.attempt, pack_version=pack_version,
                               message=f"grader error (costs no attempt): {result.get('message', '')}"[:2000])
             res = s.execute(update(Submission).where(*_held(job, owner)).values(**values))
             if res.rowcount != 1:

@@ -25,6 +25,7 @@ is the one place the catalogs are chosen.
 from __future__ import annotations
 
 import asyncio
+import csv
 import functools
 import gettext
 import hashlib
@@ -54,7 +55,7 @@ from starlette.staticfiles import StaticFiles
 from .auth import Principal, token_hash
 from .limits import Refused
 from .logs import log
-from .models import PENDING, Draft, Student, Submission, Token, WebSession
+from .models import PENDING, Draft, Regrade, Student, Submission, Token, WebSession
 
 HERE = Path(__file__).resolve().parent
 LANGS = ("en", "zh")
@@ -142,6 +143,8 @@ class Api:
     gradebook_rows: Callable
     gradebook_csv: Callable
     health_of: Callable
+    set_limits: Callable
+    requeue: Callable
 
 
 @dataclass
@@ -238,6 +241,47 @@ def changes(before: dict | None, after: dict | None) -> tuple[list[str], list[st
     fixed = sorted(k for k, v in b.items() if v == "pass" and a.get(k, "pass") != "pass")
     broke = sorted(k for k, v in b.items() if v != "pass" and a.get(k) == "pass")
     return fixed, broke
+
+
+# ---------------------------------------------------------------- the class's figures and exports
+
+def class_summary(results: list[dict], lang: str) -> dict:
+    """The class report's figures (``netgrade batch``'s index.html: the score histogram, the pass rate of
+    every check) over each student's latest graded result, computed by the same code."""
+    from ..outputs.html import _class_view
+    from ..results import Result
+    view = _class_view([Result.from_dict(r) for r in results], {}, lang)
+    for c in view["checks"]:
+        c["bar"] = round(100 * c["rate"]) if c["rate"] is not None else 0
+    return {"count": view["count"], "histogram": view["histogram"], "checks": view["checks"],
+            "mean": view["mean"], "median": view["median"], "max_score": view["max_score"]}
+
+
+def canvas_csv(rows: list[dict], assignment: str, which: str) -> str:
+    """A Canvas gradebook import: its fixed columns (Student, ID, SIS User ID, SIS Login ID, Section), then
+    one assignment column, a "Points Possible" row first; the student id goes into SIS User ID (our id is
+    the school's), Canvas's own ID is left empty.  ``which``: the latest or the best score."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
+    top = max((r["max_score"] for r in rows if r["max_score"] is not None), default=None)
+    w.writerow(["Points Possible", "", "", "", "", "" if top is None else f"{top:g}"])
+    for r in rows:
+        score = r[f"{which}_score"]
+        w.writerow([r["name"], "", r["student"], "", "", "" if score is None else f"{score:g}"])
+    return buf.getvalue()
+
+
+def gradescope_zip(results: dict[str, dict], lang: str) -> bytes:
+    """Each student's latest result as Gradescope's autograder ``results.json`` (netgrade's own Gradescope
+    output, ``netgrade check --gradescope``), one ``STUDENT/results.json`` each, in one zip."""
+    from ..outputs import gradescope
+    from ..results import Result
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for student, res in sorted(results.items()):
+            zf.writestr(f"{student}/results.json", gradescope.render(Result.from_dict(res), lang))
+    return buf.getvalue()
 
 
 # ---------------------------------------------------------------- the routes
@@ -448,6 +492,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
             course = api.course_of(s, p)
             rows = api.gradebook_rows(s, p.course_id)
             programs = json.loads(course.programs or "[]")
+            latest = []  # each student's latest graded result: the histogram and the pass rates
             for r in rows:
                 r["programs"] = {}
                 r["last_at"] = None
@@ -459,11 +504,14 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
                         r["programs"][prog["id"]] = (prog["score"], prog["max_score"])
                         if prog["id"] not in programs:
                             programs.append(prog["id"])
+                    if res:
+                        latest.append(res)
+        summary = class_summary(latest, pick_lang(request))
         if q:
             rows = [r for r in rows if q in r["student"].lower() or q in r["name"].lower()]
         rows.sort(key=lambda r: (r[sort] is None, r[sort] if r[sort] is not None else 0), reverse=desc)
         return render(request, "instructor.html.j2", {"rows": rows, "programs": programs, "sort": sort,
-                                                      "desc": desc, "q": q}, signed)
+                                                      "desc": desc, "q": q, "summary": summary}, signed)
 
     @app.get("/class/gradebook.csv", include_in_schema=False)
     def class_csv(request: Request):
@@ -484,6 +532,193 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
                 raise PageError(404, "not found")
             ctx = {"who": {"id": st.student_id, "name": st.name}, "history": _history(s, st.id)}
         return render(request, "student.html.j2", ctx, signed)
+
+    def _download(body: str | bytes, media: str, name: str) -> Response:
+        return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                         "Cache-Control": "no-store"})
+
+    @app.get("/class/canvas.csv", include_in_schema=False)
+    def class_canvas(request: Request):
+        signed = need(request, "instructor")
+        which = "best" if request.query_params.get("score") == "best" else "latest"
+        with Session(engine) as s:
+            rows = api.gradebook_rows(s, signed.principal.course_id)
+            name = api.course_of(s, signed.principal).name
+        return _download(canvas_csv(rows, f"netgrade {name}", which), "text/csv", f"canvas-{which}.csv")
+
+    @app.get("/class/gradescope.zip", include_in_schema=False)
+    def class_gradescope(request: Request):
+        signed = need(request, "instructor")
+        with Session(engine) as s:
+            latest = {}
+            for r in api.gradebook_rows(s, signed.principal.course_id):
+                res = api.latest_result(s, s.get(Submission, r["latest_id"])) if r["latest_id"] else None
+                if res is not None:
+                    latest[r["student"]] = res
+        return _download(gradescope_zip(latest, pick_lang(request)), "application/zip", "gradescope.zip")
+
+    # ------------------------------------------------------------ course settings
+    LIMIT_FIELDS = ("max_upload_bytes", "max_files", "max_unpacked_bytes", "cooldown_s", "max_attempts",
+                    "deadline", "after_deadline", "max_grader_tries")
+    #: a limit the form may leave empty: "none" (the others keep their value when left empty)
+    OPTIONAL_LIMITS = ("max_attempts", "deadline")
+
+    def _settings(request: Request, signed: Signed, status: int = 200, **errors) -> HTMLResponse:
+        from . import admin
+        cid = signed.principal.course_id
+        with Session(engine) as s:
+            course = api.course_of(s, signed.principal)
+            lim = api.limits_of(course).to_dict()
+            students = s.execute(select(Student).where(Student.course_id == cid)
+                                 .order_by(Student.student_id)).scalars().all()
+            roster = [{"id": x.student_id, "name": x.name} for x in students]
+            ctx = {"pack_text": course.pack_text, "version": course.pack_version,
+                   "programs": json.loads(course.programs or "[]"), "limits": lim}
+        ctx["versions"] = [{"version": v.version, "created_at": v.created_at, "note": v.note,
+                            "default": v.pack_text is None, "size": len((v.pack_text or "").encode("utf-8"))}
+                           for v in admin.pack_versions(engine, cid)]
+        ctx.update(roster=roster, saved=request.query_params.get("saved", "")[:40],
+                   pack_error=None, limits_error=None, roster_error=None, regrade_error=None, draft=None)
+        ctx.update(errors)
+        return render(request, "settings.html.j2", ctx, signed, status=status)
+
+    async def _instructor_form(request: Request):
+        """The signed-in instructor and the form, once its CSRF token is the session's (else 403)."""
+        signed = await asyncio.to_thread(need, request, "instructor")
+        form = await request.form()
+        if not csrf_ok(signed.csrf, form.get("csrf") if isinstance(form.get("csrf"), str) else None):
+            raise PageError(403, "this form had expired (or came from another site): reload the page")
+        return signed, form
+
+    async def _text_or_file(form, text_field: str, file_field: str) -> str | None:
+        """The chosen file's text when one was chosen, else the text field's; None: the file is not UTF-8."""
+        upload = form.get(file_field)
+        if upload is not None and not isinstance(upload, str) and upload.filename:
+            try:
+                return (await upload.read()).decode("utf-8-sig")
+            except UnicodeDecodeError:
+                return None
+        text = form.get(text_field)
+        return text if isinstance(text, str) else ""
+
+    @app.get("/class/settings", response_class=HTMLResponse, include_in_schema=False)
+    def class_settings(request: Request):
+        return _settings(request, need(request, "instructor"))
+
+    @app.post("/class/settings/pack", include_in_schema=False)
+    async def class_pack(request: Request):
+        signed, form = await _instructor_form(request)
+        text = await _text_or_file(form, "pack", "pack_file")
+        if text is None:
+            return await asyncio.to_thread(_settings, request, signed, 422,
+                                           pack_error="the pack file is not UTF-8 text", draft="")
+        note = form.get("note") if isinstance(form.get("note"), str) else ""
+        return await asyncio.to_thread(_set_pack, request, signed, text, note.strip())
+
+    def _set_pack(request: Request, signed: Signed, text: str, note: str):
+        from . import admin
+        try:
+            version = admin.set_pack(engine, signed.principal.course_id, text, note)
+        except admin.AdminError as exc:  # the loader's one line; nothing changed
+            return _settings(request, signed, 422, pack_error=str(exc), draft=text)
+        log("pack-changed", version=version)
+        return RedirectResponse(f"/class/settings?saved={'pack-' + str(version) if version else 'pack-same'}#pack",
+                                status_code=303)
+
+    @app.post("/class/settings/limits", include_in_schema=False)
+    async def class_limits(request: Request):
+        signed, form = await _instructor_form(request)
+        fields = {k: v.strip() for k, v in form.multi_items() if k in LIMIT_FIELDS and isinstance(v, str)}
+        return await asyncio.to_thread(_set_limits, request, signed, fields)
+
+    def _set_limits(request: Request, signed: Signed, fields: dict):
+        from pydantic import ValidationError
+
+        from .app import ApiError, LimitsIn
+        changes = {k: (v or None) for k, v in fields.items() if v or k in OPTIONAL_LIMITS}
+        try:
+            checked = LimitsIn(**changes).model_dump(exclude_unset=True)
+            api.set_limits(signed.principal.course_id, checked)
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            where = ".".join(str(x) for x in e.get("loc", ()))
+            return _settings(request, signed, 422, limits_error=f"{where}: {e.get('msg', 'invalid')}")
+        except ApiError as exc:
+            return _settings(request, signed, 422, limits_error=exc.reason)
+        log("limits-changed", fields=sorted(changes))
+        return RedirectResponse("/class/settings?saved=limits#limits", status_code=303)
+
+    @app.post("/class/settings/roster", include_in_schema=False)
+    async def class_roster(request: Request):
+        signed, form = await _instructor_form(request)
+        text = await _text_or_file(form, "roster", "roster_file")
+        if text is None:
+            return await asyncio.to_thread(_settings, request, signed, 422,
+                                           roster_error="the roster file is not UTF-8 text")
+        return await asyncio.to_thread(_add_roster, request, signed, text)
+
+    def _add_roster(request: Request, signed: Signed, text: str):
+        """The new students' personal links, as the links CSV download (their tokens are in it only)."""
+        from . import admin
+        try:
+            rows = admin.parse_roster(text)
+            if not rows:
+                raise admin.AdminError("the roster is empty: one line 'student id, name[, email]' per student")
+            issued, skipped = admin.add_students(engine, signed.principal.course_id, rows, settings.base_url)
+        except admin.AdminError as exc:
+            return _settings(request, signed, 422, roster_error=str(exc))
+        log("roster", added=len(issued), skipped=len(skipped))
+        if not issued:
+            return _settings(request, signed, roster_error=None, saved=f"roster-0-{len(skipped)}")
+        return Response(admin.links_csv(issued), media_type="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="links.csv"',
+                                 "Cache-Control": "no-store"})
+
+    @app.post("/class/regrade", include_in_schema=False)
+    async def class_regrade(request: Request):
+        signed, form = await _instructor_form(request)
+        which = form.get("which")
+        chosen = [v for v in form.getlist("student") if isinstance(v, str)][:5000]
+        return await asyncio.to_thread(_regrade, request, signed, which, chosen)
+
+    def _regrade(request: Request, signed: Signed, which, chosen: list[str]):
+        cid = signed.principal.course_id
+        if which not in ("all", "selected") or (which == "selected" and not chosen):
+            return _settings(request, signed, 422, regrade_error="say which: all students, or tick some")
+        with Session(engine) as s:
+            q = select(Submission.id).where(Submission.course_id == cid, Submission.state.in_(("done", "failed")))
+            if which == "selected":
+                q = q.join(Student, Student.id == Submission.student_pk).where(Student.student_id.in_(chosen))
+            ids = list(s.execute(q.order_by(Submission.created_at)).scalars())
+            version = api.course_of(s, signed.principal).pack_version
+        if not ids:
+            return _settings(request, signed, 422, regrade_error="nothing to regrade: no finished submission")
+        out = api.requeue(ids)
+        rid = uuid.uuid4().hex
+        with Session(engine) as s, s.begin():
+            s.add(Regrade(id=rid, course_id=cid, created_at=time.time(), submissions=json.dumps(out["queued"]),
+                          pack_version=version))
+        return RedirectResponse(f"/class/regrades/{rid}", status_code=303)
+
+    @app.get("/class/regrades/{regrade_id}", response_class=HTMLResponse, include_in_schema=False)
+    def class_regrade_progress(regrade_id: str, request: Request):
+        """A regrade's progress: each submission's state and checks done, the count finished; the page
+        reloads itself (a meta refresh: no script) until every one is finished."""
+        signed = need(request, "instructor")
+        with Session(engine) as s:
+            rg = s.get(Regrade, regrade_id) if len(regrade_id) <= 32 else None
+            if rg is None or rg.course_id != signed.principal.course_id:
+                raise PageError(404, "not found")
+            rows = []
+            for sid in json.loads(rg.submissions):
+                sub = s.get(Submission, sid)
+                rows.append({"id": sub.id, "student": s.get(Student, sub.student_pk).student_id,
+                             "state": sub.state, "done": sub.done_checks, "total": sub.total_checks,
+                             "score": sub.score, "max_score": sub.max_score, "pack_version": sub.pack_version,
+                             "finished": sub.state in ("done", "failed")})
+            ctx = {"rows": rows, "finished": sum(r["finished"] for r in rows), "version": rg.pack_version,
+                   "created_at": rg.created_at}
+        return render(request, "regrade.html.j2", ctx, signed)
 
     @app.get("/class/health", response_class=HTMLResponse, include_in_schema=False)
     def class_health(request: Request):

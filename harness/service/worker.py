@@ -211,10 +211,12 @@ class WorkerLoop:
             progress.close()
             shutil.rmtree(tmp, ignore_errors=True)
         seconds = time.monotonic() - started
-        state = queue.finish(self.engine, job, self.name, result, seconds, limits.max_grader_tries)
+        # the pack version read with the course at the start: the one this grading used
+        state = queue.finish(self.engine, job, self.name, result, seconds, limits.max_grader_tries,
+                             course.pack_version)
         log("graded", submission=job.id, attempt=job.attempt, worker=self.name, state=state,
             status=result.get("status"), score=result.get("score"), max_score=result.get("max_score"),
-            runner=result.get("runner"), seconds=round(seconds, 3), progress_events=progress.events,
+            pack_version=course.pack_version, runner=result.get("runner"), seconds=round(seconds, 3), progress_events=progress.events,
             progress_writes=progress.writes, **({"dask_worker": executor} if executor else {}))
         self._seen(None)
 
