@@ -1,6 +1,7 @@
 """Direct tests of the TCP peer and of diagnostics the mutants do not cover."""
 from __future__ import annotations
 
+import errno
 import tempfile
 
 import pytest
@@ -66,6 +67,35 @@ def test_timeout_and_refused(box):
     assert server.wait_close(0.05) is None
     with pytest.raises(PeerError, match="refused"):
         TcpPeer.connect(box, ("127.0.0.1", 1), 1.0)
+
+
+class _ResetOnConnect:
+    """A sandbox whose sockets are reset while they connect (a listener dying mid-handshake, as seen
+    under the Docker runner when a server crashes while the next client connects)."""
+
+    def __init__(self, box):
+        self.box, self.evidence = box, box.evidence
+
+    def socket(self, *args):
+        real = self.box.socket(*args)
+
+        class Sock:
+            def settimeout(self, t):
+                real.settimeout(t)
+
+            def connect(self, addr):
+                raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
+
+            def close(self):
+                real.close()
+        return Sock()
+
+
+def test_a_reset_while_connecting_is_the_programs_side_not_a_grader_error(box):
+    with pytest.raises(PeerError, match="was reset") as err:
+        TcpPeer.connect(_ResetOnConnect(box), ("127.0.0.1", 9), 1.0)
+    assert err.value.errno == errno.ECONNRESET
+    assert any(e["kind"] == "connect" and "reset" in e["text"] for e in box.evidence.events)
 
 
 def test_time_wait_is_seen_on_the_closing_side(box):

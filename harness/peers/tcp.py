@@ -315,6 +315,12 @@ class TcpPeer:
             sock.close()
             raise PeerError(errno.ECONNREFUSED, Msg(N_("connecting to {addr} was refused: nothing listens there"),
                                                     {"addr": fmt_addr(addr)}))
+        except ConnectionResetError:
+            # the listener went away mid-handshake (a server crashing as we connect): the program's side
+            sandbox.evidence.add("connect", who=label, dst=fmt_addr(addr), text=Msg(N_("reset (RST) while connecting")))
+            sock.close()
+            raise PeerError(errno.ECONNRESET, Msg(N_("connecting to {addr} was reset: the server's socket went away"
+                                                     " while we connected"), {"addr": fmt_addr(addr)}))
         except (socket.timeout, TimeoutError):
             sandbox.evidence.add("connect", who=label, dst=fmt_addr(addr),
                                  text=Msg(N_("no answer within {seconds} s"), {"seconds": f"{timeout:g}"}))
