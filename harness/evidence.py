@@ -23,7 +23,7 @@ import enum
 import time
 from typing import Any
 
-from .i18n import Msg, literal, localized, params_json
+from .i18n import Msg, literal, params_json
 from .text import decode, hexdump, printable
 
 MAX_EVENTS = 400
@@ -126,21 +126,26 @@ def msg_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _recorded(event: dict[str, Any], name: str) -> Msg | None:
+    """The field ``name`` of an event as the message it was recorded as (None: recorded as plain text)."""
+    msgid = event.get(f"{name}_id")
+    if not msgid or not isinstance(msgid, str):
+        return None
+    params = event.get(f"{name}_params")
+    return Msg.from_json({"id": msgid, "params": params if isinstance(params, dict) else {}})
+
+
 def event_text(event: dict[str, Any], name: str, lang: str | None) -> str:
     """The field ``name`` of an event (or a process record) in ``lang``: from its id and parameters when it
     was recorded as a message, else as recorded (what a program sent or printed is never looked up)."""
+    msg = _recorded(event, name)
+    if msg is not None:
+        return msg.render(lang)
     value = event.get(name, "")
-    msgid = event.get(f"{name}_id")
-    if msgid and isinstance(msgid, str):
-        params = event.get(f"{name}_params")
-        return localized(str(value), msgid, params if isinstance(params, dict) else {}, lang)
     return "" if value is None else str(value)
 
 
 def event_msg(event: dict[str, Any], name: str = "text") -> Msg:
     """The field ``name`` of an event as a message (one recorded as plain text is shown as it is)."""
-    msgid = event.get(f"{name}_id")
-    if msgid and isinstance(msgid, str):
-        params = event.get(f"{name}_params")
-        return Msg.from_json({"id": msgid, "params": params if isinstance(params, dict) else {}})
-    return literal(str(event.get(name) or ""))
+    msg = _recorded(event, name)
+    return msg if msg is not None else literal(str(event.get(name) or ""))
