@@ -85,7 +85,8 @@ def main() -> None:
               help="Language of the messages, the reports and the table. Default: the pack's `lang`, else the"
                    " user's locale (LANG=zh_CN.UTF-8: zh), else en.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=None,
-              help="Checks run at the same time. Default: 2 per core, at most 8.")
+              help="Checks run at the same time. Default: chosen from what is graded, at most 2 per core and 8"
+                   " (one UDP or TCP program alone: one at a time, which starts soonest).")
 @click.option("--suites", "suites", multiple=True, type=click.Path(exists=True), metavar="PATH",
               help="Also run the checks in this pytest file or folder (an instructor's own; repeatable).")
 @click.option("--verbose", "-v", is_flag=True, help="List the checks of missing programs too.")

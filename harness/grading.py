@@ -45,7 +45,11 @@ class Options:
     programs: list[str] = field(default_factory=list)
     runner: str = LOCAL
     run: dict[str, str] = field(default_factory=dict)
+    #: checks at a time, as the user asked (``--jobs``); None: chosen from the selection (``selection_jobs``)
     jobs: int | None = None
+    #: the most checks at a time when ``jobs`` is None (a batch's or service's share of the machine);
+    #: None: ``default_jobs()``
+    max_jobs: int | None = None
     keep_plan: str | None = None
     namespaces: bool | None = None  # None: use them when available
     suites: list[str] = field(default_factory=list)
@@ -69,6 +73,22 @@ def suites_dir() -> str:
 def default_jobs() -> int:
     # checks mostly wait on programs and sockets, so more workers than cores pay off
     return max(2, min(8, 2 * (os.cpu_count() or 1)))
+
+
+#: how many workers one program of a family keeps busy: a TFTP or framing program's checks wait on its timers
+#: (a retransmission, a slow writer) long enough for a second worker to pay for its start-up; a UDP or TCP
+#: program's checks are short and one worker grades them sooner than two can start (bench/targets.py)
+FAMILY_WORKERS = {"tftp": 2, "framing": 2}
+
+
+def selection_jobs(pack: Pack, selected: list[str], only_checks: list[str], most: int) -> int:
+    """Workers for grading ``selected`` (at most ``most``): every worker costs a start-up (pytest, netgrade and
+    the suites imported: ~0.3 CPU-s) that only pays off when there are checks to overlap, so a small selection
+    (one program, or the few failing checks a retry grades again) gets fewer workers than the whole pack."""
+    want = sum(FAMILY_WORKERS.get(pack.programs[pid].family, 1) for pid in selected)
+    if only_checks:
+        want = min(want, len(only_checks))
+    return max(1, min(most, want))
 
 
 class Collector:
@@ -401,9 +421,10 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
                                       " their rlimits alone"), {"why": why}))
     else:
         parallel = True
-    jobs = opts.jobs or default_jobs()
-    if not parallel:
-        jobs = 1
+    # a program not handed in has its checks skipped at once: it needs no worker of its own
+    found = [pid for pid in selected if located[pid].status == Presence.FOUND]
+    jobs = (opts.jobs or selection_jobs(pack, found, list(opts.only_checks), opts.max_jobs or default_jobs())) \
+        if parallel else 1
     run = None if docker is None else DockerRun(image=docker["image"], run=docker["run"], owner=docker["owner"],
                                                 pairs=os.path.join(tmp, "pairs"))
     plan = Plan(

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import grade, netgrade, submission_with
 from netgrade import RESULT_SCHEMA
 
@@ -83,6 +85,24 @@ def test_broken_suite_gives_an_error_result_not_a_crash(exported, tmp_path):
     result, proc = grade(exported, "--program", "udp-send", "--suites", str(suite), tmp=tmp_path)
     assert result["status"] == "error" and "could not be loaded" in result["message"]
     assert proc.returncode == 1 and "grading failed" in proc.stdout
+
+
+@pytest.mark.parametrize("programs,extra,want", [
+    (["udp-echo-server"], [], 1),  # a UDP program's short checks: one worker, in the grading process itself
+    (["tftp-client"], [], 2),  # its checks wait on a student's timers: a second worker overlaps them
+    (["udp-send", "tcp-chat-server"], [], 2),
+    (["udp-echo-server"], ["--jobs", "3"], 3),  # asked for: given
+])
+def test_the_number_of_workers_follows_what_is_graded(exported, tmp_path, programs, extra, want):
+    """Each worker costs a start-up that pays off only with checks to overlap: one program alone is graded
+    by fewer workers than the whole pack, unless --jobs says how many."""
+    plan = tmp_path / "plan.json"
+    out = tmp_path / "r.json"
+    args = [a for pid in programs for a in ("--program", pid)]
+    proc = netgrade("check", str(exported), *args, *extra, "--json", str(out), "--keep-plan", str(plan))
+    result = json.loads(out.read_text("utf-8"))
+    assert result["score"] == result["max_score"] > 0, proc.stdout[-2000:]
+    assert json.loads(plan.read_text("utf-8"))["jobs"] == want
 
 
 def test_only_the_suite_files_are_assertion_rewritten(exported, tmp_path):

@@ -123,6 +123,7 @@ class BatchContainer:
             spec = GradingSpec(path=f"{folder}/{Path(path).name or 'submission'}", out=f"{folder}/result-{tag}.json",
                                pack_file=f"{IN}/pack.toml" if self.pack_file else None,
                                programs=list(task.get("programs") or []), runner="local", jobs=task.get("jobs"),
+                               max_jobs=task.get("max_jobs"),
                                only_checks=only_checks, runner_label=LABEL)
             spec_path = f"{folder}/spec-{tag}.json"
             self.container.put_archive("/", tar_entries([], {spec_path.lstrip("/"): spec.to_json().encode()}))

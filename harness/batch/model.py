@@ -82,6 +82,7 @@ class GradingSpec:
     programs: list[str] = field(default_factory=list)
     runner: str = LOCAL
     jobs: int | None = None
+    max_jobs: int | None = None  # the most checks at a time when jobs is None (grading.Options.max_jobs)
     only_checks: list[str] = field(default_factory=list)
     runner_label: str | None = None  # the result's runner field, when not the runner's name (the container mode)
     #: a pipe the grading process writes its progress to, one JSON object a line (``grading.Options.progress``)

@@ -119,7 +119,8 @@ def _run_grader(path: str, task: dict, only_checks: list[str], tmp: str, tag: st
     from ..grading import error_result
     out = os.path.join(tmp, f"result-{tag}.json")
     spec = GradingSpec(path=path, pack_file=task.get("pack_file"), programs=list(task.get("programs") or []),
-                       runner=task.get("runner", LOCAL), jobs=task.get("jobs"), only_checks=only_checks, out=out)
+                       runner=task.get("runner", LOCAL), jobs=task.get("jobs"),
+                       max_jobs=task.get("max_jobs"), only_checks=only_checks, out=out)
     read_end = write_end = None
     if progress is not None:
         read_end, write_end = os.pipe()

@@ -144,7 +144,7 @@ def _grade(out, opts, pack, entries, todo, summary, pack_text, program_ids, grad
     base_task = {"pack_file": str(Path(opts.pack_file).resolve()) if opts.pack_file else None,
                  "pack_name": pack.name, "programs": list(opts.programs), "runner": opts.runner,
                  "timeout": opts.timeout, "retry_failed": opts.retry_failed,
-                 "jobs": opts.sub_jobs or (None if opts.dask else per_submission_jobs(parallel))}
+                 "jobs": opts.sub_jobs, "max_jobs": None if opts.dask else per_submission_jobs(parallel)}
     if box is not None:
         from ..docker.incontainer import LABEL
         base_task["runner"] = LABEL  # the error results a grading leaves name the mode

@@ -26,7 +26,7 @@ def _materialize(task: dict, tmp: str) -> str:
 
 def _worker_jobs(task: dict) -> dict:
     """On a Dask worker, share its cores between the submissions it grades at once."""
-    if task.get("jobs") is not None:
+    if task.get("jobs") is not None or task.get("max_jobs") is not None:
         return task
     from ..grading import default_jobs
     nthreads = 1
@@ -35,7 +35,7 @@ def _worker_jobs(task: dict) -> dict:
         nthreads = max(1, int(get_worker().state.nthreads))
     except Exception:  # noqa: BLE001
         pass
-    return {**task, "jobs": max(1, default_jobs() // nthreads)}
+    return {**task, "max_jobs": max(1, default_jobs() // nthreads)}
 
 
 def grade_task(task: dict, registry: ProcessRegistry | None = None, progress=None, run_grader=_run_grader) -> dict:

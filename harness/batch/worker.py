@@ -46,7 +46,7 @@ def main(argv: list[str]) -> int:
     except BadInput as exc:
         error_result(spec.path, "?", spec.runner, str(exc)).write_json(spec.out)
         return 2
-    opts = Options(programs=list(spec.programs), runner=spec.runner, jobs=spec.jobs,
+    opts = Options(programs=list(spec.programs), runner=spec.runner, jobs=spec.jobs, max_jobs=spec.max_jobs,
                    only_checks=list(spec.only_checks), runner_label=spec.runner_label,
                    progress=_progress_pipe(spec.progress_fd))
     try:

@@ -46,7 +46,7 @@ def task_for(name: str, path: str | None, payload: bytes | None, payload_name: s
              pack_text: str | None, programs: list[str], runner: str, timeout: float, jobs: int | None,
              worker_argv: list[str] | None = None) -> dict:
     task = {"name": name, "path": path, "pack_file": pack_file, "pack_name": name, "programs": programs,
-            "runner": runner, "timeout": timeout, "retry_failed": True, "jobs": jobs}
+            "runner": runner, "timeout": timeout, "retry_failed": True, "max_jobs": jobs}
     if payload is not None:
         task.update(payload=payload, payload_name=payload_name, pack_text=pack_text)
     if worker_argv:

@@ -231,7 +231,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--grace", type=float, default=60.0)
     ap.add_argument("--parent", type=int, default=None)
     ap.add_argument("--timeout", type=float, default=900.0)
-    ap.add_argument("--jobs", type=int, default=None)
+    ap.add_argument("--jobs", type=int, default=None, help="the most checks at a time in one grading")
     ap.add_argument("--dask", default=None)
     ap.add_argument("--progress-every", type=float, default=0.5,
                     help="seconds between two writes of a grading's progress (done/total) to the database")
