@@ -27,11 +27,18 @@ import subprocess
 import threading
 from dataclasses import dataclass, field
 
+from . import nftables
+
 CLONE_NEWNET = 0x40000000
 SIOCSIFFLAGS = 0x8914
 IFF_UP, IFF_LOOPBACK, IFF_RUNNING = 0x1, 0x8, 0x40
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _nft_missing() -> bool:
+    """Neither libnftables nor the `nft` command is here (both come with Debian's nftables package)."""
+    return nftables.missing() is not None and shutil.which("nft") is None
 
 
 class SandboxError(Exception):
@@ -247,6 +254,17 @@ class NetNS:
         prefix, fds = self.prefix()
         return subprocess.run([*prefix, *argv], input=input, pass_fds=fds, capture_output=True, text=True)
 
+    def nft(self, commands: str, json_output: bool = False) -> subprocess.CompletedProcess:
+        """Apply nft ``commands`` (as `nft -f -` reads them; ``json_output``: `nft -j`) inside this namespace:
+        through libnftables in this thread when it loads, else through the `nft` command."""
+        if nftables.missing() is None:
+            with self.entered():
+                code, out, err = nftables.run(commands, json_output)
+            return subprocess.CompletedProcess(["nft"], code, out, err)
+        if json_output:  # a listing (one command of plain words): `nft -j -f -` prints no listing
+            return self.run(["nft", "-j", *commands.split()])
+        return self.run(["nft", "-f", "-"], commands)
+
     def sysctl(self, values: dict[str, str]) -> None:
         """Set ``/proc/sys/net/...`` values of this namespace (best effort)."""
         with self.entered():
@@ -272,15 +290,17 @@ class NetNS:
         """
         if self.catch_all:
             return
-        if shutil.which("nft") is None:
+        if _nft_missing():
             raise SandboxError("redirecting other addresses needs nft (Debian package nftables)")
         links = ("link add ng0 type veth peer name ng1\nlink set ng0 up\nlink set ng1 up\n"
                  "route add default dev ng0 src 127.0.0.1\n")
-        for cmd, data in ((["ip", "-batch", "-"], links), (["nft", "-f", "-"], _CATCH_ALL_RULES)):
-            self.nat_used = True
-            proc = self.run(cmd, data)
-            if proc.returncode != 0:
-                raise SandboxError(f"catch-all setup ({cmd[0]}): {proc.stderr.strip()}")
+        self.nat_used = True
+        proc = self.run(["ip", "-batch", "-"], links)
+        if proc.returncode != 0:
+            raise SandboxError(f"catch-all setup (ip): {proc.stderr.strip()}")
+        proc = self.nft(_CATCH_ALL_RULES)
+        if proc.returncode != 0:
+            raise SandboxError(f"catch-all setup (nft): {proc.stderr.strip()}")
         self.sysctl({"ipv4/conf/all/route_localnet": "1", "ipv4/ip_nonlocal_bind": "1",
                      "ipv6/conf/ng0/disable_ipv6": "1", "ipv6/conf/ng1/disable_ipv6": "1"})
         self.catch_all = True
@@ -295,7 +315,7 @@ class NetNS:
         a TCP client only ever connects to its server, whatever port it chose.
         Returns the table's name.
         """
-        if shutil.which("nft") is None:
+        if _nft_missing():
             raise SandboxError("redirecting ports needs nft (Debian package nftables)")
         table = f"netgrade_ports_{uid}"
         low = f"{proto} dport < 32768" if proto == "udp" else ""
@@ -306,7 +326,7 @@ class NetNS:
                  f"add @seen {{ {proto} dport }} dnat to 127.0.0.1:{port};\n  }}\n"
                  f"{_NAT_REPLY_CHAINS}}}\n")
         self.nat_used = True
-        proc = self.run(["nft", "-f", "-"], rules)
+        proc = self.nft(rules)
         if proc.returncode != 0:
             raise SandboxError(f"port redirect setup: {proc.stderr.strip()}")
         self.sysctl({"ipv4/conf/all/route_localnet": "1"})
@@ -314,7 +334,7 @@ class NetNS:
 
     def redirected_ports(self, table: str) -> list[int]:
         """The ports a redirected program really sent to (see ``redirect_ports``)."""
-        proc = self.run(["nft", "-j", "list", "set", "ip", table, "seen"])
+        proc = self.nft(f"list set ip {table} seen", json_output=True)
         if proc.returncode != 0:
             return []
         for item in json.loads(proc.stdout).get("nftables", []):
@@ -341,7 +361,7 @@ class NetNS:
             self.run(["ip", "-batch", "-"], "".join(f"addr del {a}/32 dev lo\n" for a in extra))
             del self.addresses[keep_addresses:]
         if self.nat_used:
-            self.run(["nft", "flush", "ruleset"])
+            self.nft("flush ruleset")
             self.nat_used = False
         self.sysctl({"ipv4/conf/all/route_localnet": "0", "ipv4/ip_nonlocal_bind": "0"})
 
