@@ -34,7 +34,7 @@ from .verdicts import RunStatus, Status
 
 #: watchfiles' grouping: a change is handed over once no other came for STEP_MS (an editor's write, rename
 #: and chmod of one save), and at the latest DEBOUNCE_MS after the first of a burst
-STEP_MS = 50
+STEP_MS = 20
 DEBOUNCE_MS = 1600
 #: how long one wait for events lasts before it returns empty (the first one starts the watch before the
 #: first grading, so a save made while it runs is not lost)
