@@ -103,7 +103,8 @@ def main() -> int:
     print("  " + _figures("save -> re-grade started", seen))
     print("  " + _figures("save -> re-grade's result printed", printed))
     if cold:
-        print("  " + _figures("a fresh `netgrade check --program` (for comparison)", cold))
+        print(f"  a fresh `netgrade check --program` (for comparison): median {statistics.median(cold):.3f} s"
+              f" (lowest {min(cold):.3f}, highest {max(cold):.3f})")
     return 0
 
 

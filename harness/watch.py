@@ -179,8 +179,7 @@ class Watch:
         self.selected = list(opts.programs) or list(pack.programs)
         self.ignore = [os.path.abspath(p) for p in ignore if p]
         # pytest captures file descriptor 1 while it runs; this process's own lines go to a copy of it
-        self.out = out or os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", errors="replace",
-                                    closefd=True)
+        self.out = out or _own_stdout()
         #: the whole submission's latest result (None until one is graded)
         self.latest: Result | None = None
         self.located: dict[str, Located] = {}
@@ -307,10 +306,21 @@ class Watch:
         return 0  # pragma: no cover - watchfiles' generator ends only when stopped
 
 
+def _own_stdout() -> TextIO:
+    """Standard output through a descriptor of its own: pytest points descriptor 1 at its capture file while a
+    grading runs in this process."""
+    try:
+        return os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", errors="replace")
+    except (AttributeError, OSError, ValueError):  # no descriptor behind it (a test's stream)
+        return sys.stdout
+
+
 def refusal(path: str, runner: str, local: str) -> Msg | None:
     """Why ``--watch`` cannot watch ``path`` with ``runner`` (None when it can)."""
     if runner != local:
         return Msg(N_("--watch grades with the local runner only (not --runner {runner})"), {"runner": runner})
+    if not os.path.exists(path):
+        return Msg(N_("--watch watches a folder, and there is none at {path}"), {"path": path})
     if not os.path.isdir(path):
         return Msg(N_("--watch watches a folder, and {path} is not one (grade an archive without --watch)"),
                    {"path": path})

@@ -85,10 +85,10 @@ def _alive(p: psutil.Process) -> bool:
         return False
 
 
-def _interrupt(w: Watching, mark: str) -> tuple[int, str]:
-    """SIGINT to the watch; its status and stderr, after checking that nothing of it is left."""
+def _interrupt(w: Watching, mark: str, sig: int = signal.SIGINT) -> tuple[int, str]:
+    """``sig`` to the watch; its status and stderr, after checking that nothing of it is left."""
     family = psutil.Process(w.proc.pid).children(recursive=True)
-    w.proc.send_signal(signal.SIGINT)
+    w.proc.send_signal(sig)
     code = w.proc.wait(timeout=60)
     stderr = w.proc.stderr.read()
     gone, alive = psutil.wait_procs([p for p in family if _alive(p)], timeout=10)
@@ -163,17 +163,20 @@ def test_watch_regrades_the_changed_program_says_what_changed_and_ends_on_ctrl_c
 
 
 @pytest.mark.timeout(600)
-def test_ctrl_c_during_a_regrade_leaves_nothing(tmp_path, exported):
+@pytest.mark.parametrize("moment,sig", [pytest.param("re-grading", signal.SIGINT, id="SIGINT-re-grading"),
+                                        pytest.param("waiting", signal.SIGTERM, id="SIGTERM-waiting")])
+def test_a_signal_during_a_regrade_or_the_wait_leaves_nothing(tmp_path, exported, moment, sig):
     sub = _submission(exported, tmp_path)
     mark = f"watch-{os.getpid()}-{time.monotonic_ns()}"
     w = Watching([sys.executable, "-m", "netgrade", "check", str(sub), "--watch", "--program", "udp-echo-server"],
                  mark)
     try:
         w.until(WATCHING)
-        shutil.copyfile(MUTANT, sub / "udp_echo_server.py")
-        w.until("re-grading udp-echo-server")
-        code, stderr = _interrupt(w, mark)
-        assert code == 130, stderr
+        if moment == "re-grading":
+            shutil.copyfile(MUTANT, sub / "udp_echo_server.py")
+            w.until("re-grading udp-echo-server")
+        code, stderr = _interrupt(w, mark, sig)
+        assert code == 128 + sig, stderr
         assert "interrupted" in stderr
     finally:
         w.stop()
