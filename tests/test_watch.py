@@ -54,8 +54,8 @@ class Watching:
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
 
-    def until(self, text: str, deadline_s: float = DEADLINE_S) -> list[str]:
-        """The lines up to and including the next one that starts with ``text``."""
+    def until(self, text: str, deadline_s: float = DEADLINE_S, holding: str = "") -> list[str]:
+        """The lines up to and including the next one that starts with ``text`` (and holds ``holding``)."""
         block: list[str] = []
         deadline = time.monotonic() + deadline_s
         while True:
@@ -69,7 +69,7 @@ class Watching:
                                       f"{block[-30:]} {self.proc.stderr.read()[-2000:]}")
             block.append(line)
             self.seen.append(line)
-            if line.startswith(text):
+            if line.startswith(text) and holding in line:
                 return block
 
     def stop(self) -> None:
@@ -153,7 +153,27 @@ def test_watch_regrades_the_changed_program_says_what_changed_and_ends_on_ctrl_c
         assert not any(line.startswith("broke: ") for line in block), block
         assert any(line.startswith("whole submission: score 18/18") for line in block), block
 
+        # a burst of saves is one re-grade, or two when the first starts before the burst ends (the saves made
+        # while it runs are graded together after it); a save of udp-send then marks where the burst's re-grades end
+        before_burst = len(w.seen)
+        for i in range(5):
+            shutil.copyfile(MUTANT if i % 2 == 0 else exported / "udp_echo_server.py", sub / "udp_echo_server.py")
+        w.until(WATCHING)
+        shutil.copyfile(exported / "udp_send.py", sub / "udp_send.py")
+        w.until("re-grading", holding="udp-send (udp_send.py)")  # with the burst's second re-grade, if it waited
+        block = w.until(WATCHING)
+        burst = w.seen[before_burst:]
+        echo = [line for line in burst if line.startswith("re-grading") and "udp-echo-server" in line]
+        assert 1 <= len(echo) <= 2, burst
+        assert _statuses(result)["udp-echo-server/echo"] == "fail"  # the burst's last save: the mutant
+
         # Ctrl-C while it waits: 130, nothing left, the result file keeps the last whole result
+        shutil.copyfile(exported / "udp_echo_server.py", sub / "udp_echo_server.py")
+        w.until(WATCHING)
+        shutil.copyfile(exported / "udp_send.py", sub / "udp_send.py")  # a save that changes no verdict
+        block = w.until(WATCHING)
+        assert [line for line in block if line.startswith("re-grading")] == ["re-grading udp-send (udp_send.py)"]
+        assert "no check changed" in block and not any(line.startswith(("fixed", "broke")) for line in block), block
         code, stderr = _interrupt(w, mark)
         assert code == 130, stderr
         assert _statuses(result)["udp-echo-server/echo"] == "pass"
