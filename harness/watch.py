@@ -252,7 +252,8 @@ class Watch:
             return None
         self._remember(located)
         programs = list(todo)
-        why = ", ".join(f"{pid} ({', '.join(files)})" if files else pid for pid, files in todo.items())
+        why = ", ".join(self._("{program} ({files})", program=pid, files=", ".join(files)) if files else pid
+                        for pid, files in todo.items())
         self.say(self._("re-grading {programs}", programs=why), "cyan")
         jobs = self.opts.jobs or solo_jobs(self.latest, programs)
         try:

@@ -307,3 +307,22 @@ def test_one_worker_for_a_program_whose_checks_were_quick():
     assert solo_jobs(quick, ["udp-send"]) == 1
     assert solo_jobs(quick, ["tftp-server"]) is None  # 10 s of checks: grading's own choice of workers
     assert solo_jobs(None, ["udp-send"]) is None
+
+
+@pytest.mark.parametrize("lang,fixed,broke,whole", [("en", "fixed: ", "broke: ", "whole submission: score 2/4"),
+                                                     ("zh", "已修好：", "改坏了：", "整份提交：得分 2/4")])
+def test_the_changed_checks_come_first_in_the_watchs_language(tmp_path, lang, fixed, broke, whole):
+    import io
+
+    from netgrade.grading import Options
+    from netgrade.watch import Watch
+    pack = packmod.load(None)
+    out = io.StringIO()
+    written = []
+    w = Watch(str(tmp_path), pack, Options(), lang, written.append, out=out)
+    w.latest = _result(("udp-send", [_check("port", "pass"), _check("one", "fail")]))
+    w.report(_result(("udp-send", [_check("port", "fail"), _check("one", "pass")])))
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(fixed + "udp-send/one") and lines[1].startswith(broke + "udp-send/port"), lines
+    assert lines[-1].startswith(whole), lines
+    assert [p.checks[0].status for p in written[0].programs] == ["fail"]  # the reports get the merged result
