@@ -102,6 +102,16 @@ def _declared_fails(mutant: Path) -> set[str]:
             if line.startswith("# fails:")}
 
 
+def _assert_echo_regraded(block: list[str], named: str, never: str, score: str) -> None:
+    """``block`` is one re-grade of udp-echo-server alone, naming the mutant's lines ``named`` ("fixed: ...",
+    "broke: ...") and none ``never``, and ending with the whole submission's ``score``."""
+    assert [line for line in block if line.startswith("re-grading")] == [
+        "re-grading udp-echo-server (udp_echo_server.py)"], block
+    assert _declared_fails(MUTANT) <= {line.split()[1] for line in block if line.startswith(named + ": ")}, block
+    assert not any(line.startswith(never + ": ") for line in block), block
+    assert any(line.startswith(f"whole submission: score {score}") for line in block), block
+
+
 def _submission(exported: Path, tmp_path: Path) -> Path:
     sub = tmp_path / "sub"
     sub.mkdir()
@@ -129,13 +139,7 @@ def test_watch_regrades_the_changed_program_says_what_changed_and_ends_on_ctrl_c
 
         # a mutant over the echo server: only it is graded again, and its broken lines are named
         shutil.copyfile(MUTANT, sub / "udp_echo_server.py")
-        block = w.until(WATCHING)
-        regrades = [line for line in block if line.startswith("re-grading")]
-        assert regrades == ["re-grading udp-echo-server (udp_echo_server.py)"], block
-        broke = {line.split()[1] for line in block if line.startswith("broke: ")}
-        assert _declared_fails(MUTANT) <= broke, block
-        assert not any(line.startswith("fixed: ") for line in block), block
-        assert any(line.startswith("whole submission: score 16/18") for line in block), block
+        _assert_echo_regraded(w.until(WATCHING), "broke", "fixed", "16/18")
         merged = _statuses(result)  # the whole submission's latest result: udp-send's checks are still there
         assert merged["udp-echo-server/echo"] == "fail" and merged["udp-send/one-datagram"] == "pass", merged
 
@@ -145,13 +149,7 @@ def test_watch_regrades_the_changed_program_says_what_changed_and_ends_on_ctrl_c
         (sub / "__pycache__").mkdir()
         (sub / "__pycache__" / "udp_send.cpython-311.pyc").write_bytes(b"\0pyc")
         shutil.copyfile(exported / "udp_echo_server.py", sub / "udp_echo_server.py")
-        block = w.until(WATCHING)
-        regrades = [line for line in block if line.startswith("re-grading")]
-        assert regrades == ["re-grading udp-echo-server (udp_echo_server.py)"], block
-        fixed = {line.split()[1] for line in block if line.startswith("fixed: ")}
-        assert _declared_fails(MUTANT) <= fixed, block
-        assert not any(line.startswith("broke: ") for line in block), block
-        assert any(line.startswith("whole submission: score 18/18") for line in block), block
+        _assert_echo_regraded(w.until(WATCHING), "fixed", "broke", "18/18")
 
         # a burst of saves is one re-grade, or two when the first starts before the burst ends (the saves made
         # while it runs are graded together after it); a save of udp-send then marks where the burst's re-grades end
