@@ -130,8 +130,8 @@ def test_watch_regrades_the_changed_program_says_what_changed_and_ends_on_ctrl_c
     sub = _submission(exported, tmp_path)
     result = sub / "result.json"  # inside the watched folder: its own writes must re-grade nothing
     mark = f"watch-{os.getpid()}-{time.monotonic_ns()}"
-    w = Watching([sys.executable, "-m", "netgrade", "check", str(sub), "--watch", "--program", "udp-echo-server",
-                  "--program", "udp-send", "--json", str(result)], mark)
+    w = Watching([sys.executable, "-m", "netgrade", "check", str(sub), "--watch", "--lang", "en", "--program",
+                  "udp-echo-server", "--program", "udp-send", "--json", str(result)], mark)
     try:
         first = w.until(WATCHING)
         assert any(line.startswith("score 18/18") for line in first), first
@@ -186,8 +186,8 @@ def test_watch_regrades_the_changed_program_says_what_changed_and_ends_on_ctrl_c
 def test_a_signal_during_a_regrade_or_the_wait_leaves_nothing(tmp_path, exported, moment, sig):
     sub = _submission(exported, tmp_path)
     mark = f"watch-{os.getpid()}-{time.monotonic_ns()}"
-    w = Watching([sys.executable, "-m", "netgrade", "check", str(sub), "--watch", "--program", "udp-echo-server"],
-                 mark)
+    w = Watching([sys.executable, "-m", "netgrade", "check", str(sub), "--watch", "--lang", "en", "--program",
+                  "udp-echo-server"], mark)
     try:
         w.until(WATCHING)
         if moment == "re-grading":
