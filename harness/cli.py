@@ -94,11 +94,16 @@ def main() -> None:
               help="Also write the grading plan here (to run the suites by hand with pytest).")
 @click.option("--no-namespaces", is_flag=True, hidden=True,
               help="Grade on the host's loopback even where namespaces work (for testing the fallback).")
+@click.option("--watch", is_flag=True,
+              help="PATH is a folder: grade it, then again on every save, only the programs whose files changed"
+                   " (fixed and broken checks first). --json, --html and the other reports are written again"
+                   " after each re-grade with the whole submission's latest result. Local runner only; Ctrl-C"
+                   " ends it (exit 130) and leaves the last reports as they were.")
 def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
           markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces, docker_mode="auto",
-          runner_label=None) -> None:
+          runner_label=None, watch=False) -> None:
     """Grade the submission at PATH (a folder, .zip or .tar.gz)."""
-    if runner == DOCKER:
+    if runner == DOCKER and not watch:
         interrupts.install()
         try:
             _docker_check(path, docker_mode, programs, pack_file, runs, json_file, html_file, junit_file,
@@ -117,7 +122,7 @@ def check(path, programs, pack_file, runner, runs, json_file, html_file, junit_f
     interrupts.install()
     try:
         _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
-               markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces, runner_label)
+               markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces, runner_label, watch)
     except KeyboardInterrupt as exc:
         if json_file and not getattr(exc, "recorded", False):  # before grading began: the record all the same
             from .grading import error_result
@@ -187,7 +192,8 @@ def _docker_check(path, docker_mode, programs, pack_file, runs, json_file, html_
 
 
 def _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_file, gradescope_file,
-           markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces, runner_label=None) -> None:
+           markdown_file, lang, jobs, suites, verbose, keep_plan, no_namespaces, runner_label=None,
+           watch=False) -> None:
     from .grading import BadInput, Options, error_result, grade, load_pack
     from .i18n import choose_lang
     from .outputs import write_all
@@ -218,6 +224,9 @@ def _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_
     opts = Options(programs=list(programs), runner=runner, run=_parse_runs(runs), jobs=jobs,
                    keep_plan=keep_plan, namespaces=False if no_namespaces else None, runner_label=runner_label,
                    suites=[os.path.abspath(p) for p in suites])
+    if watch:
+        _watch(path, pack, opts, lang_, outputs, bad, verbose,
+               [json_file, html_file, junit_file, gradescope_file, markdown_file])
     try:
         interrupts.pause("check-started")
         result = grade(path, pack, opts)
@@ -231,6 +240,25 @@ def _check(path, programs, pack_file, runner, runs, json_file, html_file, junit_
         exc.recorded = True
         raise
     sys.exit(result.exit_code())
+
+
+def _watch(path, pack, opts, lang_, outputs, bad, verbose, written) -> None:
+    """--watch: grade, then re-grade on every save until Ctrl-C (harness/watch.py)."""
+    from .grading import BadInput, error_result
+    from .watch import Watch, refusal
+    why = refusal(path, opts.runner, LOCAL)
+    if why is not None:
+        bad(why.render(lang_), pack.name)
+    watcher = Watch(path, pack, opts, lang_, outputs, verbose, ignore=written)
+    try:
+        watcher.run()
+    except BadInput as exc:  # the first grading's: as `netgrade check` says it
+        bad(str(exc), pack.name)
+    except KeyboardInterrupt as exc:
+        if watcher.latest is None:  # the first grading did not end: its record says why
+            outputs(error_result(str(path), pack.name, opts.runner, _interrupted_why(exc)))
+        exc.recorded = True  # else the reports keep the last whole result
+        raise
 
 
 @main.command("report")

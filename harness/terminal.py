@@ -22,10 +22,11 @@ def _cell(text: str, limit: int = 400) -> Text:
     return Text(text)
 
 
-def console() -> Console:
-    """A console for our output: 140 columns when not a terminal (logs, CI, pipes)."""
+def console(file=None) -> Console:
+    """A console for our output (standard output, or the text stream ``file``): 140 columns when not a
+    terminal (logs, CI, pipes)."""
     import sys
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+    return Console(file=file, highlight=False, width=None if (file or sys.stdout).isatty() else 140)
 
 
 def render(result: Result, out: Console | None = None, verbose: bool = False, lang: str | None = "en") -> None:
