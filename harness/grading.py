@@ -75,16 +75,17 @@ def default_jobs() -> int:
     return max(2, min(8, 2 * (os.cpu_count() or 1)))
 
 
-#: how many workers one program of a family keeps busy: a TFTP or framing program's checks wait on its timers
-#: (a retransmission, a slow writer) long enough for a second worker to pay for its start-up; a UDP or TCP
-#: program's checks are short and one worker grades them sooner than two can start (bench/targets.py)
+#: how many xdist workers one program of a family keeps busy: a TFTP or framing program's checks wait on its
+#: timers (a retransmission, a slow writer) long enough for a second worker to pay for its start-up; a UDP or
+#: TCP program's checks are short and one worker grades them sooner than two can start
 FAMILY_WORKERS = {"tftp": 2, "framing": 2}
 
 
 def selection_jobs(pack: Pack, selected: list[str], only_checks: list[str], most: int) -> int:
-    """Workers for grading ``selected`` (at most ``most``): every worker costs a start-up (pytest, netgrade and
-    the suites imported: ~0.3 CPU-s) that only pays off when there are checks to overlap, so a small selection
-    (one program, or the few failing checks a retry grades again) gets fewer workers than the whole pack."""
+    """xdist workers (the Docker runner's) for grading ``selected`` (at most ``most``): every worker costs a
+    start-up (pytest, netgrade and the suites imported, its containers made) that only pays off when there are
+    checks to overlap, so a small selection (one program, or the few failing checks a retry grades again) gets
+    fewer workers than the whole pack.  The local runner's forks cost next to nothing and need no such rule."""
     want = sum(FAMILY_WORKERS.get(pack.programs[pid].family, 1) for pid in selected)
     if only_checks:
         want = min(want, len(only_checks))
@@ -102,6 +103,7 @@ class Collector:
 
     def __init__(self, index_path: str | None = None, progress: Callable[[dict], None] | None = None) -> None:
         self.records: list[CheckRecord] = []
+        self._pid = os.getpid()  # a forked child (forking.py) inherits this object: only this process reports
         self._progress = progress
         self.total: int | None = None
         self.collect_errors: list[str] = []
@@ -153,6 +155,8 @@ class Collector:
         return None if base is None else base.judged(Status.ERROR, message)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if os.getpid() != self._pid:
+            return
         for key, value in report.user_properties:
             if key == RECORD_KEY:
                 rec = CheckRecord.from_json(value)
@@ -206,7 +210,7 @@ def suite_files(pack: Pack, selected: list[str]) -> list[str]:
     return [str(f) for f in files if f.stem.removeprefix("test_") not in families - wanted]
 
 
-def _pytest_args(plan_path: str, jobs: int, suites: list[str]) -> list[str]:
+def _pytest_args(plan_path: str, jobs: int, suites: list[str], forks: bool = False) -> list[str]:
     # Plugin autoloading is off (see run_pytest): only these plugins are loaded.
     args = [*suites,
             "-p", "pytest_timeout", "-p", "netgrade.plugin", "--netgrade-plan", plan_path,
@@ -222,7 +226,11 @@ def _pytest_args(plan_path: str, jobs: int, suites: list[str]) -> list[str]:
             # cached where another path to the same installation reads a wrong file name)
             "-o", "python_files=test_*.py", "-o", "python_functions=test_*",
             "--timeout-method=signal", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    if jobs > 1:
+    if jobs > 1 and forks:
+        # checks side by side in forks of this process (forking.py); each child's output is its own
+        # business (a check's prints were never shown), so no capture files are shared between them
+        args += ["-p", "netgrade.forking", "--netgrade-forks", str(jobs), "--capture=no"]
+    elif jobs > 1:
         args += ["-p", "xdist.plugin", "-p", "netgrade.scheduling", "-n", str(jobs), "--dist", "loadgroup"]
     return args
 
@@ -421,10 +429,17 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
                                       " their rlimits alone"), {"why": why}))
     else:
         parallel = True
-    # a program not handed in has its checks skipped at once: it needs no worker of its own
-    found = [pid for pid in selected if located[pid].status == Presence.FOUND]
-    jobs = (opts.jobs or selection_jobs(pack, found, list(opts.only_checks), opts.max_jobs or default_jobs())) \
-        if parallel else 1
+    most = opts.max_jobs or default_jobs()
+    if not parallel:
+        jobs = 1
+    elif opts.jobs:
+        jobs = opts.jobs
+    elif opts.runner == LOCAL:
+        jobs = most  # forks of this process (forking.py): cheap to start, never more than the checks need
+    else:
+        # xdist workers: a program not handed in has its checks skipped at once and needs no worker
+        jobs = selection_jobs(pack, [pid for pid in selected if located[pid].status == Presence.FOUND],
+                              list(opts.only_checks), most)
     run = None if docker is None else DockerRun(image=docker["image"], run=docker["run"], owner=docker["owner"],
                                                 pairs=os.path.join(tmp, "pairs"))
     plan = Plan(
@@ -447,7 +462,8 @@ def _run(sub: Submission, pack: Pack, located: dict, opts: Options, tmp: str, re
     if opts.keep_plan:
         plan.save(opts.keep_plan)
     collector = Collector(check_index_path(plan.workbase), opts.progress)
-    code, output = run_pytest(_pytest_args(plan_path, jobs, [*suite_files(pack, selected), *opts.suites]),
+    code, output = run_pytest(_pytest_args(plan_path, jobs, [*suite_files(pack, selected), *opts.suites],
+                                           forks=opts.runner == LOCAL),
                               [collector])
     if collector.collect_errors:
         raise RuntimeError("a suite file could not be loaded: " + " | ".join(collector.collect_errors))

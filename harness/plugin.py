@@ -69,6 +69,23 @@ class Session:
         return self._runner
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from .forking import add_hooks
+    add_hooks(pluginmanager)
+
+
+def pytest_netgrade_before_forks(config: pytest.Config) -> None:
+    """The runner made once, in the grading process, for every forked child to inherit."""
+    s = config.stash.get(_session_key, None)
+    if s is not None:
+        s.runner  # noqa: B018 - made here, not once per child
+
+
+def pytest_netgrade_forked(config: pytest.Config) -> None:
+    from .sandbox import uids
+    uids.use_small_blocks()  # a child runs a check or two: a block of 256 uids a child would waste them
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("netgrade")
     group.addoption("--netgrade-plan", default=None, help="grading plan written by `netgrade check`")

@@ -40,9 +40,6 @@ DEBOUNCE_MS = 1600
 #: how long one wait for events lasts before it returns empty (the first one starts the watch before the
 #: first grading, so a save made while it runs is not lost)
 WAIT_MS = 250
-#: a re-grade whose programs' checks took at most this long the last time (seconds, summed) runs in this
-#: process with one worker: starting xdist's workers costs about 2 s on a 2-core machine, more than it saves
-SOLO_S = 6.0
 #: at most this many files are followed through imports from one program's file
 MAX_FOLLOWED = 64
 
@@ -162,15 +159,6 @@ def merge(base: Result | None, new: Result, pack: Pack) -> Result:
     return merged
 
 
-def solo_jobs(latest: Result | None, programs: list[str]) -> int | None:
-    """Workers for a re-grade of ``programs``: one (in this process, no xdist start-up) when their checks took
-    at most SOLO_S the last time; else grading's own choice (None)."""
-    if latest is None:
-        return None
-    spent = sum(c.duration_s for p in latest.programs if p.id in programs for c in p.checks)
-    return 1 if spent <= SOLO_S else None
-
-
 # ------------------------------------------------------------------ the watch
 
 class Watch:
@@ -266,7 +254,7 @@ class Watch:
                         for pid, files in todo.items())
         self.say(self._("re-grading {programs}", programs=why), "cyan")
         self._remember(located)
-        jobs = self.opts.jobs or solo_jobs(self.latest, programs)
+        jobs = self.opts.jobs
         try:
             result = self._grade(programs, jobs)
         except BadInput as exc:

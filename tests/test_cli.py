@@ -87,22 +87,32 @@ def test_broken_suite_gives_an_error_result_not_a_crash(exported, tmp_path):
     assert proc.returncode == 1 and "grading failed" in proc.stdout
 
 
-@pytest.mark.parametrize("programs,extra,want", [
-    (["udp-echo-server"], [], 1),  # a UDP program's short checks: one worker, in the grading process itself
-    (["tftp-client"], [], 2),  # its checks wait on a student's timers: a second worker overlaps them
-    (["udp-send", "tcp-chat-server"], [], 2),
-    (["udp-echo-server"], ["--jobs", "3"], 3),  # asked for: given
-])
-def test_the_number_of_workers_follows_what_is_graded(exported, tmp_path, programs, extra, want):
-    """Each worker costs a start-up that pays off only with checks to overlap: one program alone is graded
-    by fewer workers than the whole pack, unless --jobs says how many."""
+@pytest.mark.parametrize("extra,want", [([], None), (["--jobs", "3"], 3)])
+def test_checks_at_a_time_default_or_as_asked(exported, tmp_path, extra, want):
+    """The local runner's checks run in forks of the grading process, as many at once as the machine's
+    default (the forks never outnumber the checks) unless --jobs says how many."""
+    from netgrade.grading import default_jobs
     plan = tmp_path / "plan.json"
     out = tmp_path / "r.json"
-    args = [a for pid in programs for a in ("--program", pid)]
-    proc = netgrade("check", str(exported), *args, *extra, "--json", str(out), "--keep-plan", str(plan))
+    proc = netgrade("check", str(exported), "--program", "udp-echo-server", *extra, "--json", str(out),
+                    "--keep-plan", str(plan))
     result = json.loads(out.read_text("utf-8"))
     assert result["score"] == result["max_score"] > 0, proc.stdout[-2000:]
-    assert json.loads(plan.read_text("utf-8"))["jobs"] == want
+    assert json.loads(plan.read_text("utf-8"))["jobs"] == (want or default_jobs())
+
+
+def test_xdist_workers_follow_what_is_graded():
+    """The Docker runner's xdist workers each cost a start-up and containers: one UDP or TCP program alone
+    gets one, a TFTP or framing program two, a retry no more than its checks, the whole pack the most."""
+    from netgrade import pack as packmod
+    from netgrade.grading import selection_jobs
+    pack = packmod.load()
+    assert selection_jobs(pack, ["udp-echo-server"], [], 4) == 1
+    assert selection_jobs(pack, ["tftp-client"], [], 4) == 2
+    assert selection_jobs(pack, ["udp-send", "tcp-chat-server"], [], 4) == 2
+    assert selection_jobs(pack, list(pack.programs), [], 4) == 4
+    assert selection_jobs(pack, list(pack.programs), ["udp-send/port", "udp-recv/port"], 4) == 2
+    assert selection_jobs(pack, [], [], 4) == 1
 
 
 def test_only_the_suite_files_are_assertion_rewritten(exported, tmp_path):

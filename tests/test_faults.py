@@ -126,14 +126,15 @@ def statuses(result: dict) -> dict[str, tuple[str, str]]:
     return {f"{p['id']}/{c['id']}": (c["status"], c["message"]) for p in result["programs"] for c in p["checks"]}
 
 
-def worker_of(proc: psutil.Process) -> psutil.Process | None:
-    """The pytest worker ``proc`` runs under: the ancestor just below the first ``netgrade`` process."""
+def worker_of(proc: psutil.Process, grader_pid: int) -> psutil.Process | None:
+    """The process grading the check ``proc`` runs in: its ancestor just below the grading process (an xdist
+    worker, or a fork of the grading process)."""
     p = proc
     while True:
         parent = p.parent()
         if parent is None:
             return None
-        if "-m netgrade" in " ".join(parent.cmdline()):
+        if parent.pid == grader_pid:
             return p
         p = parent
 
@@ -169,7 +170,7 @@ def kill_workers_running(g: Grader, name: str, *, once: bool, timeout: float = 1
             for child in root.children(recursive=True):
                 with contextlib.suppress(psutil.Error):
                     if any(a.endswith(name) for a in child.cmdline()):
-                        worker = worker_of(child)
+                        worker = worker_of(child, g.proc.pid)
                         if worker is not None and worker.pid != g.proc.pid and worker.pid not in killed:
                             worker.send_signal(signal.SIGKILL)
                             killed.append(worker.pid)

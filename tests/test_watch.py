@@ -30,7 +30,7 @@ from netgrade import pack as packmod
 from netgrade.results import CheckResult, ProgramResult, Result
 from netgrade.submission import locate, open_submission
 from netgrade.verdicts import Presence
-from netgrade.watch import affected, changed_checks, merge, program_files, solo_jobs
+from netgrade.watch import affected, changed_checks, merge, program_files
 
 DEADLINE_S = 180
 WATCHING = "watching "
@@ -298,13 +298,6 @@ def test_the_merged_result_is_the_latest_of_every_program_in_the_packs_order():
     assert (merged.score, merged.max_score) == (2, 4)
     assert merged.notices == ["similar"]  # the echo server's old notice went with its old result
     assert merge(None, new, pack) is new
-
-
-def test_one_worker_for_a_program_whose_checks_were_quick():
-    quick = _result(("udp-send", [_check("port", "pass", 0.2)] * 5), ("tftp-server", [_check("x", "pass", 2.5)] * 4))
-    assert solo_jobs(quick, ["udp-send"]) == 1
-    assert solo_jobs(quick, ["tftp-server"]) is None  # 10 s of checks: grading's own choice of workers
-    assert solo_jobs(None, ["udp-send"]) is None
 
 
 @pytest.mark.parametrize("lang,fixed,broke,whole", [("en", "fixed: ", "broke: ", "whole submission: score 2/4"),

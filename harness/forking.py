@@ -1,0 +1,293 @@
+"""Checks run side by side in forked copies of the grading process: the local runner's parallelism.
+
+A check mostly waits (for a program to start, a reply, a student's timer), so
+several run at once.  pytest-xdist gives each worker a fresh interpreter that
+imports pytest, netgrade and the suites and collects every check again: about
+a CPU-second a worker on this machine's cores, paid again by every grading.
+Here the grading process collects once and forks one child per *unit* (a
+check, or the checks that must run in one process, in order: an ``xdist_group``,
+e.g. a program's port and address checks, whose memo the second one reads); a
+fork of the warm process starts in milliseconds, so as many units run at once
+as ``--netgrade-forks`` allows and a single program's few checks still
+overlap.
+
+The child runs its unit through pytest's own protocol (fixtures, pytest-timeout,
+the netgrade plugin's verdicts) and sends each report to the grading process
+over a pipe, serialized by pytest's own hooks; the grading process hands them
+to ``pytest_runtest_logreport`` as if it had run the checks, so the collector
+of results sees what it sees under xdist.
+
+A child that dies mid-check (killed, out of memory) is reported as xdist
+reports a crashed worker, and its unfinished checks are given one more child;
+a check whose child dies again gets no third (the collector makes it an
+``error``).  Ctrl-C or SIGTERM in the grading process is passed on to the
+children, which end their checks' sandboxes; any still there after a grace
+period are killed.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import json
+import os
+import selectors
+import signal
+import struct
+import time
+
+import pytest
+
+#: seconds the children get to close their sandboxes once the grading is interrupted
+GRACE_S = 10.0
+_HEADER = struct.Struct("!I")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("netgrade")
+    group.addoption("--netgrade-forks", type=int, default=0,
+                    help="run this many checks at once, each in a fork of this process (0: one at a time here)")
+
+
+def units_of(items: list[pytest.Item]) -> list[list[pytest.Item]]:
+    """The items in units, in collection order: an ``xdist_group``'s items together (in their order), every
+    other item alone."""
+    units: list[list[pytest.Item]] = []
+    groups: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        mark = item.get_closest_marker("xdist_group")
+        name = None if mark is None else (mark.args[0] if mark.args else mark.kwargs.get("name"))
+        if name is None:
+            units.append([item])
+        elif name in groups:
+            groups[name].append(item)
+        else:
+            groups[name] = [item]
+            units.append(groups[name])
+    return units
+
+
+# ------------------------------------------------------------------ the child
+
+def _name(name: bytes) -> None:
+    """The process's name as ps and top show it (PR_SET_NAME): a child tells itself from its parent."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).prctl(15, ctypes.c_char_p(name[:15]), 0, 0, 0)
+
+
+class _Sender:
+    """In a child: every report of its checks, down the pipe."""
+
+    def __init__(self, config: pytest.Config, fd: int) -> None:
+        self.config, self.fd = config, fd
+
+    def send(self, message: dict) -> None:
+        data = json.dumps(message, default=repr).encode("utf-8")
+        view = memoryview(_HEADER.pack(len(data)) + data)
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = self.config.hook.pytest_report_to_serializable(config=self.config, report=report)
+        self.send({"report": data})
+
+
+def _child(session: pytest.Session, unit: list[pytest.Item], fd: int) -> int:
+    config = session.config
+    sender = _Sender(config, fd)
+    config.pluginmanager.register(sender, "netgrade-fork-sender")
+    config.hook.pytest_netgrade_forked(config=config)
+    try:
+        for i, item in enumerate(unit):
+            nextitem = unit[i + 1] if i + 1 < len(unit) else None
+            item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+        return 0
+    except BaseException:  # noqa: BLE001 - interrupted: end the fixtures (the sandboxes) as pytest would
+        with contextlib.suppress(BaseException):
+            session._setupstate.teardown_exact(None)
+        return 1
+    finally:
+        with contextlib.suppress(BaseException):
+            config.hook.pytest_netgrade_fork_done(config=config)
+
+
+def _fork(session: pytest.Session, unit: list[pytest.Item]) -> tuple[int, int]:
+    """Start a child for ``unit``; (pid, the read end of its pipe)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never back into the grading process's code
+        code = 1
+        try:
+            os.close(r)
+            _name(b"netgrade-check")
+            code = _child(session, unit, w)
+        finally:
+            os._exit(code)
+    os.close(w)
+    return pid, r
+
+
+# ------------------------------------------------------------------ the grading process
+
+class _Running:
+    def __init__(self, unit: list[pytest.Item], pid: int, fd: int) -> None:
+        self.unit, self.pid, self.fd = unit, pid, fd
+        self.buf = b""
+        self.finished: set[str] = set()  # node ids whose teardown report came
+        self.started: set[str] = set()
+        self.status: int | None = None
+
+    def messages(self, data: bytes) -> list[dict]:
+        self.buf += data
+        out = []
+        while len(self.buf) >= _HEADER.size:
+            (n,) = _HEADER.unpack_from(self.buf)
+            if len(self.buf) < _HEADER.size + n:
+                break
+            out.append(json.loads(self.buf[_HEADER.size:_HEADER.size + n]))
+            self.buf = self.buf[_HEADER.size + n:]
+        return out
+
+
+class ForkScheduler:
+    """Runs the session's items, ``forks`` units at a time."""
+
+    def __init__(self, session: pytest.Session, forks: int) -> None:
+        self.session, self.config, self.forks = session, session.config, max(1, forks)
+        self.todo = units_of(list(session.items))
+        self.retried: set[str] = set()  # node ids given a second child
+        self.running: dict[int, _Running] = {}
+        self.sel = selectors.DefaultSelector()
+
+    def run(self) -> None:
+        self.config.hook.pytest_netgrade_before_forks(config=self.config)
+        gc.collect()
+        gc.freeze()  # the children share the warm process's pages: no collection touching them all
+        try:
+            while self.todo or self.running:
+                while self.todo and len(self.running) < self.forks:
+                    self._start(self.todo.pop(0))
+                for key, _ in self.sel.select(timeout=1.0):
+                    self._read(key.data)
+                if self.session.shouldstop or self.session.shouldfail:
+                    break
+        except BaseException:
+            self._stop_all()
+            raise
+        finally:
+            gc.unfreeze()
+            self.sel.close()
+
+    def _start(self, unit: list[pytest.Item]) -> None:
+        pid, fd = _fork(self.session, unit)
+        run = _Running(unit, pid, fd)
+        self.running[pid] = run
+        self.sel.register(fd, selectors.EVENT_READ, run)
+
+    def _read(self, run: _Running) -> None:
+        try:
+            data = os.read(run.fd, 1 << 16)
+        except InterruptedError:
+            return
+        if data:
+            for message in run.messages(data):
+                self._report(run, message)
+            return
+        status = self._reap(run)
+        left = [item for item in run.unit if item.nodeid not in run.finished]
+        if left:
+            self._died(run, status, left)
+
+    def _report(self, run: _Running, message: dict) -> None:
+        rep = self.config.hook.pytest_report_from_serializable(config=self.config, data=message["report"])
+        if rep is None:
+            return
+        if rep.nodeid not in run.started:
+            run.started.add(rep.nodeid)
+            self.config.hook.pytest_runtest_logstart(nodeid=rep.nodeid, location=rep.location)
+        self.config.hook.pytest_runtest_logreport(report=rep)
+        if rep.when == "teardown":
+            run.finished.add(rep.nodeid)
+            self.config.hook.pytest_runtest_logfinish(nodeid=rep.nodeid, location=rep.location)
+
+    def _died(self, run: _Running, status: int, left: list[pytest.Item]) -> None:
+        """A child ended before its unit did: the check it was in reported as a crashed worker, the rest of
+        the unit given one more child (a check whose child died twice gets none)."""
+        how = (f"killed by {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status)
+               else f"exit status {os.waitstatus_to_exitcode(status)}")
+        item = left[0]
+        rep = pytest.TestReport(item.nodeid, item.location, {}, "failed",
+                                f"the grading process of this check died ({how})", "???")
+        self.config.hook.pytest_runtest_logreport(report=rep)
+        if item.nodeid in self.retried:
+            left = left[1:]  # its second death: no third child (the rest of the unit still gets one)
+        self.retried.add(item.nodeid)
+        if left and not self.session.shouldstop:
+            self.todo.insert(0, left)
+
+    def _stop_all(self) -> None:
+        """Pass the interrupt on, give the children GRACE_S to end their checks (each one's pipe closes when
+        it exits; what they still report is dropped: the grading is over), then kill what is left."""
+        for pid in self.running:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + GRACE_S
+        while self.running and time.monotonic() < deadline:
+            with contextlib.suppress(BaseException):  # a second Ctrl-C does not cut the wait short
+                for key, _ in self.sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                    run = key.data
+                    with contextlib.suppress(InterruptedError):
+                        if os.read(run.fd, 1 << 16):
+                            continue
+                    self._reap(run)
+        for run in list(self.running.values()):
+            with contextlib.suppress(OSError):
+                os.kill(run.pid, signal.SIGKILL)
+            self._reap(run)
+
+    def _reap(self, run: _Running) -> int:
+        """Forget an ended child (its pipe at its end): its exit status."""
+        self.sel.unregister(run.fd)
+        os.close(run.fd)
+        self.running.pop(run.pid, None)
+        try:
+            return os.waitpid(run.pid, 0)[1]
+        except ChildProcessError:
+            return 0
+
+
+class Hooks:
+    @pytest.hookspec
+    def pytest_netgrade_before_forks(self, config: pytest.Config) -> None:
+        """In the grading process, before the first child: make what every child should inherit."""
+
+    @pytest.hookspec
+    def pytest_netgrade_forked(self, config: pytest.Config) -> None:
+        """In a child, before its first check."""
+
+    @pytest.hookspec
+    def pytest_netgrade_fork_done(self, config: pytest.Config) -> None:
+        """In a child, after its last check (or its interruption), before it exits."""
+
+
+def add_hooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """Declare the fork hooks (once: by this plugin or by netgrade's, which implements them)."""
+    if not hasattr(pluginmanager.hook, "pytest_netgrade_forked"):
+        pluginmanager.add_hookspecs(Hooks)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    add_hooks(pluginmanager)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    forks = session.config.getoption("--netgrade-forks")
+    if not forks or session.config.option.collectonly:
+        return None  # pytest's own loop
+    if session.testsfailed and not session.config.option.continue_on_collection_errors:
+        raise session.Interrupted(f"{session.testsfailed} error{'s' if session.testsfailed != 1 else ''}"
+                                  " during collection")
+    ForkScheduler(session, forks).run()
+    return True

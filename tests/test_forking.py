@@ -1,0 +1,101 @@
+"""The local runner's checks side by side in forks of the grading process (harness/forking.py)."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from conftest import grade, submission_with
+from netgrade.forking import units_of
+
+# Three checks that pass only when they run at the same time: each leaves a file named after itself in the
+# folder NETGRADE_TEST_MEET, then waits (deadline NETGRADE_TEST_WAIT seconds) until all three are there, and
+# records the process it ran in.
+MEETING = '''
+import json, os, time
+from netgrade.checks import check, fail
+
+NAMES = ("a", "b", "c")
+
+
+def meet(name):
+    folder = os.environ["NETGRADE_TEST_MEET"]
+    with open(os.path.join(folder, name), "w") as f:
+        json.dump({"pid": os.getpid(), "ppid": os.getppid()}, f)
+    deadline = time.monotonic() + float(os.environ["NETGRADE_TEST_WAIT"])
+    while time.monotonic() < deadline:
+        if all(os.path.exists(os.path.join(folder, n)) for n in NAMES):
+            return
+        time.sleep(0.01)
+    fail("expected the other checks to run at the same time; alone until the deadline")
+
+
+@check("udp-send", "extra", "meets a", id="meets-a")
+def test_meet_a():
+    meet("a")
+
+
+@check("udp-send", "extra", "meets b", id="meets-b")
+def test_meet_b():
+    meet("b")
+
+
+@check("udp-send", "extra", "meets c", id="meets-c")
+def test_meet_c():
+    meet("c")
+'''
+
+
+def _meeting(tmp_path, exported, jobs: str, wait: float) -> tuple[dict, dict[str, dict]]:
+    suite = tmp_path / "meeting_checks.py"
+    suite.write_text(MEETING, "utf-8")
+    meet = tmp_path / "meet"
+    meet.mkdir()
+    sub = submission_with(tmp_path, {"udp_send.py": exported / "udp_send.py"})
+    os.environ["NETGRADE_TEST_MEET"], os.environ["NETGRADE_TEST_WAIT"] = str(meet), str(wait)
+    try:
+        result, proc = grade(sub, "--program", "udp-send", "--suites", str(suite), "--jobs", jobs, tmp=tmp_path)
+    finally:
+        del os.environ["NETGRADE_TEST_MEET"], os.environ["NETGRADE_TEST_WAIT"]
+    checks = {c["id"]: c for c in result["programs"][0]["checks"]}
+    seen = {p.name: json.loads(p.read_text("utf-8")) for p in meet.iterdir()}
+    return checks, seen
+
+
+def test_checks_run_side_by_side_each_in_a_fork_of_the_grading_process(tmp_path, exported):
+    checks, seen = _meeting(tmp_path, exported, "4", wait=60)
+    assert {k: checks[k]["status"] for k in ("meets-a", "meets-b", "meets-c")} == dict.fromkeys(
+        ("meets-a", "meets-b", "meets-c"), "pass"), checks
+    pids = {v["pid"] for v in seen.values()}
+    parents = {v["ppid"] for v in seen.values()}
+    assert len(pids) == 3, seen  # a process each
+    assert len(parents) == 1 and not parents & pids, seen  # all forked by the one grading process
+    # the sheet's own checks still pass beside them
+    assert all(c["status"] == "pass" for k, c in checks.items() if c["level"] in ("must", "should")), checks
+
+
+def test_one_at_a_time_the_meeting_check_fails(tmp_path, exported):
+    """The meeting checks can fail: graded one at a time (in the grading process itself), none meets."""
+    checks, seen = _meeting(tmp_path, exported, "1", wait=0.5)
+    assert [checks[k]["status"] for k in ("meets-a", "meets-b")] == ["fail", "fail"], checks
+    assert "alone until the deadline" in checks["meets-a"]["message"]
+    assert len({v["pid"] for v in seen.values()}) == 1, seen
+
+
+class _Item:
+    def __init__(self, name: str, group: str | None = None) -> None:
+        self.nodeid, self._group = name, group
+
+    def get_closest_marker(self, name: str):
+        if name != "xdist_group" or self._group is None:
+            return None
+        return pytest.mark.xdist_group(self._group).mark
+
+    def __repr__(self) -> str:
+        return self.nodeid
+
+
+def test_a_group_of_checks_is_one_unit_in_collection_order():
+    items = [_Item("a"), _Item("p1", "udp-send"), _Item("b"), _Item("p2", "udp-send"), _Item("q1", "udp-recv")]
+    assert [[i.nodeid for i in u] for u in units_of(items)] == [["a"], ["p1", "p2"], ["b"], ["q1"]]
