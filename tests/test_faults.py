@@ -160,6 +160,17 @@ def refs(exported) -> Path:
 
 # ------------------------------------------------------------------ a worker killed mid-check
 
+#: seconds the echo server of the worker tests waits before it starts: the window in which the test sees its
+#: run and kills the process grading it (the reference binds within milliseconds, and a check that ends
+#: before the test looks is not killed at all: seen once under load); well inside the 3 s a server gets
+SLOW_START_S = 1.5
+
+
+def slow_echo_server(refs: Path) -> str:
+    """The reference echo server, starting SLOW_START_S late (it still passes every check)."""
+    return f"import time\ntime.sleep({SLOW_START_S})\n" + (refs / "udp_echo_server.py").read_text("utf-8")
+
+
 def kill_workers_running(g: Grader, name: str, *, once: bool, timeout: float = 120) -> list[int]:
     """SIGKILL the pytest worker of every run of ``name`` (the first only, if ``once``) until the grader ends."""
     killed: list[int] = []
@@ -182,7 +193,7 @@ def kill_workers_running(g: Grader, name: str, *, once: bool, timeout: float = 1
 @ROOT_ONLY
 def test_worker_killed_once_mid_check_is_graded_again(tmp_path, refs):
     """SIGKILL the pytest worker while it runs a check: the check is graded again in a new worker."""
-    sub = submission_with(tmp_path, {"udp_echo_server.py": refs / "udp_echo_server.py"})
+    sub = submission_with(tmp_path, {"udp_echo_server.py": slow_echo_server(refs)})
     g = Grader(tmp_path)
     g.start("check", str(sub), "--program", "udp-echo-server", "--jobs", "2", "--json", str(g.out))
     assert len(kill_workers_running(g, "udp_echo_server.py", once=True)) == 1
@@ -200,7 +211,7 @@ def test_worker_killed_once_mid_check_is_graded_again(tmp_path, refs):
 @ROOT_ONLY
 def test_worker_killed_every_time_is_error_never_fail(tmp_path, refs):
     """Every worker that runs the server is killed: its checks are ``error`` with the reason, none ``fail``."""
-    sub = submission_with(tmp_path, {"udp_echo_server.py": refs / "udp_echo_server.py",
+    sub = submission_with(tmp_path, {"udp_echo_server.py": slow_echo_server(refs),
                                      "udp_send.py": refs / "udp_send.py"})
     g = Grader(tmp_path)
     g.start("check", str(sub), "--program", "udp-echo-server", "--program", "udp-send", "--jobs", "2",
