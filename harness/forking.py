@@ -30,6 +30,7 @@ import contextlib
 import ctypes
 import gc
 import json
+import math
 import os
 import selectors
 import signal
@@ -40,6 +41,10 @@ import pytest
 
 #: seconds the children get to close their sandboxes once the grading is interrupted
 GRACE_S = 10.0
+#: seconds a child gets beyond its checks' own time limits (fixtures set up and ended), and the limit of a
+#: check that has none (an instructor's suite run without the pack's limit)
+UNIT_MARGIN_S = float(os.environ.get("NETGRADE_FORK_MARGIN_S") or 30.0)  # the variable: for tests
+UNMARKED_S = 300.0
 _HEADER = struct.Struct("!I")
 
 
@@ -130,13 +135,24 @@ def _fork(session: pytest.Session, unit: list[pytest.Item]) -> tuple[int, int]:
 
 # ------------------------------------------------------------------ the grading process
 
+def unit_deadline_s(unit: list[pytest.Item]) -> float:
+    """Seconds a child may take for ``unit``: each check's own ceiling (its pytest-timeout mark), and
+    UNIT_MARGIN_S for starting and ending; past it the child is stuck beyond what a check can do (a lock
+    some thread of the grading process held when it forked) and is killed."""
+    total = 0.0
+    for item in unit:
+        mark = item.get_closest_marker("timeout")
+        total += float(mark.args[0]) if mark is not None and mark.args else UNMARKED_S
+    return total + UNIT_MARGIN_S
+
+
 class _Running:
     def __init__(self, unit: list[pytest.Item], pid: int, fd: int) -> None:
         self.unit, self.pid, self.fd = unit, pid, fd
         self.buf = b""
         self.finished: set[str] = set()  # node ids whose teardown report came
         self.started: set[str] = set()
-        self.status: int | None = None
+        self.deadline = time.monotonic() + unit_deadline_s(unit)
 
     def messages(self, data: bytes) -> list[dict]:
         self.buf += data
@@ -168,8 +184,9 @@ class ForkScheduler:
             while self.todo or self.running:
                 while self.todo and len(self.running) < self.forks:
                     self._start(self.todo.pop(0))
-                for key, _ in self.sel.select(timeout=1.0):
+                for key, _ in self.sel.select(timeout=self._until_next_deadline()):
                     self._read(key.data)
+                self._kill_overdue()
                 if self.session.shouldstop or self.session.shouldfail:
                     break
         except BaseException:
@@ -178,6 +195,19 @@ class ForkScheduler:
         finally:
             gc.unfreeze()
             self.sel.close()
+
+    def _until_next_deadline(self) -> float:
+        nearest = min((r.deadline for r in self.running.values()), default=math.inf)
+        return min(60.0, max(0.0, nearest - time.monotonic()))
+
+    def _kill_overdue(self) -> None:
+        """A child past its deadline is killed; its pipe's end then reports it as dead (``_read``)."""
+        now = time.monotonic()
+        for run in self.running.values():
+            if now >= run.deadline:
+                with contextlib.suppress(OSError):
+                    os.kill(run.pid, signal.SIGKILL)
+                run.deadline = math.inf
 
     def _start(self, unit: list[pytest.Item]) -> None:
         pid, fd = _fork(self.session, unit)

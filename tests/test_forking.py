@@ -99,3 +99,35 @@ class _Item:
 def test_a_group_of_checks_is_one_unit_in_collection_order():
     items = [_Item("a"), _Item("p1", "udp-send"), _Item("b"), _Item("p2", "udp-send"), _Item("q1", "udp-recv")]
     assert [[i.nodeid for i in u] for u in units_of(items)] == [["a"], ["p1", "p2"], ["b"], ["q1"]]
+
+
+STUCK = '''
+import signal, time
+import pytest
+from netgrade.checks import check
+
+
+@pytest.mark.timeout(1)
+@check("udp-send", "extra", "never ends", id="stuck")
+def test_stuck():
+    # what pytest-timeout cannot end: its alarm blocked (as a lock held by another thread at the fork would)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGINT, signal.SIGTERM})
+    time.sleep(3600)
+'''
+
+
+def test_a_child_stuck_past_its_checks_limit_is_killed_and_its_check_is_an_error(tmp_path, exported):
+    suite = tmp_path / "stuck_checks.py"
+    suite.write_text(STUCK, "utf-8")
+    sub = submission_with(tmp_path, {"udp_send.py": exported / "udp_send.py"})
+    os.environ["NETGRADE_FORK_MARGIN_S"] = "2"
+    try:
+        result, proc = grade(sub, "--program", "udp-send", "--suites", str(suite), "--jobs", "2", tmp=tmp_path,
+                             timeout=120)
+    finally:
+        del os.environ["NETGRADE_FORK_MARGIN_S"]
+    checks = {c["id"]: c for c in result["programs"][0]["checks"]}
+    assert checks["stuck"]["status"] == "error", checks["stuck"]
+    assert "died (killed by SIGKILL)" in checks["stuck"]["message"], checks["stuck"]["message"]
+    assert "not the program's fault" in checks["stuck"]["message"]
+    assert all(c["status"] == "pass" for k, c in checks.items() if k != "stuck"), checks
