@@ -9,7 +9,10 @@ check, or the checks that must run in one process, in order: an ``xdist_group``,
 e.g. a program's port and address checks, whose memo the second one reads); a
 fork of the warm process starts in milliseconds, so as many units run at once
 as ``--netgrade-forks`` allows and a single program's few checks still
-overlap.
+overlap.  The groups go first; a check marked ``netgrade_after(GROUP)`` (the
+plugin marks a program's other checks with its group) starts once that group
+is done, so it reads the group's memos (the program hangs: wait less) instead
+of every check of a hanging program waiting the full time side by side.
 
 The child runs its unit through pytest's own protocol (fixtures, pytest-timeout,
 the netgrade plugin's verdicts) and sends each report to the grading process
@@ -54,14 +57,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run this many checks at once, each in a fork of this process (0: one at a time here)")
 
 
+def _group(item: pytest.Item) -> str | None:
+    mark = item.get_closest_marker("xdist_group")
+    return None if mark is None else (mark.args[0] if mark.args else mark.kwargs.get("name"))
+
+
+def _after(unit: list[pytest.Item]) -> str | None:
+    """The group ``unit`` waits for (its first item's ``netgrade_after`` mark), if any."""
+    mark = unit[0].get_closest_marker("netgrade_after")
+    return mark.args[0] if mark is not None and mark.args else None
+
+
 def units_of(items: list[pytest.Item]) -> list[list[pytest.Item]]:
-    """The items in units, in collection order: an ``xdist_group``'s items together (in their order), every
-    other item alone."""
+    """The items in units: an ``xdist_group``'s items together (in their order), every other item alone; the
+    groups first, then the rest, each in collection order."""
     units: list[list[pytest.Item]] = []
     groups: dict[str, list[pytest.Item]] = {}
+    # the groups first: the checks marked ``netgrade_after`` one of them start once it is done
     for item in items:
-        mark = item.get_closest_marker("xdist_group")
-        name = None if mark is None else (mark.args[0] if mark.args else mark.kwargs.get("name"))
+        name = _group(item)
         if name is None:
             units.append([item])
         elif name in groups:
@@ -69,7 +83,7 @@ def units_of(items: list[pytest.Item]) -> list[list[pytest.Item]]:
         else:
             groups[name] = [item]
             units.append(groups[name])
-    return units
+    return sorted(units, key=lambda u: _group(u[0]) is None)  # stable: the groups first, in their order
 
 
 # ------------------------------------------------------------------ the child
@@ -172,6 +186,8 @@ class ForkScheduler:
     def __init__(self, session: pytest.Session, forks: int) -> None:
         self.session, self.config, self.forks = session, session.config, max(1, forks)
         self.todo = units_of(list(session.items))
+        #: groups not finished yet (a unit marked ``netgrade_after`` one of them waits)
+        self.pending_groups = {g for u in self.todo if (g := _group(u[0])) is not None}
         self.retried: set[str] = set()  # node ids given a second child
         self.running: dict[int, _Running] = {}
         self.sel = selectors.DefaultSelector()
@@ -182,8 +198,8 @@ class ForkScheduler:
         gc.freeze()  # the children share the warm process's pages: no collection touching them all
         try:
             while self.todo or self.running:
-                while self.todo and len(self.running) < self.forks:
-                    self._start(self.todo.pop(0))
+                while len(self.running) < self.forks and (unit := self._next_unit()) is not None:
+                    self._start(unit)
                 for key, _ in self.sel.select(timeout=self._until_next_deadline()):
                     self._read(key.data)
                 self._kill_overdue()
@@ -195,6 +211,16 @@ class ForkScheduler:
         finally:
             gc.unfreeze()
             self.sel.close()
+
+    def _next_unit(self) -> list[pytest.Item] | None:
+        """The first unit that may start now: not waiting for a group still pending."""
+        for i, unit in enumerate(self.todo):
+            if _after(unit) not in self.pending_groups:
+                return self.todo.pop(i)
+        if self.todo and not self.running:  # nothing could end the wait (never expected): no waiting then
+            self.pending_groups.clear()
+            return self.todo.pop(0)
+        return None
 
     def _until_next_deadline(self) -> float:
         nearest = min((r.deadline for r in self.running.values()), default=math.inf)
@@ -226,8 +252,8 @@ class ForkScheduler:
             return
         status = self._reap(run)
         left = [item for item in run.unit if item.nodeid not in run.finished]
-        if left:
-            self._died(run, status, left)
+        if not (left and self._died(run, status, left)):  # done (not given another child): its group is
+            self.pending_groups.discard(_group(run.unit[0]))
 
     def _report(self, run: _Running, message: dict) -> None:
         rep = self.config.hook.pytest_report_from_serializable(config=self.config, data=message["report"])
@@ -241,9 +267,9 @@ class ForkScheduler:
             run.finished.add(rep.nodeid)
             self.config.hook.pytest_runtest_logfinish(nodeid=rep.nodeid, location=rep.location)
 
-    def _died(self, run: _Running, status: int, left: list[pytest.Item]) -> None:
+    def _died(self, run: _Running, status: int, left: list[pytest.Item]) -> bool:
         """A child ended before its unit did: the check it was in reported as a crashed worker, the rest of
-        the unit given one more child (a check whose child died twice gets none)."""
+        the unit given one more child (a check whose child died twice gets none).  True if given one."""
         how = (f"killed by {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status)
                else f"exit status {os.waitstatus_to_exitcode(status)}")
         item = left[0]
@@ -255,6 +281,8 @@ class ForkScheduler:
         self.retried.add(item.nodeid)
         if left and not self.session.shouldstop:
             self.todo.insert(0, left)
+            return True
+        return False
 
     def _stop_all(self) -> None:
         """Pass the interrupt on, give the children GRACE_S to end their checks (each one's pipe closes when

@@ -93,6 +93,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "netgrade(program, level, title, id, sheet, hint): a graded check")
+    config.addinivalue_line("markers", "netgrade_after(group): with forks, start once the xdist_group is done")
     path = config.getoption("--netgrade-plan")
     config.stash[_session_key] = Session(Plan.load(path)) if path else None
 
@@ -166,6 +167,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             # run after one another in one worker: the first tells the next (through the run's memos)
             # that a program hangs, so a hanging program costs one full wait, not one per check
             item.add_marker(pytest.mark.xdist_group(info.program))
+        else:
+            # with forks (forking.py) the program's other checks start once that group is done, so they
+            # read its memos too, instead of all waiting the full time side by side
+            item.add_marker(pytest.mark.netgrade_after(info.program))
         if loc.status == Presence.FOUND:
             item.add_marker(pytest.mark.timeout(s.pack.limits.check_s))
         else:  # still listed, so the program's points show in the result
@@ -236,6 +241,7 @@ def spec(request: pytest.FixtureRequest, netgrade_session: Session) -> packmod.P
 
 
 HUNG_CLIENT_STEP_S = 0.5
+HUNG_CLIENT_READY_S = 1.0
 _short_step_key = pytest.StashKey[float]()
 
 
@@ -254,7 +260,8 @@ def limits(request: pytest.FixtureRequest, netgrade_session: Session) -> packmod
     if spec.role == "client" and has_memo(netgrade_session.plan.workbase, NO_CONTACT, spec.id):
         short = min(lim.step_s, HUNG_CLIENT_STEP_S)
         request.node.stash[_short_step_key] = lim.step_s
-        return dataclasses.replace(lim, step_s=short)
+        # its wait for a connection too: a client that connected nowhere in its first check
+        return dataclasses.replace(lim, step_s=short, ready_s=min(lim.ready_s, HUNG_CLIENT_READY_S))
     return lim
 
 

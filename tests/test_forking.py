@@ -96,9 +96,9 @@ class _Item:
         return self.nodeid
 
 
-def test_a_group_of_checks_is_one_unit_in_collection_order():
+def test_a_group_of_checks_is_one_unit_and_the_groups_go_first():
     items = [_Item("a"), _Item("p1", "udp-send"), _Item("b"), _Item("p2", "udp-send"), _Item("q1", "udp-recv")]
-    assert [[i.nodeid for i in u] for u in units_of(items)] == [["a"], ["p1", "p2"], ["b"], ["q1"]]
+    assert [[i.nodeid for i in u] for u in units_of(items)] == [["p1", "p2"], ["q1"], ["a"], ["b"]]
 
 
 STUCK = '''
