@@ -9,7 +9,7 @@ for the watch's lines (read as they come, no sleep): "re-grading" (the change se
 then "whole submission: ..." (the re-grade's result printed), then "watching" before the next save.
 It prints the median, lowest and highest time from the write to each of those lines, beside the target:
 a re-grade of one UDP/TCP program <= 0.5 s after the save.  For comparison, ``--cold`` times a fresh
-``netgrade check DIR --program ID`` (a new process: imports, pytest, xdist's workers) as often.
+``netgrade check DIR --program ID`` (a new process: imports, pytest, collection) as often.
 """
 from __future__ import annotations
 
@@ -57,29 +57,25 @@ def _figures(name: str, values: list[float]) -> str:
             f" target {TARGET_S} s")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--program", default="udp-echo-server")
-    ap.add_argument("--repeat", type=int, default=7)
-    ap.add_argument("--cold", type=int, default=3, help="fresh `netgrade check --program ID` runs to time (0: none)")
-    a = ap.parse_args()
+def measure(program: str, repeat: int) -> tuple[list[float], list[float]]:
+    """Seconds from each of ``repeat`` saves of ``program``'s file to the re-grade's start and to its result."""
     env = {**os.environ, "LANG": "C.UTF-8", "LANGUAGE": ""}
     with tempfile.TemporaryDirectory(prefix="bench-watch-") as tmp:
         sub = Path(tmp) / "sub"
         subprocess.run([sys.executable, "-m", "netgrade", "reference", "export", str(sub)], check=True, env=env,
                        capture_output=True)
         from netgrade.pack import load
-        target = sub / load(None).programs[a.program].file
+        target = sub / load(None).programs[program].file
         source = target.read_text("utf-8")
         proc = subprocess.Popen([sys.executable, "-m", "netgrade", "check", str(sub), "--watch", "--program",
-                                 a.program], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+                                 program], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
                                 start_new_session=True)
         lines: queue.Queue = queue.Queue()
         threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
         seen, printed = [], []
         try:
             _until(lines, "watching ")
-            for i in range(a.repeat):
+            for i in range(repeat):
                 saved = time.monotonic()
                 target.write_text(f"# save {i}\n" + source, "utf-8")
                 seen.append(_until(lines, "re-grading ") - saved)
@@ -93,12 +89,33 @@ def main() -> int:
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
-        cold = []
-        for _ in range(a.cold):
+    return seen, printed
+
+
+def cold_runs(program: str, count: int) -> list[float]:
+    """Seconds of ``count`` fresh `netgrade check --program` runs on the exported references."""
+    env = {**os.environ, "LANG": "C.UTF-8", "LANGUAGE": ""}
+    cold = []
+    with tempfile.TemporaryDirectory(prefix="bench-watch-") as tmp:
+        sub = Path(tmp) / "sub"
+        subprocess.run([sys.executable, "-m", "netgrade", "reference", "export", str(sub)], check=True, env=env,
+                       capture_output=True)
+        for _ in range(count):
             started = time.monotonic()
-            subprocess.run([sys.executable, "-m", "netgrade", "check", str(sub), "--program", a.program], env=env,
+            subprocess.run([sys.executable, "-m", "netgrade", "check", str(sub), "--program", program], env=env,
                            capture_output=True, timeout=DEADLINE_S)
             cold.append(time.monotonic() - started)
+    return cold
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--program", default="udp-echo-server")
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--cold", type=int, default=3, help="fresh `netgrade check --program ID` runs to time (0: none)")
+    a = ap.parse_args()
+    seen, printed = measure(a.program, a.repeat)
+    cold = cold_runs(a.program, a.cold) if a.cold else []
     print(f"{a.program}, {a.repeat} saves, {os.cpu_count()} cores:")
     print("  " + _figures("save -> re-grade started", seen))
     print("  " + _figures("save -> re-grade's result printed", printed))

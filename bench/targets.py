@@ -2,7 +2,7 @@
 
     python bench/targets.py [--repeat K] [--only NAME ...] [--jobs N]
 
-NAME is one of: pack, program, hanging, batch, docker, tftp.  Each figure is
+NAME is one of: pack, program, watch, hanging, batch, docker, tftp.  Each figure is
 the median of ``--repeat`` runs (3 by default; the batch and the hanging
 submission run once).  CPU-seconds are the user and system time of the whole
 `netgrade check` process tree (the grader, its workers, the programs it ran),
@@ -94,6 +94,15 @@ def bench_programs(t: Table, tmp: str, refs: str, repeat: int, jobs: list[str]) 
               wall <= target and not note)
 
 
+def bench_watch(t: Table, repeat: int) -> None:
+    import bench_watch
+    for pid in ("udp-echo-server", "tcp-chat-server"):
+        _, printed = bench_watch.measure(pid, max(5, repeat))
+        got = statistics.median(printed)
+        t.add(f"--watch: a save to {pid}'s re-grade", "<= 0.5 s", f"{got:.2f} s (median of {len(printed)})",
+              got <= 0.5)
+
+
 def bench_hanging(t: Table, tmp: str, jobs: list[str]) -> None:
     import bench_hanging
     sub = bench_hanging.build(os.path.join(tmp, "hanging"))
@@ -141,7 +150,7 @@ def bench_tftp(t: Table, repeat: int) -> None:
           f"{ratio:.2f}x ({10 / min(times['reference']):.1f} MiB/s)", ratio >= 0.9)
 
 
-NAMES = ("pack", "program", "hanging", "batch", "docker", "tftp")
+NAMES = ("pack", "program", "watch", "hanging", "batch", "docker", "tftp")
 
 
 def main() -> int:
@@ -161,6 +170,8 @@ def main() -> int:
             bench_pack(t, tmp, refs, args.repeat, jobs)
         if "program" in args.only:
             bench_programs(t, tmp, refs, args.repeat, jobs)
+        if "watch" in args.only:
+            bench_watch(t, args.repeat)
         if "hanging" in args.only:
             bench_hanging(t, tmp, jobs)
         if "batch" in args.only:
