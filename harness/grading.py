@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import pytest
 
-from . import __version__, interrupts
+from . import __version__, interrupts, timings
 from .handoff import RECORD_KEY, CheckRecord, Plan, read_index
 from .pack import Limits, Pack, PackError
 from .plugin import check_index_path
@@ -312,6 +312,7 @@ def _grade(path: str, pack: Pack, opts: Options) -> Result:
         try:
             _run(sub, pack, located, opts, tmp, result, docker)
             finished = True
+            timings.remember(result)
             _reference_notices(result, sub, pack)
         except Exception as exc:  # the grader failed: say so, never blame the student
             result.status = RunStatus.ERROR

@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from . import pack as packmod
+from . import timings
 from .checks import PER_PROGRAM_ATTR, CheckFailure, CheckInfo
 from .evidence import CONTACT_KINDS, Evidence, event_msg
 from .handoff import RECORD_KEY, CheckRecord, Plan, write_index
@@ -177,6 +178,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             item.add_marker(pytest.mark.skip(reason=f"program missing: {loc.note}"))
     if drop:
         config.hook.pytest_deselected(items=drop)
+    # the longest first (their durations here last time, else their family's): forks start them in this
+    # order, so the grading is not left waiting for a long check that started last (the result's order is
+    # the checks' place in their files, whatever order they ran in)
+    known = timings.load()
+    keep.sort(key=lambda it: -timings.expected_s(known, check_info(it).key,
+                                                 s.pack.programs[check_info(it).program].family))
     items[:] = keep
     _write_check_index(s, keep)
 

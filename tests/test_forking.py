@@ -131,3 +131,46 @@ def test_a_child_stuck_past_its_checks_limit_is_killed_and_its_check_is_an_error
     assert "died (killed by SIGKILL)" in checks["stuck"]["message"], checks["stuck"]["message"]
     assert "not the program's fault" in checks["stuck"]["message"]
     assert all(c["status"] == "pass" for k, c in checks.items() if k != "stuck"), checks
+
+
+ORDER = '''
+import os
+from netgrade.checks import check
+
+
+def started(name):
+    with open(os.environ["NETGRADE_TEST_ORDER"], "a") as f:
+        f.write(name + " ")
+
+
+@check("udp-send", "extra", "first in the file", id="order-a")
+def test_order_a():
+    started("a")
+
+
+@check("udp-send", "extra", "last in the file", id="order-b")
+def test_order_b():
+    started("b")
+'''
+
+
+def test_the_checks_that_took_longest_last_time_start_first(tmp_path, exported):
+    """The durations a grading leaves in the cache folder order the next grading's checks, longest first;
+    the result keeps the checks' order in their file."""
+    suite = tmp_path / "order_checks.py"
+    suite.write_text(ORDER, "utf-8")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "check-seconds.json").write_text(json.dumps({"udp-send/order-a": 0.01, "udp-send/order-b": 50.0}))
+    order = tmp_path / "order.txt"
+    sub = submission_with(tmp_path, {"udp_send.py": exported / "udp_send.py"})
+    os.environ["NETGRADE_CACHE"], os.environ["NETGRADE_TEST_ORDER"] = str(cache), str(order)
+    try:
+        result, _ = grade(sub, "--program", "udp-send", "--suites", str(suite), "--jobs", "1", tmp=tmp_path)
+    finally:
+        del os.environ["NETGRADE_CACHE"], os.environ["NETGRADE_TEST_ORDER"]
+    assert order.read_text().split() == ["b", "a"]  # one at a time: b, expected to take longest, went first
+    ids = [c["id"] for c in result["programs"][0]["checks"]]
+    assert ids.index("order-a") < ids.index("order-b"), ids
+    known = json.loads((cache / "check-seconds.json").read_text())
+    assert known["udp-send/order-b"] < 50.0 and "udp-send/port" in known, known  # what this grading saw

@@ -1,0 +1,58 @@
+"""How long each check took the last time it ran on this machine: the order its checks start in.
+
+With forks (forking.py) as many checks run at once as there are slots; the
+grading ends when its longest checks do, so those should start first (the
+longest-first rule of scheduling).  A check's own duration is only known once
+it has run, so each grading leaves its checks' durations in the user's cache
+folder and the next grading reads them; a check never seen yet is expected to
+take its family's typical time.  Only the order depends on this file: a
+missing, stale or broken one changes no verdict.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+
+from .atomicfile import atomic_write
+from .results import Result
+from .verdicts import Status
+
+FILE = "check-seconds.json"
+#: seconds a check of a family never graded here is expected to take (what the references' checks took)
+FAMILY_S = {"tftp": 1.0, "framing": 0.5}
+OTHER_S = 0.3
+#: at most this many checks are remembered (a pack has about 150; instructors add their own)
+MAX_CHECKS = 2000
+
+
+def _path() -> Path:
+    from .sandbox.python import cache_dir
+    return cache_dir() / FILE
+
+
+def load() -> dict[str, float]:
+    """Check key -> seconds it took when last graded here ({} when nothing is known)."""
+    with contextlib.suppress(OSError, ValueError):
+        data = json.loads(_path().read_text("utf-8"))
+        if isinstance(data, dict):
+            return {k: float(v) for k, v in data.items() if isinstance(k, str) and isinstance(v, (int, float))}
+    return {}
+
+
+def expected_s(known: dict[str, float], key: str, family: str) -> float:
+    return known.get(key, FAMILY_S.get(family, OTHER_S))
+
+
+def remember(result: Result) -> None:
+    """Keep the durations of ``result``'s checks that ran (best effort: a cache folder that cannot be
+    written costs only the order)."""
+    known = load()
+    for p in result.programs:
+        for c in p.checks:
+            if c.status != Status.SKIP and c.duration_s:
+                known[f"{p.id}/{c.id}"] = round(float(c.duration_s), 3)
+    if len(known) > MAX_CHECKS:
+        known = dict(list(known.items())[-MAX_CHECKS:])
+    with contextlib.suppress(OSError):
+        atomic_write(_path(), json.dumps(known, sort_keys=True))
