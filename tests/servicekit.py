@@ -32,6 +32,17 @@ REF_UDP_SEND = ROOT / "reference" / "udp_send.py"
 GRADE_S = 240  # one udp-send grading, on a machine shared with other jobs
 
 
+#: seconds a program of a progress test waits before it starts: the checks run side by side and each takes a
+#: few milliseconds, so without it a grading could end before its progress was ever seen between 0 and the
+#: total; well inside the 3 s a program gets to start
+SLOW_START_S = 1.0
+
+
+def slow_start(source: bytes) -> bytes:
+    """A program that starts SLOW_START_S late (it still passes every check)."""
+    return f"import time\ntime.sleep({SLOW_START_S})\n".encode() + source
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

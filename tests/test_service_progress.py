@@ -1,8 +1,9 @@
 """A grading's progress while it runs: checks done/total, seen through the real service by its Server-Sent
 Events and by polling ``GET /api/submissions/{id}``, on SQLite and on PostgreSQL.
 
-The course grades three programs (about 20 checks, several seconds), so a
-stream and a poller both see the count between 0 and the total.
+The course grades three programs (about 20 checks), each starting a second
+late (several seconds in all), so a stream and a poller both see the count
+between 0 and the total.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import threading
 import time
 
 import httpx
-from servicekit import GRADE_S, ROOT, Service, course, db_url, netgrade, postgres, services, upload, wait_state  # noqa: F401
+from servicekit import (GRADE_S, ROOT, Service, course, db_url, netgrade, postgres, services,  # noqa: F401
+                        slow_start, upload, wait_state)
 
 PROGRAMS = ("udp-send", "udp-recv", "udp-echo-server")
 FILES = ("udp_send.py", "udp_recv.py", "udp_echo_server.py")
@@ -72,7 +74,7 @@ def test_progress_rises_while_grading(tmp_path, db_url, services):
     svc = Service(data, db_url, workers=1).start()
     services.append(svc)
     token = tokens["amy"]
-    files = [(n, (ROOT / "reference" / n).read_bytes()) for n in FILES]
+    files = [(n, slow_start((ROOT / "reference" / n).read_bytes())) for n in FILES]
     with svc.client(token) as amy:
         r = upload(amy, files)
         assert r.status_code == 202, r.text
