@@ -4,28 +4,31 @@ A check mostly waits (for a program to start, a reply, a student's timer), so
 several run at once.  pytest-xdist gives each worker a fresh interpreter that
 imports pytest, netgrade and the suites and collects every check again: about
 a CPU-second a worker on this machine's cores, paid again by every grading.
-Here the grading process collects once and forks one child per *unit* (a
-check, or the checks that must run in one process, in order: an ``xdist_group``,
-e.g. a program's port and address checks, whose memo the second one reads); a
-fork of the warm process starts in milliseconds, so as many units run at once
-as ``--netgrade-forks`` allows and a single program's few checks still
-overlap.  The groups go first; a check marked ``netgrade_after(GROUP)`` (the
-plugin marks a program's other checks with its group) starts once that group
-is done, so it reads the group's memos (the program hangs: wait less) instead
-of every check of a hanging program waiting the full time side by side.
+Here the grading process collects once and forks ``--netgrade-forks``
+children that inherit all of it; each is given a *unit* at a time (a check, or
+the checks that must run in one process, in order: an ``xdist_group``, e.g. a
+program's port and address checks, whose memo the second one reads) and asks
+for the next when it is done.  A fork per check would cost more: every fork
+copies the page tables of a process of a hundred megabytes and the pages each
+child then writes (measured: twice xdist's system time for the whole pack).
 
-The child runs its unit through pytest's own protocol (fixtures, pytest-timeout,
+The groups go first; a check marked ``netgrade_after(GROUP)`` (the plugin
+marks a program's other checks with its group) starts once that group is
+done, so it reads the group's memos (the program hangs: wait less) instead of
+every check of a hanging program waiting the full time side by side.
+
+A child runs its unit through pytest's own protocol (fixtures, pytest-timeout,
 the netgrade plugin's verdicts) and sends each report to the grading process
 over a pipe, serialized by pytest's own hooks; the grading process hands them
 to ``pytest_runtest_logreport`` as if it had run the checks, so the collector
 of results sees what it sees under xdist.
 
 A child that dies mid-check (killed, out of memory) is reported as xdist
-reports a crashed worker, and its unfinished checks are given one more child;
-a check whose child dies again gets no third (the collector makes it an
-``error``).  Ctrl-C or SIGTERM in the grading process is passed on to the
-children, which end their checks' sandboxes; any still there after a grace
-period are killed.
+reports a crashed worker, its unfinished checks are given to a new child; a
+check whose child dies again gets no third (the collector makes it an
+``error``).  A child stuck past its unit's time limits is killed the same way.
+Ctrl-C or SIGTERM in the grading process is passed on to the children, which
+end their checks' sandboxes; any still there after a grace period are killed.
 """
 from __future__ import annotations
 
@@ -112,15 +115,24 @@ class _Sender:
         self.send({"report": data})
 
 
-def _child(session: pytest.Session, unit: list[pytest.Item], fd: int) -> int:
+def _child(session: pytest.Session, commands: int, reports: int) -> int:
+    """A child's life: run each unit the grading process sends (item indices, a line of JSON), report its
+    checks, say when it is done; end when the command pipe closes."""
     config = session.config
-    sender = _Sender(config, fd)
+    sender = _Sender(config, reports)
     config.pluginmanager.register(sender, "netgrade-fork-sender")
     config.hook.pytest_netgrade_forked(config=config)
+    items = session.items
     try:
-        for i, item in enumerate(unit):
-            nextitem = unit[i + 1] if i + 1 < len(unit) else None
-            item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+        with os.fdopen(commands, "rb") as lines:
+            for line in lines:
+                unit = [items[i] for i in json.loads(line)]
+                for i, item in enumerate(unit):
+                    # every unit ends its fixtures: the next one may be anything (the checks' fixtures are
+                    # per check, so this costs nothing)
+                    nextitem = unit[i + 1] if i + 1 < len(unit) else None
+                    item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                sender.send({"done": True})
         return 0
     except BaseException:  # noqa: BLE001 - interrupted: end the fixtures (the sandboxes) as pytest would
         with contextlib.suppress(BaseException):
@@ -131,20 +143,23 @@ def _child(session: pytest.Session, unit: list[pytest.Item], fd: int) -> int:
             config.hook.pytest_netgrade_fork_done(config=config)
 
 
-def _fork(session: pytest.Session, unit: list[pytest.Item]) -> tuple[int, int]:
-    """Start a child for ``unit``; (pid, the read end of its pipe)."""
-    r, w = os.pipe()
+def _fork(session: pytest.Session) -> tuple[int, int, int]:
+    """Start a child; (pid, the write end of its command pipe, the read end of its report pipe)."""
+    cmd_r, cmd_w = os.pipe()
+    rep_r, rep_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never back into the grading process's code
         code = 1
         try:
-            os.close(r)
+            os.close(cmd_w)
+            os.close(rep_r)
             _name(b"netgrade-check")
-            code = _child(session, unit, w)
+            code = _child(session, cmd_r, rep_w)
         finally:
             os._exit(code)
-    os.close(w)
-    return pid, r
+    os.close(cmd_r)
+    os.close(rep_w)
+    return pid, cmd_w, rep_r
 
 
 # ------------------------------------------------------------------ the grading process
@@ -160,13 +175,22 @@ def unit_deadline_s(unit: list[pytest.Item]) -> float:
     return total + UNIT_MARGIN_S
 
 
-class _Running:
-    def __init__(self, unit: list[pytest.Item], pid: int, fd: int) -> None:
-        self.unit, self.pid, self.fd = unit, pid, fd
+class _Child:
+    def __init__(self, pid: int, cmd: int, fd: int) -> None:
+        self.pid, self.cmd, self.fd = pid, cmd, fd
         self.buf = b""
-        self.finished: set[str] = set()  # node ids whose teardown report came
+        self.unit: list[pytest.Item] | None = None  # what it runs now (None: idle)
+        self.finished: set[str] = set()  # node ids of the unit whose teardown report came
         self.started: set[str] = set()
+        self.deadline = math.inf
+
+    def give(self, unit: list[pytest.Item], index: dict[str, int]) -> None:
+        self.unit, self.finished, self.started = unit, set(), set()
         self.deadline = time.monotonic() + unit_deadline_s(unit)
+        data = (json.dumps([index[item.nodeid] for item in unit]) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.cmd, view):]
 
     def messages(self, data: bytes) -> list[dict]:
         self.buf += data
@@ -181,30 +205,41 @@ class _Running:
 
 
 class ForkScheduler:
-    """Runs the session's items, ``forks`` units at a time."""
+    """Runs the session's items in ``forks`` children forked once, each given a unit at a time."""
 
     def __init__(self, session: pytest.Session, forks: int) -> None:
-        self.session, self.config, self.forks = session, session.config, max(1, forks)
+        self.session, self.config = session, session.config
         self.todo = units_of(list(session.items))
+        self.forks = max(1, min(forks, len(self.todo)))
+        self.index = {item.nodeid: i for i, item in enumerate(session.items)}
         #: groups not finished yet (a unit marked ``netgrade_after`` one of them waits)
         self.pending_groups = {g for u in self.todo if (g := _group(u[0])) is not None}
         self.retried: set[str] = set()  # node ids given a second child
-        self.running: dict[int, _Running] = {}
+        self.children: dict[int, _Child] = {}
+        #: children that may still be forked to replace dead ones: a check is given at most two children,
+        #: so no grading forks more than this
+        self.spare = 2 * len(session.items) + self.forks
         self.sel = selectors.DefaultSelector()
 
     def run(self) -> None:
+        if not self.todo:
+            return
         self.config.hook.pytest_netgrade_before_forks(config=self.config)
         gc.collect()
         gc.freeze()  # the children share the warm process's pages: no collection touching them all
         try:
-            while self.todo or self.running:
-                while len(self.running) < self.forks and (unit := self._next_unit()) is not None:
-                    self._start(unit)
+            for _ in range(self.forks):
+                self._spawn()
+            while self.todo or any(c.unit is not None for c in self.children.values()):
+                self._dispatch()
                 for key, _ in self.sel.select(timeout=self._until_next_deadline()):
                     self._read(key.data)
                 self._kill_overdue()
                 if self.session.shouldstop or self.session.shouldfail:
                     break
+                if not self.children:  # every child died and none may be forked again
+                    break
+            self._finish()
         except BaseException:
             self._stop_all()
             raise
@@ -212,62 +247,89 @@ class ForkScheduler:
             gc.unfreeze()
             self.sel.close()
 
+    def _spawn(self) -> None:
+        pid, cmd, fd = _fork(self.session)
+        child = _Child(pid, cmd, fd)
+        self.children[pid] = child
+        self.sel.register(fd, selectors.EVENT_READ, child)
+
+    def _dispatch(self) -> None:
+        for child in self.children.values():
+            if child.unit is None:
+                unit = self._next_unit()
+                if unit is None:
+                    return
+                try:
+                    child.give(unit, self.index)
+                except OSError:  # it has just died: the unit goes back, its end is read next
+                    self.todo.insert(0, unit)
+                    return
+
     def _next_unit(self) -> list[pytest.Item] | None:
         """The first unit that may start now: not waiting for a group still pending."""
         for i, unit in enumerate(self.todo):
             if _after(unit) not in self.pending_groups:
                 return self.todo.pop(i)
-        if self.todo and not self.running:  # nothing could end the wait (never expected): no waiting then
-            self.pending_groups.clear()
+        if self.todo and not any(c.unit is not None for c in self.children.values()):
+            self.pending_groups.clear()  # nothing could end the wait (never expected): no waiting then
             return self.todo.pop(0)
         return None
 
     def _until_next_deadline(self) -> float:
-        nearest = min((r.deadline for r in self.running.values()), default=math.inf)
+        nearest = min((c.deadline for c in self.children.values()), default=math.inf)
         return min(60.0, max(0.0, nearest - time.monotonic()))
 
     def _kill_overdue(self) -> None:
-        """A child past its deadline is killed; its pipe's end then reports it as dead (``_read``)."""
+        """A child past its unit's deadline is killed; its pipe's end then reports it as dead (``_read``)."""
         now = time.monotonic()
-        for run in self.running.values():
-            if now >= run.deadline:
+        for child in self.children.values():
+            if now >= child.deadline:
                 with contextlib.suppress(OSError):
-                    os.kill(run.pid, signal.SIGKILL)
-                run.deadline = math.inf
+                    os.kill(child.pid, signal.SIGKILL)
+                child.deadline = math.inf
 
-    def _start(self, unit: list[pytest.Item]) -> None:
-        pid, fd = _fork(self.session, unit)
-        run = _Running(unit, pid, fd)
-        self.running[pid] = run
-        self.sel.register(fd, selectors.EVENT_READ, run)
-
-    def _read(self, run: _Running) -> None:
+    def _read(self, child: _Child) -> None:
         try:
-            data = os.read(run.fd, 1 << 16)
+            data = os.read(child.fd, 1 << 16)
         except InterruptedError:
             return
         if data:
-            for message in run.messages(data):
-                self._report(run, message)
+            for message in child.messages(data):
+                if "report" in message:
+                    self._report(child, message)
+                elif message.get("done"):
+                    self._unit_done(child)
             return
-        status = self._reap(run)
-        left = [item for item in run.unit if item.nodeid not in run.finished]
-        if not (left and self._died(run, status, left)):  # done (not given another child): its group is
-            self.pending_groups.discard(_group(run.unit[0]))
+        status = self._reap(child)
+        unit, child.unit = child.unit, None
+        requeued = False
+        if unit is not None:
+            left = [item for item in unit if item.nodeid not in child.finished]
+            requeued = bool(left) and self._died(status, left)
+            if not requeued:
+                self.pending_groups.discard(_group(unit[0]))
+        if (self.todo or requeued) and self.spare > 0:
+            self.spare -= 1
+            self._spawn()
 
-    def _report(self, run: _Running, message: dict) -> None:
+    def _unit_done(self, child: _Child) -> None:
+        unit, child.unit, child.deadline = child.unit, None, math.inf
+        if unit is not None:
+            self.pending_groups.discard(_group(unit[0]))
+
+    def _report(self, child: _Child, message: dict) -> None:
         rep = self.config.hook.pytest_report_from_serializable(config=self.config, data=message["report"])
         if rep is None:
             return
-        if rep.nodeid not in run.started:
-            run.started.add(rep.nodeid)
+        if rep.nodeid not in child.started:
+            child.started.add(rep.nodeid)
             self.config.hook.pytest_runtest_logstart(nodeid=rep.nodeid, location=rep.location)
         self.config.hook.pytest_runtest_logreport(report=rep)
         if rep.when == "teardown":
-            run.finished.add(rep.nodeid)
+            child.finished.add(rep.nodeid)
             self.config.hook.pytest_runtest_logfinish(nodeid=rep.nodeid, location=rep.location)
 
-    def _died(self, run: _Running, status: int, left: list[pytest.Item]) -> bool:
+    def _died(self, status: int, left: list[pytest.Item]) -> bool:
         """A child ended before its unit did: the check it was in reported as a crashed worker, the rest of
         the unit given one more child (a check whose child died twice gets none).  True if given one."""
         how = (f"killed by {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status)
@@ -284,33 +346,56 @@ class ForkScheduler:
             return True
         return False
 
+    def _finish(self) -> None:
+        """Every unit done: the children's command pipes closed, so they end; each reaped at its pipe's end."""
+        for child in self.children.values():
+            with contextlib.suppress(OSError):
+                os.close(child.cmd)
+            child.cmd = -1
+        deadline = time.monotonic() + GRACE_S
+        while self.children and time.monotonic() < deadline:
+            for key, _ in self.sel.select(timeout=max(0.0, deadline - time.monotonic())):
+                child = key.data
+                with contextlib.suppress(InterruptedError):
+                    if os.read(child.fd, 1 << 16):
+                        continue
+                self._reap(child)
+        self._kill_all()
+
     def _stop_all(self) -> None:
         """Pass the interrupt on, give the children GRACE_S to end their checks (each one's pipe closes when
         it exits; what they still report is dropped: the grading is over), then kill what is left."""
-        for pid in self.running:
+        for pid in self.children:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGINT)
         deadline = time.monotonic() + GRACE_S
-        while self.running and time.monotonic() < deadline:
+        while self.children and time.monotonic() < deadline:
             with contextlib.suppress(BaseException):  # a second Ctrl-C does not cut the wait short
                 for key, _ in self.sel.select(timeout=max(0.0, deadline - time.monotonic())):
-                    run = key.data
+                    child = key.data
                     with contextlib.suppress(InterruptedError):
-                        if os.read(run.fd, 1 << 16):
+                        if os.read(child.fd, 1 << 16):
                             continue
-                    self._reap(run)
-        for run in list(self.running.values()):
-            with contextlib.suppress(OSError):
-                os.kill(run.pid, signal.SIGKILL)
-            self._reap(run)
+                    self._reap(child)
+        self._kill_all()
 
-    def _reap(self, run: _Running) -> int:
-        """Forget an ended child (its pipe at its end): its exit status."""
-        self.sel.unregister(run.fd)
-        os.close(run.fd)
-        self.running.pop(run.pid, None)
+    def _kill_all(self) -> None:
+        for child in list(self.children.values()):
+            with contextlib.suppress(OSError):
+                os.kill(child.pid, signal.SIGKILL)
+            self._reap(child)
+
+    def _reap(self, child: _Child) -> int:
+        """Forget an ended child (its report pipe at its end): its exit status."""
+        self.sel.unregister(child.fd)
+        os.close(child.fd)
+        if child.cmd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(child.cmd)
+            child.cmd = -1
+        self.children.pop(child.pid, None)
         try:
-            return os.waitpid(run.pid, 0)[1]
+            return os.waitpid(child.pid, 0)[1]
         except ChildProcessError:
             return 0
 

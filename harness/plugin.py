@@ -82,11 +82,6 @@ def pytest_netgrade_before_forks(config: pytest.Config) -> None:
         s.runner  # noqa: B018 - made here, not once per child
 
 
-def pytest_netgrade_forked(config: pytest.Config) -> None:
-    from .sandbox import uids
-    uids.use_small_blocks()  # a child runs a check or two: a block of 256 uids a child would waste them
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("netgrade")
     group.addoption("--netgrade-plan", default=None, help="grading plan written by `netgrade check`")
@@ -178,12 +173,18 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             item.add_marker(pytest.mark.skip(reason=f"program missing: {loc.note}"))
     if drop:
         config.hook.pytest_deselected(items=drop)
-    # the longest first (their durations here last time, else their family's): forks start them in this
-    # order, so the grading is not left waiting for a long check that started last (the result's order is
-    # the checks' place in their files, whatever order they ran in)
+    # every program's port and address checks first (their memos shorten the waits of its other checks
+    # when it hangs), then the longest first (their durations here last time, else their family's): forks
+    # start them in this order, so the grading is not left waiting for a long check that started last (the
+    # result's order is the checks' place in their files, whatever order they ran in)
     known = timings.load()
-    keep.sort(key=lambda it: -timings.expected_s(known, check_info(it).key,
-                                                 s.pack.programs[check_info(it).program].family))
+
+    def first(it: pytest.Item) -> tuple[bool, float]:
+        info = check_info(it)
+        if info.id in SAME_WORKER_CHECKS:
+            return (False, 0.0)  # in their file's order: the port check's memo is for the address check
+        return (True, -timings.expected_s(known, info.key, s.pack.programs[info.program].family))
+    keep.sort(key=first)
     items[:] = keep
     _write_check_index(s, keep)
 

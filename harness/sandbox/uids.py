@@ -4,8 +4,7 @@ A uid is more than a permission: kernel keyrings, SysV IPC ownership and
 RLIMIT_NPROC follow it, and some of that outlives a process.  So run uids
 are never reused: they come from a counter shared by every grading process
 of the machine (of the user, without root) under a file lock, handed out in
-blocks so the lock is taken once per 256 runs (16 in a forked child that grades a
-check or two: see forking.py).
+blocks so the lock is taken once per 256 runs.
 
 As root the counter is kept in ``/var/lib/netgrade``; the range starts at
 2,000,000 (far above the ids of real accounts) and would last 2 billion runs.
@@ -14,7 +13,7 @@ Without root, in a user namespace that maps the user's subordinate ids
 besides 0 (uids 1..65535 inside for the usual 65536 ids) and the counter is
 kept in the user's cache folder (``$NETGRADE_CACHE`` or ``~/.cache/netgrade``),
 where every namespace of that user finds the same file.  Only when a range is
-used up (each grading process takes blocks of 256, each forked child 16: some 65,000 runs in a
+used up (each grading process takes blocks of 256: some 65,000 runs in a
 user's range of 65536, 2 billion as root) does the counter start again from
 its first uid.
 """
@@ -30,14 +29,12 @@ from .userns import uid_map
 FIRST = 2_000_000
 LAST = 2**31 - 2
 BLOCK = 256
-SMALL_BLOCK = 16
 ROOT_STATE = "/var/lib/netgrade/next-uid"
 
 _lock = threading.Lock()
 _next = 0
 _end = 0
 _pid = 0
-_block = BLOCK
 
 
 def in_user_namespace() -> bool:
@@ -67,7 +64,7 @@ def state_file() -> str:
 
 def _take_block() -> tuple[int, int]:
     first, last = uid_range()
-    block = min(_block, last - first + 1)
+    block = min(BLOCK, last - first + 1)
     state = state_file()
     os.makedirs(os.path.dirname(state), mode=0o700, exist_ok=True)
     fd = os.open(state, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -83,13 +80,6 @@ def _take_block() -> tuple[int, int]:
         return start, start + block
     finally:
         os.close(fd)
-
-
-def use_small_blocks() -> None:
-    """This process runs few programs (a forked child that grades a check or two): take blocks of
-    ``SMALL_BLOCK`` uids, so a grading's hundred children use a few thousand uids, not tens of thousands."""
-    global _block
-    _block = SMALL_BLOCK
 
 
 def next_uid() -> int:
