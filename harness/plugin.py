@@ -177,13 +177,17 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     # when it hangs), then the longest first (their durations here last time, else their family's): forks
     # start them in this order, so the grading is not left waiting for a long check that started last (the
     # result's order is the checks' place in their files, whatever order they ran in)
-    known = timings.load()
+    # xdist's workers must each collect the same order, and the durations file may change between their
+    # collections (another grading writes it): they keep the file's order
+    by_duration = not hasattr(config, "workerinput")
+    known = timings.load() if by_duration else {}
 
     def first(it: pytest.Item) -> tuple[bool, float]:
         info = check_info(it)
         if info.id in SAME_WORKER_CHECKS:
             return (False, 0.0)  # in their file's order: the port check's memo is for the address check
-        return (True, -timings.expected_s(known, info.key, s.pack.programs[info.program].family))
+        return (True, -timings.expected_s(known, info.key, s.pack.programs[info.program].family) if by_duration
+                else 0.0)
     keep.sort(key=first)
     items[:] = keep
     _write_check_index(s, keep)
