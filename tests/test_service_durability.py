@@ -11,7 +11,7 @@ import time
 import psutil
 import pytest
 from servicekit import (GRADE_S, REF_UDP_SEND, Service, course, db_url, poll, postgres,  # noqa: F401
-                        services, upload, wait_state)
+                        services, slow_start, upload, wait_state)
 
 from netgrade.service import db, queue
 from netgrade.service.models import Course, Student, Submission, Upload
@@ -108,7 +108,8 @@ def test_sigterm_gives_the_running_job_back_or_lets_it_finish(tmp_path, services
     svc = Service(data, None, workers=1, lease=10, grace=0.5).start()
     services.append(svc)
     with svc.client(tokens["tia"]) as c:
-        sid = upload(c, [("udp_send.py", REF_UDP_SEND.read_bytes())]).json()["id"]
+        # a program that starts a second late: its grading outlasts the 0.5 s grace, however fast checks run
+        sid = upload(c, [("udp_send.py", slow_start(REF_UDP_SEND.read_bytes()))]).json()["id"]
         wait_state(c, sid, ("running",), 60)
     worker, = svc.workers_pids()
     poll(lambda: any("netgrade.batch" in " ".join(p.cmdline()) for p in _graders_of(worker)), 60,
