@@ -352,25 +352,22 @@ class ForkScheduler:
             with contextlib.suppress(OSError):
                 os.close(child.cmd)
             child.cmd = -1
-        deadline = time.monotonic() + GRACE_S
-        while self.children and time.monotonic() < deadline:
-            for key, _ in self.sel.select(timeout=max(0.0, deadline - time.monotonic())):
-                child = key.data
-                with contextlib.suppress(InterruptedError):
-                    if os.read(child.fd, 1 << 16):
-                        continue
-                self._reap(child)
-        self._kill_all()
+        self._wait_for_ends()
 
     def _stop_all(self) -> None:
-        """Pass the interrupt on, give the children GRACE_S to end their checks (each one's pipe closes when
-        it exits; what they still report is dropped: the grading is over), then kill what is left."""
+        """Pass the interrupt on; the children end their checks (what they still report is dropped: the
+        grading is over)."""
         for pid in self.children:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGINT)
+        self._wait_for_ends()
+
+    def _wait_for_ends(self) -> None:
+        """Each child's report pipe closes when it exits: read (and drop) until every one has, GRACE_S at
+        most, then kill what is left.  A second Ctrl-C does not cut the wait short."""
         deadline = time.monotonic() + GRACE_S
         while self.children and time.monotonic() < deadline:
-            with contextlib.suppress(BaseException):  # a second Ctrl-C does not cut the wait short
+            with contextlib.suppress(BaseException):
                 for key, _ in self.sel.select(timeout=max(0.0, deadline - time.monotonic())):
                     child = key.data
                     with contextlib.suppress(InterruptedError):
