@@ -97,6 +97,12 @@ def _name(name: bytes) -> None:
         ctypes.CDLL(None).prctl(15, ctypes.c_char_p(name[:15]), 0, 0, 0)
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 class _Sender:
     """In a child: every report of its checks, down the pipe."""
 
@@ -105,9 +111,7 @@ class _Sender:
 
     def send(self, message: dict) -> None:
         data = json.dumps(message, default=repr).encode("utf-8")
-        view = memoryview(_HEADER.pack(len(data)) + data)
-        while view:
-            view = view[os.write(self.fd, view):]
+        _write_all(self.fd, _HEADER.pack(len(data)) + data)
 
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -121,7 +125,6 @@ def _child(session: pytest.Session, commands: int, reports: int) -> int:
     config = session.config
     sender = _Sender(config, reports)
     config.pluginmanager.register(sender, "netgrade-fork-sender")
-    config.hook.pytest_netgrade_forked(config=config)
     items = session.items
     try:
         with os.fdopen(commands, "rb") as lines:
@@ -138,9 +141,6 @@ def _child(session: pytest.Session, commands: int, reports: int) -> int:
         with contextlib.suppress(BaseException):
             session._setupstate.teardown_exact(None)
         return 1
-    finally:
-        with contextlib.suppress(BaseException):
-            config.hook.pytest_netgrade_fork_done(config=config)
 
 
 def _fork(session: pytest.Session) -> tuple[int, int, int]:
@@ -187,10 +187,7 @@ class _Child:
     def give(self, unit: list[pytest.Item], index: dict[str, int]) -> None:
         self.unit, self.finished, self.started = unit, set(), set()
         self.deadline = time.monotonic() + unit_deadline_s(unit)
-        data = (json.dumps([index[item.nodeid] for item in unit]) + "\n").encode()
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.cmd, view):]
+        _write_all(self.cmd, (json.dumps([index[item.nodeid] for item in unit]) + "\n").encode())
 
     def messages(self, data: bytes) -> list[dict]:
         self.buf += data
@@ -402,18 +399,10 @@ class Hooks:
     def pytest_netgrade_before_forks(self, config: pytest.Config) -> None:
         """In the grading process, before the first child: make what every child should inherit."""
 
-    @pytest.hookspec
-    def pytest_netgrade_forked(self, config: pytest.Config) -> None:
-        """In a child, before its first check."""
-
-    @pytest.hookspec
-    def pytest_netgrade_fork_done(self, config: pytest.Config) -> None:
-        """In a child, after its last check (or its interruption), before it exits."""
-
 
 def add_hooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    """Declare the fork hooks (once: by this plugin or by netgrade's, which implements them)."""
-    if not hasattr(pluginmanager.hook, "pytest_netgrade_forked"):
+    """Declare the fork hook (once: by this plugin or by netgrade's, which implements it)."""
+    if not hasattr(pluginmanager.hook, "pytest_netgrade_before_forks"):
         pluginmanager.add_hookspecs(Hooks)
 
 

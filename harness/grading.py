@@ -45,7 +45,8 @@ class Options:
     programs: list[str] = field(default_factory=list)
     runner: str = LOCAL
     run: dict[str, str] = field(default_factory=dict)
-    #: checks at a time, as the user asked (``--jobs``); None: chosen from the selection (``selection_jobs``)
+    #: checks at a time, as the user asked (``--jobs``); None: the local runner's forks take ``max_jobs``,
+    #: the Docker runner's xdist workers are chosen from the selection (``selection_jobs``)
     jobs: int | None = None
     #: the most checks at a time when ``jobs`` is None (a batch's or service's share of the machine);
     #: None: ``default_jobs()``

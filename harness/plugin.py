@@ -186,8 +186,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         info = check_info(it)
         if info.id in SAME_WORKER_CHECKS:
             return (False, 0.0)  # in their file's order: the port check's memo is for the address check
-        return (True, -timings.expected_s(known, info.key, s.pack.programs[info.program].family) if by_duration
-                else 0.0)
+        if not by_duration:
+            return (True, 0.0)
+        return (True, -timings.expected_s(known, info.key, s.pack.programs[info.program].family))
     keep.sort(key=first)
     items[:] = keep
     _write_check_index(s, keep)

@@ -214,13 +214,13 @@ class Watch:
         return str(rel)
 
     # ---- grading
-    def _grade(self, programs: list[str], jobs: int | None) -> Result:
-        return grade(self.path, self.pack, replace(self.opts, programs=programs, jobs=jobs))
+    def _grade(self, programs: list[str]) -> Result:
+        return grade(self.path, self.pack, replace(self.opts, programs=programs))
 
     def first(self) -> Result:
         """The first grading, as ``netgrade check`` does it (BadInput goes to the caller: exit 2)."""
         self._remember(self._locate_or_empty())
-        result = self._grade(self.selected, self.opts.jobs)
+        result = self._grade(self.selected)
         self.latest = result
         self.write_outputs(result)
         self._render(result)
@@ -254,9 +254,8 @@ class Watch:
                         for pid, files in todo.items())
         self.say(self._("re-grading {programs}", programs=why), "cyan")
         self._remember(located)
-        jobs = self.opts.jobs
         try:
-            result = self._grade(programs, jobs)
+            result = self._grade(programs)
         except BadInput as exc:
             self.say(self._("cannot grade the submission now: {error}", error=str(exc)), "red")
             return None
