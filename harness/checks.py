@@ -28,6 +28,7 @@ import pytest
 from .dialogue import Dialogue  # noqa: E402
 from .expect import (  # noqa: E402
     at,
+    busy_loop_share,
     encoding_note,
     ended_note,
     exits_zero,
@@ -61,7 +62,7 @@ __all__ = [
     # the programs
     "ProgramRun", "original_destination", "run_input_hint", "sheet_address", "sheet_addresses_text",
     # expectations and dialogues
-    "Dialogue", "at", "encoding_note", "ended_note", "exits_zero", "no_crash", "prints", "prints_text", "target_of",
+    "Dialogue", "at", "busy_loop_share", "encoding_note", "ended_note", "exits_zero", "no_crash", "prints", "prints_text", "target_of",
     # the grader's peers
     "Faults", "PeerError", "Received", "ShapedPeer", "TcpConn", "TcpListener", "TcpPeer", "TftpPeer", "Transfer",
     "UdpPeer", "fmt_addr", "plural", "recv_any", "tcp_states",

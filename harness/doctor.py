@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 
 from .runner import DOCKER, LOCAL
@@ -226,6 +227,28 @@ def _engine_name(client) -> str | None:
         return None
 
 
+#: how long a container's first process may take to become its command (the engine says it started once
+#: runc has let it go on; on a loaded machine the exec comes a moment later)
+EXEC_WAIT_S = 5.0
+
+
+def _runs_here(pid: int, cmdline: bytes) -> bool:
+    """Whether process ``pid`` of this machine's ``/proc`` runs ``cmdline``, waited for up to ``EXEC_WAIT_S``
+    while the process is there (another command first: runc's, before its exec)."""
+    until = time.monotonic() + EXEC_WAIT_S
+    while True:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                seen = f.read()
+        except OSError:
+            return False  # no such process here
+        if seen == cmdline:
+            return True
+        if time.monotonic() >= until:
+            return False
+        time.sleep(0.02)  # no event tells a process's exec to another
+
+
 def engine_is_here(client) -> tuple[bool, str]:
     """Whether the engine's containers run on this machine, where program runs enter them through
     ``/proc`` (Docker Desktop's run in a VM, a remote engine's elsewhere, and a host's engine seen
@@ -251,12 +274,7 @@ def engine_is_here(client) -> tuple[bool, str]:
                                           cap_drop=["ALL"], user="65534:65534")
         container.reload()
         pid = int(container.attrs["State"]["Pid"])
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                seen = f.read()
-        except OSError:
-            seen = b""
-        here = pid > 0 and seen == f"sleep\0{marker}\0".encode()
+        here = pid > 0 and _runs_here(pid, f"sleep\0{marker}\0".encode())
         return here, (f"a container's process (pid {pid}) is {'' if here else 'not '}in this machine's /proc")
     except Exception as exc:
         return False, f"cannot start a test container from {tag}: {engine.short_error(exc)}"

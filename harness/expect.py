@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 
 from .failure import CheckFailure, fail
 from .i18n import N_, Msg, message
@@ -15,6 +16,33 @@ def ended_note(run: ProgramRun, who: str | Msg = N_("the program")) -> Msg:
     if run.running:
         return Msg("")
     return Msg(N_("; {who} ended: {crash}"), {"who": message(who), "crash": run.crash_summary()})
+
+
+#: windows in a row in which a program wanted a CPU, and CPU time it used meanwhile, that make it a busy loop
+#: rather than a program starting up: a start-up on a loaded machine also wants a CPU all along, but gets
+#: and uses little of it before it ends or sleeps (Python's start-up here: 0.15-0.2 CPU-s)
+SPIN_WINDOWS = 3
+SPIN_CPU_S = 0.5
+
+
+def busy_loop_share(run: ProgramRun, window: float, busy: float, within_s: float) -> float:
+    """The program's CPU share if it is a busy loop, else its share in the first ``window`` in which it was
+    not ``busy`` (0.0 once it ended).
+
+    A busy loop wants a CPU (share above ``busy``) in each of at least ``SPIN_WINDOWS`` windows in a row
+    and uses ``SPIN_CPU_S`` of CPU time meanwhile.  After ``within_s`` seconds busy, a program is called a
+    busy loop whatever CPU it got."""
+    used_before = run.cpu_seconds()
+    until = time.monotonic() + within_s
+    windows = 0
+    while True:
+        share = run.cpu_share(window)
+        windows += 1
+        if not run.running or share <= busy:
+            return share
+        if windows >= SPIN_WINDOWS and (run.cpu_seconds() - used_before >= SPIN_CPU_S
+                                        or time.monotonic() >= until):
+            return share
 
 
 def exits_zero(run: ProgramRun, timeout: float, after: str) -> None:

@@ -25,6 +25,7 @@ from netgrade.checks import (
     TcpListener,
     TcpPeer,
     at,
+    busy_loop_share,
     check,
     describe_misdecoded_output,
     encoding_note,
@@ -46,7 +47,6 @@ from netgrade.checks import (
 # spinning program is reported at once instead of after a long timeout.
 IDLE_PROBE_S = 0.3
 SPIN_SHARE = 0.5
-SPIN_SAMPLES = 3  # windows of IDLE_PROBE_S in a row, all busy: a busy loop, not a program starting up
 
 # ------------------------------------------------------------------ helpers
 
@@ -88,9 +88,10 @@ def ends_cleanly(run, after: str, limits, *, zero: bool = True) -> None:
     A program still running after a short look is sampled for CPU: a busy loop
     is reported at once ("spinning at N% CPU") rather than after a long wait.
     """
+    started = time.monotonic()
     code = run.wait_exit(IDLE_PROBE_S)
     if code is None:
-        share = steady_spin(run)
+        share = busy_loop_share(run, IDLE_PROBE_S, SPIN_SHARE, limits.step_s)
         if run.running and share > SPIN_SHARE:
             fail(N_("expected the program to end {after}; it keeps running, spinning at {share:.0%} CPU (a busy "
                     "loop: recv() returns b'' forever once the other side closed)"),
@@ -99,26 +100,13 @@ def ends_cleanly(run, after: str, limits, *, zero: bool = True) -> None:
         if code is None:
             fail(N_("expected the program to end {after}; it was still running {waited:g} s later, "
                     "idle (blocked in input(), recv() or accept()?)"),
-                 after=after, waited=limits.step_s + 2 * IDLE_PROBE_S)
+                 after=after, waited=round(time.monotonic() - started, 1))
     if "Traceback (most recent call last)" in run.err:
         fail(N_("expected a clean end {after}; {crash}"),
              after=after, crash=run.crash_summary())
     if zero and code != 0:
         fail(N_("expected exit status 0 {after}; {crash}"),
              after=after, crash=run.crash_summary())
-
-
-def steady_spin(run, samples: int = SPIN_SAMPLES) -> float:
-    """The program's CPU share if it wants a CPU in each of ``samples`` windows in a row, else its share in the
-    first window that was not busy.  A program that has just started (Python's start-up, a connect() that is
-    refused, a message printed) is busy for a moment on a loaded machine and then ends or sleeps; a busy loop
-    stays busy."""
-    share = 0.0
-    for _ in range(samples):
-        share = run.cpu_share(IDLE_PROBE_S)
-        if not run.running or share <= SPIN_SHARE:
-            return share
-    return share
 
 
 def not_spinning(run, what: str) -> None:

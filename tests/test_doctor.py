@@ -223,7 +223,8 @@ def test_doctor_accepts_an_engine_on_this_machine_over_tcp():
         relay.join(5)
         listener.close()
     assert f"answers at {where}" in _finding(proc.stdout, "docker engine")[1], proc.stdout
-    assert _runner_lines(proc.stdout)["docker"] == ("works", f"two containers per worker, engine at {where}")
+    assert _runner_lines(proc.stdout)["docker"] == ("works", f"two containers per worker, engine at {where}"), \
+        proc.stdout
 
 
 def test_doctor_finds_the_engine_containers_out_of_reach():

@@ -374,3 +374,63 @@ def test_socket_table_lists_unconnected_udp_and_listening_tcp_sockets(source, mo
             s.close()
     finally:
         ns.close()
+
+
+def test_busy_loop_is_told_from_a_start_up_that_waits_for_a_cpu(tmp_path):
+    """A program that wants a CPU all along but shares it (here: with four busy processes of the test on one
+    CPU, as a start-up on a loaded machine) and ends after 0.25 CPU-s is not called a busy loop; one that
+    spins is, within seconds."""
+    import subprocess
+
+    from netgrade.expect import SPIN_CPU_S, busy_loop_share
+    from netgrade.pack import load
+    from netgrade.runner import LocalRunner, make_workbase
+    cpu = min(os.sched_getaffinity(0))
+    work = 0.25
+    assert work < SPIN_CPU_S
+    starved = program(tmp_path, f"""
+        import os, time
+        os.sched_setaffinity(0, {{{cpu}}})
+        print("starting", flush=True)
+        t = time.process_time()
+        while time.process_time() - t < {work}:  # a long start-up's work, done at a fifth of a CPU
+            pass
+        print("done", flush=True)
+    """)
+    spins = program(tmp_path, """
+        print("spinning", flush=True)
+        while True:
+            pass
+    """)
+    pack = load()
+    r = LocalRunner(make_workbase(str(tmp_path)), pack.limits, pack.lab_addresses)
+    hog = [PY, "-c", f"import os, time\nos.sched_setaffinity(0, {{{cpu}}})\nt = time.monotonic()\n"
+                     "while time.monotonic() - t < 60: pass"]  # bounded, whatever happens here
+    hogs = [subprocess.Popen(hog, start_new_session=True) for _ in range(4)]  # a session each: with autogroups,
+    # a session shares the CPU as one
+    box = r.open_sandbox(Evidence())
+    try:
+        run = box.start([PY, "prog.py"], label="starved", files_from=starved)
+        assert run.wait_output("starting", 20), run.crash_summary()
+        t0 = time.monotonic()
+        while run.running and time.monotonic() - t0 < 15:  # asked again and again, as long as it runs
+            share = busy_loop_share(run, 0.3, 0.5, within_s=10)
+            assert not run.running or share <= 0.5, (
+                f"called busy ({share:.0%}) after {time.monotonic() - t0:.1f} s, {run.cpu_seconds():.2f} CPU-s used")
+        assert run.wait_exit(1) == 0 and "done" in run.out, run.crash_summary()
+        print(f"the shared start-up took {time.monotonic() - t0:.1f} s")
+        for h in hogs:
+            h.kill()
+        run = box.start([PY, "prog.py"], label="spins", files_from=spins)
+        assert run.wait_output("spinning", 20), run.crash_summary()
+        t0 = time.monotonic()
+        share = busy_loop_share(run, 0.3, 0.5, within_s=20)
+        took = time.monotonic() - t0
+        assert run.running and share > 0.5, f"a busy loop read {share:.0%}"
+        assert took < 10, f"a busy loop took {took:.1f} s to be called one"
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+        box.close()
+        r.close()
