@@ -32,7 +32,7 @@ import pytest
 from . import pack as packmod
 from . import timings
 from .checks import PER_PROGRAM_ATTR, CheckFailure, CheckInfo
-from .evidence import CONTACT_KINDS, Evidence, event_msg
+from .evidence import CONTACT_KINDS, Evidence, Kind, event_msg
 from .handoff import RECORD_KEY, CheckRecord, Plan, write_index
 from .hints import unexpected_input_hint
 from .i18n import Msg, N_, literal
@@ -447,14 +447,16 @@ def _explain_fail(verdict: Verdict, program_id: str, ev: Evidence, contact: bool
         verdict.message = verdict.message + hint  # the hint starts with its own ". "
 
 
-def _client_reached_nobody(item: pytest.Item, s: Session, verdict: Verdict, program_id: str) -> None:
+def _client_reached_nobody(item: pytest.Item, s: Session, verdict: Verdict, program_id: str, waited: bool) -> None:
     """A client that failed without reaching any peer: say the step was shortened if it was, else leave the
-    memo that shortens the next checks' steps (see the ``limits`` fixture)."""
+    memo that shortens the next checks' steps (see the ``limits`` fixture) if our peer ``waited`` for it in
+    vain.  A check with no peer waiting (an interop check beside a reference program, whose contacts are not
+    our peer's; a check where nothing listens) tells nothing of whether the client reaches anyone."""
     shortened = item.stash.get(_short_step_key, None)
     if shortened is not None:
         verdict.message = Msg(N_("{message} (it reached no peer within {seconds:g} s in an earlier check either, so"
                                  " this check waited less)"), {"message": verdict.message, "seconds": shortened})
-    else:
+    elif waited:
         leave_memo(s.plan.workbase, NO_CONTACT, program_id)
 
 
@@ -465,7 +467,7 @@ def _finish_fail(item: pytest.Item, s: Session, info: CheckInfo, verdict: Verdic
     contact = any(e["kind"] in CONTACT_KINDS for e in ev.events)
     _explain_fail(verdict, info.program, ev, contact)
     if s.pack.programs[info.program].role == "client" and not contact:
-        _client_reached_nobody(item, s, verdict, info.program)
+        _client_reached_nobody(item, s, verdict, info.program, any(e["kind"] == Kind.TIMEOUT for e in ev.events))
 
 
 def _record(item: pytest.Item, s: Session, info: CheckInfo, verdict: Verdict, ev: Evidence | None) -> CheckRecord:

@@ -139,11 +139,13 @@ def round_mismatches(result: dict, mutants: list[Path], expected: dict[str, set[
     problems = [f"grader error {p['id']}/{c['id']}: {c['message'][:300]}" for p in result["programs"]
                 for c in p["checks"] if c["status"] == "error"]
     failing = checks_by_status(result).get("fail", set())
+    messages = {f"{p['id']}/{c['id']}": c["message"] for p in result["programs"] for c in p["checks"]}
     for m in mutants:
         pid = m.parent.name
         got = {k for k in failing if k.startswith(pid + "/")}
         if got != expected[pid]:
-            problems.append(f"{pid}/{m.name}: expected {sorted(expected[pid])}, failed {sorted(got)}")
+            why = "".join(f"; {k}: {messages[k][:300]}" for k in sorted(got - expected[pid]))
+            problems.append(f"{pid}/{m.name}: expected {sorted(expected[pid])}, failed {sorted(got)}{why}")
     return problems
 
 

@@ -47,3 +47,28 @@ def test_a_hanging_server_and_client_are_waited_for_less_after_their_first_check
         assert "within 3 s" in failed[0]["message"] and "within 0.5 s" in failed[1]["message"], \
             f"{pid}: expected the full wait first and a short one later, saw {failed[0]['message']!r}" \
             f" then {failed[1]['message']!r}"
+
+
+def test_a_client_that_fails_only_beside_a_reference_program_is_not_waited_for_less(tmp_path):
+    """A client's interop check talks to a reference server, not to our peer, so failing it says nothing of
+    whether the client reaches anyone: it leaves no memo, and the later checks keep their full steps.  (CI
+    runs 22 and 23: with-reference ran first, its memo cut the next checks' step to 0.5 s, and a client
+    that closes 3.5 s after 'exit' also failed `exits`.)  Here with-reference is made to come first: one
+    check at a time, and a durations file in which it is the longest."""
+    import json
+
+    from conftest import MUTANTS, netgrade
+    sub = submission_with(tmp_path, {"tcp_sink_client.py": (MUTANTS / "tcp-sink-client" /
+                                                             "waits_before_close.py").read_text("utf-8")})
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "check-seconds.json").write_text(json.dumps({"tcp-sink-client/with-reference": 60.0}), "utf-8")
+    out = tmp_path / "result.json"
+    proc = netgrade("check", str(sub), "--program", "tcp-sink-client", "-j", "1", "--json", str(out),
+                    env={"NETGRADE_CACHE": str(cache)})
+    assert out.exists(), proc.stdout + proc.stderr
+    checks = {c["id"]: c for c in json.loads(out.read_text("utf-8"))["programs"][0]["checks"]}
+    assert checks["with-reference"]["status"] == "fail", checks["with-reference"]
+    failed = {k: c["message"] for k, c in checks.items() if c["status"] != "pass" and c["level"] != "extra"}
+    assert list(failed) == ["closes-with-fin"], failed
+    assert "stayed open 3 s" in failed["closes-with-fin"], failed
