@@ -84,16 +84,25 @@ import pytest
 mark("netgrade.grading and pytest imported")
 
 
+class ForkMarks:
+    @pytest.hookimpl(trylast=True)  # after netgrade.plugin's: the runner is made
+    def pytest_netgrade_before_forks(self, config):
+        mark("runner made (pytest_netgrade_before_forks)")
+
+
 class Observer:
     @pytest.hookimpl(trylast=True)
     def pytest_configure(self, config):
         mark("pytest configured (plugins loaded)")
+        # the fork hook is declared by then (forking.py's pytest_addhooks), when the checks run in forks; an
+        # implementation registered before its declaration would keep forking.add_hooks from declaring it
+        hook = getattr(config.pluginmanager.hook, "pytest_netgrade_before_forks", None)
+        if hook is not None and getattr(hook, "spec", None) is not None:
+            config.pluginmanager.register(ForkMarks(), "netgrade-profile-forks")
 
     def pytest_collection_finish(self, session):
         mark(f"collected {len(session.items)} checks")
 
-    # (not pytest_netgrade_before_forks: an implementation seen before its declaration keeps forking.add_hooks
-    # from declaring it)
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtestloop(self, session):
         mark("the run loop starts")
@@ -161,7 +170,7 @@ def observed_spawn(self):
     _spawn(self)
     spawned.append(time.monotonic())
     if len(spawned) == 1:
-        marks.append(("the first child forked (runner made)", spawned[0], cpu()))
+        marks.append(("the first child forked (gc.collect, freeze, fork)", spawned[0], cpu()))
 
 
 forking.ForkScheduler._spawn = observed_spawn
