@@ -4,21 +4,25 @@
 
 Grades the exported references once (the whole pack, or ``--program ID``)
 with `netgrade check` in a process of its own, entered through the CLI's own
-entry point with one observing pytest plugin added (``DRIVER`` below: it
-takes timestamps and ``getrusage`` figures and changes nothing the engine
-does), then prints:
+entry point with one observing pytest plugin added (``DRIVER`` below).  The
+observer reads clocks, ``getrusage`` and, just before the grader kills a
+program still running, that program's CPU time (psutil, a few /proc reads);
+it changes nothing the engine decides or reports.  Then it prints:
 
-- the whole run: wall, and CPU-seconds of its process tree (the kernel's
-  accounting of the waited-for child, as bench/targets.py measures it);
+- the whole run: wall, and CPU-seconds of its process tree: the kernel's
+  accounting of waited-for children (bench/targets.py's figure), plus the
+  programs killed at their checks' end, which that accounting never sees
+  (killing a run's launcher reparents its processes away from the grader, so
+  no wait counts them);
 - the fixed cost before the first check, from this run's own timestamps and
   the grading process's CPU at each (interpreter, imports, the CLI's work,
   pytest start-up, collection, the fork of the pool), and beside it
   `python -c pass` and `python -c "import netgrade.cli"` (median of 3);
 - per check: its wall (pytest's setup, call and teardown phases, from the
   reports pytest already makes) and its CPU (the check's forked child, and
-  separately the processes it waited for: the launcher, the program, our
-  references), the top 10 by wall, and the sum of the checks' walls against
-  the run's checking time (how much the pool overlaps);
+  separately its programs: the launchers, the program, our references), the
+  top 10 by wall, the sum of the checks' walls against the run's checking
+  time (how much the pool overlaps) and the time with k checks running;
 - what every check pays, measured here outside a grading (median of
   ``--launches``): a sandbox opened and closed (``LocalRunner.open_sandbox``),
   one ``print(1)`` launched in it to its first line of output, and the same
@@ -32,6 +36,8 @@ does), then prints:
 These are figures, not tests: the machine's load changes them (``uptime``'s
 load average is printed first and last).  Needs what `netgrade check` needs
 (root or user namespaces); the sandbox figures need network namespaces.
+Its name shadows the standard library's ``profile`` module for a script run
+from bench/ (``sys.path[0]``); nothing here imports it.
 """
 from __future__ import annotations
 
@@ -170,7 +176,7 @@ def observed_spawn(self):
     _spawn(self)
     spawned.append(time.monotonic())
     if len(spawned) == 1:
-        marks.append(("the first child forked (gc.collect, freeze, fork)", spawned[0], cpu()))
+        marks.append(("first child forked (gc, freeze, fork)", spawned[0], cpu()))
 
 
 forking.ForkScheduler._spawn = observed_spawn
@@ -203,7 +209,7 @@ finally:
     if os.getpid() == MAIN:
         mark("outputs written, exiting")
         with open(OUT, "w") as f:
-            json.dump({"marks": marks, "reports": reports, "spawned": spawned, "exit": code}, f)
+            json.dump({"marks": marks, "reports": reports, "spawned": spawned, "pid": MAIN, "exit": code}, f)
 sys.exit(code)
 """
 
@@ -306,6 +312,12 @@ def concurrency(rows: list[dict]) -> dict[int, float]:
     if out.get(0, 1.0) < 0.001:
         del out[0]
     return out
+
+
+def program_starts(res: dict) -> int:
+    """How many programs the checks started (their evidence's start events: the program and our references)."""
+    return sum(e["kind"] == "start" for p in res["programs"] for c in p["checks"]
+               for e in c["evidence"].get("events", []))
 
 
 def starts_to_first_output(res: dict) -> list[float]:
@@ -496,11 +508,13 @@ def report(run: dict, py_pass: tuple[float, float], py_cli: tuple[float, float],
           f"notices, JSON, table), {end_c - done[1]:.3f} CPU-s of the grading process; then "
           f"{ms(run['ended'] - end_t)} to its exit")
     during = done[1] - grader_at_first
-    elsewhere = tree - end_c - sum(cpus)
-    print(f"CPU account: the grading process {end_c:.2f} CPU-s ({grader_at_first:.2f} before the first check, "
-          f"{during:.2f} during the checks: forks, reports read), the checks {sum(cpus):.2f}, elsewhere "
-          f"{elsewhere:.2f} (the children outside their checks: their exit, page faults after the fork), of "
-          f"{tree:.2f}")
+    if forks == 1 and rows[0]["pid"] == run["obs"].get("pid"):  # --jobs 1: the checks ran in the grading process
+        during -= sum(r["self_cpu"] for r in rows)
+    elsewhere = tree - grader_at_first - during - (end_c - done[1]) - sum(cpus)
+    print(f"CPU account: the grading process outside the checks {tree - sum(cpus) - elsewhere:.2f} CPU-s "
+          f"({grader_at_first:.2f} before the first check, {during:.2f} while they ran: forks, reports read, "
+          f"{end_c - done[1]:.2f} after), the checks {sum(cpus):.2f}, elsewhere {elsewhere:.2f} (the grading "
+          f"process's exit, the forks outside their checks, processes no check started), of {tree:.2f}")
 
     # ---- what every check pays
     print(f"\nwhat every check pays: median of {args.launches}, measured in this process outside the grading")
@@ -538,10 +552,17 @@ def report(run: dict, py_pass: tuple[float, float], py_cli: tuple[float, float],
     # ---- the summary
     print("\nwhere the time goes")
     print(f"  the whole: {wall:.2f} s wall, {tree:.2f} CPU-s")
-    print(f"  fixed: {first - run['spawned']:.2f} s and {grader_at_first:.2f} CPU-s before the first check, "
-          f"{end_t - last:.2f} s after the last, {run['ended'] - end_t:.2f} s to exit")
-    print(f"  checks: {n} × {ms(med(walls))} wall (median; {sum(walls):.1f} s, {sum(walls) / span:.1f} at once, in "
-          f"{span:.1f} s) and {n} × {med(cpus):.3f} CPU-s (median; {sum(cpus):.2f} CPU-s)")
+    fixed = (first - run["spawned"]) + (run["ended"] - last)
+    print(f"  fixed: {fixed:.2f} s of the wall: {first - run['spawned']:.2f} s and {grader_at_first:.2f} CPU-s "
+          f"before the first check, {end_t - last:.2f} s after the last, {run['ended'] - end_t:.2f} s to exit")
+    print(f"  checks: {span:.2f} s of the wall; {n} × {ms(med(walls))} (median; {sum(walls):.1f} s, "
+          f"{sum(walls) / span:.1f} at once) and {n} × {med(cpus):.3f} CPU-s (median; {sum(cpus):.2f} CPU-s)")
+    starts = program_starts(res)
+    if starts:
+        progs = sum(r["children_cpu"] for r in rows)
+        print(f"  programs: {progs:.2f} of the {tree:.2f} CPU-s, {starts} started ({progs / starts:.3f} CPU-s a "
+              f"start); the checks' own side {sum(r['self_cpu'] for r in rows):.2f}, the grading process "
+              f"{end_c:.2f}")
     if "why" not in box:
         print(f"  in each check: a sandbox {ms(box['open'] + box['close'])} to open and close, each program's launch "
               f"to its first line {ms(box['launch'])} ({ms(box['bare'])} without the sandbox)")
