@@ -2,7 +2,9 @@
 
     python bench/targets.py [--repeat K] [--only NAME ...] [--jobs N]
 
-NAME is one of: pack, program, watch, hanging, batch, docker, tftp.  Each figure is
+NAME is one of: pack, program, watch, hanging, batch, docker, tftp, and profile
+(not a target, only when named: bench/profile.py's summary of where one
+grading of the whole pack spends its time).  Each figure is
 the median of ``--repeat`` runs (3 by default; the batch and the hanging
 submission run once).  CPU-seconds are the user and system time of the whole
 `netgrade check` process tree (the grader, its workers, the programs it ran),
@@ -150,13 +152,26 @@ def bench_tftp(t: Table, repeat: int) -> None:
           f"{ratio:.2f}x ({10 / min(times['reference']):.1f} MiB/s)", ratio >= 0.9)
 
 
+def bench_profile(jobs: list[str]) -> None:
+    proc = subprocess.run([sys.executable, str(HERE / "profile.py"), *jobs], capture_output=True, text=True)
+    lines = proc.stdout.splitlines()
+    start = lines.index("where the time goes") if "where the time goes" in lines else None
+    if start is None:
+        print(f"  bench/profile.py failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
+        return
+    for line in lines[start:]:
+        if line.startswith("load average"):
+            break
+        print(f"  {line}", flush=True)
+
+
 NAMES = ("pack", "program", "watch", "hanging", "batch", "docker", "tftp")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--only", nargs="+", choices=NAMES, default=list(NAMES))
+    ap.add_argument("--only", nargs="+", choices=(*NAMES, "profile"), default=list(NAMES))
     ap.add_argument("--jobs", type=int, default=None, help="passed to every `netgrade check` (default: its own)")
     args = ap.parse_args()
     jobs = ["--jobs", str(args.jobs)] if args.jobs else []
@@ -180,6 +195,8 @@ def main() -> int:
             bench_docker(t, tmp, refs, args.repeat, jobs)
         if "tftp" in args.only:
             bench_tftp(t, args.repeat)
+        if "profile" in args.only:
+            bench_profile(jobs)
     print(f"load average {os.getloadavg()[0]:.2f} at the end")
     return t.summary()
 
