@@ -3,7 +3,7 @@
     python bench/targets.py [--repeat K] [--only NAME ...] [--jobs N]
 
 NAME is one of: pack, program, watch, hanging, batch, docker, tftp, and profile
-(not a target, only when named: bench/profile.py's summary of where one
+(not a target, only when named: bench/bench_profile.py's summary of where one
 grading of the whole pack spends its time).  Each figure is
 the median of ``--repeat`` runs (3 by default; the batch and the hanging
 submission run once).  CPU-seconds are the user and system time of the whole
@@ -153,11 +153,11 @@ def bench_tftp(t: Table, repeat: int) -> None:
 
 
 def bench_profile(jobs: list[str]) -> None:
-    proc = subprocess.run([sys.executable, str(HERE / "profile.py"), *jobs], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, str(HERE / "bench_profile.py"), *jobs], capture_output=True, text=True)
     lines = proc.stdout.splitlines()
     start = lines.index("where the time goes") if "where the time goes" in lines else None
     if start is None:
-        print(f"  bench/profile.py failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
+        print(f"  bench/bench_profile.py failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
         return
     for line in lines[start:]:
         if line.startswith("load average"):

@@ -1,6 +1,6 @@
 """Benchmark: where one grading's time goes (issue 21: fixed cost, per-check cost, sandbox and launch, waits).
 
-    python bench/profile.py [--program ID ...] [--jobs N] [--launches N]
+    python bench/bench_profile.py [--program ID ...] [--jobs N] [--launches N]
 
 Grades the exported references once (the whole pack, or ``--program ID``)
 with `netgrade check` in a process of its own, entered through the CLI's own
@@ -36,8 +36,6 @@ it changes nothing the engine decides or reports.  Then it prints:
 These are figures, not tests: the machine's load changes them (``uptime``'s
 load average is printed first and last).  Needs what `netgrade check` needs
 (root or user namespaces); the sandbox figures need network namespaces.
-Its name shadows the standard library's ``profile`` module for a script run
-from bench/ (``sys.path[0]``); nothing here imports it.
 """
 from __future__ import annotations
 
