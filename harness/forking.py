@@ -401,8 +401,10 @@ class Hooks:
 
 
 def add_hooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    """Declare the fork hook (once: by this plugin or by netgrade's, which implements it)."""
-    if not hasattr(pluginmanager.hook, "pytest_netgrade_before_forks"):
+    """Declare the fork hook (once: by this plugin or by netgrade's, which implements it).  A plugin that
+    implements it before it is declared leaves a caller with no specification; that one gets it."""
+    caller = getattr(pluginmanager.hook, "pytest_netgrade_before_forks", None)
+    if caller is None or caller.spec is None:
         pluginmanager.add_hookspecs(Hooks)
 
 

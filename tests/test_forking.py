@@ -174,3 +174,23 @@ def test_the_checks_that_took_longest_last_time_start_first(tmp_path, exported):
     assert ids.index("order-a") < ids.index("order-b"), ids
     known = json.loads((cache / "check-seconds.json").read_text())
     assert known["udp-send/order-b"] < 50.0 and "udp-send/port" in known, known  # what this grading saw
+
+
+def test_the_fork_hook_is_declared_even_after_a_plugin_implemented_it():
+    """A plugin registered before the forking plugin declares its hook leaves pluggy a caller with no
+    specification; the declaration must still come (else pytest refuses the hook as unknown)."""
+    from _pytest.config import PytestPluginManager
+
+    from netgrade import forking
+
+    class Early:
+        @staticmethod
+        def pytest_netgrade_before_forks(config):
+            return None
+
+    pm = PytestPluginManager()
+    pm.register(Early(), "early")
+    forking.add_hooks(pm)
+    forking.add_hooks(pm)  # and once only
+    assert pm.hook.pytest_netgrade_before_forks.spec is not None
+    pm.check_pending()
