@@ -139,12 +139,24 @@ def round_mismatches(result: dict, mutants: list[Path], expected: dict[str, set[
     problems = [f"grader error {p['id']}/{c['id']}: {c['message'][:300]}" for p in result["programs"]
                 for c in p["checks"] if c["status"] == "error"]
     failing = checks_by_status(result).get("fail", set())
-    messages = {f"{p['id']}/{c['id']}": c["message"] for p in result["programs"] for c in p["checks"]}
+    checks = {f"{p['id']}/{c['id']}": c for p in result["programs"] for c in p["checks"]}
+
+    def seen(key: str) -> str:
+        """What a check that failed unexpectedly said, or what one that should have failed saw."""
+        c = checks.get(key)
+        if c is None:
+            return "not run"
+        if c["status"] == "fail":
+            return c["message"][:300]
+        events = (c.get("evidence") or {}).get("events", [])
+        return f"{c['status']}, {c.get('duration_s', 0):.2f} s, evidence: " + " | ".join(
+            f"{e.get('t', 0):.2f} {e.get('kind')} {e.get('who', '')} {str(e.get('text', ''))[:60]}"
+            for e in events[-12:])
     for m in mutants:
         pid = m.parent.name
         got = {k for k in failing if k.startswith(pid + "/")}
         if got != expected[pid]:
-            why = "".join(f"; {k}: {messages[k][:300]}" for k in sorted(got - expected[pid]))
+            why = "".join(f"; {k}: {seen(k)}" for k in sorted(got ^ expected[pid]))
             problems.append(f"{pid}/{m.name}: expected {sorted(expected[pid])}, failed {sorted(got)}{why}")
     return problems
 
