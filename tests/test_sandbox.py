@@ -376,15 +376,14 @@ def test_socket_table_lists_unconnected_udp_and_listening_tcp_sockets(source, mo
         ns.close()
 
 
-def test_busy_loop_is_told_from_a_start_up_that_waits_for_a_cpu(tmp_path):
+@pytest.mark.parametrize("runner", ["local"], indirect=True)  # the test's busy processes share this machine's CPU
+def test_busy_loop_is_told_from_a_start_up_that_waits_for_a_cpu(runner, tmp_path):
     """A program that wants a CPU all along but shares it (here: with four busy processes of the test on one
     CPU, as a start-up on a loaded machine) and ends after 0.25 CPU-s is not called a busy loop; one that
     spins is, within seconds."""
     import subprocess
 
     from netgrade.expect import SPIN_CPU_S, busy_loop_share
-    from netgrade.pack import load
-    from netgrade.runner import LocalRunner, make_workbase
     cpu = min(os.sched_getaffinity(0))
     work = 0.25
     assert work < SPIN_CPU_S
@@ -402,13 +401,11 @@ def test_busy_loop_is_told_from_a_start_up_that_waits_for_a_cpu(tmp_path):
         while True:
             pass
     """)
-    pack = load()
-    r = LocalRunner(make_workbase(str(tmp_path)), pack.limits, pack.lab_addresses)
     hog = [PY, "-c", f"import os, time\nos.sched_setaffinity(0, {{{cpu}}})\nt = time.monotonic()\n"
                      "while time.monotonic() - t < 60: pass"]  # bounded, whatever happens here
     hogs = [subprocess.Popen(hog, start_new_session=True) for _ in range(4)]  # a session each: with autogroups,
     # a session shares the CPU as one
-    box = r.open_sandbox(Evidence())
+    box = runner.open_sandbox(Evidence())
     try:
         run = box.start([PY, "prog.py"], label="starved", files_from=starved)
         assert run.wait_output("starting", 20), run.crash_summary()
@@ -433,4 +430,3 @@ def test_busy_loop_is_told_from_a_start_up_that_waits_for_a_cpu(tmp_path):
             h.kill()
             h.wait()
         box.close()
-        r.close()
