@@ -50,8 +50,11 @@ def remember(result: Result) -> None:
     known = load()
     for p in result.programs:
         for c in p.checks:
-            if c.status != Status.SKIP and c.duration_s:
-                known[f"{p.id}/{c.id}"] = round(float(c.duration_s), 3)
+            # a check under a millisecond is kept as 0.0 (a fast machine's trivial check); only a check that
+            # did not run (skipped, or the grader's error before it started) leaves what was known
+            ran = c.status != Status.SKIP and (c.duration_s or c.status != Status.ERROR)
+            if ran:
+                known[f"{p.id}/{c.id}"] = round(float(c.duration_s or 0.0), 3)
     if len(known) > MAX_CHECKS:
         known = dict(list(known.items())[-MAX_CHECKS:])
     with contextlib.suppress(OSError):

@@ -176,6 +176,26 @@ def test_the_checks_that_took_longest_last_time_start_first(tmp_path, exported):
     assert known["udp-send/order-b"] < 50.0 and "udp-send/port" in known, known  # what this grading saw
 
 
+def test_a_check_under_a_millisecond_is_remembered(tmp_path, monkeypatch):
+    """A trivial check on a fast machine takes 0.0 s at the result's millisecond; what this grading saw
+    replaces what was known (CI once kept a stale 50 s this way); a check that did not run keeps it."""
+    from netgrade import timings
+    from netgrade.results import CheckResult, ProgramResult, Result
+
+    monkeypatch.setenv("NETGRADE_CACHE", str(tmp_path))
+    (tmp_path / timings.FILE).write_text(json.dumps({"p/fast": 50.0, "p/skipped": 7.0, "p/unrun": 9.0}))
+
+    def check(cid, status, seconds):
+        return CheckResult(id=cid, title="", level="must", status=status, score=0, max_score=1, message="",
+                           duration_s=seconds)
+    program = ProgramResult(id="p", file="p.py", status="graded", score=0, max_score=3, checks=[
+        check("fast", "pass", 0.0), check("skipped", "skip", 0.0), check("unrun", "error", 0.0),
+        check("slow", "fail", 1.25)])
+    timings.remember(Result(submission="s", pack="x", runner="local", score=0, max_score=3, started_at="",
+                            duration_s=1.3, programs=[program]))
+    assert timings.load() == {"p/fast": 0.0, "p/skipped": 7.0, "p/unrun": 9.0, "p/slow": 1.25}
+
+
 def test_the_fork_hook_is_declared_even_after_a_plugin_implemented_it():
     """A plugin registered before the forking plugin declares its hook leaves pluggy a caller with no
     specification; the declaration must still come (else pytest refuses the hook as unknown)."""
