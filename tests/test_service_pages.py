@@ -168,6 +168,29 @@ def test_a_folder_is_zipped_without_its_own_name_and_caches(site):
         assert bad.status_code == 400 and "unusable path" in bad.text, bad.text[:500]
 
 
+def test_a_refusal_is_worded_in_the_page_s_language(site):
+    """An error page says why in the page's language, with the real catalog: a fixed refusal, and one
+    with a parameter (the student's path stays as sent); in English the words are unchanged."""
+    app, tokens, _ = site
+    web.environment.cache_clear()
+
+    def alert(page):
+        return re.search(r'<p class="error" id="error" role="alert">(.*?)</p>', page.text, re.S).group(1)
+    with TestClient(app) as c:
+        sign_in(c, tokens["amy"])
+        good = csrf_of(c.get("/home").text)
+        missing = "/submissions/" + "0" * 32
+        assert alert(c.get(missing + "?lang=en")) == "not found"
+        zh = c.get(missing + "?lang=zh")
+        assert zh.status_code == 404 and alert(zh) == "未找到", zh.text[:500]
+        empty = c.post("/upload?lang=zh", data={"csrf": good})
+        assert empty.status_code == 400 and "没有选择文件" in alert(empty), empty.text[:500]
+        bad = c.post("/upload?lang=zh", data={"csrf": good},
+                     files=[("folder", ("lab/../x.py", b"x\n", "text/plain"))])
+        assert bad.status_code == 400, bad.text[:500]
+        assert "路径无法使用" in alert(bad) and "../x.py" in alert(bad) and "unusable" not in alert(bad), alert(bad)
+
+
 def test_the_pages_speak_chinese_with_netgrade_s_own_catalog(site):
     """With the real zh_CN catalog (no stand-in): the sign-in page and a signed-in student's page show their
     fixed text in Chinese, and none of the English texts the templates mark is left on them."""

@@ -52,6 +52,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.staticfiles import StaticFiles
 
+from ..i18n import Msg, N_
+from ..i18n import render as render_text
 from .auth import Principal, token_hash
 from .limits import Refused
 from .logs import log
@@ -155,8 +157,11 @@ class Signed:
 
 
 class PageError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
+    """A page's refusal: its HTTP status and its message (a msgid, or a ``Msg`` with parameters), shown in the
+    page's language."""
+
+    def __init__(self, status: int, message: str | Msg) -> None:
+        super().__init__(str(message))
         self.status, self.message = status, message
 
 
@@ -170,7 +175,7 @@ def _folder_zip(files: list[tuple[str, bytes]]) -> tuple[str, bytes]:
     split = [(name.replace("\\", "/").split("/"), data) for name, data in files]
     kept = [(p, d) for p, d in split if not any(x in SKIP_DIRS for x in p[:-1])]
     if not kept:
-        raise PageError(400, "the folder holds no file (caches and version-control folders are left out)")
+        raise PageError(400, N_("the folder holds no file (caches and version-control folders are left out)"))
     parts = [p for p, _ in kept]
     files = [("/".join(p), d) for p, d in kept]
     top = parts[0][0] if all(len(p) > 1 and p[0] == parts[0][0] for p in parts) else None
@@ -179,7 +184,7 @@ def _folder_zip(files: list[tuple[str, bytes]]) -> tuple[str, bytes]:
         for (_, data), p in zip(files, parts):
             rel = "/".join(p[1:] if top else p)
             if any(x in ("", ".", "..") for x in rel.split("/")):
-                raise PageError(400, f"a file of the folder has an unusable path: {'/'.join(p)}")
+                raise PageError(400, Msg.of(N_("a file of the folder has an unusable path: {path}"), path="/".join(p)))
             zf.writestr(rel, data)
     return "submission.zip", buf.getvalue()
 
@@ -306,7 +311,8 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     @app.exception_handler(PageError)
     async def _page_error(request: Request, exc: PageError):
         signed = await asyncio.to_thread(session_of, request)
-        return render(request, "error.html.j2", {"message": exc.message, "status": exc.status}, signed,
+        return render(request, "error.html.j2", {"message": render_text(exc.message, pick_lang(request)),
+                                                   "status": exc.status}, signed,
                       status=exc.status)
 
     def render(request: Request, template: str, ctx: dict, signed: Signed | None, status: int = 200,
@@ -340,9 +346,9 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     def need(request: Request, role: str | None = None) -> Signed:
         signed = session_of(request)
         if signed is None:
-            raise PageError(401, "sign in first: open your personal link again, or enter your token")
+            raise PageError(401, N_("sign in first: open your personal link again, or enter your token"))
         if role is not None and signed.principal.role != role:
-            raise PageError(404, "not found")
+            raise PageError(404, N_("not found"))
         return signed
 
     async def form_of(request: Request) -> tuple[dict, list[UploadFile]]:
@@ -357,7 +363,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         try:
             return api.visible(s, signed.principal, sub_id)
         except ApiError:
-            raise PageError(404, "not found") from None
+            raise PageError(404, N_("not found")) from None
 
     def csrf_ok(expected: str | None, given: str | None) -> bool:
         return bool(expected) and bool(given) and hmac.compare_digest(expected, given)
@@ -428,7 +434,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         signed = await asyncio.to_thread(session_of, request)
         if signed is not None:
             if not csrf_ok(signed.csrf, fields.get("csrf")):
-                raise PageError(403, "this form had expired (or came from another site): reload the page")
+                raise PageError(403, N_("this form had expired (or came from another site): reload the page"))
             with Session(engine) as s, s.begin():
                 s.execute(delete(WebSession).where(WebSession.id_hash == signed.id_hash))
         resp = RedirectResponse("/", status_code=303)
@@ -529,7 +535,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
             st = s.execute(select(Student).where(Student.course_id == signed.principal.course_id,
                                                  Student.student_id == student_id)).scalar()
             if st is None:
-                raise PageError(404, "not found")
+                raise PageError(404, N_("not found"))
             ctx = {"who": {"id": st.student_id, "name": st.name}, "history": _history(s, st.id)}
         return render(request, "student.html.j2", ctx, signed)
 
@@ -587,7 +593,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         signed = await asyncio.to_thread(need, request, "instructor")
         form = await request.form()
         if not csrf_ok(signed.csrf, form.get("csrf") if isinstance(form.get("csrf"), str) else None):
-            raise PageError(403, "this form had expired (or came from another site): reload the page")
+            raise PageError(403, N_("this form had expired (or came from another site): reload the page"))
         return signed, form
 
     async def _text_or_file(form, text_field: str, file_field: str) -> str | None:
@@ -611,7 +617,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         text = await _text_or_file(form, "pack", "pack_file")
         if text is None:
             return await asyncio.to_thread(_settings, request, signed, 422,
-                                           pack_error="the pack file is not UTF-8 text", draft="")
+                                           pack_error=render_text(N_("the pack file is not UTF-8 text"), pick_lang(request)), draft="")
         note = form.get("note") if isinstance(form.get("note"), str) else ""
         return await asyncio.to_thread(_set_pack, request, signed, text, note.strip())
 
@@ -654,7 +660,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         text = await _text_or_file(form, "roster", "roster_file")
         if text is None:
             return await asyncio.to_thread(_settings, request, signed, 422,
-                                           roster_error="the roster file is not UTF-8 text")
+                                           roster_error=render_text(N_("the roster file is not UTF-8 text"), pick_lang(request)))
         return await asyncio.to_thread(_add_roster, request, signed, text)
 
     def _add_roster(request: Request, signed: Signed, text: str):
@@ -708,7 +714,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         with Session(engine) as s:
             rg = s.get(Regrade, regrade_id) if len(regrade_id) <= 32 else None
             if rg is None or rg.course_id != signed.principal.course_id:
-                raise PageError(404, "not found")
+                raise PageError(404, N_("not found"))
             rows = []
             for sid in json.loads(rg.submissions):
                 sub = s.get(Submission, sid)
@@ -730,7 +736,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         signed = await asyncio.to_thread(need, request, "student")
         fields, files = await form_of(request)
         if not csrf_ok(signed.csrf, fields.get("csrf")):
-            raise PageError(403, "this form had expired (or came from another site): reload the page")
+            raise PageError(403, N_("this form had expired (or came from another site): reload the page"))
         parts = [(f.filename or "", await f.read()) for f in files]
         return await asyncio.to_thread(_draft, request, signed, parts)
 
@@ -738,7 +744,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         from . import uploads
         p = signed.principal
         if not parts:
-            raise PageError(400, "no file was chosen: choose your program files, a folder or an archive")
+            raise PageError(400, N_("no file was chosen: choose your program files, a folder or an archive"))
         if any("/" in n or "\\" in n for n, _ in parts):  # a folder: its files with their paths
             parts = [_folder_zip(parts)]
         with Session(engine) as s:
@@ -748,7 +754,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         try:
             stored = uploads.accept(parts, lim)
         except uploads.UploadError as exc:
-            raise PageError(exc.status, f"the upload was refused: {exc.reason}") from None
+            raise PageError(exc.status, Msg.of(N_("the upload was refused: {reason}"), reason=exc.reason)) from None
         found = discovery(stored.data, stored.filename, pack_text, programs)
         did = uuid.uuid4().hex
         now = time.time()
@@ -763,7 +769,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         signed = await asyncio.to_thread(need, request, "student")
         fields, _ = await form_of(request)
         if not csrf_ok(signed.csrf, fields.get("csrf")):
-            raise PageError(403, "this form had expired (or came from another site): reload the page")
+            raise PageError(403, N_("this form had expired (or came from another site): reload the page"))
         return await asyncio.to_thread(_submit_draft, draft_id, signed)
 
     def _submit_draft(draft_id: str, signed: Signed):
@@ -773,15 +779,15 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         with Session(engine) as s:
             d = s.get(Draft, draft_id) if len(draft_id) <= 32 else None
             if d is None or d.student_pk != p.student_pk or d.created_at < time.time() - DRAFT_S:
-                raise PageError(404, "this upload is no longer waiting to be sent: upload it again")
+                raise PageError(404, N_("this upload is no longer waiting to be sent: upload it again"))
             stored = uploads.Stored(d.filename, d.data)
             lim = api.limits_of(api.course_of(s, p))
         try:
             sid = api.enqueue(p, stored, lim)
         except ApiError as exc:
-            raise PageError(exc.status, f"not sent for grading: {exc.reason}") from None
+            raise PageError(exc.status, Msg.of(N_("not sent for grading: {reason}"), reason=exc.reason)) from None
         except Refused as exc:
-            raise PageError(exc.status, f"not sent for grading: {exc.reason}") from None
+            raise PageError(exc.status, Msg.of(N_("not sent for grading: {reason}"), reason=exc.reason)) from None
         with Session(engine) as s, s.begin():
             s.execute(delete(Draft).where(Draft.id == draft_id))
         return RedirectResponse(f"/submissions/{sid}", status_code=303)
@@ -801,7 +807,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
             sub = mine(s, signed, sub_id)
             res = api.latest_result(s, sub)
         if res is None:
-            raise PageError(409, "not graded yet")
+            raise PageError(409, N_("not graded yet"))
         return res
 
     @app.get("/submissions/{sub_id}/report.html", include_in_schema=False)
