@@ -52,8 +52,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.staticfiles import StaticFiles
 
-from ..i18n import Msg, N_
-from ..i18n import render as render_text
+from ..i18n import Msg, N_, message
 from .auth import Principal, token_hash
 from .limits import Refused
 from .logs import log
@@ -160,9 +159,9 @@ class PageError(Exception):
     """A page's refusal: its HTTP status and its message (a msgid, or a ``Msg`` with parameters), shown in the
     page's language."""
 
-    def __init__(self, status: int, message: str | Msg) -> None:
-        super().__init__(str(message))
-        self.status, self.message = status, message
+    def __init__(self, status: int, text: str | Msg) -> None:
+        super().__init__(str(text))
+        self.status, self.message = status, message(text)
 
 
 # ---------------------------------------------------------------- what an upload holds
@@ -311,13 +310,13 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     @app.exception_handler(PageError)
     async def _page_error(request: Request, exc: PageError):
         signed = await asyncio.to_thread(session_of, request)
-        return render(request, "error.html.j2", {"message": render_text(exc.message, pick_lang(request)),
-                                                   "status": exc.status}, signed,
+        return render(request, "error.html.j2", {"message": exc.message, "status": exc.status}, signed,
                       status=exc.status)
 
     def render(request: Request, template: str, ctx: dict, signed: Signed | None, status: int = 200,
                headers: dict | None = None) -> HTMLResponse:
         lang = pick_lang(request)
+        ctx = {k: v.render(lang) if isinstance(v, Msg) else v for k, v in ctx.items()}  # a message in lang
         course = student = None
         if signed is not None:
             with Session(engine) as s:
@@ -617,7 +616,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         text = await _text_or_file(form, "pack", "pack_file")
         if text is None:
             return await asyncio.to_thread(_settings, request, signed, 422,
-                                           pack_error=render_text(N_("the pack file is not UTF-8 text"), pick_lang(request)), draft="")
+                                           pack_error=Msg(N_("the pack file is not UTF-8 text")), draft="")
         note = form.get("note") if isinstance(form.get("note"), str) else ""
         return await asyncio.to_thread(_set_pack, request, signed, text, note.strip())
 
@@ -660,7 +659,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         text = await _text_or_file(form, "roster", "roster_file")
         if text is None:
             return await asyncio.to_thread(_settings, request, signed, 422,
-                                           roster_error=render_text(N_("the roster file is not UTF-8 text"), pick_lang(request)))
+                                           roster_error=Msg(N_("the roster file is not UTF-8 text")))
         return await asyncio.to_thread(_add_roster, request, signed, text)
 
     def _add_roster(request: Request, signed: Signed, text: str):
