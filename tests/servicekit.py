@@ -5,6 +5,7 @@ answer, a process's exit) with a deadline; no fixed sleeps.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
@@ -111,6 +112,34 @@ class Service:
         return [c.pid for c in psutil.Process(self.proc.pid).children() if "netgrade.service.worker" in
                 " ".join(c.cmdline())]
 
+    @contextlib.contextmanager
+    def workers_held(self, tries: int = 50):
+        """The workers frozen (SIGSTOP) while the body runs, so nothing is graded however fast a grading is.
+
+        Each is frozen between two transactions: a worker frozen inside one would hold SQLite's write lock,
+        and every write of the API would wait for it, then be answered 503 (the service's rule for a busy
+        database, tested in test_service_busy.py); this test wants the API free.  So on SQLite, when the lock
+        cannot be taken at once, the workers run on and are frozen again."""
+        import psutil
+        pids = self.workers_pids()
+        assert pids, "no worker process to hold"
+        try:
+            for _ in range(tries):
+                for pid in pids:
+                    os.kill(pid, signal.SIGSTOP)
+                poll(lambda: all(psutil.Process(pid).status() == psutil.STATUS_STOPPED for pid in pids), 10,
+                     0.01, "the workers stopped")
+                if self.db_url is not None or _sqlite_writable(self.data / "netgrade.db"):
+                    break
+                for pid in pids:
+                    os.kill(pid, signal.SIGCONT)
+            else:
+                raise AssertionError(f"the workers held SQLite's write lock each of {tries} times they were frozen")
+            yield pids
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 120) -> int | None:
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
@@ -127,6 +156,20 @@ class Service:
 
     def client(self, token: str) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, headers={"Authorization": f"Bearer {token}"})
+
+
+def _sqlite_writable(path: Path) -> bool:
+    """Whether SQLite's write lock on ``path`` can be taken within 0.2 s (then it is given back at once)."""
+    import sqlite3
+    con = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        con.close()
 
 
 def init_course(data: Path, db_url: str | None, course: str, *args: str) -> str:

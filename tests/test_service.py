@@ -10,7 +10,6 @@ import io
 import json
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -66,20 +65,13 @@ def test_submit_is_graded_and_shown(tmp_path, db_url, services):
     assert re.match(r"^[0-9a-f]{32}$", p.stdout.splitlines()[0]), p.stdout
     assert "udp-send" in p.stdout and "missing" in p.stdout, p.stdout
     assert json.loads(out.read_text())["programs"][0]["status"] == "missing"
-    # the worker held still (SIGSTOP) so the first stays waiting however fast a grading is: the second is refused
-    workers = svc.workers_pids()
-    assert workers, "no worker process to hold"
-    for pid in workers:
-        os.kill(pid, signal.SIGSTOP)
-    try:
+    # the worker held still so the first stays waiting however fast a grading is: the second is refused
+    with svc.workers_held():
         p = netgrade("submit", str(REF_UDP_SEND), "--server", svc.url, "--token", tokens["alice"], "--no-wait")
         assert p.returncode == 0, p.stderr
         assert re.fullmatch(r"[0-9a-f]{32}\n", p.stdout), repr(p.stdout)
         p = netgrade("submit", str(REF_UDP_SEND), "--server", svc.url, "--token", tokens["alice"], "--no-wait")
         assert p.returncode == 2 and "409" in p.stderr and "waiting or being graded" in p.stderr, p.stderr
-    finally:
-        for pid in workers:
-            os.kill(pid, signal.SIGCONT)
 
 
 def test_students_see_only_their_own(tmp_path, db_url, services):

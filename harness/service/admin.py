@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import db
 from .auth import new_token, token_hash
 from .limits import Limits
 from .models import Course, PackVersion, Student, Token
@@ -97,7 +98,7 @@ def set_pack(engine: Engine, course_id: int, pack_text: str | None, note: str = 
             pack_text = None
         elif len(pack_text.encode("utf-8")) > MAX_PACK_BYTES:
             raise AdminError(f"the pack is larger than {MAX_PACK_BYTES // 1024} KiB")
-    with Session(engine) as s:
+    with Session(db.reading(engine)) as s:
         c = s.get(Course, course_id)
         programs = json.loads(c.programs or "[]")
         if pack_text == c.pack_text:
@@ -120,7 +121,7 @@ def set_pack(engine: Engine, course_id: int, pack_text: str | None, note: str = 
 
 def pack_versions(engine: Engine, course_id: int) -> list[PackVersion]:
     """The course's packs, newest first."""
-    with Session(engine) as s:
+    with Session(db.reading(engine)) as s:
         rows = s.execute(select(PackVersion).where(PackVersion.course_id == course_id)
                          .order_by(PackVersion.version.desc())).scalars().all()
         s.expunge_all()
@@ -128,7 +129,7 @@ def pack_versions(engine: Engine, course_id: int) -> list[PackVersion]:
 
 
 def course_by_name(engine: Engine, name: str) -> Course:
-    with Session(engine) as s:
+    with Session(db.reading(engine)) as s:
         c = s.execute(select(Course).where(Course.name == name)).scalar()
         if c is None:
             raise AdminError(f"no course {name!r} (create it with `netgrade serve init --course {name}`)")

@@ -19,12 +19,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Str
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from . import admin, queue, uploads
+from . import admin, db, queue, uploads
 from .auth import FailureLimiter, Principal, bearer, token_hash
 from .limits import Limits, Refused, check_new_submission
 from .logs import log
@@ -39,12 +39,17 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     reap_every_s: float = 5.0
     worker_alive_s: float = 30.0      # a worker not seen for this long is counted dead
+    db_wait_s: float = 10.0           # a request waits this long for a busy database, then 503 (try again)
 
 
 class ApiError(Exception):
     def __init__(self, status: int, reason: str, headers: dict | None = None) -> None:
         super().__init__(reason)
         self.status, self.reason, self.headers = status, reason, headers or {}
+
+
+#: the 503 answer when the database cannot take the request now
+DATABASE_BUSY = "the service's database is busy or unreachable: nothing was changed, try again shortly"
 
 
 def _error(status: int, reason: str, headers: dict | None = None) -> JSONResponse:
@@ -137,6 +142,7 @@ def _route_path(request: Request) -> str:
 
 def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    reads = db.reading(engine)  # the API's looks take no write lock: a frozen writer holds up only writes
     limiter = FailureLimiter(settings.auth_failures, settings.auth_window_s)
     stop_reaper = threading.Event()
 
@@ -173,6 +179,13 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     async def _http_error(_request: Request, exc: StarletteHTTPException):
         return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: OperationalError):
+        # SQLite's write lock held past db_wait_s (a worker frozen mid-transaction), PostgreSQL away:
+        # nothing was written, the same request may be sent again; never the service's 500
+        log("database-busy", path=_route_path(request), error=str(exc).splitlines()[0][:300])
+        return _error(503, DATABASE_BUSY, {"Retry-After": str(db.RETRY_S)})
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError):
         parts = []
@@ -207,7 +220,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         if token is None:
             raise ApiError(401, "a bearer token is needed (Authorization: Bearer TOKEN)",
                            {"WWW-Authenticate": "Bearer"})
-        with Session(engine) as s:
+        with Session(reads) as s:
             row = s.execute(select(Token).where(Token.token_hash == token_hash(token),
                                                 Token.revoked.is_(False))).scalar()
             if row is None:
@@ -290,13 +303,13 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     # ------------------------------------------------------------ health
     @app.get("/healthz")
     def healthz():
-        with Session(engine) as s:
+        with Session(reads) as s:
             s.execute(select(func.count()).select_from(Course))
         return {"status": "ok", "version": __version__}
 
     @app.get("/api/me")
     def me(p: Principal = Depends(principal)):
-        with Session(engine) as s:
+        with Session(reads) as s:
             c = course_of(s, p)
             return {"role": p.role, "course": c.name, "student": p.label if p.role == "student" else None,
                     "limits": limits_of(c).to_dict()}
@@ -310,7 +323,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         return await asyncio.to_thread(_store, p, parts)
 
     def _store(p: Principal, parts: list[tuple[str, bytes]]) -> JSONResponse:
-        with Session(engine) as s:
+        with Session(reads) as s:
             c = course_of(s, p)
             lim = limits_of(c)
         try:
@@ -318,7 +331,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         except uploads.UploadError as exc:
             raise ApiError(exc.status, exc.reason) from None
         sid = enqueue(p, stored, lim)
-        with Session(engine) as s:
+        with Session(reads) as s:
             body = status_of(s, s.get(Submission, sid), with_result=False)
         return JSONResponse(body, status_code=202, headers={"Location": f"/api/submissions/{sid}"})
 
@@ -355,7 +368,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
 
     @app.get("/api/submissions")
     def list_submissions(student_id: str | None = None, p: Principal = Depends(principal)):
-        with Session(engine) as s:
+        with Session(reads) as s:
             q = select(Submission).where(Submission.course_id == p.course_id)
             if p.role == "student":
                 q = q.where(Submission.student_pk == p.student_pk)
@@ -370,12 +383,12 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
 
     @app.get("/api/submissions/{sub_id}")
     def get_submission(sub_id: str, p: Principal = Depends(principal)):
-        with Session(engine) as s:
+        with Session(reads) as s:
             return status_of(s, visible(s, p, sub_id))
 
     @app.get("/api/submissions/{sub_id}/result")
     def get_result(sub_id: str, p: Principal = Depends(principal)):
-        with Session(engine) as s:
+        with Session(reads) as s:
             sub = visible(s, p, sub_id)
             res = latest_result(s, sub)
             if res is None:
@@ -385,7 +398,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     @app.get("/api/submissions/{sub_id}/report.html", response_class=HTMLResponse)
     def get_report(sub_id: str, p: Principal = Depends(principal)):
         from .grader import render_report
-        with Session(engine) as s:
+        with Session(reads) as s:
             sub = visible(s, p, sub_id)
             res = latest_result(s, sub)
             lang = course_of(s, p).lang
@@ -397,7 +410,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
              responses={200: {"content": {"text/event-stream": {}}}})
     async def events(sub_id: str, p: Principal = Depends(principal)):
         """Server-Sent Events: the status whenever it changes, until the submission is done or failed."""
-        with Session(engine) as s:
+        with Session(reads) as s:
             visible(s, p, sub_id)
         return StreamingResponse(status_stream(sub_id), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store"})
@@ -407,7 +420,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         last = None
         deadline = time.monotonic() + 3600
         def current() -> dict:
-            with Session(engine) as s:
+            with Session(reads) as s:
                 return status_of(s, s.get(Submission, sub_id))
         while time.monotonic() < deadline:
             body = await asyncio.to_thread(current)
@@ -424,7 +437,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     # ------------------------------------------------------------ instructors
     @app.get("/api/course")
     def get_course(p: Principal = Depends(instructor)):
-        with Session(engine) as s:
+        with Session(reads) as s:
             c = course_of(s, p)
             return {"name": c.name, "programs": json.loads(c.programs), "runner": c.runner, "lang": c.lang,
                     "has_pack": c.pack_text is not None, "pack_version": c.pack_version,
@@ -461,7 +474,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
 
     @app.get("/api/roster")
     def get_roster(p: Principal = Depends(instructor)):
-        with Session(engine) as s:
+        with Session(reads) as s:
             rows = s.execute(select(Student).where(Student.course_id == p.course_id)
                              .order_by(Student.student_id)).scalars().all()
             return {"students": [{"id": r.student_id, "name": r.name, "email": r.email} for r in rows]}
@@ -488,7 +501,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     def gradebook(format: str = "json", p: Principal = Depends(instructor)):
         if format not in ("json", "csv"):
             raise ApiError(422, "format is json or csv")
-        with Session(engine) as s:
+        with Session(reads) as s:
             rows = gradebook_rows(s, p.course_id)
         if format == "json":
             return {"students": rows}
@@ -509,7 +522,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         """Grade finished submissions again (after a pack change); the student is charged nothing new."""
         if not body.all and not body.submission:
             raise ApiError(422, "say which: {\"submission\": ID} or {\"all\": true}")
-        with Session(engine) as s:
+        with Session(reads) as s:
             q = select(Submission.id).where(Submission.course_id == p.course_id,
                                             Submission.state.in_(("done", "failed")))
             if not body.all:
@@ -541,7 +554,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
     def health_of(course_id: int) -> dict:
         """Workers alive, the queue, and the course's recent grader errors (the last day's, newest first)."""
         now = time.time()
-        with Session(engine) as s:
+        with Session(reads) as s:
             errors = s.execute(select(Submission).where(
                 Submission.course_id == course_id, Submission.finished_at > now - 86400,
                 Submission.status == "error").order_by(Submission.finished_at.desc()).limit(20)).scalars().all()

@@ -21,6 +21,8 @@ import httpx
 
 EXIT_BAD_INPUT = 2
 ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar")
+#: seconds an upload is sent again while the service answers 503 (busy), as its Retry-After says
+BUSY_S = 120.0
 SKIP_DIRS = {"__pycache__", ".git", ".svn", "node_modules", "__MACOSX", ".venv", "venv", ".idea", ".vscode"}
 
 
@@ -54,6 +56,13 @@ def _reason(resp: httpx.Response) -> str:
         return resp.text[:300] or resp.reason_phrase
 
 
+def _retry_after(resp: httpx.Response) -> float | None:
+    try:
+        return min(60.0, max(0.0, float(resp.headers["retry-after"])))
+    except (KeyError, ValueError):
+        return None
+
+
 class Service:
     def __init__(self, server: str, token: str, timeout: float = 60.0) -> None:
         self.http = httpx.Client(base_url=server.rstrip("/"), timeout=timeout,
@@ -68,8 +77,19 @@ class Service:
         except httpx.HTTPError as exc:
             raise ClientError(f"cannot reach {self.http.base_url}: {exc}") from None
 
-    def upload(self, filename: str, data: bytes) -> dict:
-        resp = self._call("POST", "/api/submissions", files=[("files", (filename, data, "application/octet-stream"))])
+    def upload(self, filename: str, data: bytes, note=None, busy_s: float = BUSY_S) -> dict:
+        """POST the submission; a 503 (the service's database busy, nothing stored) is sent again after the
+        Retry-After the service gives, for at most ``busy_s`` seconds, each time said through ``note``."""
+        deadline = time.monotonic() + busy_s
+        while True:
+            resp = self._call("POST", "/api/submissions",
+                              files=[("files", (filename, data, "application/octet-stream"))])
+            wait_s = _retry_after(resp)
+            if resp.status_code != 503 or wait_s is None or time.monotonic() + wait_s > deadline:
+                break
+            if note is not None:
+                note(f"the service is busy (503: {_reason(resp)}); sending again in {wait_s:g} s")
+            time.sleep(wait_s)  # the service's own Retry-After: a busy database sends no event to wait for
         if resp.status_code != 202:
             extra = f" (retry after {resp.headers['retry-after']} s)" if "retry-after" in resp.headers else ""
             raise ClientError(f"upload refused ({resp.status_code}): {_reason(resp)}{extra}")
@@ -129,7 +149,8 @@ def submit(path: str, server: str, token: str | None, json_file: str | None, no_
     try:
         try:
             filename, data = pack(path)
-            st = svc.upload(filename, data)
+            st = svc.upload(filename, data, note=lambda line: err.print(f"netgrade: {line}", markup=False,
+                                                                        soft_wrap=True))
         except ClientError as exc:
             err.print(f"netgrade: error: {exc}", markup=False, soft_wrap=True)
             return EXIT_BAD_INPUT

@@ -69,10 +69,13 @@ def _data_opts(f):
 @click.option("--max-body", type=click.IntRange(1), default=10 * 2**20, show_default=True,
               help="Bytes: the ceiling of any request body (413 above).")
 @click.option("--url", "base_url", default=None, help="The service's public URL (for the students' links).")
+@click.option("--db-wait", type=click.FloatRange(0.1), default=10, show_default=True,
+              help="Seconds a request waits for SQLite's write lock (another process's transaction) before it is"
+                   " answered 503 'try again' (netgrade submit does).")
 @click.option("--grader-argv", default=None, hidden=True)
 @click.pass_context
 def serve(ctx, data, db_url, host, port, workers, runner, dask, lease, grace, timeout, max_body, base_url,
-          grader_argv) -> None:
+          db_wait, grader_argv) -> None:
     """Run the grading service: the API on HOST:PORT and WORKERS grading processes.
 
     \b
@@ -85,7 +88,7 @@ def serve(ctx, data, db_url, host, port, workers, runner, dask, lease, grace, ti
     url, _ = _engine(data, db_url)
     from .app import Settings
     from .server import serve as run
-    settings = Settings(max_body_bytes=max_body, base_url=base_url or f"http://{host}:{port}")
+    settings = Settings(max_body_bytes=max_body, base_url=base_url or f"http://{host}:{port}", db_wait_s=db_wait)
     opts = {"runner": runner, "lease": lease, "grace": grace, "timeout": timeout, "dask": dask,
             "grader_argv": grader_argv}
     sys.exit(run(url, host, port, workers, opts, settings))

@@ -37,10 +37,19 @@ def safe_url(url: str) -> str:
         return "(unparsable URL)"
 
 
-def connect(url: str) -> Engine:
+#: seconds a client is told to wait (Retry-After) before it sends again what a busy database refused
+RETRY_S = 5
+
+#: the execution option of a transaction that only reads (``reading``)
+READ_ONLY = "netgrade_read_only"
+
+
+def connect(url: str, busy_s: float = 30.0) -> Engine:
+    """An engine for ``url``.  ``busy_s``: how long a statement waits for SQLite's write lock, held by
+    another process's transaction, before it fails (OperationalError: "database is locked")."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": busy_s, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
@@ -49,13 +58,14 @@ def connect(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_s * 1000)}")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _begin(conn) -> None:  # noqa: ANN001
-            # take the write lock at BEGIN: no deadlock between two read-then-write transactions
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # take the write lock at BEGIN: no deadlock between two read-then-write transactions;
+            # a transaction that only reads takes none (WAL: it never waits for the writer)
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         # let SQLAlchemy's "begin" event issue BEGIN instead of pysqlite's implicit one
         @event.listens_for(engine, "connect", insert=True)
@@ -63,6 +73,13 @@ def connect(url: str) -> Engine:
             dbapi_conn.isolation_level = None
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def reading(engine: Engine) -> Engine:
+    """``engine`` for transactions that only read: on SQLite they take no write lock, so a look that
+    finds nothing to do (an idle worker's poll) never holds up a writer, even if its process is frozen
+    mid-transaction (SIGSTOP, a paused VM).  A transaction through it must not write."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:

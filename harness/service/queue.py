@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import db
 from .models import Grading, Submission
 
 #: leases handed out for one submission before it is recorded as a grader error (each ended in a lost lease)
@@ -40,8 +41,18 @@ class Job:
     filename: str
 
 
+def _exists(engine: Engine, *where) -> bool:
+    """Whether a submission matches, read without taking the write lock (``db.reading``)."""
+    with Session(db.reading(engine)) as s, s.begin():
+        return s.execute(select(Submission.id).where(*where).limit(1)).first() is not None
+
+
 def claim(engine: Engine, owner: str, lease_s: float) -> Job | None:
-    """Lease the oldest queued submission to ``owner``, or None when the queue is empty."""
+    """Lease the oldest queued submission to ``owner``, or None when the queue is empty.
+
+    An empty queue is seen by a read that takes no write lock (an idle worker polls twice a second)."""
+    if not _exists(engine, Submission.state == "queued"):
+        return None
     for _ in range(20):  # another worker may take the same candidate first: try the next
         with Session(engine) as s, s.begin():
             cand = s.execute(select(Submission.id).where(Submission.state == "queued")
@@ -131,7 +142,9 @@ def release(engine: Engine, job: Job, owner: str) -> bool:
 def reap(engine: Engine, now: float | None = None) -> list[str]:
     """Requeue submissions whose lease expired; return their ids."""
     now = time.time() if now is None else now
-    out = []
+    out: list[str] = []
+    if not _exists(engine, Submission.state == "running", Submission.lease_expires < now):
+        return out
     with Session(engine) as s, s.begin():
         rows = s.execute(select(Submission.id, Submission.attempt, Submission.lease_owner)
                          .where(Submission.state == "running", Submission.lease_expires < now)).all()

@@ -34,7 +34,7 @@ def serve(url: str, host: str, port: int, workers: int, opts: dict, settings) ->
     import uvicorn
 
     from .app import create_app
-    engine = db.connect(url)
+    engine = db.connect(url, busy_s=settings.db_wait_s)
     db.upgrade(engine)
     log("database", url=db.safe_url(url), revision=db.current_revision(engine))
     if not opts.get("jobs") and not opts.get("dask"):

@@ -48,11 +48,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.staticfiles import StaticFiles
 
 from ..i18n import Msg, N_, message
+from . import db
 from .auth import Principal, token_hash
 from .limits import Refused
 from .logs import log
@@ -291,6 +293,7 @@ def gradescope_zip(results: dict[str, dict], lang: str) -> bytes:
 # ---------------------------------------------------------------- the routes
 
 def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
+    reads = db.reading(engine)  # the pages' looks take no write lock (``db.reading``)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.middleware("http")
@@ -307,6 +310,18 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
                                 secure=request.url.scheme == "https")
         return response
 
+    api_busy = app.exception_handlers[OperationalError]  # the API's JSON 503
+
+    @app.exception_handler(OperationalError)
+    async def _database_busy(request: Request, exc: OperationalError):
+        if request.url.path.startswith("/api/") or request.url.path == "/healthz":
+            return await api_busy(request, exc)
+        log("database-busy", path=request.url.path, error=str(exc).splitlines()[0][:300])
+        # no session lookup: the database is what failed
+        return render(request, "error.html.j2", {"message": Msg(N_(
+            "the service's database is busy: nothing was changed, try again in a few seconds")), "status": 503},
+            None, status=503, headers={"Retry-After": str(db.RETRY_S)})
+
     @app.exception_handler(PageError)
     async def _page_error(request: Request, exc: PageError):
         signed = await asyncio.to_thread(session_of, request)
@@ -319,7 +334,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         ctx = {k: v.render(lang) if isinstance(v, Msg) else v for k, v in ctx.items()}  # a message in lang
         course = student = None
         if signed is not None:
-            with Session(engine) as s:
+            with Session(reads) as s:
                 course = api.course_of(s, signed.principal).name
                 student = signed.principal.label if signed.principal.role == "student" else None
         page = environment(lang).get_template(template).render(
@@ -331,7 +346,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         if not sid or len(sid) > 100:
             return None
         h = _hash(sid)
-        with Session(engine) as s:
+        with Session(reads) as s:
             row = s.get(WebSession, h)
             if row is None or row.expires_at < time.time():
                 return None
@@ -478,7 +493,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         p = signed.principal
         if p.role != "student":
             return _overview(request, signed)
-        with Session(engine) as s:
+        with Session(reads) as s:
             ctx = {"limits": _limits_view(s, p), "history": _history(s, p.student_pk)}
         return render(request, "home.html.j2", ctx, signed)
 
@@ -493,7 +508,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         sort = sort if sort in SORTS else "student"
         desc = request.query_params.get("desc") == "1"
         q = (request.query_params.get("q") or "").strip().lower()[:100]
-        with Session(engine) as s:
+        with Session(reads) as s:
             course = api.course_of(s, p)
             rows = api.gradebook_rows(s, p.course_id)
             programs = json.loads(course.programs or "[]")
@@ -521,7 +536,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     @app.get("/class/gradebook.csv", include_in_schema=False)
     def class_csv(request: Request):
         signed = need(request, "instructor")
-        with Session(engine) as s:
+        with Session(reads) as s:
             rows = api.gradebook_rows(s, signed.principal.course_id)
         return Response(api.gradebook_csv(rows), media_type="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="gradebook.csv"',
@@ -530,7 +545,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     @app.get("/class/students/{student_id}", response_class=HTMLResponse, include_in_schema=False)
     def class_student(student_id: str, request: Request):
         signed = need(request, "instructor")
-        with Session(engine) as s:
+        with Session(reads) as s:
             st = s.execute(select(Student).where(Student.course_id == signed.principal.course_id,
                                                  Student.student_id == student_id)).scalar()
             if st is None:
@@ -546,7 +561,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     def class_canvas(request: Request):
         signed = need(request, "instructor")
         which = "best" if request.query_params.get("score") == "best" else "latest"
-        with Session(engine) as s:
+        with Session(reads) as s:
             rows = api.gradebook_rows(s, signed.principal.course_id)
             name = api.course_of(s, signed.principal).name
         return _download(canvas_csv(rows, f"netgrade {name}", which), "text/csv", f"canvas-{which}.csv")
@@ -554,7 +569,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     @app.get("/class/gradescope.zip", include_in_schema=False)
     def class_gradescope(request: Request):
         signed = need(request, "instructor")
-        with Session(engine) as s:
+        with Session(reads) as s:
             latest = {}
             for r in api.gradebook_rows(s, signed.principal.course_id):
                 res = api.latest_result(s, s.get(Submission, r["latest_id"])) if r["latest_id"] else None
@@ -571,7 +586,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     def _settings(request: Request, signed: Signed, status: int = 200, **errors) -> HTMLResponse:
         from . import admin
         cid = signed.principal.course_id
-        with Session(engine) as s:
+        with Session(reads) as s:
             course = api.course_of(s, signed.principal)
             lim = api.limits_of(course).to_dict()
             students = s.execute(select(Student).where(Student.course_id == cid)
@@ -690,7 +705,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         cid = signed.principal.course_id
         if which not in ("all", "selected") or (which == "selected" and not chosen):
             return _settings(request, signed, 422, regrade_error="say which: all students, or tick some")
-        with Session(engine) as s:
+        with Session(reads) as s:
             q = select(Submission.id).where(Submission.course_id == cid, Submission.state.in_(("done", "failed")))
             if which == "selected":
                 q = q.join(Student, Student.id == Submission.student_pk).where(Student.student_id.in_(chosen))
@@ -710,7 +725,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         """A regrade's progress: each submission's state and checks done, the count finished; the page
         reloads itself (a meta refresh: no script) until every one is finished."""
         signed = need(request, "instructor")
-        with Session(engine) as s:
+        with Session(reads) as s:
             rg = s.get(Regrade, regrade_id) if len(regrade_id) <= 32 else None
             if rg is None or rg.course_id != signed.principal.course_id:
                 raise PageError(404, N_("not found"))
@@ -746,7 +761,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
             raise PageError(400, N_("no file was chosen: choose your program files, a folder or an archive"))
         if any("/" in n or "\\" in n for n, _ in parts):  # a folder: its files with their paths
             parts = [_folder_zip(parts)]
-        with Session(engine) as s:
+        with Session(reads) as s:
             course = api.course_of(s, p)
             lim = api.limits_of(course)
             pack_text, programs = course.pack_text, json.loads(course.programs or "[]")
@@ -775,7 +790,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         from . import uploads
         from .app import ApiError
         p = signed.principal
-        with Session(engine) as s:
+        with Session(reads) as s:
             d = s.get(Draft, draft_id) if len(draft_id) <= 32 else None
             if d is None or d.student_pk != p.student_pk or d.created_at < time.time() - DRAFT_S:
                 raise PageError(404, N_("this upload is no longer waiting to be sent: upload it again"))
@@ -794,7 +809,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     @app.get("/submissions/{sub_id}", response_class=HTMLResponse, include_in_schema=False)
     def submission_page(sub_id: str, request: Request):
         signed = need(request)
-        with Session(engine) as s:
+        with Session(reads) as s:
             st = api.status_of(s, mine(s, signed, sub_id))
         result = st.pop("result", None)
         return render(request, "submission.html.j2", {"st": st, "result": result}, signed)
@@ -802,7 +817,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
     def graded(request: Request, sub_id: str) -> dict:
         """The signed-in principal's submission's result; 404 when not theirs, 409 before it is graded."""
         signed = need(request)
-        with Session(engine) as s:
+        with Session(reads) as s:
             sub = mine(s, signed, sub_id)
             res = api.latest_result(s, sub)
         if res is None:
@@ -826,7 +841,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         signed = await asyncio.to_thread(need, request)
 
         def check():
-            with Session(engine) as s:
+            with Session(reads) as s:
                 mine(s, signed, sub_id)
         await asyncio.to_thread(check)
         return StreamingResponse(api.status_stream(sub_id), media_type="text/event-stream",

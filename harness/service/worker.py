@@ -133,7 +133,7 @@ class WorkerLoop:
 
     # ---------------------------------------------------------------- one grading
     def _load(self, job: queue.Job) -> tuple[Course, Student, bytes]:
-        with Session(self.engine) as s:
+        with Session(db.reading(self.engine)) as s:
             course = s.get(Course, job.course_id)
             student = s.get(Student, job.student_pk)
             data = s.get(Upload, job.id).data
