@@ -76,10 +76,10 @@ def default_jobs() -> int:
     return max(2, min(8, 2 * (os.cpu_count() or 1)))
 
 
-#: how many xdist workers one program of a family keeps busy: a TFTP or framing program's checks wait on its
-#: timers (a retransmission, a slow writer) long enough for a second worker to pay for its start-up; a UDP or
-#: TCP program's checks are short and one worker grades them sooner than two can start
-FAMILY_WORKERS = {"tftp": 2, "framing": 2}
+#: a program whose checks take this long each (``timings.family_s``: they wait on its timers) keeps a second
+#: xdist worker busy long enough to pay for its start-up; shorter ones (UDP, TCP) are graded sooner by one
+#: worker than two can start
+SECOND_WORKER_S = 0.5
 
 
 def selection_jobs(pack: Pack, selected: list[str], only_checks: list[str], most: int) -> int:
@@ -87,7 +87,7 @@ def selection_jobs(pack: Pack, selected: list[str], only_checks: list[str], most
     start-up (pytest, netgrade and the suites imported, its containers made) that only pays off when there are
     checks to overlap, so a small selection (one program, or the few failing checks a retry grades again) gets
     fewer workers than the whole pack.  The local runner's forks cost next to nothing and need no such rule."""
-    want = sum(FAMILY_WORKERS.get(pack.programs[pid].family, 1) for pid in selected)
+    want = sum(2 if timings.family_s(pack.programs[pid].family) >= SECOND_WORKER_S else 1 for pid in selected)
     if only_checks:
         want = min(want, len(only_checks))
     return max(1, min(most, want))

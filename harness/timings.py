@@ -19,7 +19,9 @@ from .results import Result
 from .verdicts import Status
 
 FILE = "check-seconds.json"
-#: seconds a check of a family never graded here is expected to take (what the references' checks took)
+#: seconds a check of a family takes (what the references' checks took): what a check never graded here is
+#: expected to take, and what sizes a Docker grading's workers (``grading.selection_jobs``); a family's checks
+#: wait on a program's timers (a TFTP retransmission, a framing program's slow writer) or are short (UDP, TCP)
 FAMILY_S = {"tftp": 1.0, "framing": 0.5}
 OTHER_S = 0.3
 #: at most this many checks are remembered (a pack has about 150; instructors add their own)
@@ -40,8 +42,13 @@ def load() -> dict[str, float]:
     return {}
 
 
+def family_s(family: str) -> float:
+    """Seconds a check of ``family`` is expected to take, before any was graded here."""
+    return FAMILY_S.get(family, OTHER_S)
+
+
 def expected_s(known: dict[str, float], key: str, family: str) -> float:
-    return known.get(key, FAMILY_S.get(family, OTHER_S))
+    return known.get(key, family_s(family))
 
 
 def remember(result: Result) -> None:

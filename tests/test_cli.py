@@ -109,6 +109,7 @@ def test_xdist_workers_follow_what_is_graded():
     pack = packmod.load()
     assert selection_jobs(pack, ["udp-echo-server"], [], 4) == 1
     assert selection_jobs(pack, ["tftp-client"], [], 4) == 2
+    assert selection_jobs(pack, ["framed-server"], [], 4) == 2  # framing checks wait on a slow writer too
     assert selection_jobs(pack, ["udp-send", "tcp-chat-server"], [], 4) == 2
     assert selection_jobs(pack, list(pack.programs), [], 4) == 4
     assert selection_jobs(pack, list(pack.programs), ["udp-send/port", "udp-recv/port"], 4) == 2
