@@ -421,7 +421,10 @@ def _rate_colour(rate: float | None) -> str:
     return f"hsl({hue}, 70%, 78%)"
 
 
-def _class_view(results: list[Result], links: dict[str, str], lang: str) -> dict[str, Any]:
+def class_view(results: list[Result], links: dict[str, str], lang: str) -> dict[str, Any]:
+    """The class's figures over ``results`` (one per submission): the score histogram, mean and median,
+    every check's pass rate, each submission's row (``links``: submission -> its report).  The class report
+    renders it; the service's class overview (``service.web.class_summary``) shows the same figures."""
     # Every check seen in any result, in the order of first appearance (the pack's order).
     order: dict[tuple[str, str], dict[str, Any]] = {}
     prog_order: dict[str, dict[str, Any]] = {}
@@ -510,7 +513,7 @@ def render_class(results: list[Result], links: dict[str, str], lang: str | None 
     """
     lang = norm_lang(lang)
     tpl = _env(lang).get_template("class.html.j2")
-    view = _class_view(results, links or {}, lang)
+    view = class_view(results, links or {}, lang)
     view["pairs"] = _pairs_view(pairs)
     view["similarity_run"] = pairs is not None
     return tpl.render(v=view, lang=lang, css=_css())

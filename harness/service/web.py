@@ -254,9 +254,9 @@ def changes(before: dict | None, after: dict | None) -> tuple[list[str], list[st
 def class_summary(results: list[dict], lang: str) -> dict:
     """The class report's figures (``netgrade batch``'s index.html: the score histogram, the pass rate of
     every check) over each student's latest graded result, computed by the same code."""
-    from ..outputs.html import _class_view
+    from ..outputs.html import class_view
     from ..results import Result
-    view = _class_view([Result.from_dict(r) for r in results], {}, lang)
+    view = class_view([Result.from_dict(r) for r in results], {}, lang)
     for c in view["checks"]:
         c["bar"] = round(100 * c["rate"]) if c["rate"] is not None else 0
     return {"count": view["count"], "histogram": view["histogram"], "checks": view["checks"],
