@@ -288,5 +288,11 @@ def test_the_settings_page_speaks_chinese(site):
                 shown = re.sub(r"<[^>]+>", "\n", text)
                 left = [t for t in texts if "%(" not in t and re.search(rf"(^|\n)\s*{re.escape(t)}\s*(\n|$)", shown)]
                 assert not left, f"English left on a zh page: {left}"
+            # a refused roster says why in Chinese, the refused line as it was sent (admin's messages)
+            bad = c.post("/class/settings/roster", data={"csrf": csrf_of(page.text), "roster": "only-an-id\n"})
+            assert bad.status_code == 422 and "名单第 1 行" in bad.text and "only-an-id" in bad.text, bad.text[-800:]
+            assert "roster line" not in bad.text and "wants" not in bad.text, bad.text[-800:]
+            twice = c.post("/class/settings/roster", data={"csrf": csrf_of(page.text), "roster": "x1,X\nx1,Y\n"})
+            assert twice.status_code == 422 and "出现了两次" in twice.text and "twice" not in twice.text
     finally:
         web.environment.cache_clear()

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..i18n import N_, Msg, literal
 from . import db
 from .auth import new_token, token_hash
 from .limits import Limits
@@ -24,7 +25,12 @@ _HEADER = {"id", "student_id", "student id", "student", "sid", "学号"}
 
 
 class AdminError(Exception):
-    """Bad input for a course or roster; one line."""
+    """Bad input for a course or roster; one line.  ``message`` is that line as a message (the pages show it
+    in their language); ``str()`` is its English text, which the CLI and the API's JSON reasons give."""
+
+    def __init__(self, text: str | Msg) -> None:
+        self.message = text if isinstance(text, Msg) else literal(text)
+        super().__init__(str(self.message))
 
 
 @dataclass
@@ -55,14 +61,15 @@ def check_pack(pack_text: str | None, programs: list[str]) -> None:
             os.unlink(path)
     unknown = [p for p in programs if p not in pack.programs]
     if unknown:
-        raise AdminError(f"unknown program(s): {', '.join(unknown)} (see `netgrade list`)")
+        raise AdminError(Msg.of(N_("unknown program(s): {programs} (see `netgrade list`)"),
+                                programs=", ".join(unknown)))
 
 
 def create_course(engine: Engine, name: str, pack_text: str | None, programs: list[str], runner: str,
                   limits: Limits, lang: str = "en") -> str:
     """Create the course; return its instructor token (shown once, stored as a hash)."""
     if not _COURSE.match(name):
-        raise AdminError(f"course name {name!r}: letters, digits and '._-', at most 100")
+        raise AdminError(Msg.of(N_("course name {name}: letters, digits and '._-', at most 100"), name=repr(name)))
     check_pack(pack_text, programs)
     token = new_token()
     now = time.time()
@@ -77,7 +84,7 @@ def create_course(engine: Engine, name: str, pack_text: str | None, programs: li
             s.add(Token(token_hash=token_hash(token), course_id=course.id, student_pk=None, role="instructor",
                         created_at=now, revoked=False))
     except IntegrityError:
-        raise AdminError(f"course {name!r} exists already") from None
+        raise AdminError(Msg.of(N_("course {name} exists already"), name=repr(name))) from None
     return token
 
 
@@ -97,7 +104,7 @@ def set_pack(engine: Engine, course_id: int, pack_text: str | None, note: str = 
         if not pack_text.strip():
             pack_text = None
         elif len(pack_text.encode("utf-8")) > MAX_PACK_BYTES:
-            raise AdminError(f"the pack is larger than {MAX_PACK_BYTES // 1024} KiB")
+            raise AdminError(Msg.of(N_("the pack is larger than {kib} KiB"), kib=MAX_PACK_BYTES // 1024))
     with Session(db.reading(engine)) as s:
         c = s.get(Course, course_id)
         programs = json.loads(c.programs or "[]")
@@ -109,13 +116,13 @@ def set_pack(engine: Engine, course_id: int, pack_text: str | None, note: str = 
         with Session(engine) as s, s.begin():
             c = s.get(Course, course_id)
             if c.pack_version != current:
-                raise AdminError("the pack was changed meanwhile (in another tab?): reload and try again")
+                raise AdminError(Msg(N_("the pack was changed meanwhile (in another tab?): reload and try again")))
             version = current + 1
             s.add(PackVersion(course_id=course_id, version=version, pack_text=pack_text, programs=c.programs,
                               created_at=time.time(), note=note[:200]))
             c.pack_text, c.pack_version = pack_text, version
     except IntegrityError:
-        raise AdminError("the pack was changed meanwhile (in another tab?): reload and try again") from None
+        raise AdminError(Msg(N_("the pack was changed meanwhile (in another tab?): reload and try again"))) from None
     return version
 
 
@@ -132,7 +139,8 @@ def course_by_name(engine: Engine, name: str) -> Course:
     with Session(db.reading(engine)) as s:
         c = s.execute(select(Course).where(Course.name == name)).scalar()
         if c is None:
-            raise AdminError(f"no course {name!r} (create it with `netgrade serve init --course {name}`)")
+            raise AdminError(Msg.of(N_("no course {quoted} (create it with `netgrade serve init --course {name}`)"),
+                                   quoted=repr(name), name=name))
         return c
 
 
@@ -146,7 +154,8 @@ def parse_roster(text: str) -> list[dict]:
         if i == 0 and cells[0].lower() in _HEADER:
             continue
         if len(cells) < 2 or not cells[1]:
-            raise AdminError(f"roster line {i + 1}: wants 'student id, name[, email]', got {row!r}")
+            raise AdminError(Msg.of(N_("roster line {line}: wants 'student id, name[, email]', got {row}"),
+                                   line=i + 1, row=repr(row)))
         rows.append({"id": cells[0], "name": cells[1], "email": cells[2] if len(cells) > 2 and cells[2] else None})
     return rows
 
@@ -157,11 +166,11 @@ def add_students(engine: Engine, course_id: int, students: list[dict], base_url:
     for st in students:
         sid = str(st.get("id", ""))
         if not _ID.match(sid):
-            raise AdminError(f"student id {sid!r}: letters, digits and '._@-', at most 64")
+            raise AdminError(Msg.of(N_("student id {sid}: letters, digits and '._@-', at most 64"), sid=repr(sid)))
         if not str(st.get("name", "")).strip() or len(str(st["name"])) > 200:
-            raise AdminError(f"student {sid}: a name of 1 to 200 characters is needed")
+            raise AdminError(Msg.of(N_("student {sid}: a name of 1 to 200 characters is needed"), sid=sid))
         if sid in seen:
-            raise AdminError(f"student id {sid!r} twice in the roster")
+            raise AdminError(Msg.of(N_("student id {sid} twice in the roster"), sid=repr(sid)))
         seen.add(sid)
     issued, skipped = [], []
     now = time.time()

@@ -640,7 +640,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         try:
             version = admin.set_pack(engine, signed.principal.course_id, text, note)
         except admin.AdminError as exc:  # the loader's one line; nothing changed
-            return _settings(request, signed, 422, pack_error=str(exc), draft=text)
+            return _settings(request, signed, 422, pack_error=exc.message, draft=text)
         log("pack-changed", version=version)
         return RedirectResponse(f"/class/settings?saved={'pack-' + str(version) if version else 'pack-same'}#pack",
                                 status_code=303)
@@ -683,10 +683,10 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         try:
             rows = admin.parse_roster(text)
             if not rows:
-                raise admin.AdminError("the roster is empty: one line 'student id, name[, email]' per student")
+                raise admin.AdminError(Msg(N_("the roster is empty: one line 'student id, name[, email]' per student")))
             issued, skipped = admin.add_students(engine, signed.principal.course_id, rows, settings.base_url)
         except admin.AdminError as exc:
-            return _settings(request, signed, 422, roster_error=str(exc))
+            return _settings(request, signed, 422, roster_error=exc.message)
         log("roster", added=len(issued), skipped=len(skipped))
         if not issued:
             return _settings(request, signed, roster_error=None, saved=f"roster-0-{len(skipped)}")
