@@ -190,6 +190,24 @@ def test_a_refusal_is_worded_in_the_page_s_language(site):
         assert bad.status_code == 400, bad.text[:500]
         said = alert(bad)
         assert "路径无法使用" in said and "../x.py" in said and "unusable" not in said, said
+        # the upload's own rules (uploads.UploadError), the name as sent
+        two = c.post("/upload?lang=zh", data={"csrf": good},
+                     files=[("files", ("a.py", b"x\n", "text/plain")), ("files", ("A.py", b"y\n", "text/plain"))])
+        said = alert(two)
+        assert two.status_code == 400 and "同名" in said and "A.py" in said and "same name" not in said, said
+        # the limits' refusal (limits.Refused, through the API's enqueue): one submission already waits
+        files = [("files", ("udp_send.py", REF, "text/x-python"))]
+
+        def draft() -> str:  # a student has one draft at a time: the newest upload
+            preview = c.post("/upload?lang=zh", data={"csrf": good}, files=files)
+            return re.search(r"/drafts/([0-9a-f]{32})/submit", preview.text).group(1)
+        assert c.post(f"/drafts/{draft()}/submit", data={"csrf": good}, follow_redirects=False).status_code == 303
+        second = draft()
+        refused = c.post(f"/drafts/{second}/submit?lang=zh", data={"csrf": good})
+        said = alert(refused)
+        assert refused.status_code == 409 and "排队" in said and "waiting" not in said, said
+        en = c.post(f"/drafts/{second}/submit?lang=en", data={"csrf": good})
+        assert "you already have a submission waiting" in alert(en), alert(en)
 
 
 def test_the_pages_speak_chinese_with_netgrade_s_own_catalog(site):

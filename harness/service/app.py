@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
+from ..i18n import Msg, literal
 from . import admin, db, queue, uploads
 from .auth import FailureLimiter, Principal, bearer, token_hash
-from .limits import Limits, Refused, check_new_submission
+from .limits import PENDING, Limits, Refused, check_new_submission
 from .logs import log
 from .models import PENDING, Course, Grading, Student, Submission, Token, Upload, Worker
 
@@ -43,9 +44,14 @@ class Settings:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, reason: str, headers: dict | None = None) -> None:
-        super().__init__(reason)
-        self.status, self.reason, self.headers = status, reason, headers or {}
+    """An API refusal: ``reason`` is the JSON's English line, ``message`` the same as a message (a page that
+    calls the API's helpers says it in its language)."""
+
+    def __init__(self, status: int, reason: str | Msg, headers: dict | None = None) -> None:
+        self.message = reason if isinstance(reason, Msg) else literal(reason)
+        self.reason = str(self.message)
+        super().__init__(self.reason)
+        self.status, self.headers = status, headers or {}
 
 
 #: the 503 answer when the database cannot take the request now
@@ -329,7 +335,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         try:
             stored = uploads.accept(parts, lim)
         except uploads.UploadError as exc:
-            raise ApiError(exc.status, exc.reason) from None
+            raise ApiError(exc.status, exc.message) from None
         sid = enqueue(p, stored, lim)
         with Session(reads) as s:
             body = status_of(s, s.get(Submission, sid), with_result=False)
@@ -359,9 +365,9 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
                 s.add(Upload(submission_id=sid, data=stored.data))
         except Refused as exc:
             headers = {"Retry-After": str(int(exc.retry_after + 0.999))} if exc.retry_after else None
-            raise ApiError(exc.status, exc.reason, headers) from None
+            raise ApiError(exc.status, exc.message, headers) from None
         except IntegrityError:  # another upload of the same student got in first
-            raise ApiError(409, "you already have a submission waiting or being graded: wait for its result") from None
+            raise ApiError(409, PENDING) from None
         # committed: from here on it is graded exactly once, whatever stops when
         log("submitted", submission=sid, student=p.label, bytes=len(stored.data), late=late)
         return sid

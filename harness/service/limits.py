@@ -10,14 +10,24 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
+from ..i18n import N_, Msg, literal
+
 MB = 2**20
 
 
+#: the refusal of a second submission while one waits or is graded (the limits', and the database's guard)
+PENDING = Msg(N_("you already have a submission waiting or being graded: wait for its result"))
+
+
 class Refused(Exception):
-    def __init__(self, status: int, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
+    """``message``: why, as a message (a page says it in its language); ``reason``: its English line (the
+    API's JSON reason)."""
+
+    def __init__(self, status: int, reason: str | Msg, retry_after: float | None = None) -> None:
+        self.message = reason if isinstance(reason, Msg) else literal(reason)
+        self.reason = str(self.message)
+        super().__init__(self.reason)
         self.status = status
-        self.reason = reason
         self.retry_after = retry_after
 
 
@@ -80,15 +90,18 @@ def check_new_submission(lim: Limits, now: float, pending: bool, last_at: float 
     if pending:
         # refused rather than queued behind: the student's newer files would otherwise wait for a grading
         # of older ones that they no longer care about, and a refusal says at once what is going on
-        raise Refused(409, "you already have a submission waiting or being graded: wait for its result")
+        raise Refused(409, PENDING)
     deadline = lim.deadline_ts()
     late = deadline is not None and now > deadline
     if late and lim.after_deadline == "refuse":
-        raise Refused(403, f"the deadline ({lim.deadline}) has passed: submissions are closed")
+        raise Refused(403, Msg.of(N_("the deadline ({deadline}) has passed: submissions are closed"),
+                                  deadline=lim.deadline))
     if lim.max_attempts is not None and charged >= lim.max_attempts:
-        raise Refused(403, f"all {lim.max_attempts} attempts are used (grader errors did not count)")
+        raise Refused(403, Msg.of(N_("all {count} attempts are used (grader errors did not count)"),
+                                  count=lim.max_attempts))
     if last_at is not None and lim.cooldown_s > 0 and now - last_at < lim.cooldown_s:
         wait = lim.cooldown_s - (now - last_at)
-        raise Refused(429, f"cooldown: wait {wait:.0f} s before submitting again "
-                           f"(one submission every {lim.cooldown_s:g} s)", retry_after=wait)
+        raise Refused(429, Msg.of(N_("cooldown: wait {wait} s before submitting again (one submission every"
+                                     " {every} s)"), wait=f"{wait:.0f}", every=f"{lim.cooldown_s:g}"),
+                      retry_after=wait)
     return late

@@ -20,6 +20,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 
+from ..i18n import N_, Msg, literal
 from .limits import Limits
 
 ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar")
@@ -27,9 +28,13 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ +-]{0,127}$")
 
 
 class UploadError(Exception):
-    def __init__(self, reason: str, status: int = 400) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    """Why an upload is refused: ``message`` as a message (a page says it in its language), ``reason`` its
+    English line (the API's JSON reason)."""
+
+    def __init__(self, reason: str | Msg, status: int = 400) -> None:
+        self.message = reason if isinstance(reason, Msg) else literal(reason)
+        self.reason = str(self.message)
+        super().__init__(self.reason)
         self.status = status
 
 
@@ -51,15 +56,16 @@ def _check_zip(data: bytes, lim: Limits) -> None:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise UploadError(f"not a readable zip archive ({exc})") from None
+        raise UploadError(Msg.of(N_("not a readable zip archive ({error})"), error=str(exc))) from None
     with zf:
         infos = zf.infolist()
         if len(infos) > lim.max_files:
-            raise UploadError(f"the archive has {len(infos)} entries; at most {lim.max_files} are accepted")
+            raise UploadError(Msg.of(N_("the archive has {count} entries; at most {most} are accepted"),
+                                     count=len(infos), most=lim.max_files))
         size = sum(i.file_size for i in infos)
         if size > lim.max_unpacked_bytes:
-            raise UploadError(f"the archive unpacks to {size} bytes; at most {lim.max_unpacked_bytes} are accepted",
-                              413)
+            raise UploadError(Msg.of(N_("the archive unpacks to {size} bytes; at most {most} are accepted"), size=size,
+                                 most=lim.max_unpacked_bytes), 413)
 
 
 def _check_tar(data: bytes, suffix: str, lim: Limits) -> None:
@@ -72,9 +78,10 @@ def _check_tar(data: bytes, suffix: str, lim: Limits) -> None:
                 while chunk := gz.read(1 << 16):
                     out.write(chunk)
                     if out.tell() > lim.max_unpacked_bytes + (1 << 20):
-                        raise UploadError(f"the archive unpacks to more than {lim.max_unpacked_bytes} bytes", 413)
+                        raise UploadError(Msg.of(N_("the archive unpacks to more than {most} bytes"),
+                                                 most=lim.max_unpacked_bytes), 413)
         except (OSError, EOFError, zlib.error) as exc:
-            raise UploadError(f"not a readable .tar.gz archive ({exc})") from None
+            raise UploadError(Msg.of(N_("not a readable .tar.gz archive ({error})"), error=str(exc))) from None
         raw = out.getvalue()
     try:
         with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tf:
@@ -82,12 +89,13 @@ def _check_tar(data: bytes, suffix: str, lim: Limits) -> None:
             for m in tf:
                 members.append(m)
                 if len(members) > lim.max_files:
-                    raise UploadError(f"the archive has more than {lim.max_files} entries")
+                    raise UploadError(Msg.of(N_("the archive has more than {most} entries"), most=lim.max_files))
     except tarfile.TarError as exc:
-        raise UploadError(f"not a readable tar archive ({exc})") from None
+        raise UploadError(Msg.of(N_("not a readable tar archive ({error})"), error=str(exc))) from None
     size = sum(m.size for m in members)
     if size > lim.max_unpacked_bytes:
-        raise UploadError(f"the archive unpacks to {size} bytes; at most {lim.max_unpacked_bytes} are accepted", 413)
+        raise UploadError(Msg.of(N_("the archive unpacks to {size} bytes; at most {most} are accepted"), size=size,
+                                 most=lim.max_unpacked_bytes), 413)
 
 
 def _open_like_grading(data: bytes, filename: str) -> None:
@@ -103,7 +111,7 @@ def _open_like_grading(data: bytes, filename: str) -> None:
             raise UploadError(str(exc).replace(path, filename)) from None
         try:
             if not any(files for _, _, files in os.walk(sub.root)):
-                raise UploadError("the archive holds no file")
+                raise UploadError(Msg(N_("the archive holds no file")))
         finally:
             sub.cleanup()
 
@@ -111,12 +119,15 @@ def _open_like_grading(data: bytes, filename: str) -> None:
 def accept(files: list[tuple[str, bytes]], lim: Limits) -> Stored:
     """The upload as it will be stored and graded, or UploadError."""
     if not files:
-        raise UploadError("no file in the upload (send a .zip/.tar.gz or program files as form field 'files')", 422)
+        raise UploadError(Msg(N_("no file in the upload (send a .zip/.tar.gz or program files as form field"
+                                  " 'files')")), 422)
     if len(files) > lim.max_files:
-        raise UploadError(f"{len(files)} files in one upload; at most {lim.max_files} are accepted")
+        raise UploadError(Msg.of(N_("{count} files in one upload; at most {most} are accepted"), count=len(files),
+                                 most=lim.max_files))
     total = sum(len(d) for _, d in files)
     if total > lim.max_upload_bytes:
-        raise UploadError(f"the upload is {total} bytes; at most {lim.max_upload_bytes} are accepted", 413)
+        raise UploadError(Msg.of(N_("the upload is {size} bytes; at most {most} are accepted"), size=total,
+                                 most=lim.max_upload_bytes), 413)
     if len(files) == 1 and _archive_kind(files[0][0] or ""):
         name, data = files[0]
         suffix = _archive_kind(name)
@@ -133,16 +144,18 @@ def accept(files: list[tuple[str, bytes]], lim: Limits) -> Stored:
         for name, data in files:
             base = name or ""
             if not _SAFE_NAME.match(base) or base in (".", ".."):
-                raise UploadError(f"file name {name!r} is not accepted (letters, digits, '._ +-', at most 128)")
+                raise UploadError(Msg.of(N_("file name {name} is not accepted (letters, digits, '._ +-', at most 128)"),
+                                         name=repr(name)))
             if _archive_kind(base):
-                raise UploadError(f"{base}: an archive among other files; upload one archive, or loose files")
+                raise UploadError(Msg.of(N_("{name}: an archive among other files; upload one archive, or loose files"),
+                                         name=base))
             if base.lower() in seen:
-                raise UploadError(f"{base}: two files of the same name")
+                raise UploadError(Msg.of(N_("{name}: two files of the same name"), name=base))
             seen.add(base.lower())
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError:
-                raise UploadError(f"{base}: neither an archive (.zip, .tar.gz) nor a text file; "
-                                  "send binaries inside an archive") from None
+                raise UploadError(Msg.of(N_("{name}: neither an archive (.zip, .tar.gz) nor a text file; send"
+                                            " binaries inside an archive"), name=base)) from None
             zf.writestr(base, data)
     return Stored("submission.zip", buf.getvalue())

@@ -768,7 +768,7 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
         try:
             stored = uploads.accept(parts, lim)
         except uploads.UploadError as exc:
-            raise PageError(exc.status, Msg.of(N_("the upload was refused: {reason}"), reason=exc.reason)) from None
+            raise PageError(exc.status, Msg.of(N_("the upload was refused: {reason}"), reason=exc.message)) from None
         found = discovery(stored.data, stored.filename, pack_text, programs)
         did = uuid.uuid4().hex
         now = time.time()
@@ -798,10 +798,8 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
             lim = api.limits_of(api.course_of(s, p))
         try:
             sid = api.enqueue(p, stored, lim)
-        except ApiError as exc:
-            raise PageError(exc.status, Msg.of(N_("not sent for grading: {reason}"), reason=exc.reason)) from None
-        except Refused as exc:
-            raise PageError(exc.status, Msg.of(N_("not sent for grading: {reason}"), reason=exc.reason)) from None
+        except (ApiError, Refused) as exc:  # its reason in the page's language
+            raise PageError(exc.status, Msg.of(N_("not sent for grading: {reason}"), reason=exc.message)) from None
         with Session(engine) as s, s.begin():
             s.execute(delete(Draft).where(Draft.id == draft_id))
         return RedirectResponse(f"/submissions/{sid}", status_code=303)
