@@ -21,8 +21,8 @@ EXIT_BAD_INPUT = 2
 @click.option("--out", "out", required=True, type=click.Path(),
               help="Output folder: OUT/<name>/result.json and report.html, gradebook.csv, results.jsonl, index.html.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
-              help="Submissions graded at the same time. Default: two per core (their checks mostly wait,"
-                   " so several overlap; each gets up to 2 checks per core, 8 per core in all).")
+              help="Submissions graded at the same time. Default: one per core "
+                   "(each one's checks share the machine).")
 @click.option("--runner", type=click.Choice(list(RUNNERS)), default=LOCAL, show_default=True,
               help="Where each submission's checks run.")
 @click.option("--docker-mode", type=click.Choice(["auto", "direct", "container"]), default="auto",

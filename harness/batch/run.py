@@ -27,25 +27,18 @@ from .store import _status_text, store
 from .task import grade_task
 
 
-#: checks at a time in a whole batch, per core: a check mostly waits (a program starting, a reply, a student's
-#: timer), so many overlap.  Measured on 2 cores (8 full correct submissions, the local runner): 4 at a time
-#: with 2 checks each 6.5/min, 2 x 4 7.7/min, 3 x 4 8.9/min, 4 x 4 9.7/min, 6 x 4 8.6/min (the CPU full)
-BATCH_CHECKS_PER_CORE = 8
-
-
 def default_jobs() -> int:
-    """Submissions graded at a time: two per core (a submission's start and end are serial work that
-    another one's checks overlap)."""
-    return 2 * (os.cpu_count() or 1)
+    return os.cpu_count() or 1
 
 
 def per_submission_jobs(parallel: int) -> int:
-    """Checks at a time within one submission when ``parallel`` are graded at once: grading's own default
-    for a lone submission (2 per core, at most 8), fewer when the batch's checks at once would pass
-    ``BATCH_CHECKS_PER_CORE`` per core."""
+    """Checks at a time within one submission, so that all of them together fit the machine.
+
+    A lone submission gets grading's own default (2 per core, at most 8);
+    N at a time share it.
+    """
     from ..grading import default_jobs as checks_default
-    budget = BATCH_CHECKS_PER_CORE * (os.cpu_count() or 1)
-    return max(1, min(checks_default(), budget // max(1, parallel)))
+    return max(1, checks_default() // max(1, parallel))
 
 
 def run_batch(directory: str, opts: BatchOptions,
