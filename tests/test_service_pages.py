@@ -233,3 +233,19 @@ def test_the_pages_speak_chinese_with_netgrade_s_own_catalog(site):
                 assert not left, f"English left on a zh page: {left}"
     finally:
         web.environment.cache_clear()
+
+
+def test_the_database_s_guard_refuses_a_second_waiting_submission_in_words(tmp_path, monkeypatch):
+    """Two uploads of one student racing past the limits' check: the database's unique guard refuses the
+    second with the same 409 and the same words as the limits' refusal."""
+    from netgrade.service import app as appmod
+    from netgrade.service.limits import ALREADY_WAITING
+    monkeypatch.setattr(appmod, "check_new_submission", lambda *a, **k: False)  # as if both passed it at once
+    _, app, tokens, _, _ = make_site(tmp_path, Settings())
+    auth = {"Authorization": f"Bearer {tokens['amy']}"}
+    files = [("files", ("udp_send.py", REF, "text/x-python"))]
+    with TestClient(app) as c:
+        assert c.post("/api/submissions", headers=auth, files=files).status_code == 202
+        second = c.post("/api/submissions", headers=auth, files=files)
+        assert second.status_code == 409 and second.json() == {"error": str(ALREADY_WAITING)}, second.text
+        assert "waiting or being graded" in second.json()["error"], second.text

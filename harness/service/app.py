@@ -27,7 +27,7 @@ from .. import __version__
 from ..i18n import Msg, literal
 from . import admin, db, queue, uploads
 from .auth import FailureLimiter, Principal, bearer, token_hash
-from .limits import PENDING, Limits, Refused, check_new_submission
+from .limits import ALREADY_WAITING, Limits, Refused, check_new_submission
 from .logs import log
 from .models import PENDING, Course, Grading, Student, Submission, Token, Upload, Worker
 
@@ -367,7 +367,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
             headers = {"Retry-After": str(int(exc.retry_after + 0.999))} if exc.retry_after else None
             raise ApiError(exc.status, exc.message, headers) from None
         except IntegrityError:  # another upload of the same student got in first
-            raise ApiError(409, PENDING) from None
+            raise ApiError(409, ALREADY_WAITING) from None
         # committed: from here on it is graded exactly once, whatever stops when
         log("submitted", submission=sid, student=p.label, bytes=len(stored.data), late=late)
         return sid

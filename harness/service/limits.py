@@ -16,7 +16,7 @@ MB = 2**20
 
 
 #: the refusal of a second submission while one waits or is graded (the limits', and the database's guard)
-PENDING = Msg(N_("you already have a submission waiting or being graded: wait for its result"))
+ALREADY_WAITING = Msg(N_("you already have a submission waiting or being graded: wait for its result"))
 
 
 class Refused(Exception):
@@ -90,7 +90,7 @@ def check_new_submission(lim: Limits, now: float, pending: bool, last_at: float 
     if pending:
         # refused rather than queued behind: the student's newer files would otherwise wait for a grading
         # of older ones that they no longer care about, and a refusal says at once what is going on
-        raise Refused(409, PENDING)
+        raise Refused(409, ALREADY_WAITING)
     deadline = lim.deadline_ts()
     late = deadline is not None and now > deadline
     if late and lim.after_deadline == "refuse":
