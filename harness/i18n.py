@@ -262,6 +262,16 @@ def literal(text: str) -> Msg:
     return Msg("{text}", {"text": text}) if text else Msg("")
 
 
+class MessageError(Exception):
+    """An error whose text is a message: ``message`` (rendered in a reader's language), ``reason`` and
+    ``str()`` its English text (a log, a JSON reason).  A plain string is kept as it is (``literal``)."""
+
+    def __init__(self, text: str | Msg) -> None:
+        self.message = text if isinstance(text, Msg) else literal(text)
+        self.reason = str(self.message)
+        super().__init__(self.reason)
+
+
 def message(value: Any) -> Msg:
     """``value`` as a message: a message stays one, a string is a msgid without parameters."""
     return value if isinstance(value, Msg) else Msg(str(value) if value is not None else "")

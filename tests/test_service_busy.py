@@ -18,7 +18,7 @@ from servicekit import REF_UDP_SEND, Service, course, services, upload  # noqa: 
 from test_service_pages import make_site, sign_in
 
 from netgrade.service import db, queue
-from netgrade.service.app import DATABASE_BUSY, Settings, create_app
+from netgrade.service.app import Settings, create_app
 
 
 def _write_lock(path) -> sqlite3.Connection:
@@ -52,7 +52,7 @@ def test_a_write_the_locked_database_cannot_take_is_a_503_and_reads_go_on(tmp_pa
             r = c.post("/api/submissions", headers=auth,
                        files=[("files", ("udp_send.py", REF_UDP_SEND.read_bytes(), "text/x-python"))])
             assert r.status_code == 503, (r.status_code, r.text)
-            assert r.json() == {"error": DATABASE_BUSY} and r.headers["retry-after"] == str(db.RETRY_S), r.headers
+            assert r.json() == {"error": str(db.BUSY)} and r.headers["retry-after"] == str(db.RETRY_S), r.headers
             assert _rows(path, "SELECT count(*) FROM submissions") == [(0,)]
             # a page's write: the error page, in the page's language, and no session row
             page = c.get("/?lang=zh")

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..i18n import N_, Msg, literal
+from ..i18n import N_, MessageError, Msg
 from . import db
 from .auth import new_token, token_hash
 from .limits import Limits
@@ -24,13 +24,9 @@ _COURSE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _HEADER = {"id", "student_id", "student id", "student", "sid", "学号"}
 
 
-class AdminError(Exception):
-    """Bad input for a course or roster; one line.  ``message`` is that line as a message (the pages show it
-    in their language); ``str()`` is its English text, which the CLI and the API's JSON reasons give."""
-
-    def __init__(self, text: str | Msg) -> None:
-        self.message = text if isinstance(text, Msg) else literal(text)
-        super().__init__(str(self.message))
+class AdminError(MessageError):
+    """Bad input for a course or roster; one line (the pages show it in their language, the CLI and the
+    API's JSON reasons in English)."""
 
 
 @dataclass

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..i18n import Msg, literal
+from ..i18n import MessageError, Msg
 from . import admin, db, queue, uploads
 from .auth import FailureLimiter, Principal, bearer, token_hash
 from .limits import ALREADY_WAITING, Limits, Refused, check_new_submission
@@ -43,19 +43,13 @@ class Settings:
     db_wait_s: float = 10.0           # a request waits this long for a busy database, then 503 (try again)
 
 
-class ApiError(Exception):
-    """An API refusal: ``reason`` is the JSON's English line, ``message`` the same as a message (a page that
-    calls the API's helpers says it in its language)."""
+class ApiError(MessageError):
+    """An API refusal: ``reason`` is the JSON's English line (a page that calls the API's helpers says its
+    ``message`` in its language)."""
 
     def __init__(self, status: int, reason: str | Msg, headers: dict | None = None) -> None:
-        self.message = reason if isinstance(reason, Msg) else literal(reason)
-        self.reason = str(self.message)
-        super().__init__(self.reason)
+        super().__init__(reason)
         self.status, self.headers = status, headers or {}
-
-
-#: the 503 answer when the database cannot take the request now
-DATABASE_BUSY = "the service's database is busy or unreachable: nothing was changed, try again shortly"
 
 
 def _error(status: int, reason: str, headers: dict | None = None) -> JSONResponse:
@@ -190,7 +184,7 @@ def create_app(engine: Engine, settings: Settings | None = None) -> FastAPI:
         # SQLite's write lock held past db_wait_s (a worker frozen mid-transaction), PostgreSQL away:
         # nothing was written, the same request may be sent again; never the service's 500
         log("database-busy", path=_route_path(request), error=str(exc).splitlines()[0][:300])
-        return _error(503, DATABASE_BUSY, {"Retry-After": str(db.RETRY_S)})
+        return _error(503, str(db.BUSY), {"Retry-After": str(db.RETRY_S)})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError):

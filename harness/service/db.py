@@ -12,6 +12,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..i18n import N_, Msg
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DB_NAME = "netgrade.db"
 
@@ -39,6 +41,8 @@ def safe_url(url: str) -> str:
 
 #: seconds a client is told to wait (Retry-After) before it sends again what a busy database refused
 RETRY_S = 5
+#: the answer then (the API's JSON reason in English, a page's in its language)
+BUSY = Msg(N_("the service's database is busy or unreachable: nothing was changed, try again in a few seconds"))
 
 #: the execution option of a transaction that only reads (``reading``)
 READ_ONLY = "netgrade_read_only"

@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..i18n import N_, Msg, literal
+from ..i18n import N_, MessageError, Msg
 
 MB = 2**20
 
@@ -19,14 +19,11 @@ MB = 2**20
 ALREADY_WAITING = Msg(N_("you already have a submission waiting or being graded: wait for its result"))
 
 
-class Refused(Exception):
-    """``message``: why, as a message (a page says it in its language); ``reason``: its English line (the
-    API's JSON reason)."""
+class Refused(MessageError):
+    """Why a submission may not be made now (a page says it in its language; ``reason``, the API's JSON)."""
 
     def __init__(self, status: int, reason: str | Msg, retry_after: float | None = None) -> None:
-        self.message = reason if isinstance(reason, Msg) else literal(reason)
-        self.reason = str(self.message)
-        super().__init__(self.reason)
+        super().__init__(reason)
         self.status = status
         self.retry_after = retry_after
 

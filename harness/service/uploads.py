@@ -20,21 +20,18 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 
-from ..i18n import N_, Msg, literal
+from ..i18n import N_, MessageError, Msg
 from .limits import Limits
 
 ARCHIVES = (".zip", ".tar.gz", ".tgz", ".tar")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ +-]{0,127}$")
 
 
-class UploadError(Exception):
-    """Why an upload is refused: ``message`` as a message (a page says it in its language), ``reason`` its
-    English line (the API's JSON reason)."""
+class UploadError(MessageError):
+    """Why an upload is refused (a page says it in its language; ``reason``, the API's JSON)."""
 
     def __init__(self, reason: str | Msg, status: int = 400) -> None:
-        self.message = reason if isinstance(reason, Msg) else literal(reason)
-        self.reason = str(self.message)
-        super().__init__(self.reason)
+        super().__init__(reason)
         self.status = status
 
 

@@ -318,9 +318,8 @@ def add_pages(app: FastAPI, engine: Engine, settings, api: Api) -> None:
             return await api_busy(request, exc)
         log("database-busy", path=request.url.path, error=str(exc).splitlines()[0][:300])
         # no session lookup: the database is what failed
-        return render(request, "error.html.j2", {"message": Msg(N_(
-            "the service's database is busy: nothing was changed, try again in a few seconds")), "status": 503},
-            None, status=503, headers={"Retry-After": str(db.RETRY_S)})
+        return render(request, "error.html.j2", {"message": db.BUSY, "status": 503}, None, status=503,
+                      headers={"Retry-After": str(db.RETRY_S)})
 
     @app.exception_handler(PageError)
     async def _page_error(request: Request, exc: PageError):
