@@ -165,6 +165,9 @@ class ProgramUnderTest:
         hung_before = has_memo(self.sandbox.workbase, NOT_LISTENING, self.id)
         wait = min(self.limits.ready_s, HUNG_BEFORE_READY_S) if hung_before else self.limits.ready_s
         lst = run.wait_listening_any(proto, self.port, wait)
+        # another holder of the sheet's port is the grader's fault, whatever the program did (it could not bind,
+        # or shares the port with it): the check is the grader's error then, naming that holder
+        self.sandbox.blame_strangers(proto, self.port)
         if lst is not None and lst.port != self.port:
             # graded where it listens; the port itself is the "port" check's business
             self.sandbox.evidence.note(Msg(N_("the server listens on {listener}, not on the sheet's port {port}:"
@@ -219,6 +222,7 @@ class References:
             port = int(args[args.index("--port") + 1]) if args and "--port" in args else spec.port
             lst = run.wait_listening(spec.transport, port, 10.0)
             if lst is None:
+                self.sandbox.blame_strangers(spec.transport, port)  # names the holder of its port, if any
                 raise RuntimeError(f"reference {program_id} did not start: {run.crash_summary()}")
             run.listener = lst
         return run

@@ -437,10 +437,52 @@ def test_peer_port_taken_by_the_grading_machine_is_error(tmp_path, refs):
     send = {k: v for k, v in got.items() if k.startswith("udp-send/")}
     assert send and all(st == "error" for st, _ in send.values()), send
     for key, (_, msg) in send.items():
-        assert ("peer could not bind its port" in msg or "reference udp-recv crashed" in msg) and \
+        assert ("peer could not bind its port" in msg or "reference udp-recv crashed" in msg
+                or f"UDP 127.0.0.1:8080, the sheet's port, is held by pid {os.getpid()}:" in msg) and \
             "not the program" in msg, (key, msg)
     assert "Address already in use" in send["udp-send/with-reference"][1]
     assert all(st == "pass" for k, (st, _) in got.items() if k.startswith("udp-recv/")), got
+    assert done.returncode == 1
+    assert_clean(g)
+
+
+def test_the_servers_port_held_by_the_grading_machine_is_error_not_its_echo(tmp_path, refs):
+    """On the host's loopback, something of the machine echoes on the server's own port (UDP 8090).
+
+    The program cannot bind it and ends.  That other socket is never graded as the program's: every check
+    is the grader's ``error``, naming the process that holds the port.  Taken for the program's listener,
+    the stranger's echoes would pass the checks of a program that never ran.
+    """
+    import threading
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        holder.bind(("127.0.0.1", 8090))
+    except OSError as exc:
+        holder.close()
+        pytest.skip(f"UDP 127.0.0.1:8090 is already in use on this machine ({exc.strerror}); cannot hold it")
+    holder.settimeout(0.2)
+    stop = threading.Event()
+
+    def echo() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                data, addr = holder.recvfrom(65535)
+                holder.sendto(data, addr)
+    t = threading.Thread(target=echo, daemon=True)
+    t.start()
+    try:
+        sub = submission_with(tmp_path, {"udp_echo_server.py": refs / "udp_echo_server.py"})
+        g = Grader(tmp_path)
+        result, done = g.check(sub, "--program", "udp-echo-server", "--no-namespaces")
+    finally:
+        stop.set()
+        t.join()
+        holder.close()
+    got = statuses(result)
+    assert got and all(st == "error" for st, _ in got.values()), got
+    for key, (_, msg) in got.items():
+        assert "UDP 127.0.0.1:8090, the sheet's port, is held by pid" in msg and f"pid {os.getpid()}:" in msg \
+            and "not the program's fault" in msg, (key, msg)
     assert done.returncode == 1
     assert_clean(g)
 

@@ -338,6 +338,106 @@ def test_the_graders_own_sockets_are_never_a_programs_listener(runner, tmp_path)
         box.close()
 
 
+ECHO_ON_8090 = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+if sys.argv[1:] == ["share"]:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", 8090))
+print("bound", flush=True)
+while True:
+    data, addr = s.recvfrom(2048)
+    s.sendto(data, addr)
+"""
+
+
+@pytest.mark.parametrize("share", [False, True], ids=["taken", "shared"])
+def test_a_socket_no_run_of_the_check_holds_is_never_the_programs_listener(runner, tmp_path, share):
+    """The socket table is the network's: an echo server on the sheet's port started outside the check (what
+    a process left by an earlier check would be, in the Docker runner's network that checks share) is not
+    taken for the program's listener, and is named as the grader's fault.  Taken: the program cannot bind and
+    ends; shared (both set SO_REUSEADDR): the program's own socket is its listener, the other is still named."""
+    import subprocess
+
+    flag = "share" if share else ""
+    src = program(tmp_path, ECHO_ON_8090)
+    box = runner.open_sandbox(Evidence())
+    prefix, fds = box.net.prefix()
+    stranger = subprocess.Popen([*prefix, PY, "-c", ECHO_ON_8090, *([flag] if flag else [])], pass_fds=fds,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert stranger.stdout.readline() == "bound\n", stranger.stderr.read()
+        run = box.start([PY, "prog.py", *([flag] if flag else [])], label="p", files_from=src)
+        got = run.wait_listening("udp", 8090, 10)
+        if share:
+            assert got is not None and run.own([got]) == [got], run.crash_summary()
+        else:
+            assert got is None and run.wait_exit(10) not in (None, 0), (got, run.crash_summary())
+            assert "Address already in use" in run.err
+        named = box.strangers("udp", 8090)
+        assert len(named) == 1 and named[0].port == 8090 and (got is None or named[0].inode != got.inode), named
+        assert box.blame_strangers("udp", 8090)
+        faults = [e["text"] for e in box.evidence.events if e["kind"] == "note" and "held by" in e.get("text", "")]
+        assert len(faults) == 1 and f"pid {stranger.pid}:" in faults[0] and "UDP 0.0.0.0:8090" in faults[0], faults
+    finally:
+        stranger.kill()
+        stranger.wait()
+        box.close()
+    box = runner.open_sandbox(Evidence())
+    try:  # the stranger gone: nobody is named
+        assert box.strangers("udp", 8090) == []
+    finally:
+        box.close()
+
+
+def test_a_process_left_in_a_shared_network_is_ended_and_blamed_on_the_grader(runner, tmp_path):
+    """The Docker runner's checks share their pair's network: whatever still runs there once a check's runs
+    have ended (a run that escaped its sandbox's end) would hold the next check's ports and answer its peers.
+    Closing the sandbox ends it, and the check is the grader's fault, naming it."""
+    import subprocess
+
+    box = runner.open_sandbox(Evidence())
+    if runner.name != "docker":  # every check has a network of its own: the next one cannot meet it
+        prefix, fds = box.net.prefix()
+        stranger = subprocess.Popen([*prefix, PY, "-c", ECHO_ON_8090], pass_fds=fds, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+        try:
+            assert stranger.stdout.readline() == "bound\n", stranger.stderr.read()
+            assert len(box.strangers("udp", 8090)) == 1
+            box.close()
+            nxt = runner.open_sandbox(Evidence())
+            try:
+                assert nxt.strangers("udp", 8090) == [] and nxt.listeners() == []
+            finally:
+                nxt.close()
+        finally:
+            stranger.kill()
+            stranger.wait()
+        return
+    prefix, fds = box.net.prefix()
+    stranger = subprocess.Popen([*prefix, PY, "-c", ECHO_ON_8090], pass_fds=fds, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    try:
+        assert stranger.stdout.readline() == "bound\n", stranger.stderr.read()
+        box.close()
+        assert stranger.wait(10) == -9
+        faults = [e["text"] for e in box.evidence.events if e["kind"] == "note" and "still in the check" in
+                  e.get("text", "")]
+        assert len(faults) == 1 and f"pid {stranger.pid}: " in faults[0] and "import socket, sys" in faults[0], faults
+    finally:
+        stranger.kill()
+        stranger.wait()
+        box.close()
+    box = runner.open_sandbox(Evidence())  # the same pair, as the next check would have it
+    try:
+        assert box.strangers("udp", 8090) == []
+        box.close()
+        assert not [e for e in box.evidence.events if e["kind"] == "note" and "still in the check" in
+                    e.get("text", "")], box.evidence.events
+    finally:
+        box.close()
+
+
 @pytest.mark.parametrize("source", ["sock_diag", "proc"])
 def test_socket_table_lists_unconnected_udp_and_listening_tcp_sockets(source, monkeypatch):
     """The socket table the grader polls (netlink sock_diag, or /proc/net/udp where the kernel has no udp_diag):

@@ -38,6 +38,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import sys
 import time
 from typing import Callable
@@ -60,7 +61,9 @@ from ..sandbox.launch import (
 )
 from ..sandbox.launch import WORK as SANDBOX_WORK
 from ..sandbox.netns import NetNS
+from ..sandbox.process import exiting, wait_ended
 from ..sandbox.python import cache_dir
+from ..text import decode, printable
 from . import engine
 from .image import LAUNCHER, REFERENCES
 
@@ -207,6 +210,25 @@ class ContainerPair:
     def processes(self) -> list[tuple[str, int]]:
         return list(zip(self.ids, (self.grader_pid, self.student_pid)))
 
+    def strays(self) -> list[int]:
+        """Processes in the pair's network other than the containers' own first ones and this grader: none
+        between two checks, unless a run escaped its sandbox's end (they would answer the next check)."""
+        try:
+            ino = os.stat(f"/proc/{self.grader_pid}/ns/net").st_ino
+        except OSError:
+            return []
+        keep = {self.grader_pid, self.student_pid, os.getpid()}
+        return [int(name) for name in os.listdir("/proc")
+                if name.isdigit() and int(name) not in keep and self.in_network(int(name), ino)]
+
+    def in_network(self, pid: int, ino: int | None = None) -> bool:
+        """True while ``pid`` is in the pair's network namespace."""
+        try:
+            ino = ino or os.stat(f"/proc/{self.grader_pid}/ns/net").st_ino
+            return os.stat(f"/proc/{pid}/ns/net").st_ino == ino
+        except OSError:
+            return False
+
     def remove(self) -> None:
         if self.net is not None:
             self.net.close()
@@ -305,10 +327,40 @@ class DockerSandbox(Sandbox):
             self._pending = None
         interrupts.pause(f"docker-run-{next(_started_runs)}")
 
+    def _end_stray_processes(self) -> None:
+        """End whatever still runs in the pair's network once every run of the check has ended: the next
+        check shares that network, so a process left there would hold its ports and answer its peers.
+        One that is ending is waited for; any other is the grader's fault (a run escaped the sandbox's end),
+        named, and killed."""
+        strays = self.pair.strays()
+        wait_ended([pid for pid in strays if exiting(pid)], 2.0)
+        left = []
+        for pid in strays:
+            try:
+                fd = os.pidfd_open(pid)
+            except OSError:
+                continue
+            try:
+                if exiting(pid) or not self.pair.in_network(pid):  # the pid may name another process now
+                    continue
+                cmd = b"?"
+                with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").strip()
+                left.append(f"pid {pid}: {printable(decode(cmd)[:120], keep_newlines=False)}")
+                with contextlib.suppress(OSError):
+                    signal.pidfd_send_signal(fd, signal.SIGKILL)
+            finally:
+                os.close(fd)
+        if left:
+            self.grader_fault(Msg(N_("{count} process(es) were still in the check's network after its runs had"
+                                     " ended ({which}); they were ended"), {"count": len(left), "which": "; ".join(left)}))
+            wait_ended(strays, 2.0)
+
     def _end_network(self) -> None:
         for cg in self._cgroups:
             cg.remove()
         if self.pair.alive():
+            self._end_stray_processes()
             self.pair.net.reset(self.pair.base_addresses)
         else:  # whatever the check saw, it saw it without its containers: the plugin makes it an error
             self.grader_fault(self._containers_gone())

@@ -24,7 +24,7 @@ from . import userns
 from .cgroups import RunCgroup
 from .launch import WORK, Isolation, build_argv, child_env
 from .netns import HostNet, Listener, NetNS, SandboxError
-from .process import ProgramRun
+from .process import ProgramRun, exiting, socket_holder, wait_ended
 from .uids import next_uid
 from .workfolder import WorkFolder
 
@@ -163,9 +163,9 @@ class Sandbox:
             if status_w is not None:
                 os.close(status_w)  # the launcher holds it now (the program never does)
         run.work = work
-        self._started(run)
         run.redirect_table = table
-        self.runs.append(run)
+        self.runs.append(run)  # before anything else can fail: close() must end it
+        self._started(run)
         return run
 
     # where and how runs start: the Docker runner's sandbox overrides these
@@ -235,6 +235,8 @@ class Sandbox:
         if port != 0:  # a fixed port is shared with a program that also sets it (SO_REUSEADDR)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((host, port))
+        if port != 0:  # shared with a stranger, the peer would not get all the program sends it
+            self.blame_strangers("udp", port)
         return s
 
     def udp_ports_held(self) -> tuple[int, int]:
@@ -261,6 +263,44 @@ class Sandbox:
         """The socket table of this sandbox's network without the grader's own sockets (the peers', the
         control sockets beside a client, the reserved UDP ports): what the programs listen on."""
         return [lst for lst in self.net.listeners() if lst.inode not in self._own_inodes]
+
+    def strangers(self, proto: str, port: int) -> list[Listener]:
+        """Sockets on ``proto`` ``port`` that neither the grader nor any run of this check holds.
+
+        Nothing of this check's making: a process an earlier check left in a network that is used again
+        (the Docker runner's), or, on the host's loopback, something of the machine.  A socket closing as
+        the table is read is not one: only those seen twice, unheld both times, are named.  Empty where a
+        run's descriptors cannot be read (nobody can tell then).
+        """
+        def unheld() -> list[Listener]:
+            left = [lst for lst in self.listeners() if lst.proto == proto and lst.port == port]
+            for run in self.runs:
+                if not left:
+                    break
+                mine = {lst.inode for lst in run.own(left)}
+                left = [lst for lst in left if lst.inode not in mine]
+            return left
+        first = unheld()
+        if not first:
+            return []
+        # a run's process that is ending still holds its sockets, and its table can no longer be read: let
+        # those end before the second look
+        ending = [pid for run in self.runs for pid in run.processes() if exiting(pid)]
+        wait_ended(ending, 1.0)
+        again = {lst.inode for lst in unheld()}
+        return [lst for lst in first if lst.inode in again]
+
+    def blame_strangers(self, proto: str, port: int) -> bool:
+        """Record, as the grader's fault, every stranger on the sheet's ``proto`` ``port`` (see ``strangers``),
+        naming the process that holds it; True if there was one."""
+        found = self.strangers(proto, port)
+        for lst in found:
+            holder = socket_holder(lst.inode) if lst.inode else None
+            self.grader_fault(Msg(N_("{listener}, the sheet's port, is held by {holder}, which is not the program"
+                                     " under test nor the grader: it was taken before the check began"),
+                                  {"listener": str(lst),
+                                   "holder": holder or Msg(N_("a process the grader cannot see"))}))
+        return bool(found)
 
     def enable_catch_all(self, why: str) -> None:
         """Redirect traffic for any address to the grader's peer (see NetNS.enable_catch_all)."""

@@ -95,6 +95,107 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+PF_EXITING = 0x4  # a process's flags (field 9 of /proc/PID/stat) while it ends
+
+
+def exiting(pid: int) -> bool:
+    """True while ``pid`` is ending (its memory gone, its files maybe not yet) or has ended."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return True
+    return bool(int(fields[6]) & PF_EXITING)
+
+
+def socket_inodes(pids: list[int]) -> tuple[set[int], bool]:
+    """(inodes of the sockets that ``pids`` hold open, whether every one of their descriptor tables could be
+    read).  A process that ended meanwhile holds none; one whose table the grader may not read (another
+    user's, without privileges) makes the answer incomplete.  A process that is ending counts as holding
+    none: its table is the machine root's then (the grader in a user namespace may not read it), and
+    whatever it still holds is being closed."""
+    found: set[int] = set()
+    complete = True
+    for pid in pids:
+        base = f"/proc/{pid}/fd"
+        try:
+            fds = os.listdir(base)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            if not exiting(pid):
+                complete = False
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"{base}/{fd}")
+            except PermissionError:  # the table may be listed, its entries not (no CAP_SYS_PTRACE)
+                if not exiting(pid):
+                    complete = False
+                break
+            except OSError:  # closed meanwhile
+                continue
+            if target.startswith("socket:["):
+                found.add(int(target[8:-1]))
+    return found, complete
+
+
+def socket_holder(inode: int) -> str | None:
+    """Which process of this machine holds the socket ``inode`` open ("pid 123: python3 server.py"), or None
+    when none the grader can see does.  Reads every process's descriptor table: for error messages only."""
+    needle = f"socket:[{inode}]"
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{name}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{name}/fd/{fd}") != needle:
+                    continue
+            except OSError:
+                continue
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").strip()
+            except OSError:
+                cmd = b"?"
+            return f"pid {name}: {printable(decode(cmd)[:160], keep_newlines=False)}"
+    return None
+
+
+def wait_ended(pids: list[int], timeout: float) -> None:
+    """Wait until every one of ``pids`` has ended (a zombie has), or ``timeout`` passes."""
+    fds = []
+    for pid in pids:
+        with contextlib.suppress(AttributeError, OSError):
+            fds.append(os.pidfd_open(pid))
+    _wait_ended(fds, timeout)
+
+
+def _wait_ended(pidfds: list[int], timeout: float) -> None:
+    """Wait until every process of ``pidfds`` has ended, or ``timeout`` passes; closes them."""
+    deadline = time.monotonic() + timeout
+    try:
+        waiter = select.poll()
+        for fd in pidfds:
+            waiter.register(fd, select.POLLIN)
+        left = len(pidfds)
+        while left:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                break
+            ready = waiter.poll(wait * 1000)
+            for fd, _ in ready:
+                waiter.unregister(fd)
+                left -= 1
+    finally:
+        for fd in pidfds:
+            os.close(fd)
+
+
 class ProgramRun:
     """A started program.  Create through ``Sandbox.start``."""
 
@@ -136,6 +237,9 @@ class ProgramRun:
             self._ps = None
         self._seen_pids: set[int] = set()
         self._cpu_cache = 0.0
+        #: inodes of the sockets seen held by this run's processes (kept once seen: a listener the program
+        #: passed to a child, or held as it ended, stays its own)
+        self._own_sockets: set[int] = set()
         evidence.add("start", who=label, command=command)
         self._threads = [
             threading.Thread(target=self._pump, args=(self.proc.stdout, self.stdout, "stdout"), daemon=True),
@@ -382,7 +486,7 @@ class ProgramRun:
             stopped = not self.running
             ending = stopped or time.monotonic() >= deadline
             looked = time.monotonic()
-            found = [lst for lst in self._listeners() if lst.proto == proto]
+            found = self.own([lst for lst in self._listeners() if lst.proto == proto])
             # a program holding thousands of sockets makes each look expensive: look less often, so
             # polling never costs more than a fifth of a core whatever the program does
             pause = max(self.POLL_S, 4 * (time.monotonic() - looked))
@@ -398,6 +502,27 @@ class ProgramRun:
                 return None
             with self._cond:
                 self._cond.wait(pause)
+
+    def processes(self) -> list[int]:
+        """The run's processes alive now: its first one and everything below it."""
+        if self.proc.poll() is not None:
+            return []
+        return [self.proc.pid, *descendants(self.proc.pid)]
+
+    def own(self, listeners: list[Listener]) -> list[Listener]:
+        """Those of ``listeners`` whose socket this run's processes hold open.
+
+        The socket table is the whole network's: another socket on the sheet's port (a process left by an
+        earlier check, something of the machine on the host's loopback) is never taken for the program's.
+        Where the run's descriptor tables cannot be read, every one of ``listeners`` (as before).
+        """
+        if all(lst.inode in self._own_sockets for lst in listeners):
+            return listeners
+        inodes, complete = socket_inodes(self.processes())
+        self._own_sockets |= inodes
+        if not complete:
+            return listeners
+        return [lst for lst in listeners if lst.inode in self._own_sockets]
 
     def waiting_for_input(self) -> bool:
         """True when the program is blocked reading its stdin (``read(0, ...)``).
@@ -474,10 +599,12 @@ class ProgramRun:
         """End the program and everything it started."""
         if self.proc.poll() is None:
             self._killed_by_grader = True
-            procs = []
+            procs, pidfds = [], []
             for pid in descendants(self.proc.pid):
                 with contextlib.suppress(psutil.Error):
                     procs.append(psutil.Process(pid))  # kill() checks it is still that process
+                with contextlib.suppress(AttributeError, OSError):
+                    pidfds.append(os.pidfd_open(pid))  # names that process, whatever pid it had
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.proc.pid, signal.SIGKILL)
             # in host mode there is no pid namespace: take the whole session down too
@@ -486,6 +613,10 @@ class ProgramRun:
             for p in procs:
                 with contextlib.suppress(psutil.Error):
                     p.kill()
+            self._wait(5)
+            # ended, not only signalled: a socket of theirs must not outlive the check (the next one may use
+            # the same network); a pidfd is readable once its process has ended (zombies included)
+            _wait_ended(pidfds, 2.0)
         self._wait(5)
         with contextlib.suppress(OSError):
             self.proc.stdin.close()
