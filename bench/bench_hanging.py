@@ -4,7 +4,8 @@
 
 Every program of the pack is replaced by one that never does its job: half
 block forever on input, half spin in a busy loop.  Target (issue 21): <= 30 s
-on 2 cores with the local runner.
+on 2 cores with the local runner.  Then, per program, its checks' durations
+summed and its slowest checks: where the time goes.
 """
 from __future__ import annotations
 
@@ -50,6 +51,14 @@ def main() -> int:
         passed = sum(c["status"] == "pass" for p in r["programs"] for c in p["checks"])
         print(f"hanging submission: {len(r['programs'])} programs, {n} checks, {passed} passed, "
               f"exit {proc.returncode}, wall {wall:.2f} s (target <= 30 s), cores {os.cpu_count()}")
+        # where the time goes: each program's checks summed (what it costs serially) and its slowest ones
+        print(f"  {'program':<20} {'checks':>6} {'sum s':>7}  slowest checks")
+        for p in sorted(r["programs"], key=lambda p: -sum(c["duration_s"] for c in p["checks"])):
+            durs = sorted(((c["duration_s"], c["id"]) for c in p["checks"]), reverse=True)
+            top = ", ".join(f"{cid} {d:.1f}" for d, cid in durs[:3])
+            print(f"  {p['id']:<20} {len(durs):>6} {sum(d for d, _ in durs):>7.1f}  {top}")
+        total = sum(c["duration_s"] for p in r["programs"] for c in p["checks"])
+        print(f"  checks' durations summed: {total:.1f} s over {wall:.1f} s of wall")
     return 0
 
 
