@@ -11,7 +11,8 @@ from netgrade.forking import units_of
 
 # Three checks that pass only when they run at the same time: each leaves a file named after itself in the
 # folder NETGRADE_TEST_MEET, then waits (deadline NETGRADE_TEST_WAIT seconds) until all three are there, and
-# records the process it ran in.
+# records the process it ran in.  One that ended leaves done-NAME: a check that finds another ended before it
+# began did not meet it, whatever order the checks ran in (the grader starts the longest of last time first).
 MEETING = '''
 import json, os, time
 from netgrade.checks import check, fail
@@ -21,14 +22,22 @@ NAMES = ("a", "b", "c")
 
 def meet(name):
     folder = os.environ["NETGRADE_TEST_MEET"]
+    # looked at before this check's own file exists: no other check can have met it and ended yet
+    ended = [n for n in NAMES if os.path.exists(os.path.join(folder, "done-" + n))]
     with open(os.path.join(folder, name), "w") as f:
         json.dump({"pid": os.getpid(), "ppid": os.getppid()}, f)
-    deadline = time.monotonic() + float(os.environ["NETGRADE_TEST_WAIT"])
-    while time.monotonic() < deadline:
-        if all(os.path.exists(os.path.join(folder, n)) for n in NAMES):
-            return
-        time.sleep(0.01)
-    fail("expected the other checks to run at the same time; alone until the deadline")
+    try:
+        deadline = time.monotonic() + float(os.environ["NETGRADE_TEST_WAIT"])
+        while time.monotonic() < deadline:
+            if all(os.path.exists(os.path.join(folder, n)) for n in NAMES):
+                if ended:
+                    fail("expected the other checks to run at the same time; " + ", ".join(ended)
+                         + " had ended before this one began")
+                return
+            time.sleep(0.01)
+        fail("expected the other checks to run at the same time; alone until the deadline")
+    finally:
+        open(os.path.join(folder, "done-" + name), "w").close()
 
 
 @check("udp-send", "extra", "meets a", id="meets-a")
@@ -59,7 +68,7 @@ def _meeting(tmp_path, exported, jobs: str, wait: float) -> tuple[dict, dict[str
     finally:
         del os.environ["NETGRADE_TEST_MEET"], os.environ["NETGRADE_TEST_WAIT"]
     checks = {c["id"]: c for c in result["programs"][0]["checks"]}
-    seen = {p.name: json.loads(p.read_text("utf-8")) for p in meet.iterdir()}
+    seen = {p.name: json.loads(p.read_text("utf-8")) for p in meet.iterdir() if not p.name.startswith("done-")}
     return checks, seen
 
 
@@ -76,11 +85,16 @@ def test_checks_run_side_by_side_each_in_a_fork_of_the_grading_process(tmp_path,
 
 
 def test_one_at_a_time_the_meeting_check_fails(tmp_path, exported):
-    """The meeting checks can fail: graded one at a time (in the grading process itself), none meets."""
+    """The meeting checks can fail: graded one at a time (in the grading process itself), none meets, in
+    whatever order they ran (the last one finds the others' files, left by checks that had ended)."""
     checks, seen = _meeting(tmp_path, exported, "1", wait=0.5)
-    assert [checks[k]["status"] for k in ("meets-a", "meets-b")] == ["fail", "fail"], checks
-    assert "alone until the deadline" in checks["meets-a"]["message"]
-    assert len({v["pid"] for v in seen.values()}) == 1, seen
+    meets = {k: checks[k] for k in ("meets-a", "meets-b", "meets-c")}
+    assert [c["status"] for c in meets.values()] == ["fail"] * 3, checks
+    words = [c["message"].split("; ", 1)[1] for c in meets.values()]
+    alone = [w for w in words if w == "alone until the deadline"]
+    late = [w for w in words if w.endswith(" had ended before this one began")]
+    assert len(alone) == 2 and len(late) == 1, words  # the first two waited alone; the last came after them
+    assert len({v["pid"] for v in seen.values()}) == 1 and len(seen) == 3, seen
 
 
 class _Item:
