@@ -4,6 +4,7 @@ Every test runs with the local runner and with the Docker runner (skipped,
 saying why, where no engine answers)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -351,37 +352,46 @@ while True:
 """
 
 
+@contextlib.contextmanager
+def stranger_on_8090(box, *args: str):
+    """The echo server above, started in ``box``'s network but by none of its runs; killed at the end."""
+    import subprocess
+
+    prefix, fds = box.net.prefix()
+    proc = subprocess.Popen([*prefix, PY, "-c", ECHO_ON_8090, *args], pass_fds=fds, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "bound\n", proc.stderr.read()
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.mark.parametrize("share", [False, True], ids=["taken", "shared"])
 def test_a_socket_no_run_of_the_check_holds_is_never_the_programs_listener(runner, tmp_path, share):
     """The socket table is the network's: an echo server on the sheet's port started outside the check (what
     a process left by an earlier check would be, in the Docker runner's network that checks share) is not
     taken for the program's listener, and is named as the grader's fault.  Taken: the program cannot bind and
     ends; shared (both set SO_REUSEADDR): the program's own socket is its listener, the other is still named."""
-    import subprocess
-
-    flag = "share" if share else ""
+    flag = ["share"] if share else []
     src = program(tmp_path, ECHO_ON_8090)
     box = runner.open_sandbox(Evidence())
-    prefix, fds = box.net.prefix()
-    stranger = subprocess.Popen([*prefix, PY, "-c", ECHO_ON_8090, *([flag] if flag else [])], pass_fds=fds,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert stranger.stdout.readline() == "bound\n", stranger.stderr.read()
-        run = box.start([PY, "prog.py", *([flag] if flag else [])], label="p", files_from=src)
-        got = run.wait_listening("udp", 8090, 10)
-        if share:
-            assert got is not None and run.own([got]) == [got], run.crash_summary()
-        else:
-            assert got is None and run.wait_exit(10) not in (None, 0), (got, run.crash_summary())
-            assert "Address already in use" in run.err
-        named = box.strangers("udp", 8090)
-        assert len(named) == 1 and named[0].port == 8090 and (got is None or named[0].inode != got.inode), named
-        assert box.blame_strangers("udp", 8090)
-        faults = [e["text"] for e in box.evidence.events if e["kind"] == "note" and "held by" in e.get("text", "")]
-        assert len(faults) == 1 and f"pid {stranger.pid}:" in faults[0] and "UDP 0.0.0.0:8090" in faults[0], faults
+        with stranger_on_8090(box, *flag) as stranger:
+            run = box.start([PY, "prog.py", *flag], label="p", files_from=src)
+            got = run.wait_listening("udp", 8090, 10)
+            if share:
+                assert got is not None and run.own([got]) == [got], run.crash_summary()
+            else:
+                assert got is None and run.wait_exit(10) not in (None, 0), (got, run.crash_summary())
+                assert "Address already in use" in run.err
+            named = box.strangers("udp", 8090)
+            assert len(named) == 1 and named[0].port == 8090 and (got is None or named[0].inode != got.inode), named
+            assert box.blame_strangers("udp", 8090)
+            faults = [e["text"] for e in box.evidence.events if e["kind"] == "note" and "held by" in e.get("text", "")]
+            assert len(faults) == 1 and f"pid {stranger.pid}:" in faults[0] and "UDP 0.0.0.0:8090" in faults[0], faults
     finally:
-        stranger.kill()
-        stranger.wait()
         box.close()
     box = runner.open_sandbox(Evidence())
     try:  # the stranger gone: nobody is named
@@ -393,47 +403,27 @@ def test_a_socket_no_run_of_the_check_holds_is_never_the_programs_listener(runne
 def test_a_process_left_in_a_shared_network_is_ended_and_blamed_on_the_grader(runner, tmp_path):
     """The Docker runner's checks share their pair's network: whatever still runs there once a check's runs
     have ended (a run that escaped its sandbox's end) would hold the next check's ports and answer its peers.
-    Closing the sandbox ends it, and the check is the grader's fault, naming it."""
-    import subprocess
-
+    Closing the sandbox ends it, and the check is the grader's fault, naming it.  The local runner's next
+    check has a network of its own, which never meets it."""
     box = runner.open_sandbox(Evidence())
-    if runner.name != "docker":  # every check has a network of its own: the next one cannot meet it
-        prefix, fds = box.net.prefix()
-        stranger = subprocess.Popen([*prefix, PY, "-c", ECHO_ON_8090], pass_fds=fds, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-        try:
-            assert stranger.stdout.readline() == "bound\n", stranger.stderr.read()
+    try:
+        with stranger_on_8090(box) as stranger:
             assert len(box.strangers("udp", 8090)) == 1
             box.close()
-            nxt = runner.open_sandbox(Evidence())
+            if runner.name == "docker":
+                assert stranger.wait(10) == -9
+                faults = [e["text"] for e in box.evidence.events if e["kind"] == "note" and "still in the check" in
+                          e.get("text", "")]
+                assert len(faults) == 1 and f"pid {stranger.pid}: " in faults[0] \
+                    and "import socket, sys" in faults[0], faults
+            nxt = runner.open_sandbox(Evidence())  # on Docker the same pair, as the next check would have it
             try:
                 assert nxt.strangers("udp", 8090) == [] and nxt.listeners() == []
+                nxt.close()
+                assert not [e for e in nxt.evidence.events if e["kind"] == "note" and "still in the check" in
+                            e.get("text", "")], nxt.evidence.events
             finally:
                 nxt.close()
-        finally:
-            stranger.kill()
-            stranger.wait()
-        return
-    prefix, fds = box.net.prefix()
-    stranger = subprocess.Popen([*prefix, PY, "-c", ECHO_ON_8090], pass_fds=fds, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-    try:
-        assert stranger.stdout.readline() == "bound\n", stranger.stderr.read()
-        box.close()
-        assert stranger.wait(10) == -9
-        faults = [e["text"] for e in box.evidence.events if e["kind"] == "note" and "still in the check" in
-                  e.get("text", "")]
-        assert len(faults) == 1 and f"pid {stranger.pid}: " in faults[0] and "import socket, sys" in faults[0], faults
-    finally:
-        stranger.kill()
-        stranger.wait()
-        box.close()
-    box = runner.open_sandbox(Evidence())  # the same pair, as the next check would have it
-    try:
-        assert box.strangers("udp", 8090) == []
-        box.close()
-        assert not [e for e in box.evidence.events if e["kind"] == "note" and "still in the check" in
-                    e.get("text", "")], box.evidence.events
     finally:
         box.close()
 

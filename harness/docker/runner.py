@@ -61,9 +61,8 @@ from ..sandbox.launch import (
 )
 from ..sandbox.launch import WORK as SANDBOX_WORK
 from ..sandbox.netns import NetNS
-from ..sandbox.process import exiting, wait_ended
+from ..sandbox.process import describe_process, exiting, wait_ended, wait_pidfds
 from ..sandbox.python import cache_dir
-from ..text import decode, printable
 from . import engine
 from .image import LAUNCHER, REFERENCES
 
@@ -213,19 +212,14 @@ class ContainerPair:
     def strays(self) -> list[int]:
         """Processes in the pair's network other than the containers' own first ones and this grader: none
         between two checks, unless a run escaped its sandbox's end (they would answer the next check)."""
-        try:
-            ino = os.stat(f"/proc/{self.grader_pid}/ns/net").st_ino
-        except OSError:
-            return []
         keep = {self.grader_pid, self.student_pid, os.getpid()}
         return [int(name) for name in os.listdir("/proc")
-                if name.isdigit() and int(name) not in keep and self.in_network(int(name), ino)]
+                if name.isdigit() and int(name) not in keep and self.in_network(int(name))]
 
-    def in_network(self, pid: int, ino: int | None = None) -> bool:
-        """True while ``pid`` is in the pair's network namespace."""
+    def in_network(self, pid: int) -> bool:
+        """True while ``pid`` is in the pair's network namespace (the one this pair holds open)."""
         try:
-            ino = ino or os.stat(f"/proc/{self.grader_pid}/ns/net").st_ino
-            return os.stat(f"/proc/{pid}/ns/net").st_ino == ino
+            return os.stat(f"/proc/{pid}/ns/net").st_ino == os.fstat(self.net.fd).st_ino
         except OSError:
             return False
 
@@ -334,27 +328,24 @@ class DockerSandbox(Sandbox):
         named, and killed."""
         strays = self.pair.strays()
         wait_ended([pid for pid in strays if exiting(pid)], 2.0)
-        left = []
+        left, killed = [], []
         for pid in strays:
             try:
                 fd = os.pidfd_open(pid)
             except OSError:
                 continue
-            try:
-                if exiting(pid) or not self.pair.in_network(pid):  # the pid may name another process now
-                    continue
-                cmd = b"?"
-                with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as f:
-                    cmd = f.read().replace(b"\0", b" ").strip()
-                left.append(f"pid {pid}: {printable(decode(cmd)[:120], keep_newlines=False)}")
-                with contextlib.suppress(OSError):
-                    signal.pidfd_send_signal(fd, signal.SIGKILL)
-            finally:
+            if exiting(pid) or not self.pair.in_network(pid):  # the pid may name another process now
                 os.close(fd)
+                continue
+            left.append(describe_process(pid))
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(fd, signal.SIGKILL)
+            killed.append(fd)
+        wait_pidfds(killed, 2.0)  # through the pidfds that were signalled: those very processes
         if left:
             self.grader_fault(Msg(N_("{count} process(es) were still in the check's network after its runs had"
-                                     " ended ({which}); they were ended"), {"count": len(left), "which": "; ".join(left)}))
-            wait_ended(strays, 2.0)
+                                     " ended ({which}); they were ended"),
+                                  {"count": len(left), "which": "; ".join(left)}))
 
     def _end_network(self) -> None:
         for cg in self._cgroups:

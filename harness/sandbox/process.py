@@ -157,13 +157,16 @@ def socket_holder(inode: int) -> str | None:
                     continue
             except OSError:
                 continue
-            try:
-                with open(f"/proc/{name}/cmdline", "rb") as f:
-                    cmd = f.read().replace(b"\0", b" ").strip()
-            except OSError:
-                cmd = b"?"
-            return f"pid {name}: {printable(decode(cmd)[:160], keep_newlines=False)}"
+            return describe_process(int(name))
     return None
+
+
+def describe_process(pid: int) -> str:
+    """``pid`` and its command line, for a message ("pid 123: python3 server.py")."""
+    cmd = b"?"
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as f:
+        cmd = f.read().replace(b"\0", b" ").strip()
+    return f"pid {pid}: {printable(decode(cmd)[:160], keep_newlines=False)}"
 
 
 def wait_ended(pids: list[int], timeout: float) -> None:
@@ -172,10 +175,10 @@ def wait_ended(pids: list[int], timeout: float) -> None:
     for pid in pids:
         with contextlib.suppress(AttributeError, OSError):
             fds.append(os.pidfd_open(pid))
-    _wait_ended(fds, timeout)
+    wait_pidfds(fds, timeout)
 
 
-def _wait_ended(pidfds: list[int], timeout: float) -> None:
+def wait_pidfds(pidfds: list[int], timeout: float) -> None:
     """Wait until every process of ``pidfds`` has ended, or ``timeout`` passes; closes them."""
     deadline = time.monotonic() + timeout
     try:
@@ -597,9 +600,10 @@ class ProgramRun:
     # ------------------------------------------------------------ end
     def kill(self) -> None:
         """End the program and everything it started."""
+        pidfds: list[int] = []
         if self.proc.poll() is None:
             self._killed_by_grader = True
-            procs, pidfds = [], []
+            procs = []
             for pid in descendants(self.proc.pid):
                 with contextlib.suppress(psutil.Error):
                     procs.append(psutil.Process(pid))  # kill() checks it is still that process
@@ -613,11 +617,10 @@ class ProgramRun:
             for p in procs:
                 with contextlib.suppress(psutil.Error):
                     p.kill()
-            self._wait(5)
-            # ended, not only signalled: a socket of theirs must not outlive the check (the next one may use
-            # the same network); a pidfd is readable once its process has ended (zombies included)
-            _wait_ended(pidfds, 2.0)
         self._wait(5)
+        # ended, not only signalled: a socket of theirs must not outlive the check (the next one may use the
+        # same network); a pidfd is readable once its process has ended (zombies included)
+        wait_pidfds(pidfds, 2.0)
         with contextlib.suppress(OSError):
             self.proc.stdin.close()
         try:
